@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+// The one `keyholder` executable. Each command lives in its own file and registers itself here.
+import { Command } from 'commander';
+import { registerServerCommands } from './server.js';
+import { registerCaCommands } from './ca.js';
+
+const program = new Command('keyholder')
+  .description('Distributed lock manager for server fleets (Foreman DLM compatible, FleetLock)')
+  .version('0.1.0')
+  .showHelpAfterError();
+
+registerServerCommands(program);
+registerCaCommands(program);
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  console.error(`keyholder: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(2);
+});

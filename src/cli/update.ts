@@ -1,0 +1,60 @@
+// `keyholder update`: the unattended update workflow (see src/client/workflow.ts), run by
+// keyholder-update.timer and, with --resume, by keyholder-resume.service at boot.
+import { Command, Option } from 'commander';
+import { resolveUpdateSettings } from '../client/config.js';
+import { EXIT_OK, exitCodeFor } from '../client/errors.js';
+import { createLogger } from '../client/log.js';
+import { connect, type CommonFlags } from '../client/setup.js';
+import { runUpdate } from '../client/update-runner.js';
+import { addConnectionOptions, seconds } from './lock.js';
+
+interface UpdateFlags extends CommonFlags {
+  lock?: string;
+  hooksDir?: string;
+  stateDir?: string;
+  acquireTimeout?: number;
+  wait?: number;
+  resume?: boolean;
+  retry?: boolean;
+  dryRun?: boolean;
+}
+
+export function registerUpdateCommands(program: Command): void {
+  addConnectionOptions(
+    program
+      .command('update')
+      .description(
+        'run the update workflow: needs_update.d → acquire → pre_update.d → update.d → needs_reboot.d → reboot → post_update.d → release',
+      ),
+  )
+    .option('-l, --lock <name>', 'lock that serialises updates (config: update.lock)')
+    .option('--hooks-dir <dir>', 'directory holding the *.d hook directories (default /etc/keyholder)')
+    .option('--state-dir <dir>', 'state file and run lock, must survive reboots (default /var/lib/keyholder)')
+    .addOption(
+      new Option('--acquire-timeout <seconds>', 'give up acquiring after this long').argParser(seconds),
+    )
+    .addOption(
+      new Option(
+        '-w, --wait <seconds>',
+        'blocking wait per acquire request on keyholder, 0 to poll (≤ 300)',
+      ).argParser(seconds),
+    )
+    .option('--resume', 'continue an update interrupted by its reboot (run at boot); no-op otherwise')
+    .option('--retry', 'continue from a step that failed, after fixing its cause')
+    .option('-n, --dry-run', 'show what would be done, do nothing')
+    .action(async (flags: UpdateFlags) => {
+      const log = createLogger();
+      try {
+        const { client, host, file } = await connect(flags);
+        const settings = resolveUpdateSettings(flags, file);
+        await runUpdate(
+          { settings, client, host, log, env: process.env },
+          { resume: flags.resume === true, retry: flags.retry === true, dryRun: flags.dryRun === true },
+        );
+        process.exitCode = EXIT_OK;
+      } catch (err) {
+        log.error(err instanceof Error ? err.message : String(err));
+        process.exitCode = exitCodeFor(err);
+      }
+    });
+}

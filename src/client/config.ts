@@ -1,0 +1,207 @@
+// Client configuration: flags → config file (/etc/keyholder/client.yaml) → Puppet's agent
+// certificates. Hosts managed by Puppet already have a certificate signed by the Puppet CA, the
+// same one Foreman trusts, so with no config at all the client still finds its identity.
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ClientError } from './errors.js';
+
+export const DEFAULT_CONFIG_PATH = '/etc/keyholder/client.yaml';
+export const PUPPET_SSL_DIR = '/etc/puppetlabs/puppet/ssl';
+
+const seconds = z.number().int().nonnegative();
+
+const updateSchema = z.strictObject({
+  /** the lock that serialises updates across the cluster */
+  lock: z.string().min(1).optional(),
+  /** holds needs_update.d, pre_update.d, update.d, needs_reboot.d, post_update.d */
+  hooksDir: z.string().min(1).optional(),
+  /** state file and the file lock live here; must survive a reboot */
+  stateDir: z.string().min(1).optional(),
+  hookTimeout: seconds.positive().optional(),
+  /** argv (no shell) or a string run by /bin/sh -c */
+  rebootCommand: z.union([z.array(z.string()).nonempty(), z.string().min(1)]).optional(),
+  acquire: z
+    .strictObject({
+      /** keep trying for this long before giving up (exit 1) */
+      timeout: seconds.optional(),
+      /** ask keyholder to block up to this long per request (≤ 300); 0 polls */
+      wait: seconds.max(300).optional(),
+      minDelay: z.number().nonnegative().optional(),
+      maxDelay: z.number().nonnegative().optional(),
+    })
+    .optional(),
+});
+
+export const fileConfigSchema = z.strictObject({
+  url: z.string().min(1).optional(),
+  cert: z.string().min(1).optional(),
+  key: z.string().min(1).optional(),
+  cacert: z.string().min(1).optional(),
+  /** the host's name, used to find Puppet's files; default `hostname -f` */
+  certname: z.string().min(1).optional(),
+  /** per-request timeout in seconds */
+  requestTimeout: seconds.positive().optional(),
+  update: updateSchema.optional(),
+});
+
+export type FileConfig = z.infer<typeof fileConfigSchema>;
+
+/**
+ * Reads and validates the config file. A missing default file is fine (Puppet paths and flags
+ * may suffice); a missing file the operator named explicitly is an error.
+ */
+export async function loadConfigFile(file: string, explicit: boolean): Promise<FileConfig> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if (!explicit && (err as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ClientError('config', `cannot read config file ${file}: ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ClientError(
+      'config',
+      `config file ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
+    );
+  }
+  const parsed = fileConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const first = parsed.error.issues[0];
+    const where = first?.path.length ? first.path.join('.') : '(top level)';
+    throw new ClientError('config', `config file ${file}: ${where}: ${first?.message ?? 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+export interface ConnectionFlags {
+  url?: string;
+  cert?: string;
+  key?: string;
+  cacert?: string;
+}
+
+export interface Connection {
+  url: string;
+  cert: string;
+  key: string;
+  /** undefined → the system's trust store */
+  cacert?: string;
+  requestTimeoutMs: number;
+}
+
+export interface PuppetLookup {
+  sslDir: string;
+  /** a function because finding the FQDN runs `hostname -f`: only done when Puppet's files are needed */
+  certname: () => string;
+  exists: (file: string) => boolean;
+}
+
+/** Puppet agent's own file names for this certname, only those that exist. */
+export function puppetPaths(p: PuppetLookup): { cert?: string; key?: string; cacert?: string } {
+  const certname = p.certname();
+  const candidates = {
+    cert: path.join(p.sslDir, 'certs', `${certname}.pem`),
+    key: path.join(p.sslDir, 'private_keys', `${certname}.pem`),
+    cacert: path.join(p.sslDir, 'certs', 'ca.pem'),
+  };
+  return Object.fromEntries(Object.entries(candidates).filter(([, file]) => p.exists(file)));
+}
+
+/** Pure: which URL and files to use, flags winning over the file, the file over Puppet. */
+export function resolveConnection(
+  flags: ConnectionFlags,
+  file: FileConfig,
+  puppet: PuppetLookup,
+): Connection {
+  const needPuppet = !(flags.cert ?? file.cert) || !(flags.key ?? file.key) || !(flags.cacert ?? file.cacert);
+  const fromPuppet = needPuppet ? puppetPaths(puppet) : {};
+  const url = flags.url ?? file.url;
+  if (!url) {
+    throw new ClientError('config', `no server URL: pass --url or set "url" in ${DEFAULT_CONFIG_PATH}`);
+  }
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ClientError('config', `server URL "${url}" is not a URL`);
+  }
+  if (parsed.protocol !== 'https:') {
+    throw new ClientError(
+      'config',
+      `server URL "${url}" must be https:// (hosts authenticate by client certificate)`,
+    );
+  }
+  const cert = flags.cert ?? file.cert ?? fromPuppet.cert;
+  const key = flags.key ?? file.key ?? fromPuppet.key;
+  if (!cert || !key) {
+    const missing = !cert ? 'certificate (--cert)' : 'private key (--key)';
+    throw new ClientError(
+      'config',
+      `no client ${missing}: pass it, set it in ${DEFAULT_CONFIG_PATH}, or install Puppet's agent certificate for ${puppet.certname()} under ${puppet.sslDir}`,
+    );
+  }
+  const cacert = flags.cacert ?? file.cacert ?? fromPuppet.cacert;
+  return {
+    url,
+    cert,
+    key,
+    ...(cacert !== undefined && { cacert }),
+    requestTimeoutMs: (file.requestTimeout ?? 30) * 1000,
+  };
+}
+
+export interface UpdateSettings {
+  lock: string;
+  hooksDir: string;
+  stateDir: string;
+  hookTimeoutMs: number;
+  rebootCommand: string[];
+  acquire: { timeoutMs: number; waitSeconds: number; minDelayMs: number; maxDelayMs: number };
+}
+
+export interface UpdateFlags {
+  lock?: string;
+  hooksDir?: string;
+  stateDir?: string;
+  acquireTimeout?: number;
+  wait?: number;
+}
+
+/** Pure: the update workflow's settings with defaults a fleet can live with. */
+export function resolveUpdateSettings(flags: UpdateFlags, file: FileConfig): UpdateSettings {
+  const u = file.update ?? {};
+  const lock = flags.lock ?? u.lock;
+  if (!lock) {
+    throw new ClientError(
+      'config',
+      `no lock name: pass --lock or set "update.lock" in ${DEFAULT_CONFIG_PATH}`,
+    );
+  }
+  validateLockName(lock);
+  const reboot = u.rebootCommand ?? ['systemctl', 'reboot'];
+  return {
+    lock,
+    hooksDir: flags.hooksDir ?? u.hooksDir ?? '/etc/keyholder',
+    stateDir: flags.stateDir ?? u.stateDir ?? '/var/lib/keyholder',
+    hookTimeoutMs: (u.hookTimeout ?? 3600) * 1000,
+    rebootCommand: typeof reboot === 'string' ? ['/bin/sh', '-c', reboot] : reboot,
+    acquire: {
+      // Long enough to outlast a neighbour's update and reboot; the timer tries again tomorrow.
+      timeoutMs: (flags.acquireTimeout ?? u.acquire?.timeout ?? 4 * 3600) * 1000,
+      waitSeconds: Math.min(flags.wait ?? u.acquire?.wait ?? 300, 300),
+      minDelayMs: (u.acquire?.minDelay ?? 15) * 1000,
+      maxDelayMs: (u.acquire?.maxDelay ?? 300) * 1000,
+    },
+  };
+}
+
+/** Names travel in the URL path; `/` can never round-trip through Foreman's router. */
+export function validateLockName(name: string): void {
+  if (name.length === 0) throw new ClientError('config', 'lock name is empty');
+  if (name.includes('/')) throw new ClientError('config', `lock name "${name}" contains "/"`);
+}

@@ -1,0 +1,78 @@
+// The error catalogue: every error keyholder answers with, its HTTP status and its message.
+// Route handlers throw `AppError`s by code; src/http/errors.ts renders them in Foreman's
+// `{"error":{...}}` shape. A test checks that every code here is documented in the README.
+
+export const ERRORS = {
+  unauthorized: { status: 401, message: 'Unable to authenticate user' },
+  host_not_user: {
+    status: 401,
+    message: 'Unable to authenticate user. This endpoint needs user credentials, not a host certificate.',
+  },
+  host_required: {
+    status: 403,
+    message:
+      'Access denied. You need to authenticate with a valid client cert. The DN has to match a known host.',
+  },
+  unknown_host: {
+    status: 403,
+    message:
+      'Access denied. The client certificate is valid but its host is not registered and automatic registration is off; an admin must add it.',
+  },
+  forbidden: { status: 403, message: 'Access denied. Your role does not allow this action.' },
+  not_found: { status: 404, message: 'Resource not found' },
+  route_not_found: { status: 404, message: 'Route not found' },
+  precondition_failed: {
+    status: 412,
+    message: 'Precondition failed. Lock is in invalid state for this operation.',
+  },
+  bad_request: { status: 400, message: 'Bad request' },
+  unparseable_body: { status: 400, message: 'The request body is not valid JSON' },
+  body_too_large: { status: 413, message: 'The request body is too large' },
+  unsupported_media_type: { status: 415, message: 'Unsupported content type; send application/json' },
+  validation_failed: { status: 422, message: 'Validation failed' },
+  invalid_search: { status: 422, message: 'Invalid search query' },
+  invalid_pagination: { status: 422, message: 'Invalid pagination' },
+  method_not_allowed: { status: 405, message: 'Method not allowed' },
+  unavailable: { status: 503, message: 'Service unavailable: the database cannot be reached' },
+  internal: { status: 500, message: 'Internal server error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERRORS;
+
+/** Per-field validation messages, as Rails/Foreman render them. */
+export type FieldErrors = Record<string, string[]>;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details?: Record<string, unknown>;
+  readonly fieldErrors?: FieldErrors;
+
+  constructor(
+    code: ErrorCode,
+    message?: string,
+    extra: { details?: Record<string, unknown>; fieldErrors?: FieldErrors } = {},
+  ) {
+    super(message ?? ERRORS[code].message);
+    this.code = code;
+    this.status = ERRORS[code].status;
+    this.details = extra.details;
+    this.fieldErrors = extra.fieldErrors;
+  }
+}
+
+/** A 422 in Rails' shape: `errors` per field plus `full_messages`. */
+export function validationError(fieldErrors: FieldErrors): AppError {
+  return new AppError('validation_failed', undefined, { fieldErrors });
+}
+
+export function fullMessages(fieldErrors: FieldErrors): string[] {
+  return Object.entries(fieldErrors).flatMap(([field, msgs]) =>
+    msgs.map((m) => `${field === 'base' ? '' : humanize(field) + ' '}${m}`.trim()),
+  );
+}
+
+function humanize(field: string): string {
+  const words = field.replace(/_id$/, '').replace(/_/g, ' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}

@@ -1,0 +1,75 @@
+// The lock attributes of a create/update body: `{"dlmlock":{…}}` or, as foreman's
+// wrap_parameters allows, the same keys without the wrapper. Unknown keys and wrong types
+// are 422s naming the field; nothing is half-applied.
+import { validationError, type FieldErrors } from '../errors.js';
+import type { LockAttributes } from '../service/locks.js';
+import {
+  MAX_HOLDERS_LIMIT,
+  MAX_LEASE_SECONDS,
+  lockNameProblems,
+  normalizeLockType,
+} from '../lock/validate.js';
+
+const KNOWN = ['name', 'type', 'enabled', 'host_id', 'max_holders', 'lease_seconds'];
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function intIn(
+  raw: unknown,
+  min: number,
+  max: number,
+  field: string,
+  errors: FieldErrors,
+  nullable: boolean,
+): number | null | undefined {
+  if (raw === undefined) return undefined;
+  if (raw === null && nullable) return null;
+  if (typeof raw !== 'number' || !Number.isInteger(raw)) {
+    errors[field] = [`must be an integer${nullable ? ' or null' : ''}`];
+    return undefined;
+  }
+  if (raw < min || raw > max) {
+    errors[field] = [`must be between ${min} and ${max}`];
+    return undefined;
+  }
+  return raw;
+}
+
+export function parseLockAttributes(body: unknown): LockAttributes {
+  if (!isObject(body)) throw validationError({ base: ['the request body must be a JSON object'] });
+  const attrs = isObject(body.dlmlock) ? body.dlmlock : body.dlmlock === undefined ? body : undefined;
+  if (!attrs) throw validationError({ dlmlock: ['must be an object'] });
+
+  const errors: FieldErrors = {};
+  for (const key of Object.keys(attrs)) {
+    if (!KNOWN.includes(key) && !(attrs === body && key === 'dlmlock'))
+      errors[key] = ['is not a known attribute'];
+  }
+  const out: LockAttributes = {};
+  if (attrs.name !== undefined) {
+    if (typeof attrs.name !== 'string') errors.name = ['must be a string'];
+    else {
+      const problems = lockNameProblems(attrs.name);
+      if (problems.length) errors.name = problems;
+      out.name = attrs.name;
+    }
+  }
+  if (attrs.type !== undefined) {
+    if (typeof attrs.type !== 'string') errors.type = ['must be a string'];
+    else out.type = normalizeLockType(attrs.type, errors);
+  }
+  if (attrs.enabled !== undefined) {
+    if (typeof attrs.enabled !== 'boolean') errors.enabled = ['must be true or false'];
+    else out.enabled = attrs.enabled;
+  }
+  const hostId = intIn(attrs.host_id, 1, Number.MAX_SAFE_INTEGER, 'host_id', errors, true);
+  if (hostId !== undefined) out.hostId = hostId;
+  const maxHolders = intIn(attrs.max_holders, 1, MAX_HOLDERS_LIMIT, 'max_holders', errors, false);
+  if (typeof maxHolders === 'number') out.maxHolders = maxHolders;
+  const lease = intIn(attrs.lease_seconds, 1, MAX_LEASE_SECONDS, 'lease_seconds', errors, true);
+  if (lease !== undefined) out.leaseSeconds = lease;
+  if (Object.keys(errors).length > 0) throw validationError(errors);
+  return out;
+}

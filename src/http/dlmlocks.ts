@@ -1,0 +1,154 @@
+// The foreman_dlm API (/api/dlmlocks…). Handlers parse, identify, call the lock service and
+// render; the rules live in src/lock and every change is one store transaction.
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError, ERRORS } from '../errors.js';
+import type { LockAnswer, LockService } from '../service/locks.js';
+import { parseLockAttributes } from './body.js';
+import { parseIndexParams, parsePaging, toListQuery } from './query.js';
+import { eventSchema, indexSchema, lockSchema, renderEvent, renderLock } from './render.js';
+import type { Access } from '../identity/access.js';
+
+export interface DlmlockRoutesOptions {
+  locks: LockService;
+  staleAfterMs: number;
+}
+
+export function preconditionFailed(lockId: number) {
+  return { error: { id: lockId, message: ERRORS.precondition_failed.message } };
+}
+
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+const access = (a: Access) => ({ access: a });
+const lockResponse = { response: { 200: lockSchema } };
+
+function actorOf(request: FastifyRequest) {
+  const user = request.who.user;
+  return user ? { user: { id: user.id, login: user.login } } : {};
+}
+
+export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOptions): Promise<void> {
+  const { locks, staleAfterMs } = opts;
+  const render = (lock: Parameters<typeof renderLock>[0], hostName?: string) =>
+    renderLock(lock, { hostName, now: Date.now(), staleAfterMs });
+
+  const answer = (reply: FastifyReply, result: LockAnswer) => {
+    if (!result.ok) {
+      // The body is foreman_dlm's, byte for byte; why it failed travels in headers clients may read.
+      reply.header('X-Lock-Reason', result.reason);
+      if (result.lock.holders.length > 0) {
+        reply.header(
+          'X-Lock-Holders',
+          result.lock.holders.map((h) => encodeURIComponent(h.hostName)).join(','),
+        );
+      }
+      return reply.code(412).send(preconditionFailed(result.lock.id));
+    }
+    const body = render(result.lock, result.hostName);
+    const mine = result.lock.holders.find((h) => h.hostName === result.hostName);
+    if (mine) reply.header('X-Fencing-Token', String(mine.fencingToken));
+    return reply.send(body);
+  };
+
+  app.get(
+    '/dlmlocks/:id/lock',
+    { config: access({ kind: 'host_or_user', role: 'viewer' }), schema: lockResponse },
+    async (request: IdRequest) => {
+      const hostName = request.who.user ? undefined : request.who.hostName;
+      const lock = hostName
+        ? await locks.showForHost(request.params.id, hostName)
+        : await locks.show(request.params.id);
+      return render(lock, hostName);
+    },
+  );
+
+  app.put(
+    '/dlmlocks/:id/lock',
+    { config: access({ kind: 'host' }), schema: lockResponse },
+    async (request: IdRequest, reply) =>
+      answer(reply, await locks.acquire(request.params.id, request.who.hostName!)),
+  );
+
+  app.delete(
+    '/dlmlocks/:id/lock',
+    { config: access({ kind: 'host' }), schema: lockResponse },
+    async (request: IdRequest, reply) =>
+      answer(reply, await locks.release(request.params.id, request.who.hostName!)),
+  );
+
+  app.get(
+    '/dlmlocks',
+    {
+      config: access({ kind: 'user', role: 'viewer' }),
+      schema: { response: { 200: indexSchema(lockSchema) } },
+    },
+    async (request) => {
+      const params = parseIndexParams(request.query as Record<string, unknown>);
+      const { total, subtotal, locks: page, now } = await locks.list(toListQuery(params, staleAfterMs));
+      return {
+        total,
+        subtotal,
+        page: params.page,
+        per_page: params.perPage,
+        search: params.search,
+        sort: params.order.given
+          ? { by: params.order.by, order: params.order.desc ? 'DESC' : 'ASC' }
+          : { by: null, order: null },
+        results: page.map((l) => renderLock(l, { now, staleAfterMs })),
+      };
+    },
+  );
+
+  app.get(
+    '/dlmlocks/:id',
+    { config: access({ kind: 'user', role: 'viewer' }), schema: lockResponse },
+    async (request: IdRequest) => render(await locks.show(request.params.id)),
+  );
+
+  app.post(
+    '/dlmlocks',
+    { config: access({ kind: 'user', role: 'operator' }), schema: { response: { 201: lockSchema } } },
+    async (request, reply) => {
+      const lock = await locks.create(parseLockAttributes(request.body), actorOf(request));
+      return reply.code(201).send(render(lock));
+    },
+  );
+
+  app.put(
+    '/dlmlocks/:id',
+    { config: access({ kind: 'user', role: 'operator' }), schema: lockResponse },
+    async (request: IdRequest) =>
+      render(await locks.update(request.params.id, parseLockAttributes(request.body), actorOf(request))),
+  );
+
+  app.delete(
+    '/dlmlocks/:id',
+    { config: access({ kind: 'user', role: 'admin' }), schema: lockResponse },
+    async (request: IdRequest) => render(await locks.remove(request.params.id, actorOf(request))),
+  );
+
+  app.get(
+    '/dlmlocks/:id/dlmlock_events',
+    {
+      config: access({ kind: 'user', role: 'viewer' }),
+      schema: { response: { 200: indexSchema(eventSchema) } },
+    },
+    async (request: IdRequest) => {
+      const query = request.query as Record<string, unknown>;
+      if (query.search !== undefined && query.search !== '') {
+        throw new AppError('invalid_search', 'Invalid search query: events cannot be searched, only paged');
+      }
+      const { page, perPage } = parsePaging(query);
+      const { total, events } = await locks.events(request.params.id, perPage, (page - 1) * perPage);
+      return {
+        total,
+        subtotal: total,
+        page,
+        per_page: perPage,
+        search: null,
+        sort: { by: 'created_at', order: 'DESC' },
+        results: events.map(renderEvent),
+      };
+    },
+  );
+}

@@ -1,0 +1,119 @@
+// Lock JSON exactly as foreman_dlm renders it, plus keyholder's extension keys, and the
+// response schemas that keep serialisation on fastify's compiled (fast-json-stringify) path.
+import { isStale } from '../lock/rules.js';
+import { formatNullableTimestamp, formatTimestamp } from '../lock/time.js';
+import type { LockState } from '../lock/types.js';
+import type { EventRow } from '../store/store.js';
+
+export interface RenderContext {
+  /** set when a host asks: `host.self` tells it whether it is the holder */
+  hostName?: string;
+  now: number;
+  staleAfterMs: number;
+}
+
+export function renderLock(lock: LockState, ctx: RenderContext) {
+  const first = lock.holders[0];
+  const mine = ctx.hostName === undefined ? undefined : lock.holders.find((h) => h.hostName === ctx.hostName);
+  return {
+    id: lock.id,
+    host_id: first ? first.hostId : null,
+    name: lock.name,
+    enabled: lock.enabled,
+    type: lock.type,
+    created_at: formatTimestamp(lock.createdAt),
+    updated_at: formatTimestamp(lock.updatedAt),
+    host: first
+      ? ctx.hostName === undefined
+        ? { name: first.hostName }
+        : { name: first.hostName, self: first.hostName === ctx.hostName }
+      : null,
+    max_holders: lock.maxHolders,
+    lease_seconds: lock.leaseSeconds,
+    // the asking host's own token when it holds the lock, else the earliest holder's
+    fencing_token: (mine ?? first)?.fencingToken ?? null,
+    stale: isStale(lock, ctx.now, ctx.staleAfterMs),
+    holders: lock.holders.map((h) => ({
+      name: h.hostName,
+      acquired_at: formatTimestamp(h.acquiredAt),
+      fencing_token: h.fencingToken,
+      expires_at: formatNullableTimestamp(h.expiresAt),
+    })),
+  };
+}
+
+export function renderEvent(e: EventRow) {
+  return {
+    id: e.id,
+    event_type: e.type,
+    created_at: formatTimestamp(e.createdAt),
+    updated_at: formatTimestamp(e.createdAt),
+    host: e.hostName === null ? null : { name: e.hostName },
+    user: e.userLogin === null ? null : { login: e.userLogin },
+    detail: e.detail,
+  };
+}
+
+const nullableString = { type: ['string', 'null'] } as const;
+
+export const lockSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    host_id: { type: ['integer', 'null'] },
+    name: { type: 'string' },
+    enabled: { type: 'boolean' },
+    type: { type: 'string' },
+    created_at: { type: 'string' },
+    updated_at: { type: 'string' },
+    host: {
+      type: ['object', 'null'],
+      properties: { name: { type: 'string' }, self: { type: 'boolean' } },
+    },
+    max_holders: { type: 'integer' },
+    lease_seconds: { type: ['integer', 'null'] },
+    fencing_token: { type: ['integer', 'null'] },
+    stale: { type: 'boolean' },
+    holders: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          acquired_at: { type: 'string' },
+          fencing_token: { type: 'integer' },
+          expires_at: nullableString,
+        },
+      },
+    },
+  },
+} as const;
+
+export const eventSchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' },
+    event_type: { type: 'string' },
+    created_at: { type: 'string' },
+    updated_at: { type: 'string' },
+    host: { type: ['object', 'null'], properties: { name: { type: 'string' } } },
+    user: { type: ['object', 'null'], properties: { login: { type: 'string' } } },
+    detail: nullableString,
+  },
+} as const;
+
+/** Foreman's index wrapper around a page of results. */
+export function indexSchema(item: object) {
+  return {
+    type: 'object',
+    properties: {
+      total: { type: 'integer' },
+      subtotal: { type: 'integer' },
+      page: { type: 'integer' },
+      per_page: { type: 'integer' },
+      search: nullableString,
+      sort: { type: 'object', properties: { by: nullableString, order: nullableString } },
+      results: { type: 'array', items: item },
+    },
+  } as const;
+}

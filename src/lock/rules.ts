@@ -1,0 +1,127 @@
+// The lock rules of foreman_dlm, extended to counting semaphores, fencing tokens and leases.
+// Pure: a state and a request in, the next state, the events and the answer out.
+// The store runs these inside one transaction holding the lock's row.
+import { eventFor, type Actor, type EventDraft, type Holder, type HostRef, type LockState } from './types.js';
+
+export type RejectReason = 'held' | 'full' | 'disabled' | 'host_barred';
+
+export type Decision =
+  | {
+      ok: true;
+      outcome: 'acquired' | 'refreshed' | 'released' | 'not_held';
+      next: LockState;
+      events: EventDraft[];
+    }
+  | { ok: false; reason: RejectReason; next: LockState; events: EventDraft[] };
+
+/** Drops holders whose lease ran out, with an `expire` event each. */
+export function expireLeases(lock: LockState, now: number): { lock: LockState; events: EventDraft[] } {
+  const expired = lock.holders.filter((h) => h.expiresAt !== null && h.expiresAt <= now);
+  if (expired.length === 0) return { lock, events: [] };
+  return {
+    lock: { ...lock, holders: lock.holders.filter((h) => !expired.includes(h)), updatedAt: now },
+    events: expired.map((h) => eventFor('expire', { host: { id: h.hostId, name: h.hostName } })),
+  };
+}
+
+export function decideAcquire(
+  current: LockState,
+  host: HostRef,
+  now: number,
+  actor: Actor = { host },
+): Decision {
+  const { lock, events } = expireLeases(current, now);
+  const reject = (reason: RejectReason): Decision => ({
+    ok: false,
+    reason,
+    next: lock,
+    events: [...events, eventFor('fail', actor, `acquire: ${reason}`)],
+  });
+  if (!lock.enabled) return reject('disabled');
+  if (!host.canAcquireLocks) return reject('host_barred');
+
+  const expiresAt = lock.leaseSeconds === null ? null : now + lock.leaseSeconds * 1000;
+  const mine = lock.holders.find((h) => h.hostId === host.id);
+  if (mine) {
+    // Re-acquire by the holder is idempotent (foreman_dlm) and refreshes the lease.
+    const refreshed: Holder = { ...mine, refreshedAt: now, expiresAt };
+    return {
+      ok: true,
+      outcome: 'refreshed',
+      next: { ...lock, updatedAt: now, holders: lock.holders.map((h) => (h === mine ? refreshed : h)) },
+      events,
+    };
+  }
+  // Lowering max_holders below the holder count keeps the holders; nobody new gets in.
+  if (lock.holders.length >= lock.maxHolders) return reject(lock.maxHolders === 1 ? 'held' : 'full');
+
+  const token = lock.fencingCounter + 1;
+  const holder: Holder = {
+    hostId: host.id,
+    hostName: host.name,
+    acquiredAt: now,
+    refreshedAt: now,
+    fencingToken: token,
+    expiresAt,
+  };
+  return {
+    ok: true,
+    outcome: 'acquired',
+    next: { ...lock, fencingCounter: token, updatedAt: now, holders: [...lock.holders, holder] },
+    events: [...events, eventFor('acquire', actor)],
+  };
+}
+
+export function decideRelease(
+  current: LockState,
+  host: HostRef,
+  now: number,
+  actor: Actor = { host },
+): Decision {
+  const { lock, events } = expireLeases(current, now);
+  const reject = (reason: RejectReason): Decision => ({
+    ok: false,
+    reason,
+    next: lock,
+    events: [...events, eventFor('fail', actor, `release: ${reason}`)],
+  });
+  // foreman_dlm only changes enabled locks: releasing a disabled one fails even when free.
+  if (!lock.enabled) return reject('disabled');
+  const mine = lock.holders.find((h) => h.hostId === host.id);
+  if (mine) {
+    return {
+      ok: true,
+      outcome: 'released',
+      next: { ...lock, updatedAt: now, holders: lock.holders.filter((h) => h !== mine) },
+      events: [...events, eventFor('release', actor)],
+    };
+  }
+  // A free lock releases as a no-op (200); another host's lock cannot be released (412).
+  if (lock.holders.length === 0) return { ok: true, outcome: 'not_held', next: lock, events };
+  return reject('held');
+}
+
+/** An operator frees a lock (or one holder of it) regardless of who holds it. */
+export function decideForceRelease(
+  current: LockState,
+  now: number,
+  actor: Actor,
+  hostName?: string,
+): Decision {
+  const { lock, events } = expireLeases(current, now);
+  const freed = lock.holders.filter((h) => hostName === undefined || h.hostName === hostName);
+  if (freed.length === 0) return { ok: true, outcome: 'not_held', next: lock, events };
+  return {
+    ok: true,
+    outcome: 'released',
+    next: { ...lock, updatedAt: now, holders: lock.holders.filter((h) => !freed.includes(h)) },
+    events: [
+      ...events,
+      ...freed.map((h) => ({ ...eventFor('force_release', actor), hostId: h.hostId, hostName: h.hostName })),
+    ],
+  };
+}
+
+export function isStale(lock: LockState, now: number, staleAfterMs: number): boolean {
+  return lock.holders.some((h) => now - h.refreshedAt > staleAfterMs);
+}

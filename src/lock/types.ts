@@ -1,0 +1,73 @@
+// The lock state the rules reason about. Times are milliseconds since the epoch, taken from
+// the database's clock by the store, so several server instances agree on them.
+
+export const DEFAULT_LOCK_TYPE = 'ForemanDlm::Dlmlock::Update';
+
+export interface Holder {
+  hostId: number;
+  hostName: string;
+  acquiredAt: number;
+  /** last acquire or refresh (re-acquire); stale and lease expiry count from here */
+  refreshedAt: number;
+  fencingToken: number;
+  expiresAt: number | null;
+}
+
+export interface LockState {
+  id: number;
+  name: string;
+  type: string;
+  enabled: boolean;
+  maxHolders: number;
+  leaseSeconds: number | null;
+  /** the highest fencing token ever issued for this lock; only grows */
+  fencingCounter: number;
+  createdAt: number;
+  updatedAt: number;
+  /** ordered by acquiredAt, earliest first */
+  holders: Holder[];
+}
+
+export interface HostRef {
+  id: number;
+  name: string;
+  canAcquireLocks: boolean;
+}
+
+export interface Actor {
+  host?: { id: number; name: string };
+  user?: { id: number; login: string };
+}
+
+export type EventType =
+  | 'acquire'
+  | 'release'
+  | 'enable'
+  | 'disable'
+  | 'fail'
+  | 'create'
+  | 'delete'
+  | 'expire'
+  | 'force_release'
+  | 'update';
+
+export interface EventDraft {
+  type: EventType;
+  hostId: number | null;
+  hostName: string | null;
+  userId: number | null;
+  userLogin: string | null;
+  /** short machine-readable detail, e.g. the reason of a `fail` */
+  detail: string | null;
+}
+
+export function eventFor(type: EventType, actor: Actor, detail: string | null = null): EventDraft {
+  return {
+    type,
+    hostId: actor.host?.id ?? null,
+    hostName: actor.host?.name ?? null,
+    userId: actor.user?.id ?? null,
+    userLogin: actor.user?.login ?? null,
+    detail,
+  };
+}

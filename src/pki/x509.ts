@@ -1,0 +1,140 @@
+// A small PKI for trying keyholder out and for tests: a CA, a server certificate and host
+// (client) certificates, all ECDSA P-256 (cheap handshakes, see DESIGN.md), plus CRLs.
+// Parsing and signing come from @peculiar/x509 on Node's WebCrypto; nothing is hand-rolled.
+import 'reflect-metadata';
+import { webcrypto } from 'node:crypto';
+
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+import * as x509 from '@peculiar/x509';
+
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[1]);
+
+const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+const DAY_MS = 86_400_000;
+
+export interface KeyedCert {
+  certPem: string;
+  keyPem: string;
+}
+
+export interface IssueOptions {
+  /** subject CN; for hosts this is the host name keyholder sees */
+  commonName: string;
+  /** extra subject RDNs, e.g. "O=Example" */
+  organization?: string;
+  dnsNames?: string[];
+  ipAddresses?: string[];
+  usage: 'server' | 'client';
+  notBefore?: Date;
+  notAfter?: Date;
+  days?: number;
+}
+
+async function generateKeys(): Promise<CryptoKeyPair> {
+  return (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+}
+
+async function exportKeyPem(key: CryptoKey): Promise<string> {
+  const der = await webcrypto.subtle.exportKey('pkcs8', key);
+  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+}
+
+async function importKeyPem(pem: string): Promise<CryptoKey> {
+  const der = x509.PemConverter.decode(pem)[0];
+  if (!der) throw new Error('no private key in PEM');
+  return webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
+}
+
+function serial(): string {
+  // positive, 16 random bytes: unique enough that CRL entries never collide
+  const bytes = webcrypto.getRandomValues(new Uint8Array(16));
+  bytes[0] = (bytes[0]! & 0x7f) | 0x01;
+  return Buffer.from(bytes).toString('hex');
+}
+
+function escapeRdn(value: string): string {
+  return value.replace(/([,+"\\<>;=])/g, '\\$1');
+}
+
+export async function createCa(commonName = 'keyholder development CA', days = 3650): Promise<KeyedCert> {
+  const keys = await generateKeys();
+  const name = `CN=${escapeRdn(commonName)}`;
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({
+    serialNumber: serial(),
+    name,
+    notBefore: new Date(Date.now() - DAY_MS),
+    notAfter: new Date(Date.now() + days * DAY_MS),
+    keys,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+      await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
+    ],
+  });
+  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+}
+
+export async function issueCertificate(ca: KeyedCert, opts: IssueOptions): Promise<KeyedCert> {
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const caKey = await importKeyPem(ca.keyPem);
+  const keys = await generateKeys();
+  const subject = [
+    opts.organization ? `O=${escapeRdn(opts.organization)}` : null,
+    `CN=${escapeRdn(opts.commonName)}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+  const altNames: x509.JsonGeneralName[] = [
+    ...(opts.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
+    ...(opts.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
+  ];
+  const notBefore = opts.notBefore ?? new Date(Date.now() - DAY_MS);
+  const notAfter = opts.notAfter ?? new Date(Date.now() + (opts.days ?? 825) * DAY_MS);
+  const cert = await x509.X509CertificateGenerator.create({
+    serialNumber: serial(),
+    subject,
+    issuer: caCert.subject,
+    notBefore,
+    notAfter,
+    publicKey: keys.publicKey,
+    signingKey: caKey,
+    signingAlgorithm: ALG,
+    extensions: [
+      new x509.BasicConstraintsExtension(false, undefined, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement,
+        true,
+      ),
+      new x509.ExtendedKeyUsageExtension(
+        [opts.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
+        false,
+      ),
+      ...(altNames.length ? [new x509.SubjectAlternativeNameExtension(altNames, false)] : []),
+      await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
+    ],
+  });
+  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+}
+
+/** A CRL signed by the CA that revokes the given certificates (PEM). */
+export async function createCrl(ca: KeyedCert, revokedCertPems: string[]): Promise<string> {
+  const caCert = new x509.X509Certificate(ca.certPem);
+  const caKey = await importKeyPem(ca.keyPem);
+  const crl = await x509.X509CrlGenerator.create({
+    issuer: caCert.subject,
+    thisUpdate: new Date(Date.now() - 60_000),
+    nextUpdate: new Date(Date.now() + 30 * DAY_MS),
+    entries: revokedCertPems.map((pem) => ({
+      serialNumber: new x509.X509Certificate(pem).serialNumber,
+      revocationDate: new Date(Date.now() - 60_000),
+      reason: x509.X509CrlReason.keyCompromise,
+    })),
+    signingKey: caKey,
+    signingAlgorithm: ALG,
+    extensions: [await x509.AuthorityKeyIdentifierExtension.create(caCert, false)],
+  });
+  // OpenSSL (and so Node's tls) only reads the 'X509 CRL' PEM label
+  return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
+}

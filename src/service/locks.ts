@@ -1,0 +1,199 @@
+// Lock operations as the API offers them: identify, run the pure rule inside one store
+// transaction, hand back what to render. No HTTP here and no SQL.
+import { AppError, validationError } from '../errors.js';
+import {
+  decideAcquire,
+  decideForceRelease,
+  decideRelease,
+  type Decision,
+  type RejectReason,
+} from '../lock/rules.js';
+import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type EventDraft, type LockState } from '../lock/types.js';
+import { assertLockName } from '../lock/validate.js';
+import type { HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
+
+/** What a create/update may set; `hostId: null` frees the lock, a number makes that host hold it. */
+export interface LockAttributes {
+  name?: string;
+  type?: string;
+  enabled?: boolean;
+  hostId?: number | null;
+  maxHolders?: number;
+  leaseSeconds?: number | null;
+}
+
+export type LockAnswer =
+  | { ok: true; lock: LockState; hostName: string }
+  | { ok: false; lock: LockState; hostName: string; reason: RejectReason };
+
+export function lockNotFound(ref: string): AppError {
+  return new AppError('not_found', `Resource dlmlock not found by id '${ref}'`);
+}
+
+export class LockService {
+  constructor(
+    private readonly store: Store,
+    private readonly autoRegister: boolean,
+  ) {}
+
+  private hostIdentity(name: string): HostIdentity {
+    return { name, autoRegister: this.autoRegister };
+  }
+
+  acquire(ref: string, hostName: string): Promise<LockAnswer> {
+    return this.hostOp(ref, hostName, (lock, host, now) => decideAcquire(lock, host, now));
+  }
+
+  release(ref: string, hostName: string): Promise<LockAnswer> {
+    return this.hostOp(ref, hostName, (lock, host, now) => decideRelease(lock, host, now));
+  }
+
+  private async hostOp(
+    ref: string,
+    hostName: string,
+    rule: (lock: LockState, host: NonNullable<LockOpContext['host']>, now: number) => Decision,
+  ): Promise<LockAnswer> {
+    // The name may become a new lock's name (foreman_dlm auto-creates), so it must be valid.
+    assertLockName(ref);
+    const { result } = await this.store.lockOp({
+      ref,
+      createIfMissing: true,
+      host: this.hostIdentity(hostName),
+      actor: {},
+      decide: (lock, ctx) => {
+        const decision = rule(lock!, ctx.host!, ctx.now);
+        const answer: LockAnswer = decision.ok
+          ? { ok: true, lock: decision.next, hostName }
+          : { ok: false, lock: decision.next, hostName, reason: decision.reason };
+        return { next: decision.next, events: decision.events, result: answer };
+      },
+    });
+    return result;
+  }
+
+  /** GET …/lock by a host: foreman_dlm records the check-in even when only looking. */
+  async showForHost(ref: string, hostName: string): Promise<LockState> {
+    await this.store.touchHost(this.hostIdentity(hostName));
+    return this.show(ref);
+  }
+
+  async show(ref: string): Promise<LockState> {
+    const lock = await this.store.getLock(ref);
+    if (!lock) throw lockNotFound(ref);
+    return lock;
+  }
+
+  async create(attrs: LockAttributes, actor: Actor): Promise<LockState> {
+    if (attrs.name === undefined) throw validationError({ name: ["can't be blank"] });
+    if (attrs.hostId !== undefined && attrs.hostId !== null) {
+      // A new lock is free; a holder is set by the host acquiring it (or by an update).
+      throw validationError({ host_id: ['can only be set on an existing lock'] });
+    }
+    return this.store.createLock(
+      {
+        name: attrs.name,
+        type: attrs.type ?? DEFAULT_LOCK_TYPE,
+        enabled: attrs.enabled ?? true,
+        maxHolders: attrs.maxHolders ?? 1,
+        leaseSeconds: attrs.leaseSeconds ?? null,
+      },
+      actor,
+    );
+  }
+
+  async update(ref: string, attrs: LockAttributes, actor: Actor): Promise<LockState> {
+    const { lock } = await this.store.lockOp({
+      ref,
+      createIfMissing: false,
+      actor,
+      targetHostId: typeof attrs.hostId === 'number' ? attrs.hostId : undefined,
+      decide: (current, ctx) => {
+        if (!current) throw lockNotFound(ref);
+        return { ...applyUpdate(current, attrs, actor, ctx), result: undefined };
+      },
+    });
+    return lock!;
+  }
+
+  async remove(ref: string, actor: Actor): Promise<LockState> {
+    const { result } = await this.store.lockOp({
+      ref,
+      createIfMissing: false,
+      actor,
+      decide: (current) => {
+        if (!current) throw lockNotFound(ref);
+        return { delete: true, events: [eventFor('delete', actor)], result: current };
+      },
+    });
+    return result;
+  }
+
+  list(query: ListLocksQuery) {
+    return this.store.listLocks(query);
+  }
+
+  async events(ref: string, limit: number, offset: number) {
+    const lock = await this.show(ref);
+    return this.store.listEvents(lock.id, limit, offset);
+  }
+}
+
+function applyUpdate(
+  current: LockState,
+  attrs: LockAttributes,
+  actor: Actor,
+  ctx: LockOpContext,
+): { next: LockState; events: EventDraft[] } {
+  const events: EventDraft[] = [];
+  let next: LockState = {
+    ...current,
+    name: attrs.name ?? current.name,
+    type: attrs.type ?? current.type,
+    enabled: attrs.enabled ?? current.enabled,
+    maxHolders: attrs.maxHolders ?? current.maxHolders,
+    leaseSeconds: attrs.leaseSeconds === undefined ? current.leaseSeconds : attrs.leaseSeconds,
+    updatedAt: ctx.now,
+  };
+  if (next.leaseSeconds !== current.leaseSeconds) {
+    const lease = next.leaseSeconds;
+    next.holders = next.holders.map((h) => ({
+      ...h,
+      expiresAt: lease === null ? null : h.refreshedAt + lease * 1000,
+    }));
+  }
+  if (next.enabled !== current.enabled) events.push(eventFor(next.enabled ? 'enable' : 'disable', actor));
+
+  if (attrs.hostId === null) {
+    const freed = decideForceRelease(next, ctx.now, actor);
+    next = freed.next;
+    events.push(...freed.events);
+  } else if (attrs.hostId !== undefined) {
+    const target = ctx.targetHost;
+    if (!target) throw validationError({ host_id: ['does not name a known host'] });
+    if (!next.holders.some((h) => h.hostId === target.id)) {
+      // foreman_dlm lets an operator set the holder: the others are freed, the host holds it.
+      const freed = decideForceRelease(next, ctx.now, actor);
+      const token = freed.next.fencingCounter + 1;
+      next = {
+        ...freed.next,
+        fencingCounter: token,
+        holders: [
+          {
+            hostId: target.id,
+            hostName: target.name,
+            acquiredAt: ctx.now,
+            refreshedAt: ctx.now,
+            fencingToken: token,
+            expiresAt: next.leaseSeconds === null ? null : ctx.now + next.leaseSeconds * 1000,
+          },
+        ],
+      };
+      events.push(...freed.events, {
+        ...eventFor('acquire', actor),
+        hostId: target.id,
+        hostName: target.name,
+      });
+    }
+  }
+  return { next, events };
+}

@@ -1,0 +1,164 @@
+// PostgreSQL store: several keyholder instances share one database. Each write is one
+// transaction on a pooled connection; the lock row is taken with SELECT … FOR UPDATE, so
+// check-and-set is atomic across instances. Serialization failures and deadlocks are retried.
+import pg from 'pg';
+import { AppError } from '../../errors.js';
+import { MIGRATIONS } from '../migrations/index.js';
+import { SqlStore } from '../sql-store.js';
+import { UniqueViolation, type Tx } from '../sql.js';
+
+// int8 (COUNT, BIGINT columns) as numbers: every value keyholder stores fits in 2^53.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+/** An arbitrary fixed key: the advisory lock that serialises migrations across instances. */
+const MIGRATION_LOCK_KEY = 0x6b6579686f6c64; // "keyhold"
+const RETRYABLE = new Set(['40001', '40P01']);
+const MAX_ATTEMPTS = 5;
+
+const placeholderCache = new Map<string, string>();
+
+/** Statements are written with `?`; PostgreSQL numbers its parameters. */
+function numbered(sql: string): string {
+  let out = placeholderCache.get(sql);
+  if (out === undefined) {
+    let n = 0;
+    out = sql.replace(/\?/g, () => `$${++n}`);
+    placeholderCache.set(sql, out);
+  }
+  return out;
+}
+
+function translate(err: unknown): unknown {
+  const e = err as { code?: string; constraint?: string };
+  if (e.code === '23505') return new UniqueViolation(e.constraint ?? 'unique');
+  // Connection-level failures (database restarting, network): tell the client to retry.
+  if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === '57P01' || e.code === '57P03') {
+    return new AppError('unavailable');
+  }
+  return err;
+}
+
+class PgTx implements Tx {
+  readonly dialect = 'postgres' as const;
+  readonly forUpdate = ' FOR UPDATE';
+
+  constructor(private readonly client: pg.PoolClient | pg.Pool) {}
+
+  async all<R>(sql: string, params: unknown[] = []): Promise<R[]> {
+    try {
+      return (await this.client.query(numbered(sql), params)).rows as R[];
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  async get<R>(sql: string, params: unknown[] = []): Promise<R | undefined> {
+    return (await this.all<R>(sql, params))[0];
+  }
+
+  async run(sql: string, params: unknown[] = []): Promise<{ changes: number }> {
+    try {
+      return { changes: (await this.client.query(numbered(sql), params)).rowCount ?? 0 };
+    } catch (err) {
+      throw translate(err);
+    }
+  }
+
+  async now(): Promise<number> {
+    // clock_timestamp, not now(): now() is the transaction's start, before any row lock wait.
+    const row = await this.get<{ now: number }>(
+      'SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint AS now',
+    );
+    return Number(row!.now);
+  }
+}
+
+export interface PostgresOptions {
+  url: string;
+  poolSize?: number;
+  onError?: (err: Error) => void;
+}
+
+export class PostgresStore extends SqlStore {
+  readonly dialect = 'postgres' as const;
+  readonly pool: pg.Pool;
+
+  constructor(options: PostgresOptions) {
+    super();
+    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
+    // An idle client losing its connection (database restart) must not crash the process.
+    this.pool.on('error', (err) => options.onError?.(err));
+  }
+
+  async migrate(): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)',
+      );
+      const applied = new Set(
+        (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
+          (r) => r.version,
+        ),
+      );
+      for (const m of MIGRATIONS) {
+        if (applied.has(m.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.postgres);
+          await client.query(
+            'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+            [m.version, m.name, Date.now()],
+          );
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK');
+          throw err;
+        }
+      }
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+
+  async ping(): Promise<void> {
+    await new PgTx(this.pool).all('SELECT 1');
+  }
+
+  protected async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      let client: pg.PoolClient;
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        throw translate(err);
+      }
+      let broken = false;
+      try {
+        await client.query('BEGIN');
+        const result = await fn(new PgTx(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {
+          broken = true;
+        });
+        const code = (err as { code?: string }).code;
+        if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
+        throw translate(err);
+      } finally {
+        client.release(broken);
+      }
+    }
+  }
+
+  protected async read<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
+    return fn(new PgTx(this.pool));
+  }
+}

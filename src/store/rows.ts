@@ -1,0 +1,116 @@
+// Row shapes as both databases return them, and their mapping to the lock model.
+import type { Holder, LockState } from '../lock/types.js';
+import type { EventRow, HostRow, Role, UserRow } from './store.js';
+
+export const LOCK_COLUMNS =
+  'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.fencing_counter, l.created_at, l.updated_at';
+
+export interface LockRecord {
+  id: number;
+  name: string;
+  type: string;
+  enabled: boolean | number;
+  max_holders: number;
+  lease_seconds: number | null;
+  fencing_counter: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface HolderRecord {
+  lock_id: number;
+  host_id: number;
+  host_name: string;
+  acquired_at: number;
+  refreshed_at: number;
+  fencing_token: number;
+  expires_at: number | null;
+}
+
+export interface EventRecord {
+  id: number;
+  lock_id: number | null;
+  lock_name: string;
+  event_type: string;
+  host_name: string | null;
+  user_login: string | null;
+  detail: string | null;
+  created_at: number;
+}
+
+export interface UserRecord {
+  id: number;
+  login: string;
+  password_hash: string;
+  role: string;
+  created_at: number;
+}
+
+export function toHolder(r: HolderRecord): Holder {
+  return {
+    hostId: Number(r.host_id),
+    hostName: r.host_name,
+    acquiredAt: Number(r.acquired_at),
+    refreshedAt: Number(r.refreshed_at),
+    fencingToken: Number(r.fencing_token),
+    expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+  };
+}
+
+export function toLockState(r: LockRecord, holders: Holder[]): LockState {
+  return {
+    id: Number(r.id),
+    name: r.name,
+    type: r.type,
+    enabled: Boolean(r.enabled),
+    maxHolders: Number(r.max_holders),
+    leaseSeconds: r.lease_seconds === null ? null : Number(r.lease_seconds),
+    fencingCounter: Number(r.fencing_counter),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    holders,
+  };
+}
+
+export function toEventRow(r: EventRecord): EventRow {
+  return {
+    id: Number(r.id),
+    lockId: r.lock_id === null ? null : Number(r.lock_id),
+    lockName: r.lock_name,
+    type: r.event_type,
+    hostName: r.host_name,
+    userLogin: r.user_login,
+    detail: r.detail,
+    createdAt: Number(r.created_at),
+  };
+}
+
+export function toUserRow(r: UserRecord): UserRow {
+  return {
+    id: Number(r.id),
+    login: r.login,
+    passwordHash: r.password_hash,
+    role: r.role as Role,
+    createdAt: Number(r.created_at),
+  };
+}
+
+export const HOST_COLUMNS = 'id, name, can_acquire_locks, created_at, last_checkin_at';
+
+export interface HostRecord {
+  id: number;
+  name: string;
+  can_acquire_locks: boolean | number;
+  created_at: number;
+  last_checkin_at: number | null;
+}
+
+export function toHostRow(r: HostRecord): HostRow {
+  return {
+    id: Number(r.id),
+    name: r.name,
+    canAcquireLocks: Boolean(r.can_acquire_locks),
+    createdAt: Number(r.created_at),
+    lastCheckinAt: r.last_checkin_at === null ? null : Number(r.last_checkin_at),
+  };
+}

@@ -1,0 +1,346 @@
+// The store logic both dialects share. Subclasses only provide transactions (`write`),
+// reads, migrations and connection handling; every statement here is dialect-neutral.
+import { AppError, validationError } from '../errors.js';
+import {
+  eventFor,
+  type Actor,
+  type EventDraft,
+  type Holder,
+  type HostRef,
+  type LockState,
+} from '../lock/types.js';
+import { compileFilter } from './search-sql.js';
+import { UniqueViolation, type Queryable, type Tx } from './sql.js';
+import {
+  LOCK_COLUMNS,
+  toEventRow,
+  toHolder,
+  toLockState,
+  toUserRow,
+  type EventRecord,
+  type HostRecord,
+  HOST_COLUMNS,
+  toHostRow,
+  type HolderRecord,
+  type LockRecord,
+  type UserRecord,
+} from './rows.js';
+import type {
+  EventRow,
+  HostIdentity,
+  HostRow,
+  ListLocksQuery,
+  LockOp,
+  NewLock,
+  Role,
+  Store,
+  UserRow,
+} from './store.js';
+
+const MAX_ID = 2 ** 53 - 1;
+
+/** foreman_dlm tries a numeric id first, then the name. */
+function numericId(ref: string): number | undefined {
+  if (!/^\d{1,16}$/.test(ref)) return undefined;
+  const n = Number(ref);
+  return n > 0 && n <= MAX_ID ? n : undefined;
+}
+
+export abstract class SqlStore implements Store {
+  abstract readonly dialect: 'sqlite' | 'postgres';
+  abstract migrate(): Promise<void>;
+  abstract close(): Promise<void>;
+  abstract ping(): Promise<void>;
+  /** runs `fn` in one write transaction; it is retried or batched as the dialect needs */
+  protected abstract write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /** runs `fn` against committed data */
+  protected abstract read<T>(fn: (q: Tx) => Promise<T>): Promise<T>;
+
+  async lockOp<T>(op: LockOp<T>): Promise<{ result: T; lock: LockState | undefined }> {
+    return this.write(async (tx) => {
+      const now = await tx.now();
+      const host = op.host ? await upsertHost(tx, op.host, now) : undefined;
+      let record = await findLockRecord(tx, op.ref, tx.forUpdate);
+      if (!record && op.createIfMissing) {
+        const created = await tx.get<{ id: number }>(
+          `INSERT INTO locks (name, type, enabled, max_holders, created_at, updated_at)
+           VALUES (?, 'ForemanDlm::Dlmlock::Update', ?, 1, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id`,
+          [op.ref, true, now, now],
+        );
+        if (created) await insertEvents(tx, Number(created.id), op.ref, [eventFor('create', op.actor)], now);
+        record = await tx.get<LockRecord>(
+          `SELECT ${LOCK_COLUMNS} FROM locks l WHERE l.name = ?${tx.forUpdate}`,
+          [op.ref],
+        );
+      }
+      const lock = record ? toLockState(record, await loadHolders(tx, Number(record.id))) : undefined;
+      const targetHost = op.targetHostId === undefined ? undefined : await findHostById(tx, op.targetHostId);
+      const mutation = op.decide(lock, { host, targetHost, now });
+      if (!lock) return { result: mutation.result, lock: undefined };
+      if (mutation.delete) {
+        await tx.run('DELETE FROM locks WHERE id = ?', [lock.id]);
+        // The lock's own events go with it (foreman_dlm); the deletion itself stays on record.
+        await insertEvents(tx, null, lock.name, mutation.events, now);
+        return { result: mutation.result, lock: undefined };
+      }
+      const next = mutation.next ?? lock;
+      if (mutation.next) await applyNext(tx, lock, mutation.next);
+      await insertEvents(tx, lock.id, next.name, mutation.events, now);
+      return { result: mutation.result, lock: next };
+    });
+  }
+
+  async getLock(ref: string): Promise<LockState | undefined> {
+    return this.read(async (q) => {
+      const record = await findLockRecord(q, ref, '');
+      return record ? toLockState(record, await loadHolders(q, Number(record.id))) : undefined;
+    });
+  }
+
+  async listLocks(query: ListLocksQuery) {
+    return this.read(async (q) => {
+      const now = await q.now();
+      const where = query.filter
+        ? compileFilter(query.filter, this.dialect, now - query.staleAfterMs)
+        : { sql: '1 = 1', params: [] };
+      const total = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM locks');
+      const subtotal = await q.get<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM locks l WHERE ${where.sql}`,
+        where.params,
+      );
+      const direction = query.order.desc ? 'DESC' : 'ASC';
+      const records = await q.all<LockRecord>(
+        `SELECT ${LOCK_COLUMNS} FROM locks l WHERE ${where.sql}
+         ORDER BY l.${query.order.by} ${direction}, l.id ${direction} LIMIT ? OFFSET ?`,
+        [...where.params, query.limit, query.offset],
+      );
+      const holders = await loadHoldersOf(
+        q,
+        records.map((r) => Number(r.id)),
+      );
+      return {
+        total: Number(total?.n ?? 0),
+        subtotal: Number(subtotal?.n ?? 0),
+        locks: records.map((r) => toLockState(r, holders.get(Number(r.id)) ?? [])),
+        now,
+      };
+    });
+  }
+
+  async createLock(input: NewLock, actor: Actor): Promise<LockState> {
+    return this.write(async (tx) => {
+      const now = await tx.now();
+      const record = await insertUnique(
+        tx,
+        `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
+        [input.name, input.type, input.enabled, input.maxHolders, input.leaseSeconds, now, now],
+      );
+      const lock = toLockState(record as LockRecord, []);
+      await insertEvents(tx, lock.id, lock.name, [eventFor('create', actor)], now);
+      return lock;
+    });
+  }
+
+  async listEvents(
+    lockId: number,
+    limit: number,
+    offset: number,
+  ): Promise<{ total: number; events: EventRow[] }> {
+    return this.read(async (q) => {
+      const total = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM lock_events WHERE lock_id = ?', [
+        lockId,
+      ]);
+      const records = await q.all<EventRecord>(
+        `SELECT id, lock_id, lock_name, event_type, host_name, user_login, detail, created_at
+         FROM lock_events WHERE lock_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`,
+        [lockId, limit, offset],
+      );
+      return { total: Number(total?.n ?? 0), events: records.map(toEventRow) };
+    });
+  }
+
+  async touchHost(host: HostIdentity): Promise<HostRef> {
+    return this.write(async (tx) => upsertHost(tx, host, await tx.now()));
+  }
+
+  async getHost(name: string): Promise<HostRow | undefined> {
+    return this.read(async (q) => {
+      const r = await q.get<HostRecord>(`SELECT ${HOST_COLUMNS} FROM hosts WHERE name = ?`, [name]);
+      return r ? toHostRow(r) : undefined;
+    });
+  }
+
+  async setHostCanAcquire(name: string, canAcquireLocks: boolean): Promise<HostRow | undefined> {
+    return this.write(async (tx) => {
+      const r = await tx.get<HostRecord>(
+        `UPDATE hosts SET can_acquire_locks = ? WHERE name = ? RETURNING ${HOST_COLUMNS}`,
+        [canAcquireLocks, name],
+      );
+      return r ? toHostRow(r) : undefined;
+    });
+  }
+
+  async getUser(login: string): Promise<UserRow | undefined> {
+    return this.read(async (q) => {
+      const r = await q.get<UserRecord>(
+        'SELECT id, login, password_hash, role, created_at FROM users WHERE login = ?',
+        [login],
+      );
+      return r ? toUserRow(r) : undefined;
+    });
+  }
+
+  async createUser(login: string, passwordHash: string, role: Role): Promise<UserRow> {
+    return this.write(async (tx) => {
+      const now = await tx.now();
+      const r = await insertUnique(
+        tx,
+        `INSERT INTO users (login, password_hash, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
+         RETURNING id, login, password_hash, role, created_at`,
+        [login, passwordHash, role, now, now],
+        'login',
+      );
+      return toUserRow(r as UserRecord);
+    });
+  }
+
+  async countUsers(): Promise<number> {
+    return this.read(async (q) =>
+      Number((await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM users'))?.n ?? 0),
+    );
+  }
+}
+
+async function insertUnique(tx: Tx, sql: string, params: unknown[], field = 'name'): Promise<unknown> {
+  try {
+    return await tx.get(sql, params);
+  } catch (err) {
+    if (err instanceof UniqueViolation) throw validationError({ [field]: ['has already been taken'] });
+    throw err;
+  }
+}
+
+async function upsertHost(tx: Tx, host: HostIdentity, now: number): Promise<HostRef> {
+  const row = host.autoRegister
+    ? await tx.get<{ id: number; name: string; can_acquire_locks: boolean | number }>(
+        `INSERT INTO hosts (name, created_at, last_checkin_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET last_checkin_at = excluded.last_checkin_at
+         RETURNING id, name, can_acquire_locks`,
+        [host.name, now, now],
+      )
+    : await tx.get<{ id: number; name: string; can_acquire_locks: boolean | number }>(
+        'UPDATE hosts SET last_checkin_at = ? WHERE name = ? RETURNING id, name, can_acquire_locks',
+        [now, host.name],
+      );
+  if (!row) throw new AppError('unknown_host');
+  return { id: Number(row.id), name: row.name, canAcquireLocks: Boolean(row.can_acquire_locks) };
+}
+
+async function findHostById(q: Queryable, id: number): Promise<HostRef | undefined> {
+  const row = await q.get<{ id: number; name: string; can_acquire_locks: boolean | number }>(
+    'SELECT id, name, can_acquire_locks FROM hosts WHERE id = ?',
+    [id],
+  );
+  return row
+    ? { id: Number(row.id), name: row.name, canAcquireLocks: Boolean(row.can_acquire_locks) }
+    : undefined;
+}
+
+async function findLockRecord(
+  q: Queryable,
+  ref: string,
+  lockClause: string,
+): Promise<LockRecord | undefined> {
+  const id = numericId(ref);
+  if (id !== undefined) {
+    const byId = await q.get<LockRecord>(`SELECT ${LOCK_COLUMNS} FROM locks l WHERE l.id = ?${lockClause}`, [
+      id,
+    ]);
+    if (byId) return byId;
+  }
+  return q.get<LockRecord>(`SELECT ${LOCK_COLUMNS} FROM locks l WHERE l.name = ?${lockClause}`, [ref]);
+}
+
+const HOLDER_SELECT = `SELECT lh.lock_id, lh.host_id, ho.name AS host_name, lh.acquired_at, lh.refreshed_at,
+  lh.fencing_token, lh.expires_at FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id`;
+
+async function loadHolders(q: Queryable, lockId: number): Promise<Holder[]> {
+  const rows = await q.all<HolderRecord>(`${HOLDER_SELECT} WHERE lh.lock_id = ? ORDER BY lh.fencing_token`, [
+    lockId,
+  ]);
+  return rows.map(toHolder);
+}
+
+async function loadHoldersOf(q: Queryable, lockIds: number[]): Promise<Map<number, Holder[]>> {
+  const byLock = new Map<number, Holder[]>();
+  if (lockIds.length === 0) return byLock;
+  const rows = await q.all<HolderRecord>(
+    `${HOLDER_SELECT} WHERE lh.lock_id IN (${lockIds.map(() => '?').join(', ')}) ORDER BY lh.fencing_token`,
+    lockIds,
+  );
+  for (const r of rows) {
+    const list = byLock.get(Number(r.lock_id)) ?? [];
+    list.push(toHolder(r));
+    byLock.set(Number(r.lock_id), list);
+  }
+  return byLock;
+}
+
+async function applyNext(tx: Tx, prev: LockState, next: LockState): Promise<void> {
+  try {
+    await tx.run(
+      `UPDATE locks SET name = ?, type = ?, enabled = ?, max_holders = ?, lease_seconds = ?, fencing_counter = ?,
+       updated_at = ? WHERE id = ?`,
+      [
+        next.name,
+        next.type,
+        next.enabled,
+        next.maxHolders,
+        next.leaseSeconds,
+        next.fencingCounter,
+        next.updatedAt,
+        prev.id,
+      ],
+    );
+  } catch (err) {
+    if (err instanceof UniqueViolation) throw validationError({ name: ['has already been taken'] });
+    throw err;
+  }
+  for (const old of prev.holders) {
+    if (!next.holders.some((h) => h.hostId === old.hostId)) {
+      await tx.run('DELETE FROM lock_holders WHERE lock_id = ? AND host_id = ?', [prev.id, old.hostId]);
+    }
+  }
+  for (const h of next.holders) {
+    const old = prev.holders.find((o) => o.hostId === h.hostId);
+    if (!old) {
+      await tx.run(
+        `INSERT INTO lock_holders (lock_id, host_id, acquired_at, refreshed_at, fencing_token, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+        [prev.id, h.hostId, h.acquiredAt, h.refreshedAt, h.fencingToken, h.expiresAt],
+      );
+    } else if (old.refreshedAt !== h.refreshedAt || old.expiresAt !== h.expiresAt) {
+      await tx.run(
+        'UPDATE lock_holders SET refreshed_at = ?, expires_at = ? WHERE lock_id = ? AND host_id = ?',
+        [h.refreshedAt, h.expiresAt, prev.id, h.hostId],
+      );
+    }
+  }
+}
+
+async function insertEvents(
+  tx: Tx,
+  lockId: number | null,
+  lockName: string,
+  events: EventDraft[],
+  now: number,
+): Promise<void> {
+  for (const e of events) {
+    await tx.run(
+      `INSERT INTO lock_events (lock_id, lock_name, event_type, host_id, host_name, user_id, user_login, detail, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [lockId, lockName, e.type, e.hostId, e.hostName, e.userId, e.userLogin, e.detail, now],
+    );
+  }
+}

@@ -1,0 +1,25 @@
+// The small SQL surface both stores offer to the shared store logic. Statements are written
+// once with `?` placeholders; each dialect adapts placeholders, booleans and the clock.
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface Queryable {
+  readonly dialect: Dialect;
+  all<R>(sql: string, params?: unknown[]): Promise<R[]>;
+  get<R>(sql: string, params?: unknown[]): Promise<R | undefined>;
+  run(sql: string, params?: unknown[]): Promise<{ changes: number }>;
+}
+
+export interface Tx extends Queryable {
+  /** the database's clock in epoch milliseconds; several instances agree on it */
+  now(): Promise<number>;
+  /** `FOR UPDATE` where the dialect has row locks; SQLite's write transaction already excludes others */
+  readonly forUpdate: string;
+}
+
+/** Thrown by a dialect when a UNIQUE constraint rejects a write, so callers can answer 422. */
+export class UniqueViolation extends Error {
+  constructor(readonly constraint: string) {
+    super(`unique constraint violated: ${constraint}`);
+  }
+}

@@ -1,0 +1,86 @@
+// Group commit: write transactions that arrive in the same turn of the event loop share one
+// SQLite transaction and so one fsync. Each job runs in its own SAVEPOINT, so a job that
+// throws is rolled back alone; every caller is answered only after the shared COMMIT is durable.
+import type Database from 'better-sqlite3';
+import type { SqliteTx } from './tx.js';
+
+interface Job {
+  fn: (tx: SqliteTx) => Promise<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (err: unknown) => void;
+  outcome?: { ok: true; value: unknown } | { ok: false; error: unknown };
+}
+
+export class GroupCommit {
+  private queue: Job[] = [];
+  private scheduled = false;
+  private closed = false;
+
+  constructor(
+    private readonly db: Database.Database,
+    private readonly tx: SqliteTx,
+    private readonly maxBatch = 256,
+  ) {}
+
+  run<T>(fn: (tx: SqliteTx) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ fn, resolve: resolve as (v: unknown) => void, reject });
+      this.schedule();
+    });
+  }
+
+  /** Waits for queued work, then refuses new work. */
+  async drain(): Promise<void> {
+    while (this.queue.length > 0 || this.scheduled) await new Promise((r) => setImmediate(r));
+    this.closed = true;
+  }
+
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    // setImmediate runs after the current I/O phase: every request parsed in it joins the batch.
+    setImmediate(() => void this.flush());
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, this.maxBatch);
+    try {
+      this.db.exec('BEGIN IMMEDIATE');
+    } catch (err) {
+      for (const job of batch) job.reject(err);
+      this.finish();
+      return;
+    }
+    for (const job of batch) {
+      this.db.exec('SAVEPOINT job');
+      try {
+        // Jobs await only the synchronous SqliteTx, so no other work interleaves here.
+        job.outcome = { ok: true, value: await job.fn(this.tx) };
+        this.db.exec('RELEASE job');
+      } catch (error) {
+        this.db.exec('ROLLBACK TO job');
+        this.db.exec('RELEASE job');
+        job.outcome = { ok: false, error };
+      }
+    }
+    try {
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      for (const job of batch) job.reject(err);
+      this.finish();
+      return;
+    }
+    for (const job of batch) {
+      if (job.outcome?.ok) job.resolve(job.outcome.value);
+      else job.reject(job.outcome?.error);
+    }
+    this.finish();
+  }
+
+  private finish(): void {
+    this.scheduled = false;
+    if (this.queue.length > 0) this.schedule();
+  }
+}

@@ -1,0 +1,109 @@
+// The Store: everything keyholder keeps, behind one interface with a SQLite and a PostgreSQL
+// implementation. Every lock state change runs `decide` inside one transaction that holds
+// the lock's row, so check-and-set is atomic across requests and server instances.
+import type { Actor, EventDraft, HostRef, LockState } from '../lock/types.js';
+import type { LockFilter } from '../search/parse.js';
+
+export interface HostIdentity {
+  name: string;
+  /** register an unknown host on first request (the CA already vouched for it) */
+  autoRegister: boolean;
+}
+
+export interface LockMutation<T> {
+  /** the lock's next state; omitted when nothing changes */
+  next?: LockState;
+  delete?: boolean;
+  events: EventDraft[];
+  result: T;
+}
+
+export interface LockOpContext {
+  host?: HostRef;
+  /** the host named by `targetHostId`, when it exists */
+  targetHost?: HostRef;
+  now: number;
+}
+
+export interface LockOp<T> {
+  /** a numeric id or a lock name, as it came in the URL */
+  ref: string;
+  /** foreman_dlm creates missing locks on acquire and release */
+  createIfMissing: boolean;
+  /** the requesting host; registered/touched in the same transaction */
+  host?: HostIdentity;
+  /** a host looked up by id in the same transaction (an operator setting the holder) */
+  targetHostId?: number;
+  actor: Actor;
+  /** pure: must not do I/O or await anything (it runs inside a shared transaction) */
+  decide(lock: LockState | undefined, ctx: LockOpContext): LockMutation<T>;
+}
+
+export interface NewLock {
+  name: string;
+  type: string;
+  enabled: boolean;
+  maxHolders: number;
+  leaseSeconds: number | null;
+}
+
+export interface ListLocksQuery {
+  filter: LockFilter | null;
+  order: { by: 'name' | 'type' | 'id' | 'enabled' | 'created_at' | 'updated_at'; desc: boolean };
+  limit: number;
+  offset: number;
+  staleAfterMs: number;
+}
+
+export interface EventRow {
+  id: number;
+  lockId: number | null;
+  lockName: string;
+  type: string;
+  hostName: string | null;
+  userLogin: string | null;
+  detail: string | null;
+  createdAt: number;
+}
+
+export interface HostRow {
+  id: number;
+  name: string;
+  canAcquireLocks: boolean;
+  createdAt: number;
+  lastCheckinAt: number | null;
+}
+
+export type Role = 'viewer' | 'operator' | 'admin';
+
+export interface UserRow {
+  id: number;
+  login: string;
+  passwordHash: string;
+  role: Role;
+  createdAt: number;
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  migrate(): Promise<void>;
+  close(): Promise<void>;
+  /** cheap round trip for /readyz */
+  ping(): Promise<void>;
+
+  lockOp<T>(op: LockOp<T>): Promise<{ result: T; lock: LockState | undefined }>;
+  getLock(ref: string): Promise<LockState | undefined>;
+  listLocks(q: ListLocksQuery): Promise<{ total: number; subtotal: number; locks: LockState[]; now: number }>;
+  createLock(input: NewLock, actor: Actor): Promise<LockState>;
+  listEvents(lockId: number, limit: number, offset: number): Promise<{ total: number; events: EventRow[] }>;
+
+  /** registers (if allowed) and touches `last_checkin_at`; throws unknown_host otherwise */
+  touchHost(host: HostIdentity): Promise<HostRef>;
+  getHost(name: string): Promise<HostRow | undefined>;
+  /** false bars the host from acquiring any lock (412) */
+  setHostCanAcquire(name: string, canAcquireLocks: boolean): Promise<HostRow | undefined>;
+
+  getUser(login: string): Promise<UserRow | undefined>;
+  createUser(login: string, passwordHash: string, role: Role): Promise<UserRow>;
+  countUsers(): Promise<number>;
+}

@@ -1,0 +1,72 @@
+// A small HTTPS client for tests: real TLS, optional client certificate, optional Basic auth,
+// raw bodies and headers exactly as a test wants to send them.
+import https from 'node:https';
+import type { KeyedCert } from '../../src/pki/x509.js';
+
+export interface TestResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+}
+
+export interface RequestOptions {
+  cert?: KeyedCert;
+  user?: [string, string];
+  /** an object is sent as JSON; a string is sent as is */
+  body?: unknown;
+  headers?: Record<string, string>;
+  agent?: https.Agent;
+}
+
+export function httpsRequest(
+  baseUrl: string,
+  caPem: string,
+  method: string,
+  path: string,
+  opts: RequestOptions = {},
+): Promise<TestResponse> {
+  const url = new URL(baseUrl);
+  const headers: Record<string, string> = { ...opts.headers };
+  let payload: string | undefined;
+  if (opts.body !== undefined) {
+    payload = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    headers['content-type'] ??= 'application/json';
+  }
+  if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
+  if (opts.user) headers.authorization = `Basic ${Buffer.from(opts.user.join(':')).toString('base64')}`;
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        headers,
+        ca: caPem,
+        cert: opts.cert?.certPem,
+        key: opts.cert?.keyPem,
+        agent: opts.agent ?? false,
+        servername: 'localhost',
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let json: unknown;
+          try {
+            json = text ? JSON.parse(text) : undefined;
+          } catch {
+            json = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json });
+        });
+      },
+    );
+    req.on('error', reject);
+    if (payload !== undefined) req.write(payload);
+    req.end();
+  });
+}

@@ -1,0 +1,68 @@
+// Certificates made at test time: one CA, a server certificate for 127.0.0.1/localhost, host
+// certificates by name, and a foreign CA's certificate that must never count.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createCa, createCrl, issueCertificate, type KeyedCert } from '../../src/pki/x509.js';
+
+export interface TestPki {
+  dir: string;
+  ca: KeyedCert;
+  caPath: string;
+  serverCertPath: string;
+  serverKeyPath: string;
+  host(name: string): Promise<KeyedCert>;
+  foreignHost(name: string): Promise<KeyedCert>;
+  crlRevoking(certs: KeyedCert[]): Promise<string>;
+}
+
+let shared: Promise<TestPki> | undefined;
+
+async function build(): Promise<TestPki> {
+  const dir = mkdtempSync(join(tmpdir(), 'keyholder-pki-'));
+  const ca = await createCa('keyholder test CA');
+  const foreignCa = await createCa('some other CA');
+  const server = await issueCertificate(ca, {
+    commonName: 'localhost',
+    dnsNames: ['localhost'],
+    ipAddresses: ['127.0.0.1', '::1'],
+    usage: 'server',
+  });
+  const write = (name: string, content: string) => {
+    const p = join(dir, name);
+    writeFileSync(p, content);
+    return p;
+  };
+  const hosts = new Map<string, Promise<KeyedCert>>();
+  const foreign = new Map<string, Promise<KeyedCert>>();
+  return {
+    dir,
+    ca,
+    caPath: write('ca.crt', ca.certPem),
+    serverCertPath: write('server.crt', server.certPem),
+    serverKeyPath: write('server.key', server.keyPem),
+    host(name) {
+      if (!hosts.has(name)) hosts.set(name, issueCertificate(ca, { commonName: name, usage: 'client' }));
+      return hosts.get(name)!;
+    },
+    foreignHost(name) {
+      if (!foreign.has(name))
+        foreign.set(name, issueCertificate(foreignCa, { commonName: name, usage: 'client' }));
+      return foreign.get(name)!;
+    },
+    async crlRevoking(certs) {
+      return write(
+        `crl-${Date.now()}-${Math.random()}.pem`,
+        await createCrl(
+          ca,
+          certs.map((c) => c.certPem),
+        ),
+      );
+    },
+  };
+}
+
+/** One PKI per test worker: ECDSA keys are cheap, but there is no need to make them per test. */
+export function testPki(): Promise<TestPki> {
+  return (shared ??= build());
+}

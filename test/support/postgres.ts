@@ -1,0 +1,83 @@
+// A throwaway PostgreSQL cluster for the test run: initdb into a temp directory, pg_ctl start
+// on a free loopback port, stop and delete at the end. PostgreSQL refuses to run as root, so
+// as root the cluster runs as the `postgres` user in a directory that user owns.
+import { execFileSync } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export interface PgCluster {
+  url(database: string): string;
+  psql(sql: string, database?: string): string;
+  stop(): void;
+}
+
+function findBin(name: string): string {
+  const candidates = [name, ...['17', '16', '15', '14'].map((v) => `/usr/lib/postgresql/${v}/bin/${name}`)];
+  for (const c of candidates) {
+    try {
+      execFileSync(c, ['--version'], { stdio: 'ignore' });
+      return c;
+    } catch {
+      // try the next one
+    }
+  }
+  throw new Error(`PostgreSQL's ${name} was not found (install postgresql; the tests need a real server)`);
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startPgCluster(): Promise<PgCluster> {
+  const initdb = findBin('initdb');
+  const pgCtl = findBin('pg_ctl');
+  const psqlBin = findBin('psql');
+  const isRoot = process.getuid?.() === 0;
+  const asPg = (bin: string, args: string[]) =>
+    isRoot
+      ? execFileSync('runuser', ['-u', 'postgres', '--', bin, ...args], { encoding: 'utf8' })
+      : execFileSync(bin, args, { encoding: 'utf8' });
+
+  const dir = mkdtempSync(join(tmpdir(), 'keyholder-pg-'));
+  if (isRoot) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    chownSync(dir, uid, gid);
+  }
+  const data = join(dir, 'data');
+  const port = await freePort();
+  asPg(initdb, ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+  const options = [
+    `-p ${port}`,
+    '-c listen_addresses=127.0.0.1',
+    `-c unix_socket_directories=${dir}`,
+    '-c max_connections=300',
+    '-c fsync=off',
+    '-c full_page_writes=off',
+  ].join(' ');
+  asPg(pgCtl, ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', 'start']);
+  const url = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
+  return {
+    url,
+    psql: (sql, database = 'postgres') =>
+      execFileSync(psqlBin, ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', url(database), '-c', sql], {
+        encoding: 'utf8',
+      }),
+    stop: () => {
+      try {
+        asPg(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  };
+}
