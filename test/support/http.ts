@@ -18,6 +18,8 @@ export interface RequestOptions {
   body?: unknown;
   headers?: Record<string, string>;
   agent?: https.Agent;
+  /** the client's source address, e.g. 127.0.0.2 to come from an untrusted proxy */
+  localAddress?: string;
 }
 
 export function httpsRequest(
@@ -48,6 +50,7 @@ export function httpsRequest(
         cert: opts.cert?.certPem,
         key: opts.cert?.keyPem,
         agent: opts.agent ?? false,
+        localAddress: opts.localAddress,
         servername: 'localhost',
       },
       (res) => {
