@@ -20,7 +20,7 @@ export interface IndexParams {
 
 function single(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new AppError('invalid_pagination', `'${name}' must be given once`);
+  if (typeof value !== 'string') throw new AppError('invalid_pagination', `Invalid pagination: '${name}' must be given once`);
   return value;
 }
 
@@ -29,7 +29,7 @@ function positiveInt(raw: string | undefined, name: string, fallback: number, ma
   if (!/^\d{1,9}$/.test(raw) || Number(raw) < 1 || Number(raw) > max) {
     throw new AppError(
       'invalid_pagination',
-      `'${name}' must be an integer from 1 to ${max}, not '${raw.slice(0, 40)}'`,
+      `Invalid pagination: '${name}' must be an integer from 1 to ${max}, not '${raw.slice(0, 40)}'`,
     );
   }
   return Number(raw);

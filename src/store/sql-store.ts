@@ -109,9 +109,16 @@ export abstract class SqlStore implements Store {
         where.params,
       );
       const direction = query.order.desc ? 'DESC' : 'ASC';
+      // Text sorts case-insensitively with a binary tie-break, so both stores (and every
+      // PostgreSQL collation) list locks in the same order.
+      const column = `l.${query.order.by}`;
+      const sortKey =
+        query.order.by === 'name' || query.order.by === 'type'
+          ? `LOWER(${column}) ${direction}, ${column} ${direction}`
+          : `${column} ${direction}`;
       const records = await q.all<LockRecord>(
         `SELECT ${LOCK_COLUMNS} FROM locks l WHERE ${where.sql}
-         ORDER BY l.${query.order.by} ${direction}, l.id ${direction} LIMIT ? OFFSET ?`,
+         ORDER BY ${sortKey}, l.id ${direction} LIMIT ? OFFSET ?`,
         [...where.params, query.limit, query.offset],
       );
       const holders = await loadHoldersOf(
