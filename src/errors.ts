@@ -26,6 +26,11 @@ export const ERRORS = {
     message: 'Precondition failed. Lock is in invalid state for this operation.',
   },
   bad_request: { status: 400, message: 'Bad request' },
+  bad_url: { status: 400, message: 'The URL is not valid (broken percent-encoding)' },
+  uri_too_long: {
+    status: 414,
+    message: 'The URL is too long: a lock name or id in the path may be at most 2048 characters',
+  },
   unparseable_body: { status: 400, message: 'The request body is not valid JSON' },
   body_too_large: { status: 413, message: 'The request body is too large' },
   unsupported_media_type: { status: 415, message: 'Unsupported content type; send application/json' },

@@ -17,7 +17,9 @@ export type ClientErrorKind =
   /** an update hook failed or timed out; the lock is deliberately kept */
   | 'hook'
   /** the local state file or file lock could not be used */
-  | 'local';
+  | 'local'
+  /** stopped by SIGTERM/SIGINT/SIGHUP (shutdown, Ctrl-C) */
+  | 'interrupted';
 
 export class ClientError extends Error {
   override readonly name = 'ClientError';

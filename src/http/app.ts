@@ -8,7 +8,7 @@ import { IdentityResolver, type Requester } from '../identity/requester.js';
 import { LockService } from '../service/locks.js';
 import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
-import { installErrorHandling } from './errors.js';
+import { frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
 
 declare module 'fastify' {
@@ -40,6 +40,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true, maxParamLength: 2048 },
     trustProxy: false,
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
   });
 
   installErrorHandling(app);

@@ -1,7 +1,7 @@
 // Every failure becomes Foreman's `{"error":{…}}` body with the catalogue's status. Fastify's
 // own errors (bad JSON, body limits, content types) are mapped here too, so nothing a client
 // sends can produce a 500; a real 500 is logged with its stack and answered without details.
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERRORS, fullMessages } from '../errors.js';
 
 export function errorBody(err: AppError): Record<string, unknown> {
@@ -41,6 +41,24 @@ function fromFastify(err: FastifyError): AppError | undefined {
     return Object.assign(new AppError(code, err.message), { status: err.statusCode });
   }
   return undefined;
+}
+
+/**
+ * Errors the router raises before any hook runs (broken percent-encoding, over-long path
+ * parameters); fastify hands them to `frameworkErrors`, not to the error handler.
+ */
+export function frameworkErrorHandler(
+  error: FastifyError,
+  _request: FastifyRequest,
+  reply: FastifyReply,
+): void {
+  const appError =
+    error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+      ? new AppError('uri_too_long')
+      : error.code === 'FST_ERR_BAD_URL'
+        ? new AppError('bad_url')
+        : (fromFastify(error) ?? new AppError('bad_request'));
+  void reply.code(appError.status).send(errorBody(appError));
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
