@@ -37,7 +37,6 @@ export const ERRORS = {
   validation_failed: { status: 422, message: 'Validation failed' },
   invalid_search: { status: 422, message: 'Invalid search query' },
   invalid_pagination: { status: 422, message: 'Invalid pagination' },
-  method_not_allowed: { status: 405, message: 'Method not allowed' },
   unavailable: { status: 503, message: 'Service unavailable: the database cannot be reached' },
   internal: { status: 500, message: 'Internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>;

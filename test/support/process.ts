@@ -23,10 +23,12 @@ function exited(proc: ChildProcess): Promise<void> {
 export async function startServerProcess(
   env: Record<string, string>,
   args: string[] = [],
+  cwd?: string,
 ): Promise<ServerProcess> {
   const proc = spawn(process.execPath, [CLI, 'server', '--host', '127.0.0.1', '--port', '0', ...args], {
     env: { PATH: process.env.PATH ?? '', KEYHOLDER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    cwd,
   });
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
