@@ -1,0 +1,62 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config/load.js';
+import { ERRORS } from '../../src/errors.js';
+
+describe('loadConfig', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'keyholder-config-'));
+
+  it('has the documented defaults and freezes the result', () => {
+    const c = loadConfig({ env: {} });
+    expect(c).toMatchObject({ dataDir: './data', host: '0.0.0.0', port: 8443, trustedProxies: [] });
+    expect(c.hosts.autoRegister).toBe(true);
+    expect(c.locks.staleAfterSeconds).toBe(14_400);
+    expect(Object.isFrozen(c.tls)).toBe(true);
+  });
+
+  it('layers file < env < flags, and reads *_FILE secrets', () => {
+    const file = join(dir, 'k.yaml');
+    writeFileSync(file, 'port: 9000\nhost: 127.0.0.1\ndataDir: /from/file\n');
+    const pw = join(dir, 'pw');
+    writeFileSync(pw, 'secret-from-file\n');
+    const c = loadConfig({
+      env: { KEYHOLDER_CONFIG: file, KEYHOLDER_PORT: '9100', KEYHOLDER_ADMIN_PASSWORD_FILE: pw },
+      flags: { port: 9200 },
+    });
+    expect(c.port).toBe(9200);
+    expect(c.host).toBe('127.0.0.1');
+    expect(c.dataDir).toBe('/from/file');
+    expect(c.adminPassword).toBe('secret-from-file');
+    expect(
+      loadConfig({ env: { KEYHOLDER_TRUSTED_PROXIES: '10.0.0.1, 192.168.0.0/16' } }).trustedProxies,
+    ).toEqual(['10.0.0.1', '192.168.0.0/16']);
+  });
+
+  it.each([
+    [{ KEYHOLDER_PORT: 'eighty' }, /KEYHOLDER_PORT/],
+    [{ KEYHOLDER_PORT: '70000' }, /port/],
+    [{ KEYHOLDER_DATABASE_URL: 'mysql://x' }, /database\.url/],
+    [{ KEYHOLDER_TRUSTED_PROXIES: 'not-an-ip' }, /trustedProxies/],
+    [{ KEYHOLDER_HOSTS_AUTO_REGISTER: 'perhaps' }, /KEYHOLDER_HOSTS_AUTO_REGISTER/],
+    [{ KEYHOLDER_ADMIN_PASSWORD: 'short' }, /adminPassword/],
+  ])('rejects %o with a message naming the key', (env, message) => {
+    expect(() => loadConfig({ env })).toThrow(ConfigError);
+    expect(() => loadConfig({ env })).toThrow(message);
+  });
+
+  it('rejects unknown keys and unreadable files', () => {
+    const file = join(dir, 'bad.yaml');
+    writeFileSync(file, 'prot: 8443\n');
+    expect(() => loadConfig({ env: {}, file })).toThrow(/prot|Unrecognized/);
+    expect(() => loadConfig({ env: {}, file: join(dir, 'missing.yaml') })).toThrow(ConfigError);
+  });
+});
+
+describe('the error catalogue', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  it.each(Object.entries(ERRORS))('%s is documented in the README with its status', (code, { status }) => {
+    expect(readme).toMatch(new RegExp(`\\| \`${code}\` +\\| ${status} +\\|`));
+  });
+});
