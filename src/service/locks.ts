@@ -26,6 +26,13 @@ export type LockAnswer =
   | { ok: true; lock: LockState; hostName: string }
   | { ok: false; lock: LockState; hostName: string; reason: RejectReason };
 
+export interface HostOpOptions {
+  /** max_holders of the lock if this call creates it */
+  createMaxHolders?: number;
+  /** overrides hosts.autoRegister (FleetLock nodes have their own admission rules) */
+  autoRegister?: boolean;
+}
+
 export function lockNotFound(ref: string): AppError {
   return new AppError('not_found', `Resource dlmlock not found by id '${ref}'`);
 }
@@ -40,17 +47,18 @@ export class LockService {
     return { name, autoRegister: this.autoRegister };
   }
 
-  acquire(ref: string, hostName: string): Promise<LockAnswer> {
-    return this.hostOp(ref, hostName, (lock, host, now) => decideAcquire(lock, host, now));
+  acquire(ref: string, hostName: string, options: HostOpOptions = {}): Promise<LockAnswer> {
+    return this.hostOp(ref, hostName, options, (lock, host, now) => decideAcquire(lock, host, now));
   }
 
-  release(ref: string, hostName: string): Promise<LockAnswer> {
-    return this.hostOp(ref, hostName, (lock, host, now) => decideRelease(lock, host, now));
+  release(ref: string, hostName: string, options: HostOpOptions = {}): Promise<LockAnswer> {
+    return this.hostOp(ref, hostName, options, (lock, host, now) => decideRelease(lock, host, now));
   }
 
   private async hostOp(
     ref: string,
     hostName: string,
+    options: HostOpOptions,
     rule: (lock: LockState, host: NonNullable<LockOpContext['host']>, now: number) => Decision,
   ): Promise<LockAnswer> {
     // The name may become a new lock's name (foreman_dlm auto-creates), so it must be valid.
@@ -58,7 +66,8 @@ export class LockService {
     const { result } = await this.store.lockOp({
       ref,
       createIfMissing: true,
-      host: this.hostIdentity(hostName),
+      createWith: options.createMaxHolders ? { maxHolders: options.createMaxHolders } : undefined,
+      host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
       actor: {},
       decide: (lock, ctx) => {
         const decision = rule(lock!, ctx.host!, ctx.now);

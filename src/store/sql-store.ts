@@ -64,8 +64,8 @@ export abstract class SqlStore implements Store {
       if (!record && op.createIfMissing) {
         const created = await tx.get<{ id: number }>(
           `INSERT INTO locks (name, type, enabled, max_holders, created_at, updated_at)
-           VALUES (?, 'ForemanDlm::Dlmlock::Update', ?, 1, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id`,
-          [op.ref, true, now, now],
+           VALUES (?, 'ForemanDlm::Dlmlock::Update', ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id`,
+          [op.ref, true, op.createWith?.maxHolders ?? 1, now, now],
         );
         if (created) await insertEvents(tx, Number(created.id), op.ref, [eventFor('create', op.actor)], now);
         record = await tx.get<LockRecord>(

@@ -30,6 +30,8 @@ export interface LockOp<T> {
   ref: string;
   /** foreman_dlm creates missing locks on acquire and release */
   createIfMissing: boolean;
+  /** settings of a lock created here (FleetLock groups get their configured max_holders) */
+  createWith?: { maxHolders: number };
   /** the requesting host; registered/touched in the same transaction */
   host?: HostIdentity;
   /** a host looked up by id in the same transaction (an operator setting the holder) */
