@@ -9,8 +9,9 @@ import {
   lockNameProblems,
   normalizeLockType,
 } from '../lock/validate.js';
+import { parseWindows } from '../lock/windows.js';
 
-const KNOWN = ['name', 'type', 'enabled', 'host_id', 'max_holders', 'lease_seconds'];
+const KNOWN = ['name', 'type', 'enabled', 'host_id', 'max_holders', 'lease_seconds', 'windows'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -70,6 +71,11 @@ export function parseLockAttributes(body: unknown): LockAttributes {
   if (typeof maxHolders === 'number') out.maxHolders = maxHolders;
   const lease = intIn(attrs.lease_seconds, 1, MAX_LEASE_SECONDS, 'lease_seconds', errors, true);
   if (lease !== undefined) out.leaseSeconds = lease;
+  if (attrs.windows !== undefined) {
+    const { windows, problems } = parseWindows(attrs.windows);
+    if (problems.length) errors.windows = problems;
+    else out.windows = windows;
+  }
   if (Object.keys(errors).length > 0) throw validationError(errors);
   return out;
 }

@@ -7,6 +7,9 @@ import { parseLockAttributes } from './body.js';
 import { parseIndexParams, parsePaging, toListQuery } from './query.js';
 import { eventSchema, indexSchema, lockSchema, renderEvent, renderLock } from './render.js';
 import type { Access } from '../identity/access.js';
+import { formatTimestamp } from '../lock/time.js';
+import type { LockState } from '../lock/types.js';
+import { nextWindowOpening } from '../lock/windows.js';
 
 export interface DlmlockRoutesOptions {
   locks: LockService;
@@ -15,6 +18,25 @@ export interface DlmlockRoutesOptions {
 
 export function preconditionFailed(lockId: number) {
   return { error: { id: lockId, message: ERRORS.precondition_failed.message } };
+}
+
+/**
+ * Outside its maintenance windows a lock says when the next one opens. Only windowed locks
+ * (a keyholder extension) get this longer body; every other 412 stays foreman_dlm's.
+ */
+function outsideWindow(lock: LockState, now: number) {
+  const next = nextWindowOpening(lock.windows, now);
+  const when =
+    next === undefined
+      ? 'no window opens within the next week'
+      : `the next window opens ${formatTimestamp(next)}`;
+  return {
+    error: {
+      id: lock.id,
+      message: `${ERRORS.precondition_failed.message} The lock is outside its maintenance windows; ${when}.`,
+      next_window_at: next === undefined ? null : formatTimestamp(next),
+    },
+  };
 }
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
@@ -41,6 +63,11 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
           'X-Lock-Holders',
           result.lock.holders.map((h) => encodeURIComponent(h.hostName)).join(','),
         );
+      }
+      if (result.reason === 'outside_window') {
+        const body = outsideWindow(result.lock, result.at);
+        if (body.error.next_window_at) reply.header('X-Lock-Next-Window', body.error.next_window_at);
+        return reply.code(412).send(body);
       }
       return reply.code(412).send(preconditionFailed(result.lock.id));
     }

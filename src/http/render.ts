@@ -33,6 +33,7 @@ export function renderLock(lock: LockState, ctx: RenderContext) {
     // the asking host's own token when it holds the lock, else the earliest holder's
     fencing_token: (mine ?? first)?.fencingToken ?? null,
     stale: isStale(lock, ctx.now, ctx.staleAfterMs),
+    windows: lock.windows,
     holders: lock.holders.map((h) => ({
       name: h.hostName,
       acquired_at: formatTimestamp(h.acquiredAt),
@@ -74,6 +75,18 @@ export const lockSchema = {
     lease_seconds: { type: ['integer', 'null'] },
     fencing_token: { type: ['integer', 'null'] },
     stale: { type: 'boolean' },
+    windows: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          days: { type: 'array', items: { type: 'string' } },
+          start: { type: 'string' },
+          duration_minutes: { type: 'integer' },
+          time_zone: { type: 'string' },
+        },
+      },
+    },
     holders: {
       type: 'array',
       items: {

@@ -1,9 +1,10 @@
 // The lock rules of foreman_dlm, extended to counting semaphores, fencing tokens and leases.
 // Pure: a state and a request in, the next state, the events and the answer out.
 // The store runs these inside one transaction holding the lock's row.
+import { isInsideWindow } from './windows.js';
 import { eventFor, type Actor, type EventDraft, type Holder, type HostRef, type LockState } from './types.js';
 
-export type RejectReason = 'held' | 'full' | 'disabled' | 'host_barred';
+export type RejectReason = 'held' | 'full' | 'disabled' | 'host_barred' | 'outside_window';
 
 export type Decision =
   | {
@@ -54,6 +55,8 @@ export function decideAcquire(
   }
   // Lowering max_holders below the holder count keeps the holders; nobody new gets in.
   if (lock.holders.length >= lock.maxHolders) return reject(lock.maxHolders === 1 ? 'held' : 'full');
+  // Windows gate new holders only: a holder refreshing across a reboot is never turned away.
+  if (lock.windows.length > 0 && !isInsideWindow(lock.windows, now)) return reject('outside_window');
 
   const token = lock.fencingCounter + 1;
   const holder: Holder = {

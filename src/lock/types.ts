@@ -1,6 +1,8 @@
 // The lock state the rules reason about. Times are milliseconds since the epoch, taken from
 // the database's clock by the store, so several server instances agree on them.
 
+import type { MaintenanceWindow } from './windows.js';
+
 export const DEFAULT_LOCK_TYPE = 'ForemanDlm::Dlmlock::Update';
 
 export interface Holder {
@@ -20,6 +22,8 @@ export interface LockState {
   enabled: boolean;
   maxHolders: number;
   leaseSeconds: number | null;
+  /** empty: no restriction; otherwise new holders are only admitted inside a window */
+  windows: MaintenanceWindow[];
   /** the highest fencing token ever issued for this lock; only grows */
   fencingCounter: number;
   createdAt: number;

@@ -10,6 +10,7 @@ import {
 } from '../lock/rules.js';
 import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type EventDraft, type LockState } from '../lock/types.js';
 import { assertLockName } from '../lock/validate.js';
+import type { MaintenanceWindow } from '../lock/windows.js';
 import type { HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
 
 /** What a create/update may set; `hostId: null` frees the lock, a number makes that host hold it. */
@@ -20,11 +21,12 @@ export interface LockAttributes {
   hostId?: number | null;
   maxHolders?: number;
   leaseSeconds?: number | null;
+  windows?: MaintenanceWindow[];
 }
 
 export type LockAnswer =
   | { ok: true; lock: LockState; hostName: string }
-  | { ok: false; lock: LockState; hostName: string; reason: RejectReason };
+  | { ok: false; lock: LockState; hostName: string; reason: RejectReason; at: number };
 
 export interface HostOpOptions {
   /** max_holders of the lock if this call creates it */
@@ -73,7 +75,7 @@ export class LockService {
         const decision = rule(lock!, ctx.host!, ctx.now);
         const answer: LockAnswer = decision.ok
           ? { ok: true, lock: decision.next, hostName }
-          : { ok: false, lock: decision.next, hostName, reason: decision.reason };
+          : { ok: false, lock: decision.next, hostName, reason: decision.reason, at: ctx.now };
         return { next: decision.next, events: decision.events, result: answer };
       },
     });
@@ -105,6 +107,7 @@ export class LockService {
         enabled: attrs.enabled ?? true,
         maxHolders: attrs.maxHolders ?? 1,
         leaseSeconds: attrs.leaseSeconds ?? null,
+        windows: attrs.windows ?? [],
       },
       actor,
     );
@@ -161,6 +164,7 @@ function applyUpdate(
     enabled: attrs.enabled ?? current.enabled,
     maxHolders: attrs.maxHolders ?? current.maxHolders,
     leaseSeconds: attrs.leaseSeconds === undefined ? current.leaseSeconds : attrs.leaseSeconds,
+    windows: attrs.windows ?? current.windows,
     updatedAt: ctx.now,
   };
   if (next.leaseSeconds !== current.leaseSeconds) {

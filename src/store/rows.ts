@@ -1,9 +1,10 @@
 // Row shapes as both databases return them, and their mapping to the lock model.
 import type { Holder, LockState } from '../lock/types.js';
+import type { MaintenanceWindow } from '../lock/windows.js';
 import type { EventRow, HostRow, Role, UserRow } from './store.js';
 
 export const LOCK_COLUMNS =
-  'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.fencing_counter, l.created_at, l.updated_at';
+  'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.windows, l.fencing_counter, l.created_at, l.updated_at';
 
 export interface LockRecord {
   id: number;
@@ -12,6 +13,8 @@ export interface LockRecord {
   enabled: boolean | number;
   max_holders: number;
   lease_seconds: number | null;
+  /** JSON array of windows, NULL when unrestricted */
+  windows: string | null;
   fencing_counter: number;
   created_at: number;
   updated_at: number;
@@ -65,6 +68,7 @@ export function toLockState(r: LockRecord, holders: Holder[]): LockState {
     enabled: Boolean(r.enabled),
     maxHolders: Number(r.max_holders),
     leaseSeconds: r.lease_seconds === null ? null : Number(r.lease_seconds),
+    windows: r.windows ? (JSON.parse(r.windows) as MaintenanceWindow[]) : [],
     fencingCounter: Number(r.fencing_counter),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
@@ -113,4 +117,8 @@ export function toHostRow(r: HostRecord): HostRow {
     createdAt: Number(r.created_at),
     lastCheckinAt: r.last_checkin_at === null ? null : Number(r.last_checkin_at),
   };
+}
+
+export function windowsColumn(windows: readonly MaintenanceWindow[]): string | null {
+  return windows.length > 0 ? JSON.stringify(windows) : null;
 }

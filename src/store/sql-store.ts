@@ -13,6 +13,7 @@ import { compileFilter } from './search-sql.js';
 import { UniqueViolation, type Queryable, type Tx } from './sql.js';
 import {
   LOCK_COLUMNS,
+  windowsColumn,
   toEventRow,
   toHolder,
   toLockState,
@@ -139,9 +140,18 @@ export abstract class SqlStore implements Store {
       const now = await tx.now();
       const record = await insertUnique(
         tx,
-        `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
-        [input.name, input.type, input.enabled, input.maxHolders, input.leaseSeconds, now, now],
+        `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, windows, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
+        [
+          input.name,
+          input.type,
+          input.enabled,
+          input.maxHolders,
+          input.leaseSeconds,
+          windowsColumn(input.windows),
+          now,
+          now,
+        ],
       );
       const lock = toLockState(record as LockRecord, []);
       await insertEvents(tx, lock.id, lock.name, [eventFor('create', actor)], now);
@@ -297,14 +307,15 @@ async function loadHoldersOf(q: Queryable, lockIds: number[]): Promise<Map<numbe
 async function applyNext(tx: Tx, prev: LockState, next: LockState): Promise<void> {
   try {
     await tx.run(
-      `UPDATE locks SET name = ?, type = ?, enabled = ?, max_holders = ?, lease_seconds = ?, fencing_counter = ?,
-       updated_at = ? WHERE id = ?`,
+      `UPDATE locks SET name = ?, type = ?, enabled = ?, max_holders = ?, lease_seconds = ?, windows = ?,
+       fencing_counter = ?, updated_at = ? WHERE id = ?`,
       [
         next.name,
         next.type,
         next.enabled,
         next.maxHolders,
         next.leaseSeconds,
+        windowsColumn(next.windows),
         next.fencingCounter,
         next.updatedAt,
         prev.id,

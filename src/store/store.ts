@@ -2,6 +2,7 @@
 // implementation. Every lock state change runs `decide` inside one transaction that holds
 // the lock's row, so check-and-set is atomic across requests and server instances.
 import type { Actor, EventDraft, HostRef, LockState } from '../lock/types.js';
+import type { MaintenanceWindow } from '../lock/windows.js';
 import type { LockFilter } from '../search/parse.js';
 
 export interface HostIdentity {
@@ -47,6 +48,7 @@ export interface NewLock {
   enabled: boolean;
   maxHolders: number;
   leaseSeconds: number | null;
+  windows: MaintenanceWindow[];
 }
 
 export interface ListLocksQuery {

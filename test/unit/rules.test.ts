@@ -23,6 +23,7 @@ function lock(over: Partial<LockState> = {}): LockState {
     enabled: true,
     maxHolders: 1,
     leaseSeconds: null,
+    windows: [],
     fencingCounter: 0,
     createdAt: NOW - 10_000,
     updatedAt: NOW - 10_000,
