@@ -18,7 +18,20 @@ export const ERRORS = {
     message:
       'Access denied. The client certificate is valid but its host is not registered and automatic registration is off; an admin must add it.',
   },
+  token_expired: { status: 401, message: 'Unable to authenticate user. The API token has expired.' },
+  token_revoked: { status: 401, message: 'Unable to authenticate user. The API token has been revoked.' },
+  session_expired: {
+    status: 401,
+    message: 'Unable to authenticate user. The session has expired or ended; log in again.',
+  },
+  certificate_rejected: { status: 401, message: 'The client certificate was not accepted' },
   forbidden: { status: 403, message: 'Access denied. Your role does not allow this action.' },
+  csrf_failed: {
+    status: 403,
+    message:
+      'Access denied. A change made with the session cookie needs the X-CSRF-Token header (csrf_token from /api/session).',
+  },
+  too_many_attempts: { status: 429, message: 'Too many failed logins; try again later' },
   not_found: { status: 404, message: 'Resource not found' },
   route_not_found: { status: 404, message: 'Route not found' },
   precondition_failed: {
@@ -37,6 +50,7 @@ export const ERRORS = {
   validation_failed: { status: 422, message: 'Validation failed' },
   invalid_search: { status: 422, message: 'Invalid search query' },
   invalid_pagination: { status: 422, message: 'Invalid pagination' },
+  client_gone: { status: 499, message: 'The client closed the connection while waiting for the lock' },
   unavailable: { status: 503, message: 'Service unavailable: the database cannot be reached' },
   internal: { status: 500, message: 'Internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>;

@@ -1,23 +1,19 @@
 // Runs the service: TLS material (the development PKI when none is configured), the store
 // and its migrations, the bootstrap admin, the HTTP app, and a graceful shutdown.
 import type { FastifyInstance } from 'fastify';
-import { readFileSync } from 'node:fs';
+import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.js';
 import { buildApp } from './http/app.js';
+import { every, expireOnce } from './jobs/expiry.js';
 import { hashPassword, randomPassword } from './identity/passwords.js';
+import { readTlsContext, tlsReloader, type TlsFiles } from './identity/tls-material.js';
 import { ensureDevPki, pkiPaths } from './pki/dev.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { validationErrorField } from './store/errors.js';
 
-export interface TlsFiles {
-  cert: string;
-  key: string;
-  ca: string;
-  crl?: string;
-  generated: boolean;
-}
+export type { TlsFiles };
 
 export async function resolveTlsFiles(config: Config): Promise<TlsFiles> {
   const { cert, key, ca, crl } = config.tls;
@@ -33,14 +29,6 @@ export async function resolveTlsFiles(config: Config): Promise<TlsFiles> {
   const generated = await ensureDevPki(config.dataDir);
   const p = pkiPaths(config.dataDir);
   return { cert: p.serverCert, key: p.serverKey, ca: p.caCert, crl, generated };
-}
-
-function readPem(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (err) {
-    throw new Error(`cannot read ${what} ${path}: ${(err as Error).message}`);
-  }
 }
 
 /** Creates user `admin` on an empty database; returns the password only if it made one up. */
@@ -67,27 +55,44 @@ export interface RunningServer {
   port: number;
   tls: TlsFiles;
   admin: { created: boolean; password?: string };
+  /** re-reads certificate, key, CA bundle and CRL for new connections (SIGHUP) */
+  reloadTls(): void;
   close(): Promise<void>;
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
+export interface StartOptions {
+  /** where the JSON log goes (default stdout); tests capture it */
+  logStream?: { write(line: string): void };
+}
+
+/** Secrets never reach the log, even if a future serializer logs request headers. */
+const LOG_REDACT = ['req.headers.authorization', 'req.headers.cookie', 'res.headers["set-cookie"]'];
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const tls = await resolveTlsFiles(config);
   const https = {
-    cert: readPem(tls.cert, 'server certificate'),
-    key: readPem(tls.key, 'server key'),
-    ca: readPem(tls.ca, 'client CA bundle'),
-    ...(tls.crl ? { crl: readPem(tls.crl, 'CRL') } : {}),
+    ...readTlsContext(tls),
     // Hosts present certificates, users do not: ask, verify, but let the app decide.
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2' as const,
   };
-  const logger = { level: config.log.level };
+  const logger = {
+    level: config.log.level,
+    redact: LOG_REDACT,
+    ...(options.logStream ? { stream: options.logStream } : {}),
+  };
   const store = openStore(config);
   await store.migrate();
   const admin = await bootstrapAdmin(store, config);
   const app = await buildApp({ config, store, https, logger });
   await app.listen({ host: config.host, port: config.port });
+  const tlsReload = tlsReloader(app.server as HttpsServer, tls, config.tls.watchSeconds, app.log);
+  const expiry = every(
+    config.locks.expiryIntervalSeconds * 1000,
+    () => expireOnce(store),
+    (err) => app.log.error({ err }, 'lease expiry failed'),
+  );
   const port = (app.server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `https://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
@@ -99,6 +104,8 @@ export async function startServer(config: Config): Promise<RunningServer> {
     port,
     tls,
     admin,
-    close: () => (closing ??= app.close().then(() => store.close())),
+    reloadTls: tlsReload.reload,
+    close: () =>
+      (closing ??= (tlsReload.close(), expiry.stop()).then(() => app.close().then(() => store.close()))),
   };
 }

@@ -60,6 +60,14 @@ export function registerServerCommands(program: Command): void {
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));
+      // SIGHUP re-reads the certificate, key, CA bundle and CRL (a CA rotation without downtime)
+      process.on('SIGHUP', () => {
+        try {
+          server.reloadTls();
+        } catch (err) {
+          server.app.log.error({ err }, 'TLS reload failed; keeping the current certificates');
+        }
+      });
     });
 
   withCommonOptions(program.command('migrate').description('apply database migrations and exit')).action(

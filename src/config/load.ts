@@ -83,6 +83,16 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
           .filter(Boolean)
       : undefined,
     hosts: { autoRegister: boolFrom(env, 'KEYHOLDER_HOSTS_AUTO_REGISTER') },
+    fleetlock: {
+      enabled: boolFrom(env, 'KEYHOLDER_FLEETLOCK_ENABLED'),
+      defaultMaxHolders: numberFrom(env, 'KEYHOLDER_FLEETLOCK_DEFAULT_MAX_HOLDERS'),
+      allowedNetworks: env.KEYHOLDER_FLEETLOCK_ALLOWED_NETWORKS
+        ? env.KEYHOLDER_FLEETLOCK_ALLOWED_NETWORKS.split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
+      requireClientCertificate: boolFrom(env, 'KEYHOLDER_FLEETLOCK_REQUIRE_CLIENT_CERTIFICATE'),
+    },
     log: { level: env.KEYHOLDER_LOG_LEVEL || undefined },
   };
 }

@@ -27,9 +27,11 @@ export const ConfigSchema = z
         key: z.string().optional(),
         ca: z.string().optional(),
         crl: z.string().optional(),
+        /** re-read cert, key, CA and CRL when they change (checked every N seconds; 0 = only on SIGHUP) */
+        watchSeconds: z.number().int().min(0).max(86_400).default(0),
       })
       .strict()
-      .default({}),
+      .default({ watchSeconds: 0 }),
     database: z
       .object({
         url: z
@@ -41,6 +43,34 @@ export const ConfigSchema = z
       .strict()
       .default({ poolSize: 10 }),
     adminPassword: z.string().min(8, 'must be at least 8 characters').optional(),
+    /** users' UI sessions and login throttling (src/identity) */
+    auth: z
+      .object({
+        sessionIdleSeconds: z
+          .number()
+          .int()
+          .min(60)
+          .max(7 * 86_400)
+          .default(1800),
+        sessionMaxSeconds: z
+          .number()
+          .int()
+          .min(300)
+          .max(90 * 86_400)
+          .default(12 * 3600),
+        /** failed password checks (login and HTTP Basic) counted over this window */
+        loginWindowSeconds: z.number().int().min(1).max(86_400).default(900),
+        maxFailuresPerUser: z.number().int().min(1).max(10_000).default(10),
+        maxFailuresPerAddress: z.number().int().min(1).max(100_000).default(30),
+      })
+      .strict()
+      .default({
+        sessionIdleSeconds: 1800,
+        sessionMaxSeconds: 12 * 3600,
+        loginWindowSeconds: 900,
+        maxFailuresPerUser: 10,
+        maxFailuresPerAddress: 30,
+      }),
     trustedProxies: z.array(trustedProxy).default([]),
     proxyHeaders: z
       .object({
@@ -50,9 +80,26 @@ export const ConfigSchema = z
       .strict()
       .default({ dn: 'ssl_client_s_dn', verify: 'ssl_client_verify' }),
     hosts: z
-      .object({ autoRegister: z.boolean().default(true) })
+      .object({
+        autoRegister: z.boolean().default(true),
+        /** a certificate also names a registered host through a DNS subjectAltName, not only its CN */
+        matchSan: z.boolean().default(false),
+      })
       .strict()
-      .default({ autoRegister: true }),
+      .default({ autoRegister: true, matchSan: false }),
+    /** FleetLock (Zincati): POST /v1/pre-reboot and /v1/steady-state, see src/http/fleetlock.ts */
+    fleetlock: z
+      .object({
+        enabled: z.boolean().default(true),
+        /** max_holders of a `fleetlock-<group>` lock created by its first request */
+        defaultMaxHolders: z.number().int().min(1).max(10_000).default(1),
+        /** client addresses/CIDRs that may speak FleetLock; empty = anyone */
+        allowedNetworks: z.array(trustedProxy).default([]),
+        /** only verified client certificates; the holder is then the certificate's CN */
+        requireClientCertificate: z.boolean().default(false),
+      })
+      .strict()
+      .default({ enabled: true, defaultMaxHolders: 1, allowedNetworks: [], requireClientCertificate: false }),
     locks: z
       .object({
         staleAfterSeconds: z
@@ -60,9 +107,11 @@ export const ConfigSchema = z
           .int()
           .min(1)
           .default(4 * 3600),
+        /** how often expired leases and lapsed waiters are cleared (acquire checks leases anyway) */
+        expiryIntervalSeconds: z.number().min(0.1).max(3600).default(5),
       })
       .strict()
-      .default({ staleAfterSeconds: 4 * 3600 }),
+      .default({ staleAfterSeconds: 4 * 3600, expiryIntervalSeconds: 5 }),
     events: z
       .object({ retentionDays: z.number().int().min(1).default(14) })
       .strict()

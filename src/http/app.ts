@@ -3,13 +3,21 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
-import { authorize, type Access } from '../identity/access.js';
-import { IdentityResolver, type Requester } from '../identity/requester.js';
+import type { Access } from '../identity/access.js';
+import { installAccessGate } from '../identity/gate.js';
+import type { Requester } from '../identity/requester.js';
 import { LockService } from '../service/locks.js';
 import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
 import { frameworkErrorHandler, installErrorHandling } from './errors.js';
+import { fleetlockRoutes } from './fleetlock.js';
 import { healthRoutes } from './health.js';
+import { auditRoutes } from './audit.js';
+import { hostRoutes } from './hosts.js';
+import { registerOpenApi } from './openapi.js';
+import { sessionRoutes } from './session.js';
+import { tokenRoutes } from './tokens.js';
+import { userRoutes } from './users.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -38,7 +46,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     bodyLimit: config.http.bodyLimit,
     // the shipped `updatelock` script builds …/api/dlmlocks//NAME/lock; Rails accepts it
     routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true, maxParamLength: 2048 },
-    trustProxy: false,
+    // request.ip honours X-Forwarded-For only from these addresses (logs, login rate limits)
+    trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
   });
@@ -46,21 +55,28 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installErrorHandling(app);
   installJsonParsing(app);
 
-  const identity = new IdentityResolver(config, store);
-  app.decorateRequest('who', null as unknown as Requester);
-  app.addHook('onRequest', async (request) => {
-    request.who = await identity.resolve(request.raw);
-    // Routes declare their access; one with no declaration is refused, never open by accident.
-    const declared = request.routeOptions.config.access;
-    if (!declared && request.is404) return;
-    authorize(declared ?? { kind: 'user', role: 'admin' }, request.who);
-  });
+  // Who is asking, and may they: one gate for every route, from the access each declares;
+  // a route with no declaration is refused unless admin, never open by accident.
+  const identity = await installAccessGate(app, { config, store });
+  await registerOpenApi(app);
 
   const locks = new LockService(store, config.hosts.autoRegister);
+  // Blocked acquires would hold a graceful shutdown up for minutes; they get a 503 to retry.
+  app.addHook('preClose', async () => locks.stop());
   const staleAfterMs = config.locks.staleAfterSeconds * 1000;
   for (const prefix of API_PREFIXES) {
     await app.register(dlmlockRoutes, { prefix, locks, staleAfterMs });
+    await app.register(userRoutes, { prefix, store });
+    await app.register(tokenRoutes, { prefix, store });
+    await app.register(sessionRoutes, { prefix, store, identity, config });
+    await app.register(hostRoutes, { prefix, store, staleAfterMs });
+    await app.register(auditRoutes, { prefix, store });
   }
+  await app.register(fleetlockRoutes, {
+    locks,
+    config: config.fleetlock,
+    trustedProxies: config.trustedProxies,
+  });
   await app.register(healthRoutes, { store });
   return app;
 }

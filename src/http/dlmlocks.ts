@@ -1,7 +1,7 @@
 // The foreman_dlm API (/api/dlmlocks…). Handlers parse, identify, call the lock service and
 // render; the rules live in src/lock and every change is one store transaction.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { AppError, ERRORS } from '../errors.js';
+import { AppError, ERRORS, validationError } from '../errors.js';
 import type { LockAnswer, LockService } from '../service/locks.js';
 import { parseLockAttributes } from './body.js';
 import { parseIndexParams, parsePaging, toListQuery } from './query.js';
@@ -40,6 +40,17 @@ function outsideWindow(lock: LockState, now: number) {
 }
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
+
+export const MAX_WAIT_SECONDS = 300;
+
+/** `?wait=SECONDS` of a blocking acquire: 0 to 300 whole seconds. */
+function parseWait(raw: unknown): number {
+  if (raw === undefined || raw === '') return 0;
+  if (typeof raw !== 'string' || !/^\d{1,4}$/.test(raw) || Number(raw) > MAX_WAIT_SECONDS) {
+    throw validationError({ wait: [`must be a whole number of seconds from 0 to ${MAX_WAIT_SECONDS}`] });
+  }
+  return Number(raw);
+}
 
 const access = (a: Access) => ({ access: a });
 const lockResponse = { response: { 200: lockSchema } };
@@ -92,8 +103,19 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
   app.put(
     '/dlmlocks/:id/lock',
     { config: access({ kind: 'host' }), schema: lockResponse },
-    async (request: IdRequest, reply) =>
-      answer(reply, await locks.acquire(request.params.id, request.who.hostName!)),
+    async (request: IdRequest, reply) => {
+      const waitSeconds = parseWait((request.query as Record<string, unknown>).wait);
+      if (!waitSeconds) return answer(reply, await locks.acquire(request.params.id, request.who.hostName!));
+      // A waiter whose client goes away must leave the queue and never be granted.
+      const gone = new AbortController();
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) gone.abort();
+      });
+      return answer(
+        reply,
+        await locks.acquire(request.params.id, request.who.hostName!, { waitSeconds, signal: gone.signal }),
+      );
+    },
   );
 
   app.delete(

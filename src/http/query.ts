@@ -20,7 +20,8 @@ export interface IndexParams {
 
 function single(value: unknown, name: string): string | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'string') throw new AppError('invalid_pagination', `Invalid pagination: '${name}' must be given once`);
+  if (typeof value !== 'string')
+    throw new AppError('invalid_pagination', `Invalid pagination: '${name}' must be given once`);
   return value;
 }
 

@@ -1,6 +1,7 @@
 // Who may call what, decided in one place from each route's declared access. The statuses
 // follow foreman_dlm: a host certificate on a user-only endpoint is 401 (a host is no user),
 // a user on acquire/release is 403 (a host certificate is needed), nothing at all is 401.
+// Roles: viewer reads; operator also changes locks and hosts; admin may do everything.
 import { AppError } from '../errors.js';
 import type { Role } from '../store/store.js';
 import type { Requester } from './requester.js';
@@ -20,18 +21,34 @@ export function hasRole(actual: Role, needed: Role): boolean {
 
 export function authorize(access: Access, who: Requester): void {
   if (access.kind === 'public') return;
-  if (who.rejectedCredentials && !(access.kind !== 'user' && who.hostName))
-    throw new AppError('unauthorized');
+  if (who.rejectedCredentials && !(access.kind !== 'user' && who.hostName)) {
+    throw new AppError(
+      who.rejection ?? 'unauthorized',
+      undefined,
+      who.retryAfterSeconds ? { details: { retry_after: who.retryAfterSeconds } } : {},
+    );
+  }
   switch (access.kind) {
     case 'host':
       if (who.hostName) return;
-      throw new AppError(who.user ? 'host_required' : 'unauthorized');
+      if (who.user) throw new AppError('host_required');
+      throw noHost(who);
     case 'host_or_user':
       if (who.hostName && !who.user) return;
+      if (!who.user && who.certificateProblem) throw noHost(who);
       return requireRole(access.role, who);
     case 'user':
       return requireRole(access.role, who);
   }
+}
+
+/** Nobody, or a certificate that did not verify: say what was wrong with it. */
+function noHost(who: Requester): AppError {
+  if (!who.certificateProblem) return new AppError('unauthorized');
+  return new AppError(
+    'certificate_rejected',
+    `The client certificate was not accepted: ${who.certificateProblem}`,
+  );
 }
 
 function requireRole(role: Role, who: Requester): void {

@@ -1,93 +1,139 @@
 // Who is asking: a host (verified TLS client certificate, or a trusted proxy's verified DN)
-// and/or a user (HTTP Basic). Resolved once per request, before any route runs.
-import type { IncomingMessage } from 'node:http';
-import type { TLSSocket } from 'node:tls';
+// and/or a user (HTTP Basic, a bearer API token, or the UI's session cookie). Resolved once
+// per request, before any route runs; src/identity/access.ts then decides what they may do.
+import type { FastifyRequest } from 'fastify';
 import proxyaddr from 'proxy-addr';
 import type { Config } from '../config/schema.js';
+import type { ErrorCode } from '../errors.js';
+import type { AuditActor } from '../store/accounts.js';
 import type { Store, UserRow } from '../store/store.js';
-import { commonNameOf } from './dn.js';
-import { VerifiedCredentials, verifyPassword } from './passwords.js';
+import { parseAuthorization } from './credentials.js';
+import { HostResolver } from './host-cert.js';
+import { PasswordChecker } from './password-check.js';
+import { csrfTokenFor, hashSecret } from './secrets.js';
+
+export const SESSION_COOKIE = 'keyholder_session';
+
+/** last-used / last-seen times are written at most this often, not on every request */
+const TOUCH_INTERVAL_MS = 60_000;
 
 export interface Requester {
   /** the host's name (certificate CN); a host is not registered until the store sees it */
   hostName?: string;
   user?: UserRow;
+  /** how the user authenticated */
+  via?: 'basic' | 'token' | 'session';
+  /** the session's CSRF token, when the user came with the session cookie */
+  csrfToken?: string;
+  /** the session cookie's hash, so logout can end exactly this session */
+  sessionHash?: string;
+  /** when the session ends at the latest (absolute expiry) */
+  sessionExpiresAt?: number;
   /** credentials were presented but did not check out */
   rejectedCredentials: boolean;
+  /** the precise refusal for rejected credentials (expired token, too many attempts, …) */
+  rejection?: ErrorCode;
+  retryAfterSeconds?: number;
+  /** why a presented client certificate does not count */
+  certificateProblem?: string;
+  /** the client: the socket's address, or X-Forwarded-For's when a trusted proxy sent it */
+  address: string;
 }
 
-// getPeerCertificate builds a fresh object each call; a keep-alive connection asks once.
-const hostBySocket = new WeakMap<TLSSocket, string | null>();
-
-function hostFromTls(raw: IncomingMessage): string | undefined {
-  const socket = raw.socket as TLSSocket;
-  if (typeof socket.getPeerCertificate !== 'function') return undefined;
-  let name = hostBySocket.get(socket);
-  if (name === undefined) {
-    // `authorized` is only true when the chain verified against our CA (and CRL, if any).
-    const cert = socket.authorized ? socket.getPeerCertificate() : undefined;
-    const cn = cert?.subject?.CN;
-    name = typeof cn === 'string' && cn.length > 0 ? cn : Array.isArray(cn) ? (cn[0] ?? null) : null;
-    hostBySocket.set(socket, name);
-  }
-  return name ?? undefined;
-}
-
-function headerValue(raw: IncomingMessage, name: string): string | undefined {
-  const v = raw.headers[name.toLowerCase()];
-  return Array.isArray(v) ? v[0] : v;
-}
-
-function parseBasic(
-  header: string | undefined,
-): { login: string; password: string } | 'malformed' | undefined {
-  if (!header) return undefined;
-  const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header);
-  if (!m) return 'malformed';
-  const decoded = Buffer.from(m[1]!, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon < 0) return 'malformed';
-  return { login: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
+/** The audit trail's "who": the user (if any) and the client address. */
+export function auditActor(who: Requester): AuditActor {
+  return { userId: who.user?.id ?? null, login: who.user?.login ?? null, address: who.address };
 }
 
 export class IdentityResolver {
-  private readonly trusted: (addr: string, hop: number) => boolean;
-  private readonly verified = new VerifiedCredentials();
+  readonly passwords: PasswordChecker;
+  private readonly hosts: HostResolver;
+  private readonly idleMs: number;
+  private readonly maxMs: number;
 
   constructor(
-    private readonly config: Config,
+    config: Config,
     private readonly store: Store,
   ) {
-    this.trusted = proxyaddr.compile([...config.trustedProxies]);
+    const trusted = proxyaddr.compile([...config.trustedProxies]);
+    this.hosts = new HostResolver(
+      { matchSan: config.hosts.matchSan, proxyHeaders: config.proxyHeaders, trusted: (a) => trusted(a, 0) },
+      store,
+    );
+    this.passwords = new PasswordChecker(store, {
+      windowMs: config.auth.loginWindowSeconds * 1000,
+      perUser: config.auth.maxFailuresPerUser,
+      perAddress: config.auth.maxFailuresPerAddress,
+    });
+    this.idleMs = config.auth.sessionIdleSeconds * 1000;
+    this.maxMs = config.auth.sessionMaxSeconds * 1000;
   }
 
-  async resolve(raw: IncomingMessage): Promise<Requester> {
-    const hostName = this.hostOf(raw);
-    const basic = parseBasic(headerValue(raw, 'authorization'));
-    if (basic === undefined) return { hostName, rejectedCredentials: false };
-    if (basic === 'malformed') return { hostName, rejectedCredentials: true };
-    const user = await this.checkPassword(basic.login, basic.password);
-    return { hostName, user, rejectedCredentials: user === undefined };
-  }
-
-  private hostOf(raw: IncomingMessage): string | undefined {
-    const remote = raw.socket.remoteAddress;
-    // Proxy headers count only from a trusted proxy; from anyone else they are ignored, so a
-    // client cannot claim a host name by sending SSL_CLIENT_S_DN itself.
-    if (remote && this.trusted(remote, 0)) {
-      const verify = headerValue(raw, this.config.proxyHeaders.verify);
-      const dn = headerValue(raw, this.config.proxyHeaders.dn);
-      if (verify === 'SUCCESS' && dn) return commonNameOf(dn);
+  async resolve(request: FastifyRequest): Promise<Requester> {
+    const host = await this.hosts.resolve(request.raw);
+    const who: Requester = {
+      hostName: host.name,
+      certificateProblem: host.problem,
+      rejectedCredentials: false,
+      // fastify's request.ip honours X-Forwarded-For only from `trustedProxies` (app.ts)
+      address: request.ip,
+    };
+    // An Authorization header wins over the cookie: scripts never depend on a browser's state.
+    const presented = parseAuthorization(request.headers.authorization);
+    switch (presented.kind) {
+      case 'malformed':
+        return { ...who, rejectedCredentials: true };
+      case 'basic': {
+        const check = await this.passwords.check(presented.login, presented.password, who.address);
+        return check.ok
+          ? { ...who, user: check.user, via: 'basic' }
+          : {
+              ...who,
+              rejectedCredentials: true,
+              rejection: check.rejection,
+              retryAfterSeconds: check.retryAfterSeconds,
+            };
+      }
+      case 'bearer':
+        return { ...who, ...(await this.checkToken(presented.token)) };
+      case 'none': {
+        const cookie = request.cookies?.[SESSION_COOKIE];
+        return cookie ? { ...who, ...(await this.checkSession(cookie)) } : who;
+      }
     }
-    return hostFromTls(raw);
   }
 
-  private async checkPassword(login: string, password: string): Promise<UserRow | undefined> {
-    const user = await this.store.getUser(login);
-    if (!user) return undefined;
-    if (this.verified.has(login, password, user.passwordHash)) return user;
-    if (!(await verifyPassword(password, user.passwordHash))) return undefined;
-    this.verified.add(login, password, user.passwordHash);
-    return user;
+  private async checkToken(token: string): Promise<Partial<Requester>> {
+    const found = await this.store.accounts.findToken(hashSecret(token));
+    if (!found) return { rejectedCredentials: true };
+    const { token: row, user, now } = found;
+    if (row.revokedAt !== null) return { rejectedCredentials: true, rejection: 'token_revoked' };
+    if (row.expiresAt !== null && row.expiresAt <= now) {
+      return { rejectedCredentials: true, rejection: 'token_expired' };
+    }
+    if (row.lastUsedAt === null || now - row.lastUsedAt >= TOUCH_INTERVAL_MS) {
+      await this.store.accounts.touchToken(row.id);
+    }
+    return { user, via: 'token' };
+  }
+
+  private async checkSession(secret: string): Promise<Partial<Requester>> {
+    const idHash = hashSecret(secret);
+    const expired = { rejectedCredentials: true, rejection: 'session_expired' as const };
+    const found = await this.store.accounts.findSession(idHash);
+    if (!found) return expired;
+    const { session, user, now } = found;
+    if (now - session.lastSeenAt > this.idleMs || now - session.createdAt > this.maxMs) {
+      await this.store.accounts.endSession(idHash);
+      return expired;
+    }
+    if (now - session.lastSeenAt >= TOUCH_INTERVAL_MS) await this.store.accounts.touchSession(idHash);
+    return {
+      user,
+      via: 'session',
+      csrfToken: csrfTokenFor(secret),
+      sessionHash: idHash,
+      sessionExpiresAt: session.createdAt + this.maxMs,
+    };
   }
 }

@@ -4,7 +4,10 @@
 import { isInsideWindow } from './windows.js';
 import { eventFor, type Actor, type EventDraft, type Holder, type HostRef, type LockState } from './types.js';
 
-export type RejectReason = 'held' | 'full' | 'disabled' | 'host_barred' | 'outside_window';
+export type RejectReason = 'held' | 'full' | 'queued' | 'disabled' | 'host_barred' | 'outside_window';
+
+/** Reasons that may pass by themselves, so a blocking acquire keeps waiting for them. */
+export const WAITABLE: ReadonlySet<RejectReason> = new Set(['held', 'full', 'queued']);
 
 export type Decision =
   | {
@@ -25,11 +28,16 @@ export function expireLeases(lock: LockState, now: number): { lock: LockState; e
   };
 }
 
+/**
+ * `queuedAhead`: hosts waiting (blocking acquire) that came before this request; they are
+ * served first, so a free place goes to this request only when it is beyond all of them.
+ */
 export function decideAcquire(
   current: LockState,
   host: HostRef,
   now: number,
   actor: Actor = { host },
+  queuedAhead = 0,
 ): Decision {
   const { lock, events } = expireLeases(current, now);
   const reject = (reason: RejectReason): Decision => ({
@@ -55,6 +63,7 @@ export function decideAcquire(
   }
   // Lowering max_holders below the holder count keeps the holders; nobody new gets in.
   if (lock.holders.length >= lock.maxHolders) return reject(lock.maxHolders === 1 ? 'held' : 'full');
+  if (queuedAhead >= lock.maxHolders - lock.holders.length) return reject('queued');
   // Windows gate new holders only: a holder refreshing across a reboot is never turned away.
   if (lock.windows.length > 0 && !isInsideWindow(lock.windows, now)) return reject('outside_window');
 

@@ -5,6 +5,7 @@ import {
   decideAcquire,
   decideForceRelease,
   decideRelease,
+  WAITABLE,
   type Decision,
   type RejectReason,
 } from '../lock/rules.js';
@@ -12,6 +13,7 @@ import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type EventDraft, type LockStat
 import { assertLockName } from '../lock/validate.js';
 import type { MaintenanceWindow } from '../lock/windows.js';
 import type { HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
+import { Wakeup } from './wakeups.js';
 
 /** What a create/update may set; `hostId: null` frees the lock, a number makes that host hold it. */
 export interface LockAttributes {
@@ -35,22 +37,115 @@ export interface HostOpOptions {
   autoRegister?: boolean;
 }
 
+export interface AcquireOptions extends HostOpOptions {
+  /** blocking acquire: wait up to this many seconds for the lock */
+  waitSeconds?: number;
+  /** aborted when the client goes away */
+  signal?: AbortSignal;
+}
+
 export function lockNotFound(ref: string): AppError {
   return new AppError('not_found', `Resource dlmlock not found by id '${ref}'`);
 }
 
 export class LockService {
+  /** aborted at shutdown: blocked requests are answered instead of holding the server up */
+  private readonly stopping = new AbortController();
+
   constructor(
     private readonly store: Store,
     private readonly autoRegister: boolean,
   ) {}
 
+  stop(): void {
+    this.stopping.abort();
+  }
+
   private hostIdentity(name: string): HostIdentity {
     return { name, autoRegister: this.autoRegister };
   }
 
-  acquire(ref: string, hostName: string, options: HostOpOptions = {}): Promise<LockAnswer> {
-    return this.hostOp(ref, hostName, options, (lock, host, now) => decideAcquire(lock, host, now));
+  /**
+   * Acquire; with `waitSeconds`, a refused request joins the lock's queue and is retried each
+   * time the lock changes, until it is granted, its time is up (412) or the client goes away.
+   */
+  async acquire(ref: string, hostName: string, options: AcquireOptions = {}): Promise<LockAnswer> {
+    const waitMs = (options.waitSeconds ?? 0) * 1000;
+    if (waitMs <= 0) {
+      return this.hostOp(ref, hostName, options, (lock, host, now, ctx) =>
+        decideAcquire(lock, host, now, { host }, ctx.waiters.length),
+      );
+    }
+    assertLockName(ref);
+    const signal = options.signal
+      ? AbortSignal.any([options.signal, this.stopping.signal])
+      : this.stopping.signal;
+    const wakeup = new Wakeup(this.store, signal);
+    let waiterId: number | undefined;
+    let deadline: number | undefined;
+    let final = false;
+    try {
+      for (;;) {
+        wakeup.arm(undefined);
+        const attempt = await this.store.lockOp<{ answer: LockAnswer; lockId: number; wait: number }>({
+          ref,
+          createIfMissing: true,
+          createWith: options.createMaxHolders ? { maxHolders: options.createMaxHolders } : undefined,
+          host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
+          actor: {},
+          decide: (current, ctx) => {
+            const lock = current!;
+            const host = ctx.host!;
+            deadline ??= ctx.now + waitMs;
+            const mine = ctx.waiters.find((w) => w.id === waiterId);
+            const ahead = mine ? ctx.waiters.filter((w) => w.id < mine.id).length : ctx.waiters.length;
+            const decision = decideAcquire(lock, host, ctx.now, { host }, ahead);
+            const keepWaiting = !decision.ok && WAITABLE.has(decision.reason) && !final && ctx.now < deadline;
+            const answer: LockAnswer = decision.ok
+              ? { ok: true, lock: decision.next, hostName }
+              : { ok: false, lock: decision.next, hostName, reason: decision.reason, at: ctx.now };
+            return {
+              next: decision.next,
+              // Only the final refusal is a `fail` event, not every wake-up of a waiting host.
+              events: keepWaiting ? decision.events.filter((e) => e.type !== 'fail') : decision.events,
+              result: { answer, lockId: lock.id, wait: deadline - ctx.now },
+              enqueue: keepWaiting && !mine ? { deadline } : undefined,
+              dequeue: !keepWaiting && mine ? mine.id : undefined,
+            };
+          },
+        });
+        const { answer, lockId, wait } = attempt.result;
+        waiterId = attempt.waiterId ?? waiterId;
+        // Granted, refused for good, or out of time (that attempt already left the queue).
+        if (answer.ok || final || !WAITABLE.has(answer.reason) || wait <= 0) return answer;
+        wakeup.arm(lockId);
+        const woke = await wakeup.wait(wait);
+        if (woke === 'aborted') {
+          await this.leaveQueue(ref, waiterId);
+          throw this.stopping.signal.aborted
+            ? new AppError('unavailable', 'Service unavailable: the server is shutting down; try again')
+            : new AppError('client_gone');
+        }
+        if (woke === 'timeout') final = true;
+      }
+    } finally {
+      wakeup.close();
+    }
+  }
+
+  /** A waiter whose client went away leaves the queue, so the next one is not held up. */
+  private async leaveQueue(ref: string, waiterId: number | undefined): Promise<void> {
+    if (waiterId === undefined) return;
+    await this.store.lockOp({
+      ref,
+      createIfMissing: false,
+      actor: {},
+      decide: (_lock, ctx) => ({
+        events: [],
+        result: undefined,
+        dequeue: ctx.waiters.some((w) => w.id === waiterId) ? waiterId : undefined,
+      }),
+    });
   }
 
   release(ref: string, hostName: string, options: HostOpOptions = {}): Promise<LockAnswer> {
@@ -61,7 +156,12 @@ export class LockService {
     ref: string,
     hostName: string,
     options: HostOpOptions,
-    rule: (lock: LockState, host: NonNullable<LockOpContext['host']>, now: number) => Decision,
+    rule: (
+      lock: LockState,
+      host: NonNullable<LockOpContext['host']>,
+      now: number,
+      ctx: LockOpContext,
+    ) => Decision,
   ): Promise<LockAnswer> {
     // The name may become a new lock's name (foreman_dlm auto-creates), so it must be valid.
     assertLockName(ref);
@@ -72,7 +172,7 @@ export class LockService {
       host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
       actor: {},
       decide: (lock, ctx) => {
-        const decision = rule(lock!, ctx.host!, ctx.now);
+        const decision = rule(lock!, ctx.host!, ctx.now, ctx);
         const answer: LockAnswer = decision.ok
           ? { ok: true, lock: decision.next, hostName }
           : { ok: false, lock: decision.next, hostName, reason: decision.reason, at: ctx.now };

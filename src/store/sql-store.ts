@@ -1,5 +1,6 @@
 // The store logic both dialects share. Subclasses only provide transactions (`write`),
 // reads, migrations and connection handling; every statement here is dialect-neutral.
+import { EventEmitter } from 'node:events';
 import { AppError, validationError } from '../errors.js';
 import {
   eventFor,
@@ -9,6 +10,8 @@ import {
   type HostRef,
   type LockState,
 } from '../lock/types.js';
+import { HostDirectory } from './accounts-hosts.js';
+import { Accounts } from './accounts.js';
 import { compileFilter } from './search-sql.js';
 import { UniqueViolation, type Queryable, type Tx } from './sql.js';
 import {
@@ -27,6 +30,7 @@ import {
   type UserRecord,
 } from './rows.js';
 import type {
+  Waiter,
   EventRow,
   HostIdentity,
   HostRow,
@@ -57,8 +61,54 @@ export abstract class SqlStore implements Store {
   /** runs `fn` against committed data */
   protected abstract read<T>(fn: (q: Tx) => Promise<T>): Promise<T>;
 
-  async lockOp<T>(op: LockOp<T>): Promise<{ result: T; lock: LockState | undefined }> {
-    return this.write(async (tx) => {
+  // The accounts SQL lives in its own files; it runs through this store's transactions.
+  readonly accounts = new Accounts(
+    (fn) => this.write(fn),
+    (fn) => this.read(fn),
+  );
+  readonly hostDirectory = new HostDirectory(
+    (fn) => this.write(fn),
+    (fn) => this.read(fn),
+  );
+
+  // one listener per blocked request: no limit
+  private readonly changes = new EventEmitter().setMaxListeners(0);
+
+  onLockChanged(listener: (lockId: number | null) => void): () => void {
+    this.changes.on('change', listener);
+    this.startListening();
+    return () => this.changes.off('change', listener);
+  }
+
+  /** tells this instance's listeners; dialects with cross-instance channels override `signal` */
+  protected emitChange(lockId: number | null): void {
+    this.changes.emit('change', lockId);
+  }
+
+  /** PostgreSQL: NOTIFY inside the transaction, delivered to every instance on commit */
+  protected async signal(_tx: Tx, _lockId: number): Promise<void> {}
+
+  /** PostgreSQL: LISTEN for other instances' changes */
+  protected startListening(): void {}
+
+  runExclusive(_job: string, fn: () => Promise<void>): Promise<boolean> {
+    return fn().then(() => true);
+  }
+
+  async findExpiredLocks(limit: number): Promise<number[]> {
+    return this.read(async (q) => {
+      const now = await q.now();
+      const rows = await q.all<{ lock_id: number }>(
+        `SELECT lock_id FROM lock_holders WHERE expires_at <= ?
+         UNION SELECT lock_id FROM lock_waiters WHERE deadline <= ? LIMIT ?`,
+        [now, now, limit],
+      );
+      return rows.map((r) => Number(r.lock_id));
+    });
+  }
+
+  async lockOp<T>(op: LockOp<T>): Promise<{ result: T; lock: LockState | undefined; waiterId?: number }> {
+    const out = await this.write(async (tx) => {
       const now = await tx.now();
       const host = op.host ? await upsertHost(tx, op.host, now) : undefined;
       let record = await findLockRecord(tx, op.ref, tx.forUpdate);
@@ -76,19 +126,41 @@ export abstract class SqlStore implements Store {
       }
       const lock = record ? toLockState(record, await loadHolders(tx, Number(record.id))) : undefined;
       const targetHost = op.targetHostId === undefined ? undefined : await findHostById(tx, op.targetHostId);
-      const mutation = op.decide(lock, { host, targetHost, now });
-      if (!lock) return { result: mutation.result, lock: undefined };
+      // Waiters whose request timed out elsewhere (or whose instance died) leave the queue here.
+      const lapsed = lock
+        ? (await tx.run('DELETE FROM lock_waiters WHERE lock_id = ? AND deadline <= ?', [lock.id, now]))
+            .changes
+        : 0;
+      const waiters = lock ? await loadWaiters(tx, lock.id, now) : [];
+      const mutation = op.decide(lock, { host, targetHost, now, waiters });
+      if (!lock) return { result: mutation.result, lock: undefined, changed: undefined };
       if (mutation.delete) {
         await tx.run('DELETE FROM locks WHERE id = ?', [lock.id]);
         // The lock's own events go with it (foreman_dlm); the deletion itself stays on record.
         await insertEvents(tx, null, lock.name, mutation.events, now);
-        return { result: mutation.result, lock: undefined };
+        await this.signal(tx, lock.id);
+        return { result: mutation.result, lock: undefined, changed: lock.id };
       }
       const next = mutation.next ?? lock;
       if (mutation.next) await applyNext(tx, lock, mutation.next);
       await insertEvents(tx, lock.id, next.name, mutation.events, now);
-      return { result: mutation.result, lock: next };
+      let waiterId: number | undefined;
+      if (mutation.dequeue !== undefined) {
+        await tx.run('DELETE FROM lock_waiters WHERE id = ?', [mutation.dequeue]);
+      }
+      if (mutation.enqueue && host) {
+        const row = await tx.get<{ id: number }>(
+          'INSERT INTO lock_waiters (lock_id, host_id, created_at, deadline) VALUES (?, ?, ?, ?) RETURNING id',
+          [lock.id, host.id, now, mutation.enqueue.deadline],
+        );
+        waiterId = Number(row!.id);
+      }
+      const changed = mayAdmitWaiters(lock, next) || mutation.dequeue !== undefined || lapsed > 0;
+      if (changed) await this.signal(tx, lock.id);
+      return { result: mutation.result, lock: next, waiterId, changed: changed ? lock.id : undefined };
     });
+    if (out.changed !== undefined) this.emitChange(out.changed);
+    return { result: out.result, lock: out.lock, waiterId: out.waiterId };
   }
 
   async getLock(ref: string): Promise<LockState | undefined> {
@@ -227,6 +299,24 @@ export abstract class SqlStore implements Store {
       Number((await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM users'))?.n ?? 0),
     );
   }
+}
+
+/** Whether a change may let a queued host in: someone left, or the lock opened up. */
+function mayAdmitWaiters(prev: LockState, next: LockState): boolean {
+  return (
+    next.holders.length < prev.holders.length ||
+    next.maxHolders > prev.maxHolders ||
+    (next.enabled && !prev.enabled) ||
+    JSON.stringify(next.windows) !== JSON.stringify(prev.windows)
+  );
+}
+
+async function loadWaiters(q: Queryable, lockId: number, now: number): Promise<Waiter[]> {
+  const rows = await q.all<{ id: number; host_id: number; deadline: number }>(
+    'SELECT id, host_id, deadline FROM lock_waiters WHERE lock_id = ? AND deadline > ? ORDER BY id',
+    [lockId, now],
+  );
+  return rows.map((r) => ({ id: Number(r.id), hostId: Number(r.host_id), deadline: Number(r.deadline) }));
 }
 
 async function insertUnique(tx: Tx, sql: string, params: unknown[], field = 'name'): Promise<unknown> {

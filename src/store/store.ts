@@ -4,6 +4,8 @@
 import type { Actor, EventDraft, HostRef, LockState } from '../lock/types.js';
 import type { MaintenanceWindow } from '../lock/windows.js';
 import type { LockFilter } from '../search/parse.js';
+import type { HostDirectory } from './accounts-hosts.js';
+import type { Accounts } from './accounts.js';
 
 export interface HostIdentity {
   name: string;
@@ -17,6 +19,17 @@ export interface LockMutation<T> {
   delete?: boolean;
   events: EventDraft[];
   result: T;
+  /** queue the requesting host for the lock until `deadline` (blocking acquire) */
+  enqueue?: { deadline: number };
+  /** leave the queue: this waiter was served, gave up or went away */
+  dequeue?: number;
+}
+
+/** A host queued for a lock by a blocking acquire. */
+export interface Waiter {
+  id: number;
+  hostId: number;
+  deadline: number;
 }
 
 export interface LockOpContext {
@@ -24,6 +37,8 @@ export interface LockOpContext {
   /** the host named by `targetHostId`, when it exists */
   targetHost?: HostRef;
   now: number;
+  /** the lock's queue of blocking acquires whose deadline has not passed, oldest first */
+  waiters: Waiter[];
 }
 
 export interface LockOp<T> {
@@ -95,7 +110,17 @@ export interface Store {
   /** cheap round trip for /readyz */
   ping(): Promise<void>;
 
-  lockOp<T>(op: LockOp<T>): Promise<{ result: T; lock: LockState | undefined }>;
+  lockOp<T>(op: LockOp<T>): Promise<{ result: T; lock: LockState | undefined; waiterId?: number }>;
+  /**
+   * Called after any change that may let a waiter in (a holder left, a waiter left, the lock
+   * was enabled or grew), in this instance and — on PostgreSQL — in every other instance.
+   * `null` means "anything may have changed" (the notification channel was re-established).
+   */
+  onLockChanged(listener: (lockId: number | null) => void): () => void;
+  /** runs `fn` unless another instance is running the job of that name; false if skipped */
+  runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
+  /** locks with a lease or a queued waiter past its time, for the expiry job */
+  findExpiredLocks(limit: number): Promise<number[]>;
   getLock(ref: string): Promise<LockState | undefined>;
   listLocks(q: ListLocksQuery): Promise<{ total: number; subtotal: number; locks: LockState[]; now: number }>;
   createLock(input: NewLock, actor: Actor): Promise<LockState>;
@@ -110,4 +135,9 @@ export interface Store {
   getUser(login: string): Promise<UserRow | undefined>;
   createUser(login: string, passwordHash: string, role: Role): Promise<UserRow>;
   countUsers(): Promise<number>;
+
+  /** users, API tokens, UI sessions and the audit trail (src/store/accounts.ts) */
+  readonly accounts: Accounts;
+  /** the hosts API: listing, admin-added hosts, can_acquire_locks (src/store/accounts-hosts.ts) */
+  readonly hostDirectory: HostDirectory;
 }

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES } from '../support/stores.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { ageHolders } from '../support/waiters.js';
 
 describe.each(STORES)('index and search on %s', (kind) => {
   let s: TestServer;
@@ -12,16 +13,15 @@ describe.each(STORES)('index and search on %s', (kind) => {
   };
 
   beforeAll(async () => {
-    s = await startTestServer(kind, { locks: { staleAfterSeconds: 1 } });
+    s = await startTestServer(kind);
     await s.asHost('db01', 'PUT', '/api/dlmlocks/db-cluster/lock');
     await s.asHost('web01', 'PUT', '/api/dlmlocks/web-cluster/lock');
     await s.asHost('web01', 'DELETE', '/api/dlmlocks/WEB%20Edge/lock');
     await s.asAdmin('POST', '/api/dlmlocks', {
       body: { name: 'cache', type: 'Dlmlock::Update', enabled: false },
     });
-    // let db-cluster and web-cluster become stale (stale after 1 s), then refresh web-cluster
-    await new Promise((r) => setTimeout(r, 1100));
-    await s.asHost('web01', 'PUT', '/api/dlmlocks/web-cluster/lock');
+    // db-cluster was taken five hours ago: stale (after the default four hours)
+    await ageHolders(s.db, 'db-cluster', 5 * 3600 * 1000);
   });
   afterAll(() => s?.close());
 

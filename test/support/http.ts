@@ -20,6 +20,8 @@ export interface RequestOptions {
   agent?: https.Agent;
   /** the client's source address, e.g. 127.0.0.2 to come from an untrusted proxy */
   localAddress?: string;
+  /** send the body with no Content-Type header at all (as Zincati does) */
+  noContentType?: boolean;
 }
 
 export function httpsRequest(
@@ -34,7 +36,7 @@ export function httpsRequest(
   let payload: string | undefined;
   if (opts.body !== undefined) {
     payload = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-    headers['content-type'] ??= 'application/json';
+    if (!opts.noContentType) headers['content-type'] ??= 'application/json';
   }
   if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
   if (opts.user) headers.authorization = `Basic ${Buffer.from(opts.user.join(':')).toString('base64')}`;

@@ -2,7 +2,7 @@
 // fresh database of the given kind.
 import type { KeyedCert } from '../../src/pki/x509.js';
 import { loadConfig } from '../../src/config/load.js';
-import { startServer, type RunningServer } from '../../src/server.js';
+import { startServer, type RunningServer, type StartOptions } from '../../src/server.js';
 import { httpsRequest, type RequestOptions, type TestResponse } from './http.js';
 import { testPki, type TestPki } from './pki.js';
 import { createTestDatabase, type StoreKind, type TestDatabase } from './stores.js';
@@ -19,12 +19,16 @@ export interface TestServer {
   /** as the named host, with its certificate */
   asHost(name: string, method: string, path: string, opts?: RequestOptions): Promise<TestResponse>;
   asAdmin(method: string, path: string, opts?: RequestOptions): Promise<TestResponse>;
+  /** stops the server and starts it again on the same database (a restart) */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
 export async function startTestServer(
   kind: StoreKind,
   overrides: Record<string, unknown> = {},
+  /** e.g. a log stream to capture */
+  options: StartOptions = {},
 ): Promise<TestServer> {
   const pki = await testPki();
   const db = await createTestDatabase(kind);
@@ -41,20 +45,28 @@ export async function startTestServer(
       ...overrides,
     },
   });
-  const server = await startServer(config);
-  const url = `https://127.0.0.1:${server.port}`;
+  let server = await startServer(config, options);
+  const url = () => `https://127.0.0.1:${server.port}`;
   const request = (method: string, path: string, opts: RequestOptions = {}) =>
-    httpsRequest(url, pki.ca.certPem, method, path, opts);
+    httpsRequest(url(), pki.ca.certPem, method, path, opts);
   return {
-    server,
+    get server() {
+      return server;
+    },
     db,
     pki,
-    url,
+    get url() {
+      return url();
+    },
     host: (name) => pki.host(name),
     request,
     asHost: async (name, method, path, opts = {}) =>
       request(method, path, { ...opts, cert: await pki.host(name) }),
     asAdmin: (method, path, opts = {}) => request(method, path, { ...opts, user: ADMIN }),
+    restart: async () => {
+      await server.close();
+      server = await startServer(config, options);
+    },
     close: async () => {
       await server.close();
       await db.dispose();

@@ -122,6 +122,18 @@ describe('decideAcquire', () => {
     expect(decideAcquire(l, A, NOW).next.holders[0]!.expiresAt).toBe(NOW + 60_000);
   });
 
+  it('queued hosts ahead take the free places first', () => {
+    const l = lock({ maxHolders: 2, fencingCounter: 1, holders: [holder(A, 1)] });
+    expect(decideAcquire(l, B, NOW, { host: B }, 1)).toMatchObject({ ok: false, reason: 'queued' });
+    expect(decideAcquire(l, B, NOW, { host: B }, 0)).toMatchObject({ ok: true, outcome: 'acquired' });
+    // a holder refreshing is never queued
+    expect(decideAcquire(l, A, NOW, { host: A }, 5)).toMatchObject({ ok: true, outcome: 'refreshed' });
+    // a full lock says full/held, not queued
+    expect(decideAcquire(lock({ holders: [holder(A, 1)] }), B, NOW, { host: B }, 3)).toMatchObject({
+      reason: 'held',
+    });
+  });
+
   it('fencing tokens never go back, even after every holder left', () => {
     let l = lock();
     const tokens: number[] = [];

@@ -70,6 +70,65 @@ CREATE TABLE users (
 );`;
 }
 
+/** Blocking acquire: hosts queued for a lock, served first come, first served. */
+function waiters(dialect: 'sqlite' | 'postgres'): string {
+  return `
+CREATE TABLE lock_waiters (
+  id ${id[dialect]},
+  lock_id BIGINT NOT NULL REFERENCES locks(id) ON DELETE CASCADE,
+  host_id BIGINT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  created_at BIGINT NOT NULL,
+  deadline BIGINT NOT NULL
+);
+CREATE INDEX lock_waiters_lock ON lock_waiters (lock_id, id);
+CREATE INDEX lock_waiters_deadline ON lock_waiters (deadline);
+CREATE INDEX lock_holders_expiry ON lock_holders (expires_at);`;
+}
+
+/**
+ * Accounts (issue 4): API tokens and UI sessions, both stored only as SHA-256 hashes of the
+ * secret, and the audit trail of logins, token and role changes.
+ */
+function accounts(dialect: 'sqlite' | 'postgres'): string {
+  const pk = id[dialect];
+  return `
+CREATE TABLE api_tokens (
+  id ${pk},
+  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  name TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  prefix TEXT NOT NULL,
+  created_by TEXT,
+  created_at BIGINT NOT NULL,
+  expires_at BIGINT,
+  revoked_at BIGINT,
+  last_used_at BIGINT
+);
+CREATE INDEX api_tokens_user ON api_tokens (user_id);
+CREATE TABLE sessions (
+  id_hash TEXT PRIMARY KEY,
+  user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+  created_at BIGINT NOT NULL,
+  last_seen_at BIGINT NOT NULL,
+  address TEXT
+);
+CREATE INDEX sessions_user ON sessions (user_id);
+CREATE INDEX sessions_last_seen ON sessions (last_seen_at);
+CREATE TABLE audit_events (
+  id ${pk},
+  event_type TEXT NOT NULL,
+  actor_user_id BIGINT,
+  actor_login TEXT,
+  target TEXT,
+  detail TEXT,
+  address TEXT,
+  created_at BIGINT NOT NULL
+);
+CREATE INDEX audit_events_created ON audit_events (created_at);`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sqlite: initial('sqlite'), postgres: initial('postgres') },
+  { version: 2, name: 'accounts', sqlite: accounts('sqlite'), postgres: accounts('postgres') },
+  { version: 3, name: 'lock waiters', sqlite: waiters('sqlite'), postgres: waiters('postgres') },
 ];

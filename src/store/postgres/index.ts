@@ -6,12 +6,16 @@ import { AppError } from '../../errors.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import { SqlStore } from '../sql-store.js';
 import { UniqueViolation, type Tx } from '../sql.js';
+import { ChangeListener } from './listen.js';
 
 // int8 (COUNT, BIGINT columns) as numbers: every value keyholder stores fits in 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
 
 /** An arbitrary fixed key: the advisory lock that serialises migrations across instances. */
 const MIGRATION_LOCK_KEY = 0x6b6579686f6c64; // "keyhold"
+/** Periodic jobs take advisory locks in their own key space (two-int form) so one instance runs each. */
+const JOB_LOCK_SPACE = 0x6b6864;
+const CHANGE_CHANNEL = 'keyholder_lock_changed';
 const RETRYABLE = new Set(['40001', '40P01']);
 const MAX_ATTEMPTS = 5;
 
@@ -82,9 +86,11 @@ export interface PostgresOptions {
 export class PostgresStore extends SqlStore {
   readonly dialect = 'postgres' as const;
   readonly pool: pg.Pool;
+  private readonly url: string;
 
   constructor(options: PostgresOptions) {
     super();
+    this.url = options.url;
     this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
     // An idle client losing its connection (database restart) must not crash the process.
     this.pool.on('error', (err) => options.onError?.(err));
@@ -123,7 +129,38 @@ export class PostgresStore extends SqlStore {
     }
   }
 
+  private listener: ChangeListener | undefined;
+
+  protected override async signal(tx: Tx, lockId: number): Promise<void> {
+    await tx.get('SELECT pg_notify(?, ?)', [CHANGE_CHANNEL, String(lockId)]);
+  }
+
+  protected override startListening(): void {
+    this.listener ??= new ChangeListener(this.url, CHANGE_CHANNEL, (lockId) => this.emitChange(lockId));
+  }
+
+  override async runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
+    const client = await this.pool.connect();
+    const key = jobKey(job);
+    try {
+      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
+        JOB_LOCK_SPACE,
+        key,
+      ]);
+      if (!got.rows[0]?.ok) return false;
+      try {
+        await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1, $2)', [JOB_LOCK_SPACE, key]);
+      }
+      return true;
+    } finally {
+      client.release();
+    }
+  }
+
   async close(): Promise<void> {
+    await this.listener?.close();
     await this.pool.end();
   }
 
@@ -161,4 +198,11 @@ export class PostgresStore extends SqlStore {
   protected async read<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
     return fn(new PgTx(this.pool));
   }
+}
+
+/** A stable 32-bit key for a job name. */
+function jobKey(job: string): number {
+  let h = 0;
+  for (const c of job) h = (Math.imul(h, 31) + c.charCodeAt(0)) | 0;
+  return h;
 }

@@ -1,0 +1,74 @@
+// The access gate: every request is identified and authorized here, before its route runs,
+// against the access the route declares (`config: { access }`). Handlers never check roles.
+// Cookie-authenticated changes must also carry the session's CSRF token.
+import fastifyCookie from '@fastify/cookie';
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { Config } from '../config/schema.js';
+import { AppError } from '../errors.js';
+import type { Store } from '../store/store.js';
+import { authorize, type Access } from './access.js';
+import { IdentityResolver, type Requester } from './requester.js';
+import { sameSecret } from './secrets.js';
+
+export interface RouteEntry {
+  method: string;
+  url: string;
+  /** the route's options; `config.access` is read from here when needed */
+  route: RouteOptions;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** every route with its declared access, for the OpenAPI document and the access tests */
+    routeEntries: RouteEntry[];
+  }
+}
+
+/** What a route without a declaration gets: refused unless admin, never open by accident. */
+export const UNDECLARED: Access = { kind: 'user', role: 'admin' };
+
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+export function accessOf(route: Pick<RouteOptions, 'config'>): Access | undefined {
+  return (route.config as { access?: Access } | undefined)?.access;
+}
+
+function checkCsrf(access: Access, request: FastifyRequest): void {
+  const who = request.who;
+  if (who.via !== 'session' || SAFE_METHODS.has(request.method)) return;
+  // public routes (login) and host routes do not act as the session's user
+  if (access.kind === 'public' || access.kind === 'host') return;
+  const sent = request.headers['x-csrf-token'];
+  if (typeof sent !== 'string' || !sameSecret(sent, who.csrfToken!)) throw new AppError('csrf_failed');
+}
+
+export async function installAccessGate(
+  app: FastifyInstance,
+  deps: { config: Config; store: Store },
+): Promise<IdentityResolver> {
+  // registered first, so request.cookies is parsed before the gate's hook runs
+  await app.register(fastifyCookie);
+  const identity = new IdentityResolver(deps.config, deps.store);
+
+  const entries: RouteEntry[] = [];
+  app.decorate('routeEntries', entries);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) entries.push({ method, url: route.url, route });
+  });
+
+  app.decorateRequest('who', null as unknown as Requester);
+  app.addHook('onRequest', async (request, reply) => {
+    request.who = await identity.resolve(request);
+    const declared = request.routeOptions.config.access;
+    if (!declared && request.is404) return;
+    const access = declared ?? UNDECLARED;
+    try {
+      authorize(access, request.who);
+      checkCsrf(access, request);
+    } catch (err) {
+      if (request.who.retryAfterSeconds) reply.header('Retry-After', String(request.who.retryAfterSeconds));
+      throw err;
+    }
+  });
+  return identity;
+}

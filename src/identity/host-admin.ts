@@ -1,0 +1,37 @@
+// Deleting a host: each lock it holds is force-released through the lock rules first (one
+// lock transaction each, with a `force_release` event naming the user, so waiters are served
+// as after any release), then the host row goes, with an audit event listing what was freed.
+import { AppError } from '../errors.js';
+import { decideForceRelease } from '../lock/rules.js';
+import type { AuditActor } from '../store/accounts.js';
+import type { HostDetail } from '../store/accounts-hosts.js';
+import type { Store } from '../store/store.js';
+
+export function hostNotFound(ref: string): AppError {
+  return new AppError('not_found', `Resource host not found by name '${ref.slice(0, 255)}'`);
+}
+
+export async function deleteHost(store: Store, ref: string, actor: AuditActor): Promise<HostDetail> {
+  const found = await store.hostDirectory.get(ref);
+  if (!found) throw hostNotFound(ref);
+  const { host } = found;
+  const lockActor =
+    actor.userId !== null && actor.login !== null ? { user: { id: actor.userId, login: actor.login } } : {};
+  const freed: string[] = [];
+  for (const held of host.locks) {
+    const { result } = await store.lockOp({
+      ref: String(held.id),
+      createIfMissing: false,
+      actor: lockActor,
+      decide: (lock, ctx) => {
+        if (!lock || lock.id !== held.id) return { events: [], result: false };
+        const d = decideForceRelease(lock, ctx.now, lockActor, host.name);
+        return { next: d.next, events: d.events, result: d.ok && d.outcome === 'released' };
+      },
+    });
+    if (result) freed.push(held.name);
+  }
+  const detail = freed.length ? `released ${freed.map((n) => JSON.stringify(n)).join(', ')}` : null;
+  if (!(await store.hostDirectory.delete(host.id, actor, detail))) throw hostNotFound(ref);
+  return { ...host, locks: [] };
+}

@@ -1,0 +1,119 @@
+// Which host a request comes from: a verified TLS client certificate (its CN, and with
+// `hosts.matchSan` its DNS subjectAltNames), or the DN a trusted reverse proxy forwards.
+// A certificate that did not verify (foreign CA, expired, not yet valid, revoked) is no host,
+// and the reason is kept so the 401 can say what is wrong with it.
+import type { IncomingMessage } from 'node:http';
+import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { Store } from '../store/store.js';
+import { commonNameOf } from './dn.js';
+
+export interface HostClaim {
+  name?: string;
+  /** why a presented certificate does not count */
+  problem?: string;
+}
+
+interface SocketCert {
+  /** CN first, then DNS SANs (only with matchSan); empty when the certificate did not verify */
+  names: string[];
+  problem?: string;
+  /** the registered host a SAN matched, remembered for the rest of the connection */
+  matched?: string;
+}
+
+const PROBLEMS: Record<string, string> = {
+  CERT_HAS_EXPIRED: 'the certificate has expired',
+  CERT_NOT_YET_VALID: 'the certificate is not valid yet',
+  CERT_REVOKED: 'the certificate has been revoked',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the certificate was not issued by the configured CA',
+  UNABLE_TO_GET_ISSUER_CERT: 'the certificate was not issued by the configured CA',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the certificate was not issued by the configured CA',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the certificate is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the certificate was not issued by the configured CA',
+  CERT_SIGNATURE_FAILURE: 'the certificate signature does not verify',
+};
+
+/** `DNS:a.example, DNS:"b,odd", IP Address:…` (Node quotes values with separators in them). */
+export function dnsAltNames(subjectaltname: string | undefined): string[] {
+  if (!subjectaltname) return [];
+  const names: string[] = [];
+  const re = /(?:^|,\s*)DNS:(?:"((?:[^"\\]|\\.)*)"|([^,]*))/g;
+  for (let m = re.exec(subjectaltname); m; m = re.exec(subjectaltname)) {
+    const value = m[1] !== undefined ? m[1].replace(/\\(.)/g, '$1') : m[2]!.trim();
+    if (value) names.push(value);
+  }
+  return names;
+}
+
+function commonName(cert: PeerCertificate): string | undefined {
+  const cn = cert.subject?.CN as string | string[] | undefined;
+  const value = Array.isArray(cn) ? cn[0] : cn;
+  return value && value.length > 0 ? value : undefined;
+}
+
+function headerValue(raw: IncomingMessage, name: string): string | undefined {
+  const v = raw.headers[name.toLowerCase()];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+export interface HostResolverOptions {
+  matchSan: boolean;
+  proxyHeaders: { dn: string; verify: string };
+  /** is this socket address a trusted proxy? */
+  trusted(address: string): boolean;
+}
+
+export class HostResolver {
+  // getPeerCertificate builds a fresh object each call; a keep-alive connection asks once.
+  private readonly bySocket = new WeakMap<TLSSocket, SocketCert>();
+
+  constructor(
+    private readonly options: HostResolverOptions,
+    private readonly store: Store,
+  ) {}
+
+  async resolve(raw: IncomingMessage): Promise<HostClaim> {
+    const remote = raw.socket.remoteAddress;
+    // Proxy headers count only from a trusted proxy; from anyone else they are ignored, so a
+    // client cannot claim a host name by sending SSL_CLIENT_S_DN itself.
+    if (remote && this.options.trusted(remote)) {
+      const verify = headerValue(raw, this.options.proxyHeaders.verify);
+      const dn = headerValue(raw, this.options.proxyHeaders.dn);
+      if (verify === 'SUCCESS' && dn) {
+        const name = commonNameOf(dn);
+        if (name) return { name };
+      }
+    }
+    const socket = raw.socket as TLSSocket;
+    if (typeof socket.getPeerCertificate !== 'function') return {};
+    let cert = this.bySocket.get(socket);
+    if (!cert) {
+      cert = this.inspect(socket);
+      this.bySocket.set(socket, cert);
+    }
+    if (cert.names.length <= 1) return { name: cert.names[0], problem: cert.problem };
+    cert.matched ??= await this.firstRegistered(cert.names);
+    return { name: cert.matched ?? cert.names[0] };
+  }
+
+  private inspect(socket: TLSSocket): SocketCert {
+    const peer = socket.getPeerCertificate();
+    if (!peer || Object.keys(peer).length === 0) return { names: [] };
+    // `authorized` is only true when the chain verified against our CA (and CRL, if any).
+    if (!socket.authorized) {
+      const code = String(socket.authorizationError ?? 'UNKNOWN');
+      return { names: [], problem: `${PROBLEMS[code] ?? 'it did not verify'} (${code})` };
+    }
+    const cn = commonName(peer);
+    const sans = this.options.matchSan ? dnsAltNames(peer.subjectaltname) : [];
+    const names = [...new Set([...(cn ? [cn] : []), ...sans])];
+    return names.length ? { names } : { names, problem: 'the certificate names no host (no subject CN)' };
+  }
+
+  private async firstRegistered(names: string[]): Promise<string | undefined> {
+    for (const name of names) {
+      if (await this.store.getHost(name)) return name;
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,54 @@
+// Lease expiry: holders that did not refresh within their lease lose the lock (`expire`
+// event), and queued waiters whose time ran out leave the queue — even when nobody else asks
+// for the lock. Acquire checks leases too, so this job only makes expiry visible and wakes
+// waiters; it runs on one instance at a time (PostgreSQL advisory lock).
+import { expireLeases } from '../lock/rules.js';
+import type { Store } from '../store/store.js';
+
+const BATCH = 200;
+
+export async function expireOnce(store: Store): Promise<number> {
+  let expired = 0;
+  await store.runExclusive('lease-expiry', async () => {
+    for (const lockId of await store.findExpiredLocks(BATCH)) {
+      await store.lockOp({
+        ref: String(lockId),
+        createIfMissing: false,
+        actor: {},
+        decide: (lock, ctx) => {
+          if (!lock) return { events: [], result: undefined };
+          const { lock: next, events } = expireLeases(lock, ctx.now);
+          expired += events.length;
+          return events.length ? { next, events, result: undefined } : { events: [], result: undefined };
+        },
+      });
+    }
+  });
+  return expired;
+}
+
+export interface Job {
+  stop(): Promise<void>;
+}
+
+/** Runs `work` every `intervalMs`, skipping a turn while the last run is still busy. */
+export function every(
+  intervalMs: number,
+  work: () => Promise<unknown>,
+  onError: (err: unknown) => void,
+): Job {
+  let running: Promise<unknown> | undefined;
+  const timer = setInterval(() => {
+    if (running) return;
+    running = work()
+      .catch(onError)
+      .finally(() => (running = undefined));
+  }, intervalMs);
+  timer.unref();
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,248 @@
+// The hosts API's SQL: list with search and the locks each host holds, admin-added hosts,
+// `can_acquire_locks`, deletion. Changes and their audit events are one transaction.
+import { AppError, validationError } from '../errors.js';
+import type { LockFilter } from '../search/parse.js';
+import { insertAudit, type AuditActor, type Run } from './accounts.js';
+import { UniqueViolation, type Queryable } from './sql.js';
+import type { HostRow } from './store.js';
+
+export interface HeldLock {
+  id: number;
+  name: string;
+  acquiredAt: number;
+  refreshedAt: number;
+}
+
+export interface HostDetail extends HostRow {
+  locks: HeldLock[];
+}
+
+export type HostOrderField = 'name' | 'last_checkin_at' | 'created_at' | 'id';
+
+export interface ListHostsQuery {
+  filter: LockFilter | null;
+  order: { by: HostOrderField; desc: boolean };
+  limit: number;
+  offset: number;
+  staleAfterMs: number;
+}
+
+interface HostRecord {
+  id: number;
+  name: string;
+  can_acquire_locks: boolean | number;
+  created_at: number;
+  last_checkin_at: number | null;
+}
+
+const COLUMNS = 'ho.id, ho.name, ho.can_acquire_locks, ho.created_at, ho.last_checkin_at';
+const HOLDS = 'EXISTS (SELECT 1 FROM lock_holders lh WHERE lh.host_id = ho.id';
+
+function toHost(r: HostRecord, locks: HeldLock[]): HostDetail {
+  return {
+    id: Number(r.id),
+    name: r.name,
+    canAcquireLocks: Boolean(r.can_acquire_locks),
+    createdAt: Number(r.created_at),
+    lastCheckinAt: r.last_checkin_at === null ? null : Number(r.last_checkin_at),
+    locks,
+  };
+}
+
+function likePattern(value: string): string {
+  return `%${value.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
+}
+
+/**
+ * The lock search syntax applied to hosts: `name`/`host` match the host's name, `locked` means
+ * it holds a lock, `stale` that it holds a stale one, `enabled` is `can_acquire_locks`.
+ */
+export function compileHostFilter(
+  f: LockFilter,
+  q: Queryable,
+  staleCutoff: number,
+): { sql: string; params: unknown[] } {
+  switch (f.kind) {
+    case 'and':
+    case 'or': {
+      const l = compileHostFilter(f.left, q, staleCutoff);
+      const r = compileHostFilter(f.right, q, staleCutoff);
+      return { sql: `(${l.sql} ${f.kind.toUpperCase()} ${r.sql})`, params: [...l.params, ...r.params] };
+    }
+    case 'not': {
+      const inner = compileHostFilter(f.inner, q, staleCutoff);
+      return { sql: `(NOT ${inner.sql})`, params: inner.params };
+    }
+    case 'bool': {
+      const [sql, params] =
+        f.field === 'enabled'
+          ? ['ho.can_acquire_locks = ?', [true]]
+          : f.field === 'locked'
+            ? [`${HOLDS})`, []]
+            : [`${HOLDS} AND lh.refreshed_at < ?)`, [staleCutoff]];
+      return { sql: f.value ? sql : `(NOT ${sql})`, params };
+    }
+    case 'text': {
+      if (f.field === 'type') {
+        throw new AppError(
+          'invalid_search',
+          "Invalid search query: hosts have no 'type'; use name, locked, stale or enabled",
+        );
+      }
+      const exact = f.op === 'eq' || f.op === 'ne';
+      const like = q.dialect === 'postgres' ? 'ILIKE' : 'LIKE';
+      const sql = exact ? 'ho.name = ?' : `ho.name ${like} ? ESCAPE '\\'`;
+      const negate = f.op === 'ne' || f.op === 'notlike';
+      return { sql: negate ? `(NOT ${sql})` : sql, params: [exact ? f.value : likePattern(f.value)] };
+    }
+  }
+}
+
+/** foreman's convention: a numeric reference is tried as an id first, then as a name. */
+async function findHost(q: Queryable, ref: string, lockClause = ''): Promise<HostRecord | undefined> {
+  if (/^\d{1,15}$/.test(ref)) {
+    const byId = await q.get<HostRecord>(`SELECT ${COLUMNS} FROM hosts ho WHERE ho.id = ?${lockClause}`, [
+      Number(ref),
+    ]);
+    if (byId) return byId;
+  }
+  return q.get<HostRecord>(`SELECT ${COLUMNS} FROM hosts ho WHERE ho.name = ?${lockClause}`, [ref]);
+}
+
+async function heldLocks(q: Queryable, hostIds: number[]): Promise<Map<number, HeldLock[]>> {
+  const byHost = new Map<number, HeldLock[]>();
+  if (hostIds.length === 0) return byHost;
+  const rows = await q.all<{
+    host_id: number;
+    id: number;
+    name: string;
+    acquired_at: number;
+    refreshed_at: number;
+  }>(
+    `SELECT lh.host_id, l.id, l.name, lh.acquired_at, lh.refreshed_at FROM lock_holders lh
+     JOIN locks l ON l.id = lh.lock_id WHERE lh.host_id IN (${hostIds.map(() => '?').join(', ')})
+     ORDER BY l.name`,
+    hostIds,
+  );
+  for (const r of rows) {
+    const list = byHost.get(Number(r.host_id)) ?? [];
+    list.push({
+      id: Number(r.id),
+      name: r.name,
+      acquiredAt: Number(r.acquired_at),
+      refreshedAt: Number(r.refreshed_at),
+    });
+    byHost.set(Number(r.host_id), list);
+  }
+  return byHost;
+}
+
+export class HostDirectory {
+  constructor(
+    private readonly write: Run,
+    private readonly read: Run,
+  ) {}
+
+  list(
+    query: ListHostsQuery,
+  ): Promise<{ total: number; subtotal: number; hosts: HostDetail[]; now: number }> {
+    return this.read(async (q) => {
+      const now = await q.now();
+      const where = query.filter
+        ? compileHostFilter(query.filter, q, now - query.staleAfterMs)
+        : { sql: '1 = 1', params: [] };
+      const dir = query.order.desc ? 'DESC' : 'ASC';
+      const by = query.order.by;
+      // Both stores sort the same way: names case-insensitively, hosts never seen last.
+      const sortKey =
+        by === 'name'
+          ? `LOWER(ho.name) ${dir}, ho.name ${dir}`
+          : by === 'last_checkin_at'
+            ? `(CASE WHEN ho.last_checkin_at IS NULL THEN 1 ELSE 0 END), ho.last_checkin_at ${dir}`
+            : `ho.${by} ${dir}`;
+      const total = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM hosts');
+      const subtotal = await q.get<{ n: number }>(
+        `SELECT COUNT(*) AS n FROM hosts ho WHERE ${where.sql}`,
+        where.params,
+      );
+      const records = await q.all<HostRecord>(
+        `SELECT ${COLUMNS} FROM hosts ho WHERE ${where.sql} ORDER BY ${sortKey}, ho.id ${dir} LIMIT ? OFFSET ?`,
+        [...where.params, query.limit, query.offset],
+      );
+      const locks = await heldLocks(
+        q,
+        records.map((r) => Number(r.id)),
+      );
+      return {
+        total: Number(total?.n ?? 0),
+        subtotal: Number(subtotal?.n ?? 0),
+        hosts: records.map((r) => toHost(r, locks.get(Number(r.id)) ?? [])),
+        now,
+      };
+    });
+  }
+
+  get(ref: string): Promise<{ host: HostDetail; now: number } | undefined> {
+    return this.read(async (q) => {
+      const r = await findHost(q, ref);
+      if (!r) return undefined;
+      const locks = await heldLocks(q, [Number(r.id)]);
+      return { host: toHost(r, locks.get(Number(r.id)) ?? []), now: await q.now() };
+    });
+  }
+
+  create(name: string, canAcquireLocks: boolean, actor: AuditActor): Promise<HostDetail> {
+    return this.write(async (tx) => {
+      const now = await tx.now();
+      let r: HostRecord | undefined;
+      try {
+        r = await tx.get<HostRecord>(
+          `INSERT INTO hosts (name, can_acquire_locks, created_at) VALUES (?, ?, ?)
+           RETURNING id, name, can_acquire_locks, created_at, last_checkin_at`,
+          [name, canAcquireLocks, now],
+        );
+      } catch (err) {
+        if (err instanceof UniqueViolation) throw validationError({ name: ['has already been taken'] });
+        throw err;
+      }
+      await insertAudit(tx, 'host_create', actor, name, `can_acquire_locks ${canAcquireLocks}`, now);
+      return toHost(r!, []);
+    });
+  }
+
+  setCanAcquire(ref: string, canAcquireLocks: boolean, actor: AuditActor): Promise<HostDetail | undefined> {
+    return this.write(async (tx) => {
+      const now = await tx.now();
+      const current = await findHost(tx, ref, tx.forUpdate);
+      if (!current) return undefined;
+      await tx.run('UPDATE hosts SET can_acquire_locks = ? WHERE id = ?', [canAcquireLocks, current.id]);
+      if (Boolean(current.can_acquire_locks) !== canAcquireLocks) {
+        await insertAudit(
+          tx,
+          'host_update',
+          actor,
+          current.name,
+          `can_acquire_locks ${canAcquireLocks}`,
+          now,
+        );
+      }
+      const locks = await heldLocks(tx, [Number(current.id)]);
+      return toHost({ ...current, can_acquire_locks: canAcquireLocks }, locks.get(Number(current.id)) ?? []);
+    });
+  }
+
+  /**
+   * Deletes the host row. The caller releases its locks first (with `force_release` events);
+   * a holder row that appeared since goes with the host (ON DELETE CASCADE).
+   */
+  delete(id: number, actor: AuditActor, detail: string | null): Promise<boolean> {
+    return this.write(async (tx) => {
+      const now = await tx.now();
+      const r = await tx.get<{ name: string }>('SELECT name FROM hosts WHERE id = ?', [id]);
+      if (!r) return false;
+      await tx.run('DELETE FROM hosts WHERE id = ?', [id]);
+      await insertAudit(tx, 'host_delete', actor, r.name, detail, now);
+      return true;
+    });
+  }
+}
