@@ -81,8 +81,8 @@ async function runLockCommand(
             maxDelayMs: 30_000,
           })
         : await lockOnce(client, op, name, host);
-    if (flags.json) process.stdout.write(`${JSON.stringify(result)}\n`);
-    else say(process.stdout, successLine(op, name, result, host), 'ok');
+    if (flags.json) process.stdout.write(`${JSON.stringify(result.lock)}\n`);
+    else say(process.stdout, successLine(op, name, result.fencingToken), 'ok');
     return EXIT_OK;
   } catch (err) {
     return reportError(err, flags.json === true);

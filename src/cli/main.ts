@@ -3,6 +3,9 @@
 import { Command } from 'commander';
 import { registerServerCommands } from './server.js';
 import { registerCaCommands } from './ca.js';
+import { registerUserCommands } from './user.js';
+import { registerLockCommands } from './lock.js';
+import { registerUpdateCommands } from './update.js';
 
 const program = new Command('keyholder')
   .description('Distributed lock manager for server fleets (Foreman DLM compatible, FleetLock)')
@@ -11,6 +14,9 @@ const program = new Command('keyholder')
 
 registerServerCommands(program);
 registerCaCommands(program);
+registerUserCommands(program);
+registerLockCommands(program);
+registerUpdateCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`keyholder: ${err instanceof Error ? err.message : String(err)}`);

@@ -4,7 +4,9 @@ import { Command, Option } from 'commander';
 import { resolveUpdateSettings } from '../client/config.js';
 import { EXIT_OK, exitCodeFor } from '../client/errors.js';
 import { createLogger } from '../client/log.js';
-import { connect, type CommonFlags } from '../client/setup.js';
+import { connectWith, loadClientConfig, type CommonFlags } from '../client/setup.js';
+import { interruptOnSignals } from '../client/signals.js';
+import { readState } from '../client/state.js';
 import { runUpdate } from '../client/update-runner.js';
 import { addConnectionOptions, seconds } from './lock.js';
 
@@ -44,17 +46,28 @@ export function registerUpdateCommands(program: Command): void {
     .option('-n, --dry-run', 'show what would be done, do nothing')
     .action(async (flags: UpdateFlags) => {
       const log = createLogger();
+      const interruption = interruptOnSignals((name) => log.warn(`received ${name}, stopping`));
       try {
-        const { client, host, file } = await connect(flags);
+        const file = await loadClientConfig(flags);
         const settings = resolveUpdateSettings(flags, file);
+        if (flags.resume && !flags.retry && !flags.dryRun && !(await readState(settings.stateDir))) {
+          // The common case at every boot. It must not depend on the server, the network or
+          // the certificates: a host not yet enrolled would fail its boot-time unit forever.
+          log.info('no interrupted update to resume');
+          process.exitCode = EXIT_OK;
+          return;
+        }
+        const { client, host } = await connectWith(flags, file);
         await runUpdate(
-          { settings, client, host, log, env: process.env },
+          { settings, client, host, log, env: process.env, signal: interruption.signal },
           { resume: flags.resume === true, retry: flags.retry === true, dryRun: flags.dryRun === true },
         );
         process.exitCode = EXIT_OK;
       } catch (err) {
         log.error(err instanceof Error ? err.message : String(err));
         process.exitCode = exitCodeFor(err);
+      } finally {
+        interruption.dispose();
       }
     });
 }

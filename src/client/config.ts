@@ -1,14 +1,12 @@
 // Client configuration: flags → config file (/etc/keyholder/client.yaml) → Puppet's agent
-// certificates. Hosts managed by Puppet already have a certificate signed by the Puppet CA, the
-// same one Foreman trusts, so with no config at all the client still finds its identity.
+// certificates (src/client/puppet.ts). Validated once, with messages naming the file and field.
 import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { ClientError } from './errors.js';
+import { describePuppetSearch, findPuppetFiles, type PuppetFiles, type PuppetLookup } from './puppet.js';
 
 export const DEFAULT_CONFIG_PATH = '/etc/keyholder/client.yaml';
-export const PUPPET_SSL_DIR = '/etc/puppetlabs/puppet/ssl';
 
 const seconds = z.number().int().nonnegative();
 
@@ -32,6 +30,8 @@ const updateSchema = z.strictObject({
       maxDelay: z.number().nonnegative().optional(),
     })
     .optional(),
+  /** how long the final release retries an unreachable server before leaving it to the next run */
+  releaseTimeout: seconds.optional(),
 });
 
 export const fileConfigSchema = z.strictObject({
@@ -39,7 +39,7 @@ export const fileConfigSchema = z.strictObject({
   cert: z.string().min(1).optional(),
   key: z.string().min(1).optional(),
   cacert: z.string().min(1).optional(),
-  /** the host's name, used to find Puppet's files; default `hostname -f` */
+  /** the name of Puppet's certificate files; default puppet.conf's certname, else `hostname -f` */
   certname: z.string().min(1).optional(),
   /** per-request timeout in seconds */
   requestTimeout: seconds.positive().optional(),
@@ -94,32 +94,12 @@ export interface Connection {
   requestTimeoutMs: number;
 }
 
-export interface PuppetLookup {
-  sslDir: string;
-  /** a function because finding the FQDN runs `hostname -f`: only done when Puppet's files are needed */
-  certname: () => string;
-  exists: (file: string) => boolean;
-}
-
-/** Puppet agent's own file names for this certname, only those that exist. */
-export function puppetPaths(p: PuppetLookup): { cert?: string; key?: string; cacert?: string } {
-  const certname = p.certname();
-  const candidates = {
-    cert: path.join(p.sslDir, 'certs', `${certname}.pem`),
-    key: path.join(p.sslDir, 'private_keys', `${certname}.pem`),
-    cacert: path.join(p.sslDir, 'certs', 'ca.pem'),
-  };
-  return Object.fromEntries(Object.entries(candidates).filter(([, file]) => p.exists(file)));
-}
-
 /** Pure: which URL and files to use, flags winning over the file, the file over Puppet. */
 export function resolveConnection(
   flags: ConnectionFlags,
   file: FileConfig,
   puppet: PuppetLookup,
 ): Connection {
-  const needPuppet = !(flags.cert ?? file.cert) || !(flags.key ?? file.key) || !(flags.cacert ?? file.cacert);
-  const fromPuppet = needPuppet ? puppetPaths(puppet) : {};
   const url = flags.url ?? file.url;
   if (!url) {
     throw new ClientError('config', `no server URL: pass --url or set "url" in ${DEFAULT_CONFIG_PATH}`);
@@ -136,13 +116,15 @@ export function resolveConnection(
       `server URL "${url}" must be https:// (hosts authenticate by client certificate)`,
     );
   }
+  const needPuppet = !(flags.cert ?? file.cert) || !(flags.key ?? file.key) || !(flags.cacert ?? file.cacert);
+  const fromPuppet: Partial<PuppetFiles> = (needPuppet ? findPuppetFiles(puppet) : undefined) ?? {};
   const cert = flags.cert ?? file.cert ?? fromPuppet.cert;
   const key = flags.key ?? file.key ?? fromPuppet.key;
   if (!cert || !key) {
     const missing = !cert ? 'certificate (--cert)' : 'private key (--key)';
     throw new ClientError(
       'config',
-      `no client ${missing}: pass it, set it in ${DEFAULT_CONFIG_PATH}, or install Puppet's agent certificate for ${puppet.certname()} under ${puppet.sslDir}`,
+      `no client ${missing}: pass it, set it in ${DEFAULT_CONFIG_PATH}, or install ${describePuppetSearch(puppet)}`,
     );
   }
   const cacert = flags.cacert ?? file.cacert ?? fromPuppet.cacert;
@@ -162,6 +144,7 @@ export interface UpdateSettings {
   hookTimeoutMs: number;
   rebootCommand: string[];
   acquire: { timeoutMs: number; waitSeconds: number; minDelayMs: number; maxDelayMs: number };
+  releaseTimeoutMs: number;
 }
 
 export interface UpdateFlags {
@@ -197,6 +180,8 @@ export function resolveUpdateSettings(flags: UpdateFlags, file: FileConfig): Upd
       minDelayMs: (u.acquire?.minDelay ?? 15) * 1000,
       maxDelayMs: (u.acquire?.maxDelay ?? 300) * 1000,
     },
+    // After a reboot the network may need a while; the lock must not stay held until tomorrow.
+    releaseTimeoutMs: (u.releaseTimeout ?? 900) * 1000,
   };
 }
 

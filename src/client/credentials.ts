@@ -1,14 +1,10 @@
 // Turns a resolved Connection into what the HTTP client and hooks need: the PEM bytes and the
 // host's name as the server will see it (the certificate's subject CN).
-import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import os from 'node:os';
 import { ClientError } from './errors.js';
 import type { TlsMaterial } from './http.js';
-import type { Connection, PuppetLookup } from './config.js';
-import { PUPPET_SSL_DIR } from './config.js';
+import type { Connection } from './config.js';
 
 export interface Credentials {
   tls: TlsMaterial;
@@ -48,23 +44,4 @@ export async function loadCredentials(conn: Connection): Promise<Credentials> {
     throw new ClientError('config', `client certificate ${conn.cert} expired on ${x509.validTo}`);
   }
   return { tls: { cert, key, ...(ca && { ca }) }, hostName: cn };
-}
-
-/** Puppet's default certname is the lower-cased FQDN, which is what `hostname -f` prints. */
-export function systemCertname(): string {
-  try {
-    const fqdn = execFileSync('hostname', ['-f'], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'ignore'],
-      timeout: 5000,
-    }).trim();
-    if (fqdn) return fqdn.toLowerCase();
-  } catch {
-    // no `hostname` binary or no resolvable FQDN: the kernel's name is the next best guess
-  }
-  return os.hostname().toLowerCase();
-}
-
-export function puppetLookup(certname: string | undefined): PuppetLookup {
-  return { sslDir: PUPPET_SSL_DIR, certname: () => certname ?? systemCertname(), exists: existsSync };
 }

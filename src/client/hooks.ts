@@ -50,6 +50,8 @@ export type HookResult =
   | { status: 'ok' }
   | { status: 'failed'; exitCode: number | null; signal: string | null; output: string }
   | { status: 'timeout'; output: string }
+  /** stopped because keyholder itself was told to stop (shutdown, Ctrl-C) */
+  | { status: 'interrupted'; output: string }
   | { status: 'spawn_error'; message: string };
 
 export interface RunOptions {
@@ -59,6 +61,8 @@ export interface RunOptions {
   onLine: (line: string) => void;
   /** after SIGTERM, how long before SIGKILL */
   killGraceMs?: number;
+  /** on abort the program's process group gets SIGTERM, as on a timeout */
+  signal?: AbortSignal;
 }
 
 const TAIL_BYTES = 4000;
@@ -68,20 +72,25 @@ export function runProgram(argv: readonly string[], opts: RunOptions): Promise<H
   return new Promise((resolve) => {
     const [cmd, ...args] = argv;
     if (!cmd) return resolve({ status: 'spawn_error', message: 'empty command' });
+    if (opts.signal?.aborted) return resolve({ status: 'interrupted', output: '' });
     // Own process group, so a timeout kills the hook's children too (apt, dnf, a shell pipeline).
     const child = spawn(cmd, args, { env: opts.env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     let tail = '';
-    let partial = '';
-    let timedOut = false;
-    const onData = (chunk: Buffer) => {
-      const text = partial + chunk.toString('utf8');
-      const lines = text.split('\n');
-      partial = lines.pop() ?? '';
-      for (const line of lines) opts.onLine(line);
-      tail = (tail + chunk.toString('utf8')).slice(-TAIL_BYTES);
+    let stoppedBy: 'timeout' | 'interrupted' | undefined;
+    // Lines are split per stream (a stderr line must not glue onto half a stdout line) and decoded
+    // as UTF-8 streams, so a character cut between two reads stays whole.
+    const partial = { stdout: '', stderr: '' };
+    const follow = (stream: NodeJS.ReadableStream, key: keyof typeof partial) => {
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        const lines = (partial[key] + chunk).split('\n');
+        partial[key] = lines.pop() ?? '';
+        for (const line of lines) opts.onLine(line);
+        tail = (tail + chunk).slice(-TAIL_BYTES);
+      });
     };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
+    follow(child.stdout, 'stdout');
+    follow(child.stderr, 'stderr');
     const killGroup = (signal: NodeJS.Signals) => {
       try {
         if (child.pid) process.kill(-child.pid, signal);
@@ -89,11 +98,17 @@ export function runProgram(argv: readonly string[], opts: RunOptions): Promise<H
         // already gone
       }
     };
-    const timer = setTimeout(() => {
-      timedOut = true;
+    const stop = (why: 'timeout' | 'interrupted') => {
+      if (stoppedBy) return;
+      stoppedBy = why;
       killGroup('SIGTERM');
       setTimeout(() => killGroup('SIGKILL'), opts.killGraceMs ?? 5000).unref();
-    }, opts.timeoutMs);
+    };
+    const timer = setTimeout(() => stop('timeout'), opts.timeoutMs);
+    // The hook runs in its own process group, so a Ctrl-C or systemd's SIGTERM does not reach it
+    // by itself: pass it on, or an interrupted `apt-get upgrade` would carry on orphaned.
+    const onAbort = () => stop('interrupted');
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     let settled = false;
     let drain: NodeJS.Timeout | undefined;
     const finish = (result: HookResult) => {
@@ -101,14 +116,17 @@ export function runProgram(argv: readonly string[], opts: RunOptions): Promise<H
       settled = true;
       clearTimeout(timer);
       clearTimeout(drain);
+      opts.signal?.removeEventListener('abort', onAbort);
       resolve(result);
     };
     child.on('error', (err) => finish({ status: 'spawn_error', message: err.message }));
     const report = (code: number | null, signal: NodeJS.Signals | null) => {
-      if (partial) opts.onLine(partial);
-      partial = '';
+      for (const key of ['stdout', 'stderr'] as const) {
+        if (partial[key]) opts.onLine(partial[key]);
+        partial[key] = '';
+      }
       const output = tail.trimEnd();
-      if (timedOut) finish({ status: 'timeout', output });
+      if (stoppedBy) finish({ status: stoppedBy, output });
       else if (code === 0) finish({ status: 'ok' });
       else finish({ status: 'failed', exitCode: code, signal, output });
     };

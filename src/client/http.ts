@@ -2,7 +2,7 @@
 // certificate. Requests look exactly like updatelock's curl calls (Content-Type: application/json,
 // empty body) so that a real Foreman accepts them; keyholder's `?wait=` is only added on request.
 import https from 'node:https';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { ClientError } from './errors.js';
 import {
   GENERIC_412,
@@ -11,6 +11,7 @@ import {
   type LockJson,
   type ServerError,
 } from './lock-json.js';
+import { transportError } from './transport-errors.js';
 
 export interface TlsMaterial {
   cert: Buffer;
@@ -27,10 +28,18 @@ export interface DlmClientOptions {
   timeoutMs?: number;
 }
 
-export type LockResult = { ok: true; lock: LockJson } | { ok: false; status: 412; error: ServerError };
+export type LockResult =
+  { ok: true; lock: LockJson; fencingToken?: string } | { ok: false; status: 412; error: ServerError };
 
 /** `undefined` from `show` means 404: the lock does not exist yet, which means free. */
 export type ShowResult = LockJson | undefined;
+
+export interface CallOptions {
+  /** ends the request at once (shutdown, Ctrl-C) */
+  signal?: AbortSignal;
+  /** overrides the client's per-request timeout, in milliseconds */
+  timeoutMs?: number;
+}
 
 const MAX_BODY = 1 << 20;
 
@@ -48,36 +57,43 @@ export class DlmClient {
     return url;
   }
 
-  async show(name: string): Promise<ShowResult> {
-    const res = await this.request('GET', this.lockUrl(name));
+  async show(name: string, call: CallOptions = {}): Promise<ShowResult> {
+    const res = await this.request('GET', this.lockUrl(name), call);
     if (res.status === 404) return undefined;
     return this.expectLock(res);
   }
 
   /** `waitSeconds` asks keyholder to hold the request until granted; Foreman ignores it and answers at once. */
-  async acquire(name: string, waitSeconds = 0): Promise<LockResult> {
-    const res = await this.request('PUT', this.lockUrl(name, waitSeconds), waitSeconds * 1000);
-    return this.lockOr412(res);
+  async acquire(name: string, waitSeconds = 0, call: CallOptions = {}): Promise<LockResult> {
+    const timeoutMs = (call.timeoutMs ?? this.opts.timeoutMs ?? 30_000) + waitSeconds * 1000;
+    return this.lockOr412(await this.request('PUT', this.lockUrl(name, waitSeconds), { ...call, timeoutMs }));
   }
 
-  async release(name: string): Promise<LockResult> {
-    return this.lockOr412(await this.request('DELETE', this.lockUrl(name)));
+  async release(name: string, call: CallOptions = {}): Promise<LockResult> {
+    return this.lockOr412(await this.request('DELETE', this.lockUrl(name), call));
   }
 
   private lockOr412(res: RawResponse): LockResult {
-    if (res.status === 412) {
-      const error = parseServerError(res.body);
-      return { ok: false, status: 412, error: error.message ? error : { ...error, message: GENERIC_412 } };
-    }
-    return { ok: true, lock: this.expectLock(res) };
+    if (res.status === 412) return { ok: false, status: 412, error: preconditionError(res) };
+    const lock = this.expectLock(res);
+    const token = header(res.headers, 'x-fencing-token');
+    return { ok: true, lock, ...(token !== undefined && { fencingToken: token }) };
   }
 
   private expectLock(res: RawResponse): LockJson {
     if (res.status === 200) return parseLockJson(res.body);
     const { message } = parseServerError(res.body);
     const said = message ? `: ${message}` : '';
-    if (res.status === 401 || res.status === 403) {
-      throw new ClientError('auth', `not authorised (HTTP ${res.status})${said}`, { status: res.status });
+    if (res.status === 401) {
+      // Host endpoints only ever see a 401 when the certificate we sent did not count.
+      throw new ClientError(
+        'auth',
+        `not authorised (HTTP 401): the server did not accept this host's client certificate${said}`,
+        { status: 401 },
+      );
+    }
+    if (res.status === 403) {
+      throw new ClientError('auth', `not authorised (HTTP 403)${said}`, { status: 403 });
     }
     if (res.status === 404) {
       throw new ClientError(
@@ -91,8 +107,8 @@ export class DlmClient {
     });
   }
 
-  private request(method: string, url: URL, extraWaitMs = 0): Promise<RawResponse> {
-    const timeoutMs = (this.opts.timeoutMs ?? 30_000) + extraWaitMs;
+  private request(method: string, url: URL, call: CallOptions): Promise<RawResponse> {
+    const timeoutMs = call.timeoutMs ?? this.opts.timeoutMs ?? 30_000;
     return new Promise((resolve, reject) => {
       const req = https.request(url, {
         method,
@@ -103,6 +119,7 @@ export class DlmClient {
         agent: false,
         headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': 0 },
         timeout: timeoutMs,
+        ...(call.signal && { signal: call.signal }),
       });
       req.on('timeout', () => {
         req.destroy(
@@ -117,6 +134,9 @@ export class DlmClient {
       let gotResponse = false;
       req.on('socket', (socket) => socket.once('secureConnect', () => (handshakeDone = true)));
       req.on('error', (err) => {
+        // Cut short on purpose (shutdown, Ctrl-C): say by what, not that the request failed.
+        if (call.signal?.aborted && call.signal.reason instanceof ClientError)
+          return reject(call.signal.reason);
         const code = (err as NodeJS.ErrnoException).code;
         if (handshakeDone && (code === 'ECONNRESET' || code === 'EPIPE') && !gotResponse) {
           reject(
@@ -133,7 +153,7 @@ export class DlmClient {
       req.on('response', (res) => {
         gotResponse = true;
         readBody(res)
-          .then((body) => resolve({ status: res.statusCode ?? 0, body }))
+          .then((body) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }))
           .catch((err: unknown) => reject(transportError(err as Error, this.baseUrl)));
       });
       req.end();
@@ -143,8 +163,41 @@ export class DlmClient {
 
 interface RawResponse {
   status: number;
+  headers: IncomingHttpHeaders;
   /** parsed JSON, or undefined when the body was empty or not JSON */
   body: unknown;
+}
+
+function header(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const value = headers[name];
+  const text = Array.isArray(value) ? value.join(',') : value;
+  return text === undefined || text.trim() === '' ? undefined : text.trim();
+}
+
+/**
+ * foreman_dlm's 412 body never says why. keyholder keeps that body byte for byte and says why in
+ * headers instead: X-Lock-Reason, and X-Lock-Holders (URL-encoded names, comma-separated).
+ */
+function preconditionError(res: RawResponse): ServerError {
+  const error = parseServerError(res.body);
+  const reason = header(res.headers, 'x-lock-reason');
+  const holders = header(res.headers, 'x-lock-holders')
+    ?.split(',')
+    .map((n) => safeDecode(n.trim()))
+    .filter((n) => n.length > 0);
+  return {
+    message: error.message ?? GENERIC_412,
+    ...(reason !== undefined && { reason }),
+    ...(holders !== undefined && holders.length > 0 && { holders }),
+  };
+}
+
+function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
 }
 
 async function readBody(res: IncomingMessage): Promise<unknown> {
@@ -160,76 +213,5 @@ async function readBody(res: IncomingMessage): Promise<unknown> {
     return text ? (JSON.parse(text) as unknown) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-// OpenSSL reports a rejected client certificate as a TLS alert from the peer.
-const CLIENT_CERT_ALERTS =
-  /ALERT_(BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_REQUIRED|CERTIFICATE_UNKNOWN|CERTIFICATE_EXPIRED|CERTIFICATE_REVOKED|ACCESS_DENIED)/;
-const SERVER_CERT_CODES = new Set([
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-  'CERT_SIGNATURE_FAILURE',
-]);
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ETIMEDOUT',
-  'EPIPE',
-]);
-
-export function transportError(err: Error, baseUrl: string): ClientError {
-  if (err instanceof ClientError) return err;
-  const code = (err as NodeJS.ErrnoException).code ?? '';
-  if (CLIENT_CERT_ALERTS.test(code)) {
-    return new ClientError(
-      'tls',
-      `the server rejected this host's client certificate (${err.message.trim()})`,
-      {
-        code,
-      },
-    );
-  }
-  if (SERVER_CERT_CODES.has(code)) {
-    return new ClientError(
-      'tls',
-      `the server's certificate is not trusted (${err.message}); check --cacert`,
-      { code },
-    );
-  }
-  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS')) {
-    return new ClientError('tls', `TLS failed with ${baseUrl}: ${err.message.trim()}`, { code });
-  }
-  if (NETWORK_CODES.has(code)) {
-    return new ClientError('unreachable', `cannot reach ${baseUrl}: ${describeNetwork(code, err.message)}`, {
-      code,
-    });
-  }
-  return new ClientError('unreachable', `request to ${baseUrl} failed: ${err.message}`, { code });
-}
-
-function describeNetwork(code: string, message: string): string {
-  switch (code) {
-    case 'ECONNREFUSED':
-      return 'connection refused (is the server running?)';
-    case 'ENOTFOUND':
-    case 'EAI_AGAIN':
-      return 'host name does not resolve';
-    case 'ETIMEDOUT':
-      return message.startsWith('no answer') ? message : 'connection timed out';
-    case 'ECONNRESET':
-    case 'EPIPE':
-      return 'connection reset by the server';
-    default:
-      return message;
   }
 }

@@ -58,21 +58,23 @@ export function ownFencingToken(lock: LockJson, self: string | undefined): strin
   return token === null || token === undefined ? undefined : String(token);
 }
 
-/** `{"error":{"message":..., "reason":...}}` as Foreman and keyholder send it; anything else is ignored. */
+/** Why a request was refused: the body's message, and keyholder's X-Lock-* headers when sent. */
 export interface ServerError {
   message?: string;
+  /** X-Lock-Reason: held, full, disabled, host_barred, outside_window, … */
   reason?: string;
+  /** X-Lock-Holders: who holds the lock now */
+  holders?: string[];
 }
 
-const errorSchema = z.object({
-  error: z.looseObject({ message: z.string().optional(), reason: z.string().optional() }),
-});
+const errorSchema = z.object({ error: z.looseObject({ message: z.string().optional() }) });
 
+/** `{"error":{"message":...}}` as Foreman and keyholder send it; anything else is ignored. */
 export function parseServerError(body: unknown): ServerError {
   const parsed = errorSchema.safeParse(body);
   if (!parsed.success) return {};
-  const { message, reason } = parsed.data.error;
-  return { ...(message !== undefined && { message }), ...(reason !== undefined && { reason }) };
+  const { message } = parsed.data.error;
+  return message !== undefined ? { message } : {};
 }
 
 /** foreman_dlm's one 412 text; it says nothing specific, so the client looks up why itself. */

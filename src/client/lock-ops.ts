@@ -1,21 +1,36 @@
 // Lock operations as the CLI and the update workflow use them: a 412 becomes an 'unavailable'
-// error whose message says why, and acquiring can keep trying until a deadline.
+// error whose message says why, acquiring can keep trying until a deadline, and releasing rides
+// out a server that is briefly unreachable (a host just back from its reboot, network still coming up).
 import pRetry from 'p-retry';
 import { ClientError, isTransient } from './errors.js';
-import type { DlmClient, LockResult } from './http.js';
-import type { LockJson } from './lock-json.js';
+import type { CallOptions, DlmClient, LockResult } from './http.js';
+import { ownFencingToken, type LockJson } from './lock-json.js';
 import { explain412, unavailableLine, type LockOp } from './messages.js';
+
+export interface LockOutcome {
+  lock: LockJson;
+  /** this host's fencing token (keyholder only): the X-Fencing-Token header, else the lock JSON */
+  fencingToken: string | undefined;
+}
 
 export async function lockOnce(
   client: DlmClient,
   op: LockOp,
   name: string,
   self: string | undefined,
-  waitSeconds = 0,
-): Promise<LockJson> {
-  const result = op === 'acquire' ? await client.acquire(name, waitSeconds) : await client.release(name);
-  if (result.ok) return result.lock;
-  throw await unavailable(client, op, name, result, self);
+  opts: { waitSeconds?: number; signal?: AbortSignal } = {},
+): Promise<LockOutcome> {
+  const call: CallOptions = opts.signal ? { signal: opts.signal } : {};
+  const result =
+    op === 'acquire'
+      ? await client.acquire(name, opts.waitSeconds ?? 0, call)
+      : await client.release(name, call);
+  if (result.ok) {
+    const fencingToken =
+      op === 'acquire' ? (result.fencingToken ?? ownFencingToken(result.lock, self)) : undefined;
+    return { lock: result.lock, fencingToken };
+  }
+  throw await unavailable(client, op, name, result, self, call);
 }
 
 async function unavailable(
@@ -24,26 +39,32 @@ async function unavailable(
   name: string,
   result: Extract<LockResult, { ok: false }>,
   self: string | undefined,
+  call: CallOptions,
 ): Promise<ClientError> {
   // Only worth a second request when the server gave no reason of its own (Foreman).
   let lock: LockJson | undefined;
-  if (!result.error.reason) lock = await client.show(name).catch(() => undefined);
-  const why = explain412(op, result.error, lock, self);
+  if (result.error.reason === undefined) lock = await client.show(name, call).catch(() => undefined);
+  const { why, reason } = explain412(op, result.error, lock, self);
   return new ClientError('unavailable', unavailableLine(op, name, why), {
     status: 412,
-    ...(result.error.reason !== undefined && { reason: result.error.reason }),
+    ...(reason !== undefined && { reason }),
   });
 }
 
-export interface AcquireOptions {
+export interface RetryTiming {
   /** give up after this long; 0 = one attempt */
   timeoutMs: number;
-  /** per-request blocking wait to ask of keyholder (≤ 300 s); 0 = plain polling */
-  waitSeconds: number;
   /** backoff between attempts when the server answered at once (Foreman, or an error) */
   minDelayMs: number;
   maxDelayMs: number;
   onRetry?: (err: ClientError, attempt: number) => void;
+  /** stops waiting and the request in flight (shutdown, Ctrl-C) */
+  signal?: AbortSignal;
+}
+
+export interface AcquireOptions extends RetryTiming {
+  /** per-request blocking wait to ask of keyholder (≤ 300 s); 0 = plain polling */
+  waitSeconds: number;
 }
 
 /**
@@ -51,13 +72,15 @@ export interface AcquireOptions {
  * deadline, so a fleet whose timers fire together does not hammer the server in lockstep.
  * With keyholder each attempt blocks server-side; when a blocking attempt ran its full wait,
  * the next one follows at once (the server queues waiters fairly, backing off would lose the turn).
+ * A server without blocking acquire (Foreman, or keyholder before it had it) answers 412 at once
+ * and the backoff applies, so `--wait` works against either.
  */
 export async function acquireWithRetry(
   client: DlmClient,
   name: string,
   self: string | undefined,
   opts: AcquireOptions,
-): Promise<LockJson> {
+): Promise<LockOutcome> {
   const deadline = performance.now() + opts.timeoutMs;
   let lastAttemptWaited = false;
   return pRetry(
@@ -66,19 +89,17 @@ export async function acquireWithRetry(
       const wait = Math.max(0, Math.min(opts.waitSeconds, remaining));
       const started = performance.now();
       try {
-        return await lockOnce(client, 'acquire', name, self, wait);
+        return await lockOnce(client, 'acquire', name, self, {
+          waitSeconds: wait,
+          ...(opts.signal && { signal: opts.signal }),
+        });
       } catch (err) {
         lastAttemptWaited = wait > 0 && performance.now() - started >= wait * 800;
         throw err;
       }
     },
     {
-      retries: Number.POSITIVE_INFINITY,
-      maxRetryTime: opts.timeoutMs,
-      minTimeout: opts.minDelayMs,
-      maxTimeout: opts.maxDelayMs,
-      factor: 2,
-      randomize: true,
+      ...backoff(opts),
       shouldRetry: ({ error }) => isTransient(error),
       shouldConsumeRetry: () => !lastAttemptWaited,
       onFailedAttempt: ({ error, attemptNumber }) => {
@@ -88,4 +109,40 @@ export async function acquireWithRetry(
       },
     },
   );
+}
+
+/**
+ * Release, retrying only when the server could not be reached or failed (5xx). A 412 is an answer:
+ * the lock is disabled or no longer ours, and asking again would not change it.
+ */
+export async function releaseWithRetry(
+  client: DlmClient,
+  name: string,
+  self: string | undefined,
+  opts: RetryTiming,
+): Promise<LockOutcome> {
+  const deadline = performance.now() + opts.timeoutMs;
+  const retryable = (err: unknown) =>
+    err instanceof ClientError && err.kind !== 'unavailable' && isTransient(err);
+  return pRetry(() => lockOnce(client, 'release', name, self, opts.signal ? { signal: opts.signal } : {}), {
+    ...backoff(opts),
+    shouldRetry: ({ error }) => retryable(error),
+    onFailedAttempt: ({ error, attemptNumber }) => {
+      if (retryable(error) && performance.now() < deadline)
+        opts.onRetry?.(error as ClientError, attemptNumber);
+    },
+  });
+}
+
+function backoff(opts: RetryTiming) {
+  return {
+    retries: Number.POSITIVE_INFINITY,
+    maxRetryTime: opts.timeoutMs,
+    minTimeout: opts.minDelayMs,
+    maxTimeout: opts.maxDelayMs,
+    factor: 2,
+    // Each delay is drawn from [d, 2d]: hosts that failed together drift apart.
+    randomize: true,
+    ...(opts.signal && { signal: opts.signal }),
+  };
 }

@@ -1,13 +1,6 @@
 // One-line, human messages for every outcome. Pure functions of the server's answers, so the
 // wording is unit-tested and the same for `keyholder lock` and `keyholder update`.
-import {
-  GENERIC_412,
-  heldBySelf,
-  holderNames,
-  ownFencingToken,
-  type LockJson,
-  type ServerError,
-} from './lock-json.js';
+import { GENERIC_412, heldBySelf, holderNames, type LockJson, type ServerError } from './lock-json.js';
 
 export type LockOp = 'acquire' | 'release';
 
@@ -34,36 +27,60 @@ export function statusLine(name: string, lock: LockJson | undefined, self: strin
   return `lock ${quote(name)} is ${describeHolders(lock, self)}${since}${disabled}`;
 }
 
-export function successLine(op: LockOp, name: string, lock: LockJson, self: string | undefined): string {
+export function successLine(op: LockOp, name: string, fencingToken: string | undefined): string {
   if (op === 'release') return `released lock ${quote(name)}`;
-  const token = ownFencingToken(lock, self);
-  return `acquired lock ${quote(name)}${token ? ` (fencing token ${token})` : ''}`;
+  return `acquired lock ${quote(name)}${fencingToken ? ` (fencing token ${fencingToken})` : ''}`;
 }
 
 const REASONS: Record<string, string> = {
   disabled: 'the lock is disabled',
   host_barred: 'this host is not allowed to take locks',
   full: 'all holder slots are taken',
-  outside_window: 'outside the maintenance window',
+  outside_window: "outside the lock's maintenance window",
   held: 'held by another host',
 };
 
+/** A refused (412) request: why, in words, and as a short reason the workflow can act on. */
+export interface Refusal {
+  why: string;
+  /** held, full, disabled, host_barred, outside_window…; undefined when nobody can tell */
+  reason: string | undefined;
+}
+
 /**
- * Why a 412 happened. keyholder says it in `message`/`reason`; Foreman only sends its generic
- * text, so the lock as seen right after (a GET) explains it: who holds it, or that it is disabled.
+ * Why a 412 happened. keyholder says it in X-Lock-Reason/X-Lock-Holders; Foreman only sends its
+ * generic text, so the lock as seen right after (a GET) explains it: who holds it, or disabled.
  */
 export function explain412(
   op: LockOp,
   error: ServerError,
   lock: LockJson | undefined,
   self: string | undefined,
-): string {
-  if (error.message && error.message !== GENERIC_412) return error.message;
-  if (lock?.enabled === false) return REASONS.disabled!;
-  if (lock && holderNames(lock).length > 0 && !heldBySelf(lock, self)) return describeHolders(lock, self);
-  if (error.reason && REASONS[error.reason]) return REASONS[error.reason]!;
-  if (op === 'release' && lock && holderNames(lock).length === 0) return 'the lock is free';
-  return error.message ?? GENERIC_412;
+): Refusal {
+  const { reason, holders } = error;
+  if (reason !== undefined) {
+    const who = holders?.length ? holders.join(', ') : undefined;
+    if (reason === 'held' && who) return { reason, why: `held by ${who}` };
+    if (reason === 'full' && who) return { reason, why: `${REASONS.full} (held by ${who})` };
+    return { reason, why: REASONS[reason] ?? `refused by the server (${reason})` };
+  }
+  if (error.message && error.message !== GENERIC_412) return { reason, why: error.message };
+  if (lock?.enabled === false) return { reason: 'disabled', why: REASONS.disabled! };
+  if (lock && holderNames(lock).length > 0 && !heldBySelf(lock, self)) {
+    return { reason: 'held', why: describeHolders(lock, self) };
+  }
+  if (lock && holderNames(lock).length === 0) {
+    // Free and enabled right after a refusal: either it was released meanwhile, or the host itself
+    // is barred (can_acquire_locks); say both rather than guess.
+    return {
+      reason,
+      why:
+        op === 'release'
+          ? 'the lock is free'
+          : 'refused although the lock is free now (released meanwhile, or this host may not take locks)',
+    };
+  }
+  return { reason, why: error.message ?? GENERIC_412 };
 }
 
 export function unavailableLine(op: LockOp, name: string, why: string): string {

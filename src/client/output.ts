@@ -11,7 +11,8 @@ export function useColour(stream: NodeJS.WriteStream, env: NodeJS.ProcessEnv = p
 }
 
 export function paint(text: string, tone: Tone, colour: boolean): string {
-  return colour && tone !== 'plain' ? styleText(COLOURS[tone], text) : text;
+  // The decision is ours (per stream): Node's own check would look at stdout even for stderr.
+  return colour && tone !== 'plain' ? styleText(COLOURS[tone], text, { validateStream: false }) : text;
 }
 
 export function say(stream: NodeJS.WriteStream, text: string, tone: Tone): void {

@@ -7,8 +7,9 @@ import {
   type ConnectionFlags,
   type FileConfig,
 } from './config.js';
-import { loadCredentials, puppetLookup } from './credentials.js';
+import { loadCredentials } from './credentials.js';
 import { DlmClient } from './http.js';
+import { systemPuppetLookup } from './puppet.js';
 
 export interface CommonFlags extends ConnectionFlags {
   config?: string;
@@ -18,13 +19,19 @@ export interface Connected {
   client: DlmClient;
   /** the host name the server knows us by (client certificate CN) */
   host: string;
-  file: FileConfig;
+}
+
+export function loadClientConfig(flags: CommonFlags): Promise<FileConfig> {
+  return loadConfigFile(flags.config ?? DEFAULT_CONFIG_PATH, flags.config !== undefined);
+}
+
+export async function connectWith(flags: ConnectionFlags, file: FileConfig): Promise<Connected> {
+  const conn = resolveConnection(flags, file, systemPuppetLookup(file.certname));
+  const creds = await loadCredentials(conn);
+  const client = new DlmClient({ url: conn.url, tls: creds.tls, timeoutMs: conn.requestTimeoutMs });
+  return { client, host: creds.hostName };
 }
 
 export async function connect(flags: CommonFlags): Promise<Connected> {
-  const file = await loadConfigFile(flags.config ?? DEFAULT_CONFIG_PATH, flags.config !== undefined);
-  const conn = resolveConnection(flags, file, puppetLookup(file.certname));
-  const creds = await loadCredentials(conn);
-  const client = new DlmClient({ url: conn.url, tls: creds.tls, timeoutMs: conn.requestTimeoutMs });
-  return { client, host: creds.hostName, file };
+  return connectWith(flags, await loadClientConfig(flags));
 }

@@ -1,16 +1,22 @@
 // Runs the update workflow (src/client/workflow.ts decides, this file acts): hooks, lock calls,
 // the state file before every step, the reboot. Everything it does is logged with a time stamp.
-import path from 'node:path';
 import type { UpdateSettings } from './config.js';
 import { ClientError } from './errors.js';
 import { lockRun } from './file-lock.js';
-import { listHooks, runProgram, type HookDir, type HookResult } from './hooks.js';
+import { runProgram } from './hooks.js';
 import type { DlmClient } from './http.js';
-import { ownFencingToken } from './lock-json.js';
-import { acquireWithRetry, lockOnce } from './lock-ops.js';
+import { acquireWithRetry, lockOnce, releaseWithRetry } from './lock-ops.js';
 import type { Logger } from './log.js';
 import { clearState, readState, statePath, writeState, type UpdateState } from './state.js';
-import { HOOK_DIR_OF, STEPS, holdsLock, nextAfter, planStart, type Outcome, type Step } from './workflow.js';
+import {
+  anyHookSaysYes,
+  describeFailure,
+  hookOptions,
+  runAllHooks,
+  type HookContext,
+} from './update-hooks.js';
+import { printPlan } from './update-plan.js';
+import { HOOK_DIR_OF, holdsLock, nextAfter, planStart, type Outcome, type Step } from './workflow.js';
 
 export interface UpdateContext {
   settings: UpdateSettings;
@@ -20,6 +26,8 @@ export interface UpdateContext {
   log: Logger;
   /** environment handed to hooks, extended with KEYHOLDER_* */
   env: NodeJS.ProcessEnv;
+  /** aborted on SIGTERM/SIGINT/SIGHUP: the running hook is stopped, the run ends cleanly */
+  signal?: AbortSignal;
 }
 
 export interface UpdateOptions {
@@ -32,7 +40,7 @@ export type UpdateResult = 'nothing_to_do' | 'nothing_to_resume' | 'updated' | '
 
 export async function runUpdate(ctx: UpdateContext, opts: UpdateOptions): Promise<UpdateResult> {
   if (opts.dryRun) {
-    await printPlan(ctx, opts);
+    await printPlan({ ...ctx, url: ctx.client.baseUrl }, opts);
     return 'dry_run';
   }
   const unlock = await lockRun(ctx.settings.stateDir, (err) => ctx.log.warn(`file lock: ${err.message}`));
@@ -85,13 +93,7 @@ async function run(ctx: UpdateContext, opts: UpdateOptions): Promise<UpdateResul
     try {
       outcome = await runStep(ctx, lock, step, state, save);
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      if (holdsLock(step)) {
-        await save({ step, status: 'failed', failure: message.split('\n')[0] ?? message });
-        log.error(`step ${step} failed; keeping lock '${lock}' (state in ${statePath(settings.stateDir)})`);
-      } else {
-        await clearState(settings.stateDir);
-      }
+      await afterFailure(ctx, lock, step, err, save);
       throw err;
     }
     log.info(`step ${step}: ${outcome.replace('_', ' ')}`);
@@ -110,6 +112,43 @@ async function run(ctx: UpdateContext, opts: UpdateOptions): Promise<UpdateResul
   }
 }
 
+/**
+ * What a failed step leaves behind. Once the lock is held it stays held and the state file says
+ * where the run stopped, so the rest of the cluster does not follow a broken update. Before that,
+ * there is nothing to keep, except after an interrupted acquire: the server may have granted the
+ * lock just as we gave up, so make sure it is not left held by a run that no longer exists.
+ */
+async function afterFailure(
+  ctx: UpdateContext,
+  lock: string,
+  step: Step,
+  err: unknown,
+  save: (patch: Partial<UpdateState>) => Promise<void>,
+): Promise<void> {
+  const { settings, log } = ctx;
+  const message = err instanceof Error ? err.message : String(err);
+  if (step === 'acquire' && err instanceof ClientError && err.kind === 'interrupted') {
+    try {
+      await lockOnce(ctx.client, 'release', lock, ctx.host);
+    } catch (releaseErr) {
+      if (!(releaseErr instanceof ClientError && releaseErr.details.reason === 'held')) {
+        log.warn(
+          `interrupted while acquiring and could not make sure lock '${lock}' is free; the next run repeats the acquire`,
+        );
+        return;
+      }
+    }
+    await clearState(settings.stateDir);
+    return;
+  }
+  if (holdsLock(step)) {
+    await save({ step, status: 'failed', failure: message.split('\n')[0] ?? message });
+    log.error(`step ${step} failed; keeping lock '${lock}' (state in ${statePath(settings.stateDir)})`);
+  } else {
+    await clearState(settings.stateDir);
+  }
+}
+
 async function runStep(
   ctx: UpdateContext,
   lock: string,
@@ -118,151 +157,58 @@ async function runStep(
   save: (patch: Partial<UpdateState>) => Promise<void>,
 ): Promise<Outcome> {
   const { settings, log, client } = ctx;
+  const hookCtx: HookContext = { ...ctx, url: client.baseUrl };
+  const hookRun = { lock, step, fencingToken: state.fencingToken };
+  const retryTiming = {
+    minDelayMs: settings.acquire.minDelayMs,
+    maxDelayMs: settings.acquire.maxDelayMs,
+    ...(ctx.signal && { signal: ctx.signal }),
+    onRetry: (err: ClientError) => log.info(`${err.message}; trying again`),
+  };
   switch (step) {
     case 'needs_update':
-      return (await anyHookSaysYes(ctx, lock, step, state, 'needs_update.d'))
-        ? 'updates_needed'
-        : 'up_to_date';
+      return (await anyHookSaysYes(hookCtx, hookRun, 'needs_update.d')) ? 'updates_needed' : 'up_to_date';
     case 'acquire': {
       const held = await acquireWithRetry(client, lock, ctx.host, {
-        ...settings.acquire,
-        onRetry: (err) => log.info(`${err.message}; trying again`),
+        ...retryTiming,
+        timeoutMs: settings.acquire.timeoutMs,
+        waitSeconds: settings.acquire.waitSeconds,
       });
-      const token = ownFencingToken(held, ctx.host);
-      log.info(`acquired lock '${lock}'${token ? ` (fencing token ${token})` : ''}`);
-      if (token) await save({ fencingToken: token });
+      log.info(`acquired lock '${lock}'${held.fencingToken ? ` (fencing token ${held.fencingToken})` : ''}`);
+      if (held.fencingToken) await save({ fencingToken: held.fencingToken });
       return 'acquired';
     }
     case 'pre_update':
     case 'update':
     case 'post_update':
-      await runAllHooks(ctx, lock, step, state, HOOK_DIR_OF[step]!);
+      await runAllHooks(hookCtx, hookRun, HOOK_DIR_OF[step]!);
       return 'ok';
     case 'needs_reboot':
-      return (await anyHookSaysYes(ctx, lock, step, state, 'needs_reboot.d')) ? 'reboot_needed' : 'no_reboot';
+      return (await anyHookSaysYes(hookCtx, hookRun, 'needs_reboot.d')) ? 'reboot_needed' : 'no_reboot';
     case 'reboot': {
       // Written before the command: the reboot may kill us before it returns.
       await save({ step: 'post_update', status: 'rebooting' });
       const argv = settings.rebootCommand;
       log.info(`rebooting: ${argv.join(' ')}`);
-      const result = await runProgram(argv, hookOptions(ctx, lock, step, state, 'reboot'));
+      const result = await runProgram(argv, hookOptions(hookCtx, hookRun, 'reboot'));
+      // The shutdown stopping us (SIGTERM) is what a reboot looks like from in here.
+      if (result.status === 'interrupted') return 'rebooting';
       if (result.status !== 'ok') {
         throw new ClientError('hook', `reboot command ${argv.join(' ')} ${describeFailure(result)}`);
       }
       return 'rebooting';
     }
     case 'release':
-      await lockOnce(client, 'release', lock, ctx.host);
+      try {
+        await releaseWithRetry(client, lock, ctx.host, {
+          ...retryTiming,
+          timeoutMs: settings.releaseTimeoutMs,
+        });
+      } catch (err) {
+        // Another host holds it: an operator freed ours (or a lease ran out) and the cluster moved on.
+        if (!(err instanceof ClientError && err.details.reason === 'held')) throw err;
+        log.warn(`${err.message}; this host no longer holds it, nothing to release`);
+      }
       return 'released';
-  }
-}
-
-/** Check hooks: exit 0 = "no", anything else = "yes". Timeouts and unrunnable hooks are errors. */
-async function anyHookSaysYes(
-  ctx: UpdateContext,
-  lock: string,
-  step: Step,
-  state: UpdateState,
-  dir: HookDir,
-) {
-  const hooks = await listHooks(path.join(ctx.settings.hooksDir, dir));
-  if (hooks.length === 0) ctx.log.info(`no hooks in ${path.join(ctx.settings.hooksDir, dir)}`);
-  for (const hook of hooks) {
-    const name = `${dir}/${path.basename(hook)}`;
-    ctx.log.info(`running ${name}`);
-    const result = await runProgram([hook], hookOptions(ctx, lock, step, state, name));
-    if (result.status === 'failed') {
-      ctx.log.info(`${name} said yes (exit ${result.exitCode ?? result.signal})`);
-      return true;
-    }
-    if (result.status !== 'ok') throw new ClientError('hook', `hook ${name} ${describeFailure(result)}`);
-    ctx.log.info(`${name} said no`);
-  }
-  return false;
-}
-
-async function runAllHooks(ctx: UpdateContext, lock: string, step: Step, state: UpdateState, dir: HookDir) {
-  const hooks = await listHooks(path.join(ctx.settings.hooksDir, dir));
-  if (hooks.length === 0) ctx.log.info(`no hooks in ${path.join(ctx.settings.hooksDir, dir)}`);
-  for (const hook of hooks) {
-    const name = `${dir}/${path.basename(hook)}`;
-    ctx.log.info(`running ${name}`);
-    const result = await runProgram([hook], hookOptions(ctx, lock, step, state, name));
-    if (result.status !== 'ok') {
-      throw new ClientError('hook', `hook ${name} ${describeFailure(result)}; lock '${lock}' stays held`);
-    }
-    ctx.log.info(`${name} done`);
-  }
-}
-
-function hookOptions(ctx: UpdateContext, lock: string, step: Step, state: UpdateState, name: string) {
-  return {
-    env: {
-      ...ctx.env,
-      KEYHOLDER_LOCK: lock,
-      KEYHOLDER_STEP: step,
-      KEYHOLDER_HOST: ctx.host,
-      KEYHOLDER_URL: ctx.client.baseUrl,
-      KEYHOLDER_STATE_DIR: ctx.settings.stateDir,
-      ...(state.fencingToken !== undefined && { KEYHOLDER_FENCING_TOKEN: state.fencingToken }),
-    },
-    timeoutMs: ctx.settings.hookTimeoutMs,
-    onLine: (line: string) => ctx.log.hook(name, line),
-  };
-}
-
-export function describeFailure(result: Exclude<HookResult, { status: 'ok' }>): string {
-  switch (result.status) {
-    case 'failed': {
-      const how = result.exitCode !== null ? `exit code ${result.exitCode}` : `signal ${result.signal}`;
-      return `failed with ${how}${outputTail(result.output)}`;
-    }
-    case 'timeout':
-      return `timed out and was killed${outputTail(result.output)}`;
-    case 'spawn_error':
-      return `could not be started: ${result.message}`;
-  }
-}
-
-function outputTail(output: string): string {
-  if (!output) return ' (no output)';
-  const lines = output.split('\n').slice(-20);
-  return `; its output ended with:\n${lines.map((l) => `  | ${l}`).join('\n')}`;
-}
-
-async function printPlan(ctx: UpdateContext, opts: UpdateOptions): Promise<void> {
-  const { settings, log } = ctx;
-  const saved = await readState(settings.stateDir);
-  const start = planStart(saved, opts);
-  const lock = saved?.lock ?? settings.lock;
-  log.info(`dry run: nothing is executed, no lock is taken`);
-  log.info(
-    `server ${ctx.client.baseUrl} as host ${ctx.host}, lock '${lock}', state ${statePath(settings.stateDir)}`,
-  );
-  if (start.kind !== 'run') {
-    log.info(`would not run: ${start.why}`);
-    return;
-  }
-  log.info(`would start at step ${start.step} (${start.why})`);
-  const a = settings.acquire;
-  const describe: Record<Step, () => Promise<string>> = {
-    needs_update: () => hookList('needs_update.d', 'any non-zero exit means updates are needed; none → stop'),
-    acquire: async () =>
-      `acquire '${lock}', trying for up to ${a.timeoutMs / 1000}s` +
-      (a.waitSeconds > 0 ? ` (blocking up to ${a.waitSeconds}s per request)` : '') +
-      `, backoff ${a.minDelayMs / 1000}–${a.maxDelayMs / 1000}s with jitter`,
-    pre_update: () => hookList('pre_update.d', 'each must succeed'),
-    update: () => hookList('update.d', 'each must succeed'),
-    needs_reboot: () => hookList('needs_reboot.d', 'any non-zero exit means a reboot is needed'),
-    reboot: async () => `if needed: ${settings.rebootCommand.join(' ')}, then resume after boot`,
-    post_update: () => hookList('post_update.d', 'each must succeed'),
-    release: async () => `release '${lock}'`,
-  };
-  for (const step of STEPS.slice(STEPS.indexOf(start.step))) log.info(`  ${step}: ${await describe[step]()}`);
-
-  async function hookList(dir: HookDir, rule: string): Promise<string> {
-    const hooks = await listHooks(path.join(settings.hooksDir, dir));
-    const names = hooks.map((h) => path.basename(h));
-    return `${path.join(settings.hooksDir, dir)}: ${names.length ? names.join(', ') : '(no hooks)'} — ${rule}`;
   }
 }

@@ -28,6 +28,16 @@ export function expireLeases(lock: LockState, now: number): { lock: LockState; e
   };
 }
 
+/** A refusal leaves the lock as it is (but for expired leases) and records a `fail` event. */
+function refusal(lock: LockState, events: EventDraft[], actor: Actor, op: 'acquire' | 'release') {
+  return (reason: RejectReason): Decision => ({
+    ok: false,
+    reason,
+    next: lock,
+    events: [...events, eventFor('fail', actor, `${op}: ${reason}`)],
+  });
+}
+
 /**
  * `queuedAhead`: hosts waiting (blocking acquire) that came before this request; they are
  * served first, so a free place goes to this request only when it is beyond all of them.
@@ -40,12 +50,7 @@ export function decideAcquire(
   queuedAhead = 0,
 ): Decision {
   const { lock, events } = expireLeases(current, now);
-  const reject = (reason: RejectReason): Decision => ({
-    ok: false,
-    reason,
-    next: lock,
-    events: [...events, eventFor('fail', actor, `acquire: ${reason}`)],
-  });
+  const reject = refusal(lock, events, actor, 'acquire');
   if (!lock.enabled) return reject('disabled');
   if (!host.canAcquireLocks) return reject('host_barred');
 
@@ -91,12 +96,7 @@ export function decideRelease(
   actor: Actor = { host },
 ): Decision {
   const { lock, events } = expireLeases(current, now);
-  const reject = (reason: RejectReason): Decision => ({
-    ok: false,
-    reason,
-    next: lock,
-    events: [...events, eventFor('fail', actor, `release: ${reason}`)],
-  });
+  const reject = refusal(lock, events, actor, 'release');
   // foreman_dlm only changes enabled locks: releasing a disabled one fails even when free.
   if (!lock.enabled) return reject('disabled');
   const mine = lock.holders.find((h) => h.hostId === host.id);

@@ -3,6 +3,7 @@
 import { AppError, validationError } from '../errors.js';
 import type { LockFilter } from '../search/parse.js';
 import { insertAudit, type AuditActor, type Run } from './accounts.js';
+import { toHostRow, type HostRecord } from './rows.js';
 import { UniqueViolation, type Queryable } from './sql.js';
 import type { HostRow } from './store.js';
 
@@ -27,26 +28,11 @@ export interface ListHostsQuery {
   staleAfterMs: number;
 }
 
-interface HostRecord {
-  id: number;
-  name: string;
-  can_acquire_locks: boolean | number;
-  created_at: number;
-  last_checkin_at: number | null;
-}
-
 const COLUMNS = 'ho.id, ho.name, ho.can_acquire_locks, ho.created_at, ho.last_checkin_at';
 const HOLDS = 'EXISTS (SELECT 1 FROM lock_holders lh WHERE lh.host_id = ho.id';
 
 function toHost(r: HostRecord, locks: HeldLock[]): HostDetail {
-  return {
-    id: Number(r.id),
-    name: r.name,
-    canAcquireLocks: Boolean(r.can_acquire_locks),
-    createdAt: Number(r.created_at),
-    lastCheckinAt: r.last_checkin_at === null ? null : Number(r.last_checkin_at),
-    locks,
-  };
+  return { ...toHostRow(r), locks };
 }
 
 function likePattern(value: string): string {

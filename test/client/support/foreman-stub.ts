@@ -19,6 +19,8 @@ export interface StubLock {
 export interface SeenRequest {
   method: string;
   url: string;
+  /** the lock name from the path, decoded */
+  name: string | undefined;
   host: string | undefined;
   contentType: string | undefined;
   bodyLength: number;
@@ -34,9 +36,10 @@ export interface ForemanStub {
   close(): Promise<void>;
 }
 
-export const PRECONDITION_FAILED = {
-  error: { id: 1, message: 'Precondition failed. Lock is in invalid state for this operation.' },
-};
+/** foreman_dlm's 412 body, byte for byte (SPEC section 2). */
+export function preconditionFailed(id: number) {
+  return { error: { id, message: 'Precondition failed. Lock is in invalid state for this operation.' } };
+}
 
 function foremanTime(d = new Date()): string {
   return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
@@ -80,9 +83,12 @@ export async function startForemanStub(ca: KeyedCert, server: KeyedCert): Promis
       req.on('end', () => {
         const peer = (req.socket as TLSSocket).getPeerCertificate();
         const me = typeof peer.subject?.CN === 'string' ? peer.subject.CN : undefined;
+        const m = /^\/api(?:\/v[12])?\/+dlmlocks\/+([^/?]+)\/lock(?:\?.*)?$/.exec(req.url ?? '');
+        const name = m ? decodeURIComponent(m[1]!) : undefined;
         requests.push({
           method: req.method ?? '',
           url: req.url ?? '',
+          name,
           host: me,
           contentType: req.headers['content-type'],
           bodyLength: Buffer.concat(chunks).length,
@@ -95,10 +101,8 @@ export async function startForemanStub(ca: KeyedCert, server: KeyedCert): Promis
           const message = stub.forceStatus === 401 ? 'Unable to authenticate user ' : 'Access denied';
           return send(stub.forceStatus, { error: { message } });
         }
-        const m = /^\/api(?:\/v[12])?\/+dlmlocks\/+([^/?]+)\/lock(?:\?.*)?$/.exec(req.url ?? '');
-        if (!m)
+        if (name === undefined)
           return send(404, { message: 'Route overriden by Katello, use the /katello API endpoint instead.' });
-        const name = decodeURIComponent(m[1]!);
         let lock = locks.get(name);
         if (req.method === 'GET') {
           if (!lock) return send(404, { error: { message: `Resource dlmlock not found by id '${name}'` } });
@@ -107,11 +111,11 @@ export async function startForemanStub(ca: KeyedCert, server: KeyedCert): Promis
         lock ??= create(name);
         if (req.method === 'PUT') {
           if (!lock.enabled || (lock.host !== null && lock.host !== me))
-            return send(412, PRECONDITION_FAILED);
+            return send(412, preconditionFailed(lock.id));
           lock.host = me ?? null;
         } else if (req.method === 'DELETE') {
           if (!lock.enabled || (lock.host !== null && lock.host !== me))
-            return send(412, PRECONDITION_FAILED);
+            return send(412, preconditionFailed(lock.id));
           lock.host = null;
         } else {
           return send(404, { error: { message: 'not found' } });

@@ -1,5 +1,4 @@
-// Real certificates for the client tests: a CA, a server certificate for 127.0.0.1 and host
-// certificates, written as PEM files the CLI reads like any host would.
+// Real certificates for the client tests, written as PEM files the CLI reads like any host would.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createCa, issueCertificate, type KeyedCert } from '../../../src/pki/x509.js';
@@ -10,6 +9,15 @@ export interface HostFiles {
   key: string;
 }
 
+export async function writeHostFiles(dir: string, name: string, keyed: KeyedCert): Promise<HostFiles> {
+  await mkdir(dir, { recursive: true });
+  const cert = path.join(dir, `${name}.crt`);
+  const key = path.join(dir, `${name}.key`);
+  await writeFile(cert, keyed.certPem);
+  await writeFile(key, keyed.keyPem, { mode: 0o600 });
+  return { name, cert, key };
+}
+
 export interface TestPki {
   ca: KeyedCert;
   caFile: string;
@@ -17,6 +25,7 @@ export interface TestPki {
   host(name: string): Promise<HostFiles>;
 }
 
+/** A CA with a server certificate for 127.0.0.1 and host certificates on demand. */
 export async function makePki(dir: string, caName = 'keyholder client test CA'): Promise<TestPki> {
   await mkdir(dir, { recursive: true });
   const ca = await createCa(caName);
@@ -32,13 +41,7 @@ export async function makePki(dir: string, caName = 'keyholder client test CA'):
     ca,
     caFile,
     server,
-    async host(name: string): Promise<HostFiles> {
-      const issued = await issueCertificate(ca, { commonName: name, usage: 'client' });
-      const cert = path.join(dir, `${name}.crt`);
-      const key = path.join(dir, `${name}.key`);
-      await writeFile(cert, issued.certPem);
-      await writeFile(key, issued.keyPem, { mode: 0o600 });
-      return { name, cert, key };
-    },
+    host: async (name) =>
+      writeHostFiles(dir, name, await issueCertificate(ca, { commonName: name, usage: 'client' })),
   };
 }

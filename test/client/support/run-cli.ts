@@ -1,37 +1,65 @@
-// Runs the client CLI as a real child process (asynchronously: the stub server lives in the
-// test's own process and must keep answering meanwhile).
-import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-export const CLI_ENTRY = path.join(ROOT, 'test/client/support/cli.ts');
+// Runs the client CLI as a real child process (asynchronously: the servers live in the test's
+// own process and must keep answering meanwhile).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { clientBundle, ROOT } from './bundle.js';
 
 export interface CliResult {
   code: number | null;
+  signal: NodeJS.Signals | null;
   stdout: string;
   stderr: string;
 }
 
-export function runCli(
-  args: string[],
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CLI_ENTRY, ...args], {
-      cwd: ROOT,
-      env: { ...process.env, NO_COLOR: '1', ...opts.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+export interface RunningCli {
+  child: ChildProcess;
+  /** output so far */
+  stdout(): string;
+  done: Promise<CliResult>;
+}
+
+export interface CliOptions {
+  env?: NodeJS.ProcessEnv;
+  /** a safety net against a hung client, not an expectation */
+  timeoutMs?: number;
+  /** run another entry point instead of the bundle, e.g. ['--import', 'tsx', 'src/cli/main.ts'] */
+  entry?: string[];
+}
+
+export async function startCli(args: string[], opts: CliOptions = {}): Promise<RunningCli> {
+  const entry = opts.entry ?? [await clientBundle()];
+  const child = spawn(process.execPath, [...entry, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, NO_COLOR: '1', ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
+  const done = new Promise<CliResult>((resolve, reject) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 60_000);
     child.on('error', reject);
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, stdout, stderr });
+      resolve({ code, signal, stdout, stderr });
     });
   });
+  return { child, stdout: () => stdout, done };
+}
+
+export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
+  return (await startCli(args, opts)).done;
+}
+
+/** Polls until `check` holds; fails with `what` if it does not within the bound. */
+export async function waitFor(
+  what: string,
+  check: () => boolean | Promise<boolean>,
+  boundMs = 30_000,
+): Promise<void> {
+  const until = Date.now() + boundMs;
+  while (!(await check())) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

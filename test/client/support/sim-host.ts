@@ -1,6 +1,7 @@
 // A simulated host for `keyholder update`: its own certificate, config file, hook directories
-// whose scripts append to a marker file, and a state directory. The reboot command records the
-// reboot and returns, which ends the run as a real reboot would; the test then runs --resume.
+// whose scripts record themselves in marker files, and a state directory. Its reboot command
+// records the reboot and then either returns (as `systemctl reboot` does) or hangs like a machine
+// going down, until the test stops the keyholder process the way the shutdown would.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { HostFiles } from './pki.js';
@@ -13,11 +14,10 @@ export interface SimHost {
   config: string;
   hooksDir: string;
   stateDir: string;
-  markers: string;
-  reboots: string;
-  /** adds an executable hook whose body runs after it has recorded itself in the marker file */
+  stateFile: string;
+  /** adds an executable hook whose body runs after it has recorded itself */
   hook(dir: HookDirName, file: string, body?: string): Promise<void>;
-  /** lines of the marker file: "<step> <hook> <lock> <host>" */
+  /** lines of this host's marker file: "<step> <hook> <lock> <host>" */
   marks(): Promise<string[]>;
   rebootCount(): Promise<number>;
 }
@@ -29,6 +29,19 @@ export interface SimHostOptions {
   cacert: string;
   acquire?: { timeout?: number; wait?: number; minDelay?: number; maxDelay?: number };
   hookTimeout?: number;
+  /** a file shared by several hosts: every hook appends "<host> <step> <hook>" */
+  timeline?: string;
+  /** 'returns' (default): the reboot command exits 0; 'hangs': it sleeps until killed */
+  reboot?: 'returns' | 'hangs';
+}
+
+/** A hook body that waits (bounded) until `file` exists: lets a test hold a host inside a step. */
+export function waitForFile(file: string): string {
+  return `i=0; while [ ! -e '${file}' ]; do i=$((i+1)); [ $i -gt 1200 ] && exit 9; sleep 0.05; done`;
+}
+
+export async function readLines(file: string): Promise<string[]> {
+  return (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l.length > 0);
 }
 
 export async function makeSimHost(parent: string, opts: SimHostOptions): Promise<SimHost> {
@@ -41,7 +54,13 @@ export async function makeSimHost(parent: string, opts: SimHostOptions): Promise
   const rebootScript = path.join(root, 'fake-reboot');
   await writeFile(
     rebootScript,
-    `#!/bin/sh\necho "reboot $KEYHOLDER_LOCK" >> '${reboots}'\necho 'system is going down'\n`,
+    [
+      '#!/bin/sh',
+      `echo "reboot $KEYHOLDER_LOCK $KEYHOLDER_STEP" >> '${reboots}'`,
+      'echo "system is going down"',
+      opts.reboot === 'hangs' ? 'exec sleep 60' : 'exit 0',
+      '',
+    ].join('\n'),
   );
   await chmod(rebootScript, 0o755);
   const acquire = { timeout: 20, wait: 0, minDelay: 0.2, maxDelay: 1, ...opts.acquire };
@@ -59,28 +78,26 @@ export async function makeSimHost(parent: string, opts: SimHostOptions): Promise
       `  stateDir: ${stateDir}`,
       `  hookTimeout: ${opts.hookTimeout ?? 30}`,
       `  rebootCommand: [${JSON.stringify(rebootScript)}]`,
+      '  releaseTimeout: 10',
       '  acquire:',
       ...Object.entries(acquire).map(([k, v]) => `    ${k}: ${v}`),
       '',
     ].join('\n'),
   );
-  const readLines = async (file: string) =>
-    (await readFile(file, 'utf8').catch(() => '')).split('\n').filter((l) => l.length > 0);
+  const name = opts.files.name;
   return {
-    name: opts.files.name,
+    name,
     root,
     config,
     hooksDir,
     stateDir,
-    markers,
-    reboots,
+    stateFile: path.join(stateDir, 'update-state.json'),
     async hook(dir, file, body = 'exit 0') {
       await mkdir(path.join(hooksDir, dir), { recursive: true });
       const script = path.join(hooksDir, dir, file);
-      await writeFile(
-        script,
-        `#!/bin/sh\necho "$KEYHOLDER_STEP ${file} $KEYHOLDER_LOCK $KEYHOLDER_HOST" >> '${markers}'\n${body}\n`,
-      );
+      const record = [`echo "$KEYHOLDER_STEP ${file} $KEYHOLDER_LOCK $KEYHOLDER_HOST" >> '${markers}'`];
+      if (opts.timeline) record.push(`echo "${name} $KEYHOLDER_STEP ${file}" >> '${opts.timeline}'`);
+      await writeFile(script, ['#!/bin/sh', ...record, body, ''].join('\n'));
       await chmod(script, 0o755);
     },
     marks: () => readLines(markers),

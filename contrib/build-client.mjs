@@ -1,0 +1,92 @@
+// Builds the client-only keyholder for hosts that have nothing but Node 20: one bundled file
+// (no node_modules, no native modules), plus a package.json so that `npm pack` of the output
+// directory gives a tarball `npm install -g` accepts. Run as `npm run build:client`.
+//
+//   dist/keyholder-client/
+//     keyholder.cjs        the client (lock + update commands), executable
+//     package.json         name keyholder-client, bin "keyholder", no dependencies
+//     README.md            docs/client.md
+//     THIRD-PARTY-LICENSES the licences of the bundled libraries
+//     contrib/             systemd units, example hooks and the example client config
+import { build } from 'esbuild';
+import { chmod, copyFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import process from 'node:process';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
+const outdir = path.resolve(values.outdir ?? path.join(root, 'dist', 'keyholder-client'));
+const pkg = JSON.parse(await readFile(path.join(root, 'package.json'), 'utf8'));
+
+await rm(outdir, { recursive: true, force: true });
+await mkdir(path.join(outdir, 'contrib'), { recursive: true });
+
+const bundle = path.join(outdir, 'keyholder.cjs');
+const result = await build({
+  entryPoints: [path.join(root, 'src/client/main.ts')],
+  outfile: bundle,
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  // CommonJS, so the file also runs when installed without its extension (/usr/local/bin/keyholder)
+  // where no package.json says "module".
+  format: 'cjs',
+  define: { KEYHOLDER_VERSION: JSON.stringify(pkg.version) },
+  legalComments: 'none',
+  metafile: true,
+  logLevel: 'warning',
+});
+await chmod(bundle, 0o755);
+
+// The bundle carries third-party code: ship its licences with it.
+const packages = new Set();
+for (const input of Object.keys(result.metafile.inputs)) {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
+  if (m) packages.add(m[1]);
+}
+const notices = [];
+for (const name of [...packages].sort()) {
+  const dir = path.join(root, 'node_modules', name);
+  const meta = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
+  const licence = await firstExisting(dir, ['LICENSE', 'LICENSE.md', 'LICENSE.txt', 'license', 'license.md']);
+  notices.push(`${name}@${meta.version} (${meta.license ?? 'see below'})\n\n${licence ?? ''}`.trim());
+}
+await writeFile(path.join(outdir, 'THIRD-PARTY-LICENSES'), `${notices.join(`\n\n${'-'.repeat(72)}\n\n`)}\n`);
+
+await writeFile(
+  path.join(outdir, 'package.json'),
+  `${JSON.stringify(
+    {
+      name: 'keyholder-client',
+      version: pkg.version,
+      description:
+        'keyholder client: lock commands and the unattended update workflow (Foreman DLM compatible)',
+      license: pkg.license,
+      bin: { keyholder: 'keyholder.cjs' },
+      engines: { node: '>=20' },
+      files: ['keyholder.cjs', 'README.md', 'THIRD-PARTY-LICENSES', 'contrib'],
+    },
+    null,
+    2,
+  )}\n`,
+);
+await copyFile(path.join(root, 'docs/client.md'), path.join(outdir, 'README.md'));
+for (const entry of ['systemd', 'hooks', 'client.example.yaml']) {
+  await cp(path.join(root, 'contrib', entry), path.join(outdir, 'contrib', entry), { recursive: true });
+}
+process.stdout.write(
+  `built ${path.relative(process.cwd(), bundle) || bundle} (${packages.size} bundled packages)\n`,
+);
+
+async function firstExisting(dir, names) {
+  for (const name of names) {
+    try {
+      return await readFile(path.join(dir, name), 'utf8');
+    } catch {
+      // try the next spelling
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,54 @@
+// The one-line explanations of a refused (412) request: from keyholder's X-Lock-* headers when
+// present, from the lock as seen right after when the server is Foreman.
+import { describe, expect, it } from 'vitest';
+import { GENERIC_412, type LockJson } from '../../src/client/lock-json.js';
+import { explain412 } from '../../src/client/messages.js';
+
+const lock = (patch: Partial<LockJson>): LockJson => ({ name: 'l', enabled: true, host: null, ...patch });
+
+describe('explain412', () => {
+  it('uses the reason and holders keyholder sends', () => {
+    const error = { message: GENERIC_412 };
+    expect(
+      explain412('acquire', { ...error, reason: 'held', holders: ['a', 'b c'] }, undefined, 'me'),
+    ).toEqual({
+      reason: 'held',
+      why: 'held by a, b c',
+    });
+    expect(
+      explain412('acquire', { ...error, reason: 'full', holders: ['a', 'b'] }, undefined, 'me').why,
+    ).toBe('all holder slots are taken (held by a, b)');
+    expect(explain412('acquire', { ...error, reason: 'disabled' }, undefined, 'me').why).toBe(
+      'the lock is disabled',
+    );
+    expect(explain412('acquire', { ...error, reason: 'host_barred' }, undefined, 'me').why).toBe(
+      'this host is not allowed to take locks',
+    );
+    expect(explain412('acquire', { ...error, reason: 'outside_window' }, undefined, 'me').why).toBe(
+      "outside the lock's maintenance window",
+    );
+    expect(explain412('acquire', { ...error, reason: 'quota' }, undefined, 'me').why).toBe(
+      'refused by the server (quota)',
+    );
+  });
+
+  it('reads the lock when Foreman gives only its generic message', () => {
+    const error = { message: GENERIC_412 };
+    expect(explain412('acquire', error, lock({ host: { name: 'other' } }), 'me')).toEqual({
+      reason: 'held',
+      why: 'held by other',
+    });
+    expect(explain412('release', error, lock({ enabled: false, host: { name: 'me' } }), 'me')).toEqual({
+      reason: 'disabled',
+      why: 'the lock is disabled',
+    });
+    expect(explain412('acquire', error, lock({}), 'me').why).toMatch(/refused although the lock is free now/);
+    expect(explain412('acquire', error, undefined, 'me')).toEqual({ reason: undefined, why: GENERIC_412 });
+  });
+
+  it('passes on a server message that says more than the generic one', () => {
+    expect(explain412('acquire', { message: 'Next window opens Sat 02:00 UTC' }, undefined, 'me').why).toBe(
+      'Next window opens Sat 02:00 UTC',
+    );
+  });
+});
