@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { httpsRequest, type TestResponse } from '../support/http.js';
 import { testPki } from '../support/pki.js';
-import { startServerProcess, type ServerProcess } from '../support/process.js';
+import { serverEnv, startServerProcess, type ServerProcess } from '../support/process.js';
 
 const LOCKS = 200;
 const ADMIN: [string, string] = ['admin', 'durability-admin'];
@@ -22,13 +22,7 @@ describe('kill -9 right after acquires were acknowledged (SQLite)', () => {
 
   it('keeps every lock whose acquire got a 200', async () => {
     const pki = await testPki();
-    const env = {
-      KEYHOLDER_DATA_DIR: dataDir,
-      KEYHOLDER_TLS_CERT: pki.serverCertPath,
-      KEYHOLDER_TLS_KEY: pki.serverKeyPath,
-      KEYHOLDER_TLS_CA: pki.caPath,
-      KEYHOLDER_ADMIN_PASSWORD: ADMIN[1],
-    };
+    const env = serverEnv({ dataDir }, pki, ADMIN[1]);
     server = await startServerProcess(env);
     const first = server;
     const cert = await pki.host('durable01');

@@ -4,7 +4,7 @@ import https from 'node:https';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpsRequest } from '../support/http.js';
 import { testPki, type TestPki } from '../support/pki.js';
-import { startServerProcess, type ServerProcess } from '../support/process.js';
+import { serverEnv, startServerProcess, type ServerProcess } from '../support/process.js';
 import { createTestDatabase, type TestDatabase } from '../support/stores.js';
 
 const CLIENTS = 50;
@@ -20,14 +20,7 @@ describe('two server processes on one PostgreSQL', () => {
   beforeAll(async () => {
     pki = await testPki();
     db = await createTestDatabase('postgres');
-    const env = {
-      KEYHOLDER_DATABASE_URL: db.url!,
-      KEYHOLDER_DATA_DIR: db.dataDir,
-      KEYHOLDER_TLS_CERT: pki.serverCertPath,
-      KEYHOLDER_TLS_KEY: pki.serverKeyPath,
-      KEYHOLDER_TLS_CA: pki.caPath,
-      KEYHOLDER_ADMIN_PASSWORD: ADMIN[1],
-    };
+    const env = serverEnv(db, pki, ADMIN[1]);
     // both start at the same moment: migrations and the bootstrap admin must not collide
     servers = await Promise.all([startServerProcess(env), startServerProcess(env)]);
     for (let i = 0; i < CLIENTS; i++) agents.push(new https.Agent({ keepAlive: true, maxSockets: 1 }));

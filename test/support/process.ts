@@ -63,3 +63,19 @@ export async function startServerProcess(
     },
   };
 }
+
+/** The environment of a server process on a test database with the shared test PKI. */
+export function serverEnv(
+  db: { url?: string; dataDir: string },
+  pki: { serverCertPath: string; serverKeyPath: string; caPath: string },
+  adminPassword: string,
+): Record<string, string> {
+  return {
+    ...(db.url ? { KEYHOLDER_DATABASE_URL: db.url } : {}),
+    KEYHOLDER_DATA_DIR: db.dataDir,
+    KEYHOLDER_TLS_CERT: pki.serverCertPath,
+    KEYHOLDER_TLS_KEY: pki.serverKeyPath,
+    KEYHOLDER_TLS_CA: pki.caPath,
+    KEYHOLDER_ADMIN_PASSWORD: adminPassword,
+  };
+}
