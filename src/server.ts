@@ -5,7 +5,10 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.js';
 import { buildApp } from './http/app.js';
-import { every, expireOnce } from './jobs/expiry.js';
+import { every, expireEventsOnce, expireOnce } from './jobs/expiry.js';
+
+/** Event retention is counted in days: once an hour is plenty. */
+const EVENT_EXPIRY_INTERVAL_MS = 3_600_000;
 import { hashPassword, randomPassword } from './identity/passwords.js';
 import { readTlsContext, tlsReloader, type TlsFiles } from './identity/tls-material.js';
 import { ensureDevPki, pkiPaths } from './pki/dev.js';
@@ -93,6 +96,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     () => expireOnce(store),
     (err) => app.log.error({ err }, 'lease expiry failed'),
   );
+  const retention = every(
+    EVENT_EXPIRY_INTERVAL_MS,
+    () => expireEventsOnce(store, config.events.retentionDays),
+    (err) => app.log.error({ err }, 'event expiry failed'),
+  );
   const port = (app.server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `https://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
@@ -106,6 +114,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     admin,
     reloadTls: tlsReload.reload,
     close: () =>
-      (closing ??= (tlsReload.close(), expiry.stop()).then(() => app.close().then(() => store.close()))),
+      (closing ??= (tlsReload.close(), Promise.all([expiry.stop(), retention.stop()])).then(() =>
+        app.close().then(() => store.close()),
+      )),
   };
 }

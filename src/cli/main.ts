@@ -4,6 +4,7 @@ import { Command } from 'commander';
 import { registerServerCommands } from './server.js';
 import { registerCaCommands } from './ca.js';
 import { registerUserCommands } from './user.js';
+import { registerEventCommands } from './events.js';
 import { registerLockCommands } from './lock.js';
 import { registerUpdateCommands } from './update.js';
 
@@ -15,6 +16,7 @@ const program = new Command('keyholder')
 registerServerCommands(program);
 registerCaCommands(program);
 registerUserCommands(program);
+registerEventCommands(program);
 registerLockCommands(program);
 registerUpdateCommands(program);
 

@@ -2,15 +2,13 @@
 // server uses), e.g. before the first start or when every admin password is lost. Passwords
 // are read from standard input or generated and printed once, never taken from argv (`ps`).
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
 import { AppError, fullMessages } from '../errors.js';
 import { hashPassword, randomPassword } from '../identity/passwords.js';
 import { issueToken, tokenState } from '../identity/tokens.js';
 import { checkValue, loginSchema, passwordSchema, roleSchema } from '../identity/user-input.js';
 import { formatNullableTimestamp, formatTimestamp } from '../lock/time.js';
 import type { AuditActor } from '../store/accounts.js';
-import { openStore } from '../store/open.js';
-import type { Store } from '../store/store.js';
+import { storeOptions, withStore, type StoreFlags } from './store-options.js';
 
 export interface UserCliIo {
   out(line: string): void;
@@ -27,27 +25,7 @@ const processIo: UserCliIo = {
   },
 };
 
-interface StoreFlags {
-  config?: string;
-  dataDir?: string;
-  databaseUrl?: string;
-}
-
 const CLI_ACTOR: AuditActor = { userId: null, login: '(cli)', address: null };
-
-async function withStore<T>(flags: StoreFlags, fn: (store: Store) => Promise<T>): Promise<T> {
-  const config = loadConfig({
-    file: flags.config,
-    flags: { dataDir: flags.dataDir, database: { url: flags.databaseUrl } },
-  });
-  const store = openStore(config);
-  try {
-    await store.migrate();
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
 
 /** The store's 422s (duplicate login, last admin) as a plain message for the terminal. */
 function rethrowValidation(err: unknown): never {
@@ -63,13 +41,6 @@ async function newPassword(
   if (!fromStdin) return { password: randomPassword(), show: true };
   const line = (await io.readStdin()).split(/\r?\n/)[0] ?? '';
   return { password: checkValue(passwordSchema, line, 'the password'), show: false };
-}
-
-function storeOptions(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <file>', 'config file (YAML or JSON); default $KEYHOLDER_CONFIG')
-    .option('-d, --data-dir <dir>', 'data directory with the SQLite file (default ./data)')
-    .option('--database-url <url>', 'postgres:// URL; default SQLite in the data directory');
 }
 
 export function registerUserCommands(program: Command, io: UserCliIo = processIo): void {

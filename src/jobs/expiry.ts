@@ -27,6 +27,15 @@ export async function expireOnce(store: Store): Promise<number> {
   return expired;
 }
 
+/** Event retention (events.retentionDays): old events go, one instance at a time. */
+export async function expireEventsOnce(store: Store, days: number): Promise<number> {
+  let deleted = 0;
+  await store.runExclusive('event-expiry', async () => {
+    deleted = await store.expireEvents(days);
+  });
+  return deleted;
+}
+
 export interface Job {
   stop(): Promise<void>;
 }

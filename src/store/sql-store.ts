@@ -107,6 +107,13 @@ export abstract class SqlStore implements Store {
     });
   }
 
+  async expireEvents(days: number): Promise<number> {
+    return this.write(async (tx) => {
+      const cutoff = (await tx.now()) - days * 86_400_000;
+      return (await tx.run('DELETE FROM lock_events WHERE created_at < ?', [cutoff])).changes;
+    });
+  }
+
   async lockOp<T>(op: LockOp<T>): Promise<{ result: T; lock: LockState | undefined; waiterId?: number }> {
     const out = await this.write(async (tx) => {
       const now = await tx.now();

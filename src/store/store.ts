@@ -121,6 +121,8 @@ export interface Store {
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
   /** locks with a lease or a queued waiter past its time, for the expiry job */
   findExpiredLocks(limit: number): Promise<number[]>;
+  /** deletes lock events older than `days` by the database clock; returns how many */
+  expireEvents(days: number): Promise<number>;
   getLock(ref: string): Promise<LockState | undefined>;
   listLocks(q: ListLocksQuery): Promise<{ total: number; subtotal: number; locks: LockState[]; now: number }>;
   createLock(input: NewLock, actor: Actor): Promise<LockState>;
