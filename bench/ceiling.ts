@@ -1,0 +1,91 @@
+// The ceiling: bare fastify 5 on the same TLS options as keyholder, answering the same routes
+// with a fixed JSON body of the same shape and size as keyholder's lock answer. No hooks, no
+// identity, no store: what is left is HTTP + TLS + fastify routing and serialisation.
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { ServerOptions as HttpsOptions } from 'node:https';
+
+// A lock as keyholder renders it after an acquire (same keys, similar lengths).
+const FIXED_BODY = {
+  id: 12,
+  host_id: 12,
+  name: 'bench-lock-12',
+  enabled: true,
+  type: 'ForemanDlm::Dlmlock::Update',
+  created_at: '2025-01-01 00:00:00 UTC',
+  updated_at: '2025-01-01 00:00:00 UTC',
+  host: { name: 'bench-host-12', self: true },
+  max_holders: 1,
+  lease_seconds: null,
+  fencing_token: 4711,
+  stale: false,
+  holders: [
+    {
+      name: 'bench-host-12',
+      acquired_at: '2025-01-01 00:00:00 UTC',
+      fencing_token: 4711,
+      expires_at: null,
+    },
+  ],
+};
+
+const schema = {
+  response: {
+    200: {
+      type: 'object',
+      properties: {
+        id: { type: 'integer' },
+        host_id: { type: ['integer', 'null'] },
+        name: { type: 'string' },
+        enabled: { type: 'boolean' },
+        type: { type: 'string' },
+        created_at: { type: 'string' },
+        updated_at: { type: 'string' },
+        host: {
+          type: ['object', 'null'],
+          properties: { name: { type: 'string' }, self: { type: 'boolean' } },
+        },
+        max_holders: { type: 'integer' },
+        lease_seconds: { type: ['integer', 'null'] },
+        fencing_token: { type: ['integer', 'null'] },
+        stale: { type: 'boolean' },
+        holders: {
+          type: 'array',
+          items: {
+            type: 'object',
+            properties: {
+              name: { type: 'string' },
+              acquired_at: { type: 'string' },
+              fencing_token: { type: 'integer' },
+              expires_at: { type: ['string', 'null'] },
+            },
+          },
+        },
+      },
+    },
+  },
+} as const;
+
+export function buildCeiling(https: HttpsOptions): FastifyInstance {
+  const app = Fastify({
+    https,
+    logger: false,
+    routerOptions: { ignoreDuplicateSlashes: true, ignoreTrailingSlash: true, maxParamLength: 2048 },
+    return503OnClosing: true,
+  });
+  // Clients send `Content-Type: application/json` with no body; fastify's default parser
+  // answers 400 to that, so accept it the way keyholder does.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    const text = String(body);
+    if (text.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (err) {
+      done(err as Error);
+    }
+  });
+  const answer = async () => FIXED_BODY;
+  app.put('/api/dlmlocks/:id/lock', { schema }, answer);
+  app.delete('/api/dlmlocks/:id/lock', { schema }, answer);
+  return app;
+}

@@ -1,0 +1,100 @@
+// The server under test, in its own process: either the bare-fastify ceiling or keyholder
+// itself (SQLite or PostgreSQL), on the same certificates and TLS options. Spec in
+// BENCH_SERVE (JSON); tells the parent its port over IPC and stops on {type:'stop'}.
+import Database from 'better-sqlite3';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../src/config/load.js';
+import { startServer } from '../src/server.js';
+import { buildCeiling } from './ceiling.js';
+
+export interface ServeSpec {
+  mode: 'ceiling' | 'keyholder';
+  tls: { cert: string; key: string; ca: string };
+  dataDir: string;
+  databaseUrl?: string;
+  poolSize?: number;
+}
+
+export interface CommitStats {
+  type: 'stats';
+  /** COMMITs the SQLite writer ran */
+  commits: number;
+  /** wall time spent inside those COMMITs (the fsync), during which the event loop is blocked */
+  commitMs: number;
+  /** wall time in the writer's other `exec` calls: BEGIN, SAVEPOINT, RELEASE, ROLLBACK TO */
+  otherExecMs: number;
+}
+
+const stats: CommitStats = { type: 'stats', commits: 0, commitMs: 0, otherExecMs: 0 };
+
+/**
+ * Diagnostics only, not a change of behaviour: counts the COMMITs that keyholder's SQLite
+ * writer runs, and the time they block, by wrapping better-sqlite3's `exec`. With group commit,
+ * requests per COMMIT is the batch size.
+ */
+function countCommits(): void {
+  const proto = Database.prototype as unknown as { exec(this: unknown, sql: string): unknown };
+  const exec = proto.exec;
+  proto.exec = function (this: unknown, sql: string) {
+    const t0 = performance.now();
+    try {
+      return exec.call(this, sql);
+    } finally {
+      const ms = performance.now() - t0;
+      if (sql === 'COMMIT') {
+        stats.commits++;
+        stats.commitMs += ms;
+      } else {
+        stats.otherExecMs += ms;
+      }
+    }
+  };
+}
+
+async function start(spec: ServeSpec): Promise<{ port: number; close(): Promise<void> }> {
+  if (spec.mode === 'ceiling') {
+    // the same options keyholder's startServer passes to fastify
+    const app = buildCeiling({
+      cert: readFileSync(spec.tls.cert),
+      key: readFileSync(spec.tls.key),
+      ca: readFileSync(spec.tls.ca),
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
+  }
+  if (!spec.databaseUrl) countCommits();
+  const config = loadConfig({
+    env: {},
+    flags: {
+      dataDir: spec.dataDir,
+      host: '127.0.0.1',
+      port: 0,
+      database: { url: spec.databaseUrl, ...(spec.poolSize ? { poolSize: spec.poolSize } : {}) },
+      tls: spec.tls,
+      adminPassword: 'bench-admin-password',
+      log: { level: 'silent' },
+    },
+  });
+  const server = await startServer(config);
+  return { port: server.port, close: () => server.close() };
+}
+
+const spec = JSON.parse(process.env.BENCH_SERVE ?? '{}') as ServeSpec;
+const running = await start(spec);
+process.send?.({ type: 'ready', port: running.port });
+const stop = () => {
+  running.close().then(
+    () => process.exit(0),
+    () => process.exit(1),
+  );
+};
+process.on('message', (m: { type?: string }) => {
+  if (m.type === 'stop') stop();
+  if (m.type === 'stats') process.send?.({ ...stats });
+});
+process.once('disconnect', stop);
