@@ -133,12 +133,12 @@ export abstract class SqlStore implements Store {
       }
       const lock = record ? toLockState(record, await loadHolders(tx, Number(record.id))) : undefined;
       const targetHost = op.targetHostId === undefined ? undefined : await findHostById(tx, op.targetHostId);
+      const queue = lock ? await loadWaiters(tx, lock.id) : [];
+      const waiters = queue.filter((w) => w.deadline > now);
       // Waiters whose request timed out elsewhere (or whose instance died) leave the queue here.
-      const lapsed = lock
-        ? (await tx.run('DELETE FROM lock_waiters WHERE lock_id = ? AND deadline <= ?', [lock.id, now]))
-            .changes
-        : 0;
-      const waiters = lock ? await loadWaiters(tx, lock.id, now) : [];
+      const lapsed = queue.length - waiters.length;
+      if (lapsed > 0)
+        await tx.run('DELETE FROM lock_waiters WHERE lock_id = ? AND deadline <= ?', [lock!.id, now]);
       const mutation = op.decide(lock, { host, targetHost, now, waiters });
       if (!lock) return { result: mutation.result, lock: undefined, changed: undefined };
       if (mutation.delete) {
@@ -162,7 +162,9 @@ export abstract class SqlStore implements Store {
         );
         waiterId = Number(row!.id);
       }
-      const changed = mayAdmitWaiters(lock, next) || mutation.dequeue !== undefined || lapsed > 0;
+      // Only a lock with a queue has anyone to wake, here or in another instance.
+      const changed =
+        queue.length > 0 && (mayAdmitWaiters(lock, next) || mutation.dequeue !== undefined || lapsed > 0);
       if (changed) await this.signal(tx, lock.id);
       return { result: mutation.result, lock: next, waiterId, changed: changed ? lock.id : undefined };
     });
@@ -318,10 +320,10 @@ function mayAdmitWaiters(prev: LockState, next: LockState): boolean {
   );
 }
 
-async function loadWaiters(q: Queryable, lockId: number, now: number): Promise<Waiter[]> {
+async function loadWaiters(q: Queryable, lockId: number): Promise<Waiter[]> {
   const rows = await q.all<{ id: number; host_id: number; deadline: number }>(
-    'SELECT id, host_id, deadline FROM lock_waiters WHERE lock_id = ? AND deadline > ? ORDER BY id',
-    [lockId, now],
+    'SELECT id, host_id, deadline FROM lock_waiters WHERE lock_id = ? ORDER BY id',
+    [lockId],
   );
   return rows.map((r) => ({ id: Number(r.id), hostId: Number(r.host_id), deadline: Number(r.deadline) }));
 }
@@ -401,23 +403,28 @@ async function loadHoldersOf(q: Queryable, lockIds: number[]): Promise<Map<numbe
   return byLock;
 }
 
+/** The columns of a lock row and how to read each from the lock model. */
+const LOCK_FIELDS: [column: string, value: (l: LockState) => unknown][] = [
+  ['name', (l) => l.name],
+  ['type', (l) => l.type],
+  ['enabled', (l) => l.enabled],
+  ['max_holders', (l) => l.maxHolders],
+  ['lease_seconds', (l) => l.leaseSeconds],
+  ['windows', (l) => windowsColumn(l.windows)],
+  ['fencing_counter', (l) => l.fencingCounter],
+  ['updated_at', (l) => l.updatedAt],
+];
+
 async function applyNext(tx: Tx, prev: LockState, next: LockState): Promise<void> {
+  // Only what changed: an acquire touches the counter and updated_at, not the unique name.
+  const changed = LOCK_FIELDS.filter(([, value]) => value(prev) !== value(next));
   try {
-    await tx.run(
-      `UPDATE locks SET name = ?, type = ?, enabled = ?, max_holders = ?, lease_seconds = ?, windows = ?,
-       fencing_counter = ?, updated_at = ? WHERE id = ?`,
-      [
-        next.name,
-        next.type,
-        next.enabled,
-        next.maxHolders,
-        next.leaseSeconds,
-        windowsColumn(next.windows),
-        next.fencingCounter,
-        next.updatedAt,
+    if (changed.length > 0) {
+      await tx.run(`UPDATE locks SET ${changed.map(([column]) => `${column} = ?`).join(', ')} WHERE id = ?`, [
+        ...changed.map(([, value]) => value(next)),
         prev.id,
-      ],
-    );
+      ]);
+    }
   } catch (err) {
     if (err instanceof UniqueViolation) throw validationError({ name: ['has already been taken'] });
     throw err;

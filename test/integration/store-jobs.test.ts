@@ -36,7 +36,7 @@ describe('PostgreSQL: jobs and notifications across two store instances', () => 
     expect(await two.runExclusive('test-job', async () => undefined)).toBe(true);
   });
 
-  it("tells one instance about another instance's release", async () => {
+  it('tells one instance when a queued lock changes in another instance', async () => {
     const seen: (number | null)[] = [];
     const heard = new Promise<void>((resolve) => {
       const stop = two.onLockChanged((id) => {
@@ -45,22 +45,53 @@ describe('PostgreSQL: jobs and notifications across two store instances', () => 
         resolve();
       });
     });
-    // give the LISTEN connection a moment to be established before the change is made
+    // A waiter joins the queue of a lock, then leaves it: that change is worth a wake-up.
+    // Repeated until the LISTEN connection, set up in the background, hears one.
     for (let i = 0; i < 50 && seen.length === 0; i++) {
-      const acquired = await one.lockOp({
+      const queued = await one.lockOp({
         ref: `notified-${i}`,
         createIfMissing: true,
         host: { name: 'n1', autoRegister: true },
         actor: {},
-        decide: (lock, ctx) => ({
-          next: { ...lock!, holders: [], maxHolders: lock!.maxHolders + 1, updatedAt: ctx.now },
-          events: [],
-          result: lock!.id,
-        }),
+        decide: (lock, ctx) => ({ events: [], result: lock!.id, enqueue: { deadline: ctx.now + 60_000 } }),
+      });
+      await one.lockOp({
+        ref: `notified-${i}`,
+        createIfMissing: false,
+        actor: {},
+        decide: () => ({ events: [], result: undefined, dequeue: queued.waiterId }),
       });
       await Promise.race([heard, new Promise((r) => setTimeout(r, 100))]);
-      if (seen.length) expect(seen[0]).toBe(acquired.result);
+      if (seen.length) expect(seen[0]).toBe(queued.result);
     }
     await heard;
+  });
+
+  it('does not signal changes of locks nobody waits for', async () => {
+    const seen: (number | null)[] = [];
+    const stop = one.onLockChanged((id) => seen.push(id));
+    await one.lockOp({
+      ref: 'unwatched',
+      createIfMissing: true,
+      host: { name: 'n2', autoRegister: true },
+      actor: {},
+      decide: (lock, ctx) => ({
+        next: { ...lock!, enabled: false, updatedAt: ctx.now },
+        events: [],
+        result: undefined,
+      }),
+    });
+    await one.lockOp({
+      ref: 'unwatched',
+      createIfMissing: false,
+      actor: {},
+      decide: (lock, ctx) => ({
+        next: { ...lock!, enabled: true, updatedAt: ctx.now },
+        events: [],
+        result: undefined,
+      }),
+    });
+    stop();
+    expect(seen).toEqual([]);
   });
 });

@@ -42,15 +42,39 @@ function translate(err: unknown): unknown {
   return err;
 }
 
+/**
+ * Write transactions use named (prepared) statements: PostgreSQL parses and plans each once per
+ * connection instead of on every lock operation. Capped, because every name stays prepared on
+ * every pooled connection for its lifetime.
+ */
+const preparedNames = new Map<string, string>();
+const MAX_PREPARED = 200;
+
+function query(sql: string, params: unknown[], prepared: boolean): pg.QueryConfig {
+  const text = numbered(sql);
+  if (!prepared) return { text, values: params };
+  let name = preparedNames.get(sql);
+  if (name === undefined && preparedNames.size < MAX_PREPARED) {
+    name = `kh${preparedNames.size}`;
+    preparedNames.set(sql, name);
+  }
+  return name === undefined ? { text, values: params } : { name, text, values: params };
+}
+
 class PgTx implements Tx {
   readonly dialect = 'postgres' as const;
   readonly forUpdate = ' FOR UPDATE';
 
-  constructor(private readonly client: pg.PoolClient | pg.Pool) {}
+  constructor(
+    private readonly client: pg.PoolClient | pg.Pool,
+    private readonly prepared = false,
+    /** the clock read with BEGIN; the first now() of the transaction returns it */
+    private startedAt?: number,
+  ) {}
 
   async all<R>(sql: string, params: unknown[] = []): Promise<R[]> {
     try {
-      return (await this.client.query(numbered(sql), params)).rows as R[];
+      return (await this.client.query(query(sql, params, this.prepared))).rows as R[];
     } catch (err) {
       throw translate(err);
     }
@@ -62,20 +86,27 @@ class PgTx implements Tx {
 
   async run(sql: string, params: unknown[] = []): Promise<{ changes: number }> {
     try {
-      return { changes: (await this.client.query(numbered(sql), params)).rowCount ?? 0 };
+      return { changes: (await this.client.query(query(sql, params, this.prepared))).rowCount ?? 0 };
     } catch (err) {
       throw translate(err);
     }
   }
 
   async now(): Promise<number> {
-    // clock_timestamp, not now(): now() is the transaction's start, before any row lock wait.
-    const row = await this.get<{ now: number }>(
-      'SELECT (extract(epoch from clock_timestamp()) * 1000)::bigint AS now',
-    );
+    if (this.startedAt !== undefined) {
+      const first = this.startedAt;
+      this.startedAt = undefined;
+      return first;
+    }
+    const row = await this.get<{ now: number }>(`SELECT ${CLOCK} AS now`);
     return Number(row!.now);
   }
 }
+
+/** clock_timestamp, not now(): now() is frozen at the transaction's start. */
+const CLOCK = '(extract(epoch from clock_timestamp()) * 1000)::bigint';
+/** BEGIN and the clock in one round trip: every write transaction starts by reading the time. */
+const BEGIN_WITH_CLOCK = `BEGIN; SELECT ${CLOCK} AS now`;
 
 export interface PostgresOptions {
   url: string;
@@ -178,8 +209,8 @@ export class PostgresStore extends SqlStore {
       }
       let broken = false;
       try {
-        await client.query('BEGIN');
-        const result = await fn(new PgTx(client));
+        const begun = (await client.query(BEGIN_WITH_CLOCK)) as unknown as pg.QueryResult<{ now: number }>[];
+        const result = await fn(new PgTx(client, true, Number(begun[1]!.rows[0]!.now)));
         await client.query('COMMIT');
         return result;
       } catch (err) {

@@ -1,6 +1,8 @@
 // Group commit: write transactions that arrive in the same turn of the event loop share one
 // SQLite transaction and so one fsync. Each job runs in its own SAVEPOINT, so a job that
 // throws is rolled back alone; every caller is answered only after the shared COMMIT is durable.
+// The fsync itself (`durable`) runs off the event loop: while one batch's log is being synced,
+// the next batch already runs, and answers still go out in commit order.
 import type Database from 'better-sqlite3';
 import type { SqliteTx } from './tx.js';
 
@@ -16,9 +18,13 @@ export class GroupCommit {
   private scheduled = false;
   private closed = false;
 
+  /** resolves once everything committed so far is on stable storage */
+  private synced: Promise<void> = Promise.resolve();
+
   constructor(
     private readonly db: Database.Database,
     private readonly tx: SqliteTx,
+    private readonly durable: () => Promise<void>,
     private readonly maxBatch = 256,
   ) {}
 
@@ -34,6 +40,7 @@ export class GroupCommit {
   async drain(): Promise<void> {
     while (this.queue.length > 0 || this.scheduled) await new Promise((r) => setImmediate(r));
     this.closed = true;
+    await this.synced;
   }
 
   private schedule(): void {
@@ -44,6 +51,8 @@ export class GroupCommit {
   }
 
   private async flush(): Promise<void> {
+    // One log sync at a time: what arrives while it runs forms the next, larger batch.
+    await this.synced.catch(() => undefined);
     const batch = this.queue.splice(0, this.maxBatch);
     try {
       this.db.exec('BEGIN IMMEDIATE');
@@ -72,10 +81,22 @@ export class GroupCommit {
       this.finish();
       return;
     }
-    for (const job of batch) {
-      if (job.outcome?.ok) job.resolve(job.outcome.value);
-      else job.reject(job.outcome?.error);
-    }
+    // Chained, so a batch is answered only after every earlier batch was answered, too.
+    const previous = this.synced;
+    this.synced = previous
+      .then(() => this.durable())
+      .then(
+        () => {
+          for (const job of batch) {
+            if (job.outcome?.ok) job.resolve(job.outcome.value);
+            else job.reject(job.outcome?.error);
+          }
+        },
+        (err: unknown) => {
+          // Not durable: nobody may be told their change happened.
+          for (const job of batch) job.reject(err);
+        },
+      );
     this.finish();
   }
 
