@@ -130,3 +130,20 @@ describe.each(STORES)('blocking acquire on %s', (kind) => {
     expect((await s.asAdmin('GET', `/api/dlmlocks/badwait-${kind}`)).status).toBe(404);
   });
 });
+
+describe('blocking acquire at shutdown', () => {
+  it('answers waiting requests with 503 instead of holding the shutdown up', async () => {
+    const s = await startTestServer('sqlite');
+    try {
+      expect((await s.asHost('holder', 'PUT', '/api/dlmlocks/shutdown/lock')).status).toBe(200);
+      const waiting = s.asHost('waiter', 'PUT', '/api/dlmlocks/shutdown/lock?wait=300');
+      await untilWaiters(s.db, 1);
+      await s.server.close();
+      const r = await waiting;
+      expect(r.status).toBe(503);
+      expect(r.json.error.message).toMatch(/shutting down/);
+    } finally {
+      await s.close();
+    }
+  });
+});
