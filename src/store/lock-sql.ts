@@ -1,0 +1,173 @@
+// The lock tables' statements the SQL store composes into its transactions: find a lock by
+// id or name, its holders and queue, write a lock's next state, its events, host check-ins.
+import { AppError, validationError } from '../errors.js';
+import type { EventDraft, Holder, HostRef, LockState } from '../lock/types.js';
+import { UniqueViolation, type Queryable, type Tx } from './sql.js';
+import { LOCK_COLUMNS, windowsColumn, toHolder, type HolderRecord, type LockRecord } from './rows.js';
+import type { HostIdentity, Waiter } from './store.js';
+
+const MAX_ID = 2 ** 53 - 1;
+
+/** foreman_dlm tries a numeric id first, then the name. */
+export function numericId(ref: string): number | undefined {
+  if (!/^\d{1,16}$/.test(ref)) return undefined;
+  const n = Number(ref);
+  return n > 0 && n <= MAX_ID ? n : undefined;
+}
+
+/** Whether a change may let a queued host in: someone left, or the lock opened up. */
+export function mayAdmitWaiters(prev: LockState, next: LockState): boolean {
+  return (
+    next.holders.length < prev.holders.length ||
+    next.maxHolders > prev.maxHolders ||
+    (next.enabled && !prev.enabled) ||
+    JSON.stringify(next.windows) !== JSON.stringify(prev.windows)
+  );
+}
+
+export async function loadWaiters(q: Queryable, lockId: number): Promise<Waiter[]> {
+  const rows = await q.all<{ id: number; host_id: number; deadline: number }>(
+    'SELECT id, host_id, deadline FROM lock_waiters WHERE lock_id = ? ORDER BY id',
+    [lockId],
+  );
+  return rows.map((r) => ({ id: Number(r.id), hostId: Number(r.host_id), deadline: Number(r.deadline) }));
+}
+
+export async function insertUnique(tx: Tx, sql: string, params: unknown[], field = 'name'): Promise<unknown> {
+  try {
+    return await tx.get(sql, params);
+  } catch (err) {
+    if (err instanceof UniqueViolation) throw validationError({ [field]: ['has already been taken'] });
+    throw err;
+  }
+}
+
+export async function upsertHost(tx: Tx, host: HostIdentity, now: number): Promise<HostRef> {
+  const row = host.autoRegister
+    ? await tx.get<{ id: number; name: string; can_acquire_locks: boolean | number }>(
+        `INSERT INTO hosts (name, created_at, last_checkin_at) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET last_checkin_at = excluded.last_checkin_at
+         RETURNING id, name, can_acquire_locks`,
+        [host.name, now, now],
+      )
+    : await tx.get<{ id: number; name: string; can_acquire_locks: boolean | number }>(
+        'UPDATE hosts SET last_checkin_at = ? WHERE name = ? RETURNING id, name, can_acquire_locks',
+        [now, host.name],
+      );
+  if (!row) throw new AppError('unknown_host');
+  return { id: Number(row.id), name: row.name, canAcquireLocks: Boolean(row.can_acquire_locks) };
+}
+
+export async function findHostById(q: Queryable, id: number): Promise<HostRef | undefined> {
+  const row = await q.get<{ id: number; name: string; can_acquire_locks: boolean | number }>(
+    'SELECT id, name, can_acquire_locks FROM hosts WHERE id = ?',
+    [id],
+  );
+  return row
+    ? { id: Number(row.id), name: row.name, canAcquireLocks: Boolean(row.can_acquire_locks) }
+    : undefined;
+}
+
+export async function findLockRecord(
+  q: Queryable,
+  ref: string,
+  lockClause: string,
+): Promise<LockRecord | undefined> {
+  const id = numericId(ref);
+  if (id !== undefined) {
+    const byId = await q.get<LockRecord>(`SELECT ${LOCK_COLUMNS} FROM locks l WHERE l.id = ?${lockClause}`, [
+      id,
+    ]);
+    if (byId) return byId;
+  }
+  return q.get<LockRecord>(`SELECT ${LOCK_COLUMNS} FROM locks l WHERE l.name = ?${lockClause}`, [ref]);
+}
+
+const HOLDER_SELECT = `SELECT lh.lock_id, lh.host_id, ho.name AS host_name, lh.acquired_at, lh.refreshed_at,
+  lh.fencing_token, lh.expires_at FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id`;
+
+export async function loadHolders(q: Queryable, lockId: number): Promise<Holder[]> {
+  const rows = await q.all<HolderRecord>(`${HOLDER_SELECT} WHERE lh.lock_id = ? ORDER BY lh.fencing_token`, [
+    lockId,
+  ]);
+  return rows.map(toHolder);
+}
+
+export async function loadHoldersOf(q: Queryable, lockIds: number[]): Promise<Map<number, Holder[]>> {
+  const byLock = new Map<number, Holder[]>();
+  if (lockIds.length === 0) return byLock;
+  const rows = await q.all<HolderRecord>(
+    `${HOLDER_SELECT} WHERE lh.lock_id IN (${lockIds.map(() => '?').join(', ')}) ORDER BY lh.fencing_token`,
+    lockIds,
+  );
+  for (const r of rows) {
+    const list = byLock.get(Number(r.lock_id)) ?? [];
+    list.push(toHolder(r));
+    byLock.set(Number(r.lock_id), list);
+  }
+  return byLock;
+}
+
+/** The columns of a lock row and how to read each from the lock model. */
+const LOCK_FIELDS: [column: string, value: (l: LockState) => unknown][] = [
+  ['name', (l) => l.name],
+  ['type', (l) => l.type],
+  ['enabled', (l) => l.enabled],
+  ['max_holders', (l) => l.maxHolders],
+  ['lease_seconds', (l) => l.leaseSeconds],
+  ['windows', (l) => windowsColumn(l.windows)],
+  ['fencing_counter', (l) => l.fencingCounter],
+  ['updated_at', (l) => l.updatedAt],
+];
+
+export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promise<void> {
+  // Only what changed: an acquire touches the counter and updated_at, not the unique name.
+  const changed = LOCK_FIELDS.filter(([, value]) => value(prev) !== value(next));
+  try {
+    if (changed.length > 0) {
+      await tx.run(`UPDATE locks SET ${changed.map(([column]) => `${column} = ?`).join(', ')} WHERE id = ?`, [
+        ...changed.map(([, value]) => value(next)),
+        prev.id,
+      ]);
+    }
+  } catch (err) {
+    if (err instanceof UniqueViolation) throw validationError({ name: ['has already been taken'] });
+    throw err;
+  }
+  for (const old of prev.holders) {
+    if (!next.holders.some((h) => h.hostId === old.hostId)) {
+      await tx.run('DELETE FROM lock_holders WHERE lock_id = ? AND host_id = ?', [prev.id, old.hostId]);
+    }
+  }
+  for (const h of next.holders) {
+    const old = prev.holders.find((o) => o.hostId === h.hostId);
+    if (!old) {
+      await tx.run(
+        `INSERT INTO lock_holders (lock_id, host_id, acquired_at, refreshed_at, fencing_token, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?)`,
+        [prev.id, h.hostId, h.acquiredAt, h.refreshedAt, h.fencingToken, h.expiresAt],
+      );
+    } else if (old.refreshedAt !== h.refreshedAt || old.expiresAt !== h.expiresAt) {
+      await tx.run(
+        'UPDATE lock_holders SET refreshed_at = ?, expires_at = ? WHERE lock_id = ? AND host_id = ?',
+        [h.refreshedAt, h.expiresAt, prev.id, h.hostId],
+      );
+    }
+  }
+}
+
+export async function insertEvents(
+  tx: Tx,
+  lockId: number | null,
+  lockName: string,
+  events: EventDraft[],
+  now: number,
+): Promise<void> {
+  for (const e of events) {
+    await tx.run(
+      `INSERT INTO lock_events (lock_id, lock_name, event_type, host_id, host_name, user_id, user_login, detail, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [lockId, lockName, e.type, e.hostId, e.hostName, e.userId, e.userLogin, e.detail, now],
+    );
+  }
+}
