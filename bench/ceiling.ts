@@ -3,6 +3,7 @@
 // identity, no store: what is left is HTTP + TLS + fastify routing and serialisation.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ServerOptions as HttpsOptions } from 'node:https';
+import { lockSchema } from '../src/http/render.js';
 
 // A lock as keyholder renders it after an acquire (same keys, similar lengths).
 const FIXED_BODY = {
@@ -18,6 +19,7 @@ const FIXED_BODY = {
   lease_seconds: null,
   fencing_token: 4711,
   stale: false,
+  windows: [],
   holders: [
     {
       name: 'bench-host-12',
@@ -28,42 +30,8 @@ const FIXED_BODY = {
   ],
 };
 
-const schema = {
-  response: {
-    200: {
-      type: 'object',
-      properties: {
-        id: { type: 'integer' },
-        host_id: { type: ['integer', 'null'] },
-        name: { type: 'string' },
-        enabled: { type: 'boolean' },
-        type: { type: 'string' },
-        created_at: { type: 'string' },
-        updated_at: { type: 'string' },
-        host: {
-          type: ['object', 'null'],
-          properties: { name: { type: 'string' }, self: { type: 'boolean' } },
-        },
-        max_holders: { type: 'integer' },
-        lease_seconds: { type: ['integer', 'null'] },
-        fencing_token: { type: ['integer', 'null'] },
-        stale: { type: 'boolean' },
-        holders: {
-          type: 'array',
-          items: {
-            type: 'object',
-            properties: {
-              name: { type: 'string' },
-              acquired_at: { type: 'string' },
-              fencing_token: { type: 'integer' },
-              expires_at: { type: ['string', 'null'] },
-            },
-          },
-        },
-      },
-    },
-  },
-} as const;
+// keyholder's own lock schema, so both servers serialise the same shape the same way.
+const schema = { response: { 200: lockSchema } };
 
 export function buildCeiling(https: HttpsOptions): FastifyInstance {
   const app = Fastify({
