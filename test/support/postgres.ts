@@ -10,6 +10,9 @@ import { join } from 'node:path';
 export interface PgCluster {
   url(database: string): string;
   psql(sql: string, database?: string): string;
+  /** kills the server the hard way (`-m immediate`: crash recovery on the next start) */
+  crash(): void;
+  start(): void;
   stop(): void;
 }
 
@@ -64,7 +67,8 @@ export async function startPgCluster(): Promise<PgCluster> {
     '-c fsync=off',
     '-c full_page_writes=off',
   ].join(' ');
-  asPg(pgCtl, ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', 'start']);
+  const start = () => asPg(pgCtl, ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', 'start']);
+  start();
   const url = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
   return {
     url,
@@ -72,6 +76,8 @@ export async function startPgCluster(): Promise<PgCluster> {
       execFileSync(psqlBin, ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', url(database), '-c', sql], {
         encoding: 'utf8',
       }),
+    crash: () => asPg(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']),
+    start,
     stop: () => {
       try {
         asPg(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']);
