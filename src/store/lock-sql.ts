@@ -123,32 +123,36 @@ const LOCK_FIELDS: [column: string, value: (l: LockState) => unknown][] = [
 export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promise<void> {
   // Only what changed: an acquire touches the counter and updated_at, not the unique name.
   const changed = LOCK_FIELDS.filter(([, value]) => value(prev) !== value(next));
-  try {
-    if (changed.length > 0) {
-      await tx.run(`UPDATE locks SET ${changed.map(([column]) => `${column} = ?`).join(', ')} WHERE id = ?`, [
-        ...changed.map(([, value]) => value(next)),
-        prev.id,
-      ]);
+  if (changed.length > 0) {
+    const sql = `UPDATE locks SET ${changed.map(([column]) => `${column} = ?`).join(', ')} WHERE id = ?`;
+    const params = [...changed.map(([, value]) => value(next)), prev.id];
+    if (next.name === prev.name) {
+      await tx.defer(sql, params);
+    } else {
+      // A rename may collide with another lock's name: run it now to answer that with a 422.
+      try {
+        await tx.run(sql, params);
+      } catch (err) {
+        if (err instanceof UniqueViolation) throw validationError({ name: ['has already been taken'] });
+        throw err;
+      }
     }
-  } catch (err) {
-    if (err instanceof UniqueViolation) throw validationError({ name: ['has already been taken'] });
-    throw err;
   }
   for (const old of prev.holders) {
     if (!next.holders.some((h) => h.hostId === old.hostId)) {
-      await tx.run('DELETE FROM lock_holders WHERE lock_id = ? AND host_id = ?', [prev.id, old.hostId]);
+      await tx.defer('DELETE FROM lock_holders WHERE lock_id = ? AND host_id = ?', [prev.id, old.hostId]);
     }
   }
   for (const h of next.holders) {
     const old = prev.holders.find((o) => o.hostId === h.hostId);
     if (!old) {
-      await tx.run(
+      await tx.defer(
         `INSERT INTO lock_holders (lock_id, host_id, acquired_at, refreshed_at, fencing_token, expires_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
         [prev.id, h.hostId, h.acquiredAt, h.refreshedAt, h.fencingToken, h.expiresAt],
       );
     } else if (old.refreshedAt !== h.refreshedAt || old.expiresAt !== h.expiresAt) {
-      await tx.run(
+      await tx.defer(
         'UPDATE lock_holders SET refreshed_at = ?, expires_at = ? WHERE lock_id = ? AND host_id = ?',
         [h.refreshedAt, h.expiresAt, prev.id, h.hostId],
       );
@@ -164,7 +168,7 @@ export async function insertEvents(
   now: number,
 ): Promise<void> {
   for (const e of events) {
-    await tx.run(
+    await tx.defer(
       `INSERT INTO lock_events (lock_id, lock_name, event_type, host_id, host_name, user_id, user_login, detail, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [lockId, lockName, e.type, e.hostId, e.hostName, e.userId, e.userLogin, e.detail, now],

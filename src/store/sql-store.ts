@@ -130,7 +130,7 @@ export abstract class SqlStore implements Store {
       // Waiters whose request timed out elsewhere (or whose instance died) leave the queue here.
       const lapsed = queue.length - waiters.length;
       if (lapsed > 0)
-        await tx.run('DELETE FROM lock_waiters WHERE lock_id = ? AND deadline <= ?', [lock!.id, now]);
+        await tx.defer('DELETE FROM lock_waiters WHERE lock_id = ? AND deadline <= ?', [lock!.id, now]);
       const mutation = op.decide(lock, { host, targetHost, now, waiters });
       if (!lock) return { result: mutation.result, lock: undefined, changed: undefined };
       if (mutation.delete) {
@@ -145,7 +145,7 @@ export abstract class SqlStore implements Store {
       await insertEvents(tx, lock.id, next.name, mutation.events, now);
       let waiterId: number | undefined;
       if (mutation.dequeue !== undefined) {
-        await tx.run('DELETE FROM lock_waiters WHERE id = ?', [mutation.dequeue]);
+        await tx.defer('DELETE FROM lock_waiters WHERE id = ?', [mutation.dequeue]);
       }
       if (mutation.enqueue && host) {
         const row = await tx.get<{ id: number }>(

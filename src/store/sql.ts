@@ -15,6 +15,12 @@ export interface Tx extends Queryable {
   now(): Promise<number>;
   /** `FOR UPDATE` where the dialect has row locks; SQLite's write transaction already excludes others */
   readonly forUpdate: string;
+  /**
+   * A write whose result nobody reads and that cannot violate a constraint the caller wants to
+   * answer for (event rows, holder rows): the dialect may send it together with the COMMIT
+   * (PostgreSQL: one round trip for all of them) — an error still fails the transaction.
+   */
+  defer(sql: string, params?: unknown[]): Promise<void>;
 }
 
 /** Thrown by a dialect when a UNIQUE constraint rejects a write, so callers can answer 422. */

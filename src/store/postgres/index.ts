@@ -92,6 +92,13 @@ class PgTx implements Tx {
     }
   }
 
+  /** deferred writes, sent with COMMIT as one simple-protocol query */
+  readonly deferred: string[] = [];
+
+  async defer(sql: string, params: unknown[] = []): Promise<void> {
+    this.deferred.push(inlineParameters(sql, params));
+  }
+
   async now(): Promise<number> {
     if (this.startedAt !== undefined) {
       const first = this.startedAt;
@@ -101,6 +108,27 @@ class PgTx implements Tx {
     const row = await this.get<{ now: number }>(`SELECT ${CLOCK} AS now`);
     return Number(row!.now);
   }
+}
+
+/**
+ * A statement with its parameters written in as literals, for the simple query protocol (the
+ * only one that takes several statements at once). Strings go through pg's own escaping.
+ */
+function inlineParameters(sql: string, params: unknown[]): string {
+  const parts = sql.split('?');
+  if (parts.length !== params.length + 1) throw new Error(`expected ${parts.length - 1} parameters`);
+  return parts.reduce((out, part, i) => (i === 0 ? part : out + literal(params[i - 1]) + part), '');
+}
+
+function literal(value: unknown): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'boolean') return value ? 'TRUE' : 'FALSE';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new Error(`cannot write ${value} to the database`);
+    return String(value);
+  }
+  if (typeof value === 'string') return pg.escapeLiteral(value);
+  throw new Error(`cannot write a ${typeof value} as an SQL literal`);
 }
 
 /** clock_timestamp, not now(): now() is frozen at the transaction's start. */
@@ -210,8 +238,10 @@ export class PostgresStore extends SqlStore {
       let broken = false;
       try {
         const begun = (await client.query(BEGIN_WITH_CLOCK)) as unknown as pg.QueryResult<{ now: number }>[];
-        const result = await fn(new PgTx(client, true, Number(begun[1]!.rows[0]!.now)));
-        await client.query('COMMIT');
+        const tx = new PgTx(client, true, Number(begun[1]!.rows[0]!.now));
+        const result = await fn(tx);
+        // The deferred writes and COMMIT in one round trip; the first error aborts the rest.
+        await client.query([...tx.deferred, 'COMMIT'].join(';\n'));
         return result;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {

@@ -56,6 +56,11 @@ export class SqliteTx implements Tx {
     }
   }
 
+  /** SQLite statements cost no round trip: run it now. */
+  async defer(sql: string, params: unknown[] = []): Promise<void> {
+    await this.run(sql, params);
+  }
+
   async run(sql: string, params: unknown[] = []): Promise<{ changes: number }> {
     try {
       const stmt = this.prepare(sql);
