@@ -1,8 +1,8 @@
 // Certificates made at test time: one CA, a server certificate for 127.0.0.1/localhost, host
 // certificates by name, and a foreign CA's certificate that must never count.
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { inject } from 'vitest';
 import { createCa, createCrl, issueCertificate, type KeyedCert } from '../../src/pki/x509.js';
 
 export interface TestPki {
@@ -19,7 +19,8 @@ export interface TestPki {
 let shared: Promise<TestPki> | undefined;
 
 async function build(): Promise<TestPki> {
-  const dir = mkdtempSync(join(tmpdir(), 'keyholder-pki-'));
+  // inside the run's temp folder, which the global teardown removes
+  const dir = mkdtempSync(join(inject('tmpRoot'), 'keyholder-pki-'));
   const ca = await createCa('keyholder test CA');
   const foreignCa = await createCa('some other CA');
   const server = await issueCertificate(ca, {
