@@ -64,6 +64,17 @@ function boolFrom(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
   throw new ConfigError(`${name} must be true or false, got '${env[name]}'`);
 }
 
+/** A comma-separated list, e.g. addresses and CIDRs. */
+function listFrom(env: NodeJS.ProcessEnv, name: string): string[] | undefined {
+  const raw = env[name];
+  return raw
+    ? raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
+}
+
 function fromEnv(env: NodeJS.ProcessEnv): Plain {
   return {
     dataDir: env.KEYHOLDER_DATA_DIR || undefined,
@@ -74,23 +85,24 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
       key: env.KEYHOLDER_TLS_KEY || undefined,
       ca: env.KEYHOLDER_TLS_CA || undefined,
       crl: env.KEYHOLDER_TLS_CRL || undefined,
+      watchSeconds: numberFrom(env, 'KEYHOLDER_TLS_WATCH_SECONDS'),
     },
     database: { url: secret(env, 'KEYHOLDER_DATABASE_URL') },
     adminPassword: secret(env, 'KEYHOLDER_ADMIN_PASSWORD'),
-    trustedProxies: env.KEYHOLDER_TRUSTED_PROXIES
-      ? env.KEYHOLDER_TRUSTED_PROXIES.split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : undefined,
-    hosts: { autoRegister: boolFrom(env, 'KEYHOLDER_HOSTS_AUTO_REGISTER') },
+    trustedProxies: listFrom(env, 'KEYHOLDER_TRUSTED_PROXIES'),
+    hosts: {
+      autoRegister: boolFrom(env, 'KEYHOLDER_HOSTS_AUTO_REGISTER'),
+      matchSan: boolFrom(env, 'KEYHOLDER_HOSTS_MATCH_SAN'),
+    },
+    locks: {
+      staleAfterSeconds: numberFrom(env, 'KEYHOLDER_LOCKS_STALE_AFTER_SECONDS'),
+      expiryIntervalSeconds: numberFrom(env, 'KEYHOLDER_LOCKS_EXPIRY_INTERVAL_SECONDS'),
+    },
+    events: { retentionDays: numberFrom(env, 'KEYHOLDER_EVENTS_RETENTION_DAYS') },
     fleetlock: {
       enabled: boolFrom(env, 'KEYHOLDER_FLEETLOCK_ENABLED'),
       defaultMaxHolders: numberFrom(env, 'KEYHOLDER_FLEETLOCK_DEFAULT_MAX_HOLDERS'),
-      allowedNetworks: env.KEYHOLDER_FLEETLOCK_ALLOWED_NETWORKS
-        ? env.KEYHOLDER_FLEETLOCK_ALLOWED_NETWORKS.split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : undefined,
+      allowedNetworks: listFrom(env, 'KEYHOLDER_FLEETLOCK_ALLOWED_NETWORKS'),
       requireClientCertificate: boolFrom(env, 'KEYHOLDER_FLEETLOCK_REQUIRE_CLIENT_CERTIFICATE'),
     },
     log: { level: env.KEYHOLDER_LOG_LEVEL || undefined },

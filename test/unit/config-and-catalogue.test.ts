@@ -34,6 +34,29 @@ describe('loadConfig', () => {
     ).toEqual(['10.0.0.1', '192.168.0.0/16']);
   });
 
+  it('reads every documented KEYHOLDER_* setting, and a file value survives an unset variable', () => {
+    const file = join(dir, 'locks.yaml');
+    writeFileSync(file, 'locks:\n  staleAfterSeconds: 600\n');
+    const c = loadConfig({
+      file,
+      env: {
+        KEYHOLDER_HOSTS_MATCH_SAN: 'yes',
+        KEYHOLDER_TLS_WATCH_SECONDS: '30',
+        KEYHOLDER_LOCKS_EXPIRY_INTERVAL_SECONDS: '2',
+        KEYHOLDER_EVENTS_RETENTION_DAYS: '30',
+        KEYHOLDER_FLEETLOCK_ALLOWED_NETWORKS: '10.0.0.0/8, 127.0.0.1',
+      },
+    });
+    expect(c.hosts.matchSan).toBe(true);
+    expect(c.tls.watchSeconds).toBe(30);
+    expect(c.locks).toEqual({ staleAfterSeconds: 600, expiryIntervalSeconds: 2 });
+    expect(c.events.retentionDays).toBe(30);
+    expect(c.fleetlock.allowedNetworks).toEqual(['10.0.0.0/8', '127.0.0.1']);
+    expect(loadConfig({ env: { KEYHOLDER_LOCKS_STALE_AFTER_SECONDS: '60' } }).locks.staleAfterSeconds).toBe(
+      60,
+    );
+  });
+
   it.each([
     [{ KEYHOLDER_PORT: 'eighty' }, /KEYHOLDER_PORT/],
     [{ KEYHOLDER_PORT: '70000' }, /port/],
