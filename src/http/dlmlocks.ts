@@ -5,7 +5,7 @@ import { AppError, ERRORS, validationError } from '../errors.js';
 import type { LockAnswer, LockService } from '../service/locks.js';
 import { parseLockAttributes } from './body.js';
 import { parseIndexParams, parsePaging, toListQuery } from './query.js';
-import { eventSchema, indexSchema, lockSchema, renderEvent, renderLock } from './render.js';
+import { eventSchema, indexSchema, lockBodySchema, lockSchema, renderEvent, renderLock } from './render.js';
 import type { Access } from '../identity/access.js';
 import { formatTimestamp } from '../lock/time.js';
 import type { LockState } from '../lock/types.js';
@@ -42,6 +42,13 @@ function outsideWindow(lock: LockState, now: number) {
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 export const MAX_WAIT_SECONDS = 300;
+
+/**
+ * The create/update body schema is there for the OpenAPI document only: fastify's validator
+ * would coerce types (`1` → `true`) before src/http/body.ts could refuse them with Rails-style
+ * per-field messages, so these routes compile it to a no-op.
+ */
+const documentationOnly = () => () => true;
 
 /** `?wait=SECONDS` of a blocking acquire: 0 to 300 whole seconds. */
 function parseWait(raw: unknown): number {
@@ -156,7 +163,11 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
 
   app.post(
     '/dlmlocks',
-    { config: access({ kind: 'user', role: 'operator' }), schema: { response: { 201: lockSchema } } },
+    {
+      config: access({ kind: 'user', role: 'operator' }),
+      schema: { body: lockBodySchema, response: { 201: lockSchema } },
+      validatorCompiler: documentationOnly,
+    },
     async (request, reply) => {
       const lock = await locks.create(parseLockAttributes(request.body), actorOf(request));
       return reply.code(201).send(render(lock));
@@ -165,7 +176,11 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
 
   app.put(
     '/dlmlocks/:id',
-    { config: access({ kind: 'user', role: 'operator' }), schema: lockResponse },
+    {
+      config: access({ kind: 'user', role: 'operator' }),
+      schema: { body: lockBodySchema, ...lockResponse },
+      validatorCompiler: documentationOnly,
+    },
     async (request: IdRequest) =>
       render(await locks.update(request.params.id, parseLockAttributes(request.body), actorOf(request))),
   );

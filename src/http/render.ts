@@ -115,6 +115,41 @@ export const eventSchema = {
   },
 } as const;
 
+const windowSchema = {
+  type: 'object',
+  properties: {
+    days: {
+      type: 'array',
+      items: { type: 'string', enum: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] },
+    },
+    start: { type: 'string', description: 'local time HH:MM' },
+    duration_minutes: { type: 'integer', minimum: 1 },
+    time_zone: { type: 'string', description: 'IANA time zone, e.g. Europe/Berlin' },
+  },
+} as const;
+
+const lockAttributes = {
+  type: 'object',
+  properties: {
+    name: { type: 'string', description: 'any characters but /, at most 255' },
+    type: { type: 'string', description: 'ForemanDlm::Dlmlock::Update' },
+    enabled: { type: 'boolean' },
+    host_id: { type: ['integer', 'null'], description: 'update only: a host id sets the holder, null frees' },
+    max_holders: { type: 'integer', minimum: 1 },
+    lease_seconds: { type: ['integer', 'null'], minimum: 1 },
+    windows: { type: ['array', 'null'], items: windowSchema },
+  },
+} as const;
+
+/**
+ * The create/update body, for the OpenAPI document: `{"dlmlock":{…}}` or the same keys bare.
+ * It is not used to validate (see `documentationOnly` in dlmlocks.ts).
+ */
+export const lockBodySchema = {
+  type: 'object',
+  properties: { dlmlock: lockAttributes, ...lockAttributes.properties },
+} as const;
+
 /** Foreman's index wrapper around a page of results. */
 export function indexSchema(item: object) {
   return {

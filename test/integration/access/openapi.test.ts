@@ -75,6 +75,19 @@ describe('OpenAPI document and docs page', () => {
     ]);
     const token = doc.paths['/api/tokens'].post.responses['201'].content['application/json'].schema;
     expect(token.properties.token).toBeDefined();
+    for (const op of [doc.paths['/api/dlmlocks'].post, doc.paths['/api/dlmlocks/{id}'].put]) {
+      const body = op.requestBody.content['application/json'].schema;
+      expect(Object.keys(body.properties.dlmlock.properties)).toEqual([
+        'name',
+        'type',
+        'enabled',
+        'host_id',
+        'max_holders',
+        'lease_seconds',
+        'windows',
+      ]);
+      expect(body.properties.windows).toBeDefined();
+    }
   });
 
   it('serves Swagger UI from local files only', async () => {
