@@ -9,7 +9,7 @@ import { httpsRequest } from '../support/http.js';
 import { testPki, type TestPki } from '../support/pki.js';
 import { serverEnv, startServerProcess, type ServerProcess } from '../support/process.js';
 import { createTestDatabase, type TestDatabase } from '../support/stores.js';
-import { untilWaiters } from '../support/waiters.js';
+import { untilWaiters } from '../support/db-sql.js';
 
 const HOSTS = 30;
 const OPERATIONS = 200;

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestResponse } from '../support/http.js';
 import { STORES } from '../support/stores.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { untilWaiters } from '../support/waiters.js';
+import { untilWaiters } from '../support/db-sql.js';
 
 const WAITERS = 20;
 

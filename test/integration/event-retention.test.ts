@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from '../support/process.js';
 import { STORES } from '../support/stores.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { querySql } from '../support/waiters.js';
+import { querySql } from '../support/db-sql.js';
 
 const DAY = 86_400_000;
 

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES } from '../support/stores.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { querySql } from '../support/waiters.js';
+import { querySql } from '../support/db-sql.js';
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES } from '../support/stores.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { ageHolders } from '../support/waiters.js';
+import { ageHolders } from '../support/db-sql.js';
 
 describe.each(STORES)('index and search on %s', (kind) => {
   let s: TestServer;

@@ -5,7 +5,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { startTestServer, type TestServer } from '../../support/server.js';
-import { querySql } from '../../support/waiters.js';
+import { querySql } from '../../support/db-sql.js';
 import { startForemanStub, type ForemanStub } from './foreman-stub.js';
 import { makePki, writeHostFiles, type HostFiles } from './pki.js';
 

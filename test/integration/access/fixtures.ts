@@ -1,13 +1,11 @@
 // Shared set-up for the access tests: users of each role, API tokens in every state, and raw
 // SQL against the test database (to age a session or a token without waiting for a clock).
-import Database from 'better-sqlite3';
 import https from 'node:https';
-import { join } from 'node:path';
-import pg from 'pg';
 import { hashPassword } from '../../../src/identity/passwords.js';
 import { issueToken } from '../../../src/identity/tokens.js';
 import type { TestDatabase } from '../../support/stores.js';
 import type { TestServer } from '../../support/server.js';
+import { querySql } from '../../support/db-sql.js';
 
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
 export type RoleName = (typeof ROLES)[number];
@@ -41,27 +39,7 @@ export const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /** Runs one statement on the test database, from outside the server (as an operator's psql would). */
 export async function execSql(db: TestDatabase, sql: string, params: unknown[] = []): Promise<void> {
-  if (db.kind === 'sqlite') {
-    const conn = new Database(join(db.dataDir, 'keyholder.sqlite'));
-    try {
-      conn.pragma('busy_timeout = 5000');
-      conn.prepare(sql).run(...params);
-    } finally {
-      conn.close();
-    }
-    return;
-  }
-  const client = new pg.Client({ connectionString: db.url });
-  await client.connect();
-  try {
-    let n = 0;
-    await client.query(
-      sql.replace(/\?/g, () => `$${++n}`),
-      params,
-    );
-  } finally {
-    await client.end();
-  }
+  await querySql(db, sql, params);
 }
 
 /** Keep-alive connections for the many requests of a matrix (certificate-less and with). */

@@ -10,6 +10,7 @@ export async function querySql<R>(db: TestDatabase, sql: string, params: unknown
   if (db.kind === 'sqlite') {
     const conn = new Database(join(db.dataDir, 'keyholder.sqlite'));
     try {
+      conn.pragma('busy_timeout = 5000');
       const stmt = conn.prepare(sql);
       return stmt.reader ? (stmt.all(...params) as R[]) : (stmt.run(...params), []);
     } finally {
