@@ -12,6 +12,7 @@ import { dlmlockRoutes } from './dlmlocks.js';
 import { frameworkErrorHandler, installErrorHandling } from './errors.js';
 import { fleetlockRoutes } from './fleetlock.js';
 import { healthRoutes } from './health.js';
+import { installMetrics } from './metrics.js';
 import { auditRoutes } from './audit.js';
 import { hostRoutes } from './hosts.js';
 import { registerOpenApi } from './openapi.js';
@@ -64,6 +65,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Blocked acquires would hold a graceful shutdown up for minutes; they get a 503 to retry.
   app.addHook('preClose', async () => locks.stop());
   const staleAfterMs = config.locks.staleAfterSeconds * 1000;
+  // before the routes, so its response hook counts every one of them
+  installMetrics(app, { store, staleAfterMs });
   for (const prefix of API_PREFIXES) {
     await app.register(dlmlockRoutes, { prefix, locks, staleAfterMs });
     await app.register(userRoutes, { prefix, store });

@@ -32,6 +32,7 @@ import {
   type UserRecord,
 } from './rows.js';
 import type {
+  LockStats,
   EventRow,
   HostIdentity,
   HostRow,
@@ -96,6 +97,33 @@ export abstract class SqlStore implements Store {
         [now, now, limit],
       );
       return rows.map((r) => Number(r.lock_id));
+    });
+  }
+
+  async lockStats(staleAfterMs: number): Promise<LockStats> {
+    return this.read(async (q) => {
+      const now = await q.now();
+      const row = await q.get<Record<keyof LockStats, number>>(
+        `SELECT
+           (SELECT COUNT(*) FROM locks) AS locks,
+           (SELECT COUNT(DISTINCT lock_id) FROM lock_holders) AS "locksHeld",
+           (SELECT COUNT(*) FROM lock_holders) AS holders,
+           (SELECT COUNT(DISTINCT lock_id) FROM lock_holders WHERE refreshed_at < ?) AS "locksStale",
+           (SELECT COUNT(*) FROM lock_waiters WHERE deadline > ?) AS waiters,
+           (SELECT COUNT(*) FROM hosts) AS hosts,
+           (SELECT COUNT(*) FROM lock_events) AS events`,
+        [now - staleAfterMs, now],
+      );
+      const n = (v: unknown) => Number(v ?? 0);
+      return {
+        locks: n(row?.locks),
+        locksHeld: n(row?.locksHeld),
+        holders: n(row?.holders),
+        locksStale: n(row?.locksStale),
+        waiters: n(row?.waiters),
+        hosts: n(row?.hosts),
+        events: n(row?.events),
+      };
     });
   }
 

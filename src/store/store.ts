@@ -95,6 +95,19 @@ export interface HostRow {
 
 export type Role = 'viewer' | 'operator' | 'admin';
 
+export interface LockStats {
+  locks: number;
+  /** locks with at least one holder */
+  locksHeld: number;
+  holders: number;
+  /** locks with a holder that has not refreshed within stale_after */
+  locksStale: number;
+  /** blocking acquires queued (across all instances) */
+  waiters: number;
+  hosts: number;
+  events: number;
+}
+
 export interface UserRow {
   id: number;
   login: string;
@@ -121,6 +134,8 @@ export interface Store {
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
   /** locks with a lease or a queued waiter past its time, for the expiry job */
   findExpiredLocks(limit: number): Promise<number[]>;
+  /** counts for /metrics, read in one go */
+  lockStats(staleAfterMs: number): Promise<LockStats>;
   /** deletes lock events older than `days` by the database clock; returns how many */
   expireEvents(days: number): Promise<number>;
   getLock(ref: string): Promise<LockState | undefined>;

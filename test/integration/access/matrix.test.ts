@@ -148,6 +148,7 @@ const TABLE: Record<string, Row> = {
 
   'GET /healthz': { rule: 'public', ok: 200 },
   'GET /readyz': { rule: 'public', ok: 200 },
+  'GET /metrics': { rule: 'public', ok: 200 },
 
   // FleetLock answers in its own protocol; who may use it is its own config (allowedNetworks)
   'POST /v1/pre-reboot': { rule: 'public', ok: 200, call: fleetlock },
