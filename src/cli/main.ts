@@ -5,6 +5,7 @@ import { registerServerCommands } from './server.js';
 import { registerCaCommands } from './ca.js';
 import { registerUserCommands } from './user.js';
 import { registerEventCommands } from './events.js';
+import { registerDoctorCommand } from './doctor.js';
 import { registerLockCommands } from './lock.js';
 import { registerUpdateCommands } from './update.js';
 
@@ -17,6 +18,7 @@ registerServerCommands(program);
 registerCaCommands(program);
 registerUserCommands(program);
 registerEventCommands(program);
+registerDoctorCommand(program);
 registerLockCommands(program);
 registerUpdateCommands(program);
 

@@ -119,13 +119,17 @@ export async function issueCertificate(ca: KeyedCert, opts: IssueOptions): Promi
 }
 
 /** A CRL signed by the CA that revokes the given certificates (PEM). */
-export async function createCrl(ca: KeyedCert, revokedCertPems: string[]): Promise<string> {
+export async function createCrl(
+  ca: KeyedCert,
+  revokedCertPems: string[],
+  validity: { thisUpdate?: Date; nextUpdate?: Date } = {},
+): Promise<string> {
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await importKeyPem(ca.keyPem);
   const crl = await x509.X509CrlGenerator.create({
     issuer: caCert.subject,
-    thisUpdate: new Date(Date.now() - 60_000),
-    nextUpdate: new Date(Date.now() + 30 * DAY_MS),
+    thisUpdate: validity.thisUpdate ?? new Date(Date.now() - 60_000),
+    nextUpdate: validity.nextUpdate ?? new Date(Date.now() + 30 * DAY_MS),
     entries: revokedCertPems.map((pem) => ({
       serialNumber: new x509.X509Certificate(pem).serialNumber,
       revocationDate: new Date(Date.now() - 60_000),

@@ -100,6 +100,22 @@ export abstract class SqlStore implements Store {
     });
   }
 
+  async diagnose(): Promise<{ appliedMigrations: number[]; clock: number }> {
+    return this.read(async (q) => {
+      const clock = await q.now();
+      let appliedMigrations: number[] = [];
+      try {
+        const rows = await q.all<{ version: number }>(
+          'SELECT version FROM schema_migrations ORDER BY version',
+        );
+        appliedMigrations = rows.map((r) => Number(r.version));
+      } catch {
+        // no schema_migrations table: a database keyholder never migrated
+      }
+      return { appliedMigrations, clock };
+    });
+  }
+
   async lockStats(staleAfterMs: number): Promise<LockStats> {
     return this.read(async (q) => {
       const now = await q.now();

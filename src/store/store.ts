@@ -134,6 +134,8 @@ export interface Store {
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
   /** locks with a lease or a queued waiter past its time, for the expiry job */
   findExpiredLocks(limit: number): Promise<number[]>;
+  /** for `keyholder doctor`: applied schema versions and the database's clock; changes nothing */
+  diagnose(): Promise<{ appliedMigrations: number[]; clock: number }>;
   /** counts for /metrics, read in one go */
   lockStats(staleAfterMs: number): Promise<LockStats>;
   /** deletes lock events older than `days` by the database clock; returns how many */
