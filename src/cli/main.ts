@@ -6,6 +6,7 @@ import { registerCaCommands } from './ca.js';
 import { registerUserCommands } from './user.js';
 import { registerEventCommands } from './events.js';
 import { registerDoctorCommand } from './doctor.js';
+import { registerBackupCommands } from './backup.js';
 import { registerLockCommands } from './lock.js';
 import { registerUpdateCommands } from './update.js';
 
@@ -19,6 +20,7 @@ registerCaCommands(program);
 registerUserCommands(program);
 registerEventCommands(program);
 registerDoctorCommand(program);
+registerBackupCommands(program);
 registerLockCommands(program);
 registerUpdateCommands(program);
 

@@ -6,6 +6,15 @@ import { HostDirectory } from './accounts-hosts.js';
 import { Accounts } from './accounts.js';
 import { compileFilter } from './search-sql.js';
 import {
+  EXPORT_FORMAT,
+  EXPORT_VERSION,
+  assertEmpty,
+  documentProblems,
+  exportTables,
+  importTables,
+  type ExportDocument,
+} from './backup.js';
+import {
   applyNext,
   findHostById,
   findLockRecord,
@@ -97,6 +106,28 @@ export abstract class SqlStore implements Store {
         [now, now, limit],
       );
       return rows.map((r) => Number(r.lock_id));
+    });
+  }
+
+  /** runs `fn` on one consistent, read-only view of the database */
+  protected abstract snapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T>;
+
+  /** PostgreSQL: move identity sequences past imported ids */
+  protected async afterImport(_tx: Tx): Promise<void> {}
+
+  async exportData(): Promise<ExportDocument> {
+    const tables = await this.snapshot((q) => exportTables(q));
+    return { format: EXPORT_FORMAT, version: EXPORT_VERSION, exported_at: new Date().toISOString(), tables };
+  }
+
+  async importData(doc: ExportDocument): Promise<Record<string, number>> {
+    const problems = documentProblems(doc);
+    if (problems.length) throw new Error(`the export cannot be imported: ${problems.join('; ')}`);
+    return this.write(async (tx) => {
+      await assertEmpty(tx);
+      const counts = await importTables(tx, doc.tables);
+      await this.afterImport(tx);
+      return counts;
     });
   }
 

@@ -4,6 +4,7 @@
 import type { Actor, EventDraft, HostRef, LockState } from '../lock/types.js';
 import type { MaintenanceWindow } from '../lock/windows.js';
 import type { LockFilter } from '../search/parse.js';
+import type { ExportDocument } from './backup.js';
 import type { HostDirectory } from './accounts-hosts.js';
 import type { Accounts } from './accounts.js';
 
@@ -134,6 +135,10 @@ export interface Store {
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
   /** locks with a lease or a queued waiter past its time, for the expiry job */
   findExpiredLocks(limit: number): Promise<number[]>;
+  /** `keyholder export`: every table that matters, from one consistent snapshot */
+  exportData(): Promise<ExportDocument>;
+  /** `keyholder import`: into an empty database only, in one transaction; rows per table */
+  importData(doc: ExportDocument): Promise<Record<string, number>>;
   /** for `keyholder doctor`: applied schema versions and the database's clock; changes nothing */
   diagnose(): Promise<{ appliedMigrations: number[]; clock: number }>;
   /** counts for /metrics, read in one go */

@@ -7,6 +7,7 @@ import { MIGRATIONS } from '../migrations/index.js';
 import { SqlStore } from '../sql-store.js';
 import { UniqueViolation, type Tx } from '../sql.js';
 import { ChangeListener } from './listen.js';
+import { TABLES } from '../backup.js';
 
 // int8 (COUNT, BIGINT columns) as numbers: every value keyholder stores fits in 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -253,6 +254,31 @@ export class PostgresStore extends SqlStore {
       } finally {
         client.release(broken);
       }
+    }
+  }
+
+  protected async snapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect().catch((err: unknown) => {
+      throw translate(err);
+    });
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      const result = await fn(new PgTx(client));
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw translate(err);
+    } finally {
+      client.release();
+    }
+  }
+
+  protected override async afterImport(tx: Tx): Promise<void> {
+    for (const spec of TABLES.filter((t) => t.identity)) {
+      await tx.get(
+        `SELECT setval(pg_get_serial_sequence('${spec.name}', 'id'), COALESCE(MAX(id), 0) + 1, false) FROM ${spec.name}`,
+      );
     }
   }
 

@@ -93,6 +93,17 @@ export class SqliteStore extends SqlStore {
     return fn(this.readTx());
   }
 
+  protected async snapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
+    const tx = this.readTx();
+    // A read transaction on the reader connection: every statement sees the same commit.
+    this.reader!.exec('BEGIN');
+    try {
+      return await fn(tx);
+    } finally {
+      this.reader!.exec('COMMIT');
+    }
+  }
+
   private readTx(): SqliteTx {
     // Opened lazily: a read-only connection needs the WAL files the writer creates.
     if (!this.readerTx) {
