@@ -5,7 +5,8 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.js';
 import { buildApp } from './http/app.js';
-import { every, expireEventsOnce, expireOnce } from './jobs/expiry.js';
+import { every, expireEventsOnce, expireOnce, reportStaleOnce } from './jobs/expiry.js';
+import { WebhookDelivery } from './jobs/webhooks.js';
 
 /** Event retention is counted in days: once an hour is plenty. */
 const EVENT_EXPIRY_INTERVAL_MS = 3_600_000;
@@ -89,6 +90,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await store.migrate();
   const admin = await bootstrapAdmin(store, config);
   const app = await buildApp({ config, store, https, logger });
+  const webhooks = new WebhookDelivery(store, config.webhooks, app.log);
+  await webhooks.start();
   await app.listen({ host: config.host, port: config.port });
   const tlsReload = tlsReloader(app.server as HttpsServer, tls, config.tls.watchSeconds, app.log);
   const expiry = every(
@@ -101,10 +104,28 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     () => expireEventsOnce(store, config.events.retentionDays),
     (err) => app.log.error({ err }, 'event expiry failed'),
   );
+  const staleScan = every(
+    config.locks.staleScanIntervalSeconds * 1000,
+    () => reportStaleOnce(store, config.locks.staleAfterSeconds * 1000),
+    (err) => app.log.error({ err }, 'stale scan failed'),
+  );
+  const delivery =
+    config.webhooks.targets.length > 0
+      ? every(
+          config.webhooks.pollIntervalSeconds * 1000,
+          () => webhooks.runOnce(),
+          (err) => app.log.error({ err }, 'webhook delivery failed'),
+        )
+      : undefined;
   const port = (app.server.address() as AddressInfo).port;
   const shownHost = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
   const url = `https://${shownHost.includes(':') ? `[${shownHost}]` : shownHost}:${port}`;
   let closing: Promise<void> | undefined;
+  const stopJobs = async () => {
+    tlsReload.close();
+    await Promise.all([expiry.stop(), retention.stop(), staleScan.stop(), delivery?.stop()]);
+    await webhooks.close();
+  };
   return {
     app,
     store,
@@ -113,9 +134,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     tls,
     admin,
     reloadTls: tlsReload.reload,
-    close: () =>
-      (closing ??= (tlsReload.close(), Promise.all([expiry.stop(), retention.stop()])).then(() =>
-        app.close().then(() => store.close()),
-      )),
+    close: () => (closing ??= stopJobs().then(() => app.close().then(() => store.close()))),
   };
 }

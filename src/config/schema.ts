@@ -15,6 +15,18 @@ const trustedProxy = z.string().refine(
   { message: 'must be an IP address or CIDR (e.g. 10.0.0.0/8)' },
 );
 
+/** What a webhook may subscribe to (SPEC §3). */
+export const WEBHOOK_EVENTS = [
+  'acquire',
+  'release',
+  'fail',
+  'expire',
+  'stale',
+  'enable',
+  'disable',
+  'force_release',
+] as const;
+
 export const ConfigSchema = z
   .object({
     dataDir: z.string().min(1).default('./data'),
@@ -109,13 +121,42 @@ export const ConfigSchema = z
           .default(4 * 3600),
         /** how often expired leases and lapsed waiters are cleared (acquire checks leases anyway) */
         expiryIntervalSeconds: z.number().min(0.1).max(3600).default(5),
+        /** how often held locks are checked for staleness (a `stale` event and webhook, once) */
+        staleScanIntervalSeconds: z.number().min(0.1).max(3600).default(60),
       })
       .strict()
-      .default({ staleAfterSeconds: 4 * 3600, expiryIntervalSeconds: 5 }),
+      .default({ staleAfterSeconds: 4 * 3600, expiryIntervalSeconds: 5, staleScanIntervalSeconds: 60 }),
     events: z
       .object({ retentionDays: z.number().int().min(1).default(14) })
       .strict()
       .default({ retentionDays: 14 }),
+    /** signed JSON POSTs of lock events (src/jobs/webhooks.ts) */
+    webhooks: z
+      .object({
+        targets: z
+          .array(
+            z
+              .object({
+                url: z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL'),
+                /** HMAC-SHA256 key: receivers check X-Keyholder-Signature with it */
+                secret: z.string().min(16, 'must be at least 16 characters'),
+                events: z
+                  .array(z.enum(WEBHOOK_EVENTS))
+                  .min(1)
+                  .default([...WEBHOOK_EVENTS]),
+                timeoutSeconds: z.number().min(0.1).max(60).default(5),
+                /** a PEM file to verify an https receiver's certificate against (else the system CAs) */
+                ca: z.string().optional(),
+              })
+              .strict(),
+          )
+          .default([]),
+        pollIntervalSeconds: z.number().min(0.05).max(60).default(1),
+        /** attempts per event before it is skipped (logged) so one bad event cannot stall a target */
+        maxAttempts: z.number().int().min(1).max(100).default(12),
+      })
+      .strict()
+      .default({ targets: [], pollIntervalSeconds: 1, maxAttempts: 12 }),
     http: z
       .object({
         bodyLimit: z

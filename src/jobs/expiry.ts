@@ -36,6 +36,15 @@ export async function expireEventsOnce(store: Store, days: number): Promise<numb
   return deleted;
 }
 
+/** Stale scan: a `stale` event (and webhook) once per holder past stale_after, one instance at a time. */
+export async function reportStaleOnce(store: Store, staleAfterMs: number): Promise<number> {
+  let reported = 0;
+  await store.runExclusive('stale-scan', async () => {
+    reported = await store.webhookFeed.reportStale(staleAfterMs);
+  });
+  return reported;
+}
+
 export interface Job {
   stop(): Promise<void>;
 }

@@ -53,7 +53,9 @@ export type EventType =
   | 'delete'
   | 'expire'
   | 'force_release'
-  | 'update';
+  | 'update'
+  /** a holder went past stale_after without refreshing (recorded once per holder and episode) */
+  | 'stale';
 
 export interface EventDraft {
   type: EventType;

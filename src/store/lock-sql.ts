@@ -153,7 +153,8 @@ export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promi
       );
     } else if (old.refreshedAt !== h.refreshedAt || old.expiresAt !== h.expiresAt) {
       await tx.defer(
-        'UPDATE lock_holders SET refreshed_at = ?, expires_at = ? WHERE lock_id = ? AND host_id = ?',
+        // a refresh ends a stale episode: the next one is reported again
+        'UPDATE lock_holders SET refreshed_at = ?, expires_at = ?, stale_reported_at = NULL WHERE lock_id = ? AND host_id = ?',
         [h.refreshedAt, h.expiresAt, prev.id, h.hostId],
       );
     }

@@ -4,6 +4,7 @@ import { EventEmitter } from 'node:events';
 import { eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
 import { HostDirectory } from './accounts-hosts.js';
 import { Accounts } from './accounts.js';
+import { WebhookFeed } from './webhook-feed.js';
 import { compileFilter } from './search-sql.js';
 import {
   EXPORT_FORMAT,
@@ -69,6 +70,10 @@ export abstract class SqlStore implements Store {
     (fn) => this.read(fn),
   );
   readonly hostDirectory = new HostDirectory(
+    (fn) => this.write(fn),
+    (fn) => this.read(fn),
+  );
+  readonly webhookFeed = new WebhookFeed(
     (fn) => this.write(fn),
     (fn) => this.read(fn),
   );

@@ -7,6 +7,7 @@ import type { LockFilter } from '../search/parse.js';
 import type { ExportDocument } from './backup.js';
 import type { HostDirectory } from './accounts-hosts.js';
 import type { Accounts } from './accounts.js';
+import type { WebhookFeed } from './webhook-feed.js';
 
 export interface HostIdentity {
   name: string;
@@ -164,4 +165,6 @@ export interface Store {
   readonly accounts: Accounts;
   /** the hosts API: listing, admin-added hosts, can_acquire_locks (src/store/accounts-hosts.ts) */
   readonly hostDirectory: HostDirectory;
+  /** the event stream as webhooks read it, and the stale scan (src/store/webhook-feed.ts) */
+  readonly webhookFeed: WebhookFeed;
 }

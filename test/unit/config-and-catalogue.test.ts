@@ -49,7 +49,7 @@ describe('loadConfig', () => {
     });
     expect(c.hosts.matchSan).toBe(true);
     expect(c.tls.watchSeconds).toBe(30);
-    expect(c.locks).toEqual({ staleAfterSeconds: 600, expiryIntervalSeconds: 2 });
+    expect(c.locks).toMatchObject({ staleAfterSeconds: 600, expiryIntervalSeconds: 2 });
     expect(c.events.retentionDays).toBe(30);
     expect(c.fleetlock.allowedNetworks).toEqual(['10.0.0.0/8', '127.0.0.1']);
     expect(loadConfig({ env: { KEYHOLDER_LOCKS_STALE_AFTER_SECONDS: '60' } }).locks.staleAfterSeconds).toBe(

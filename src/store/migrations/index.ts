@@ -127,8 +127,23 @@ CREATE TABLE audit_events (
 CREATE INDEX audit_events_created ON audit_events (created_at);`;
 }
 
+/** Webhooks: each target's position in the event stream, and stale reports per holder. */
+function webhooks(): string {
+  return `
+CREATE TABLE webhook_cursors (
+  target TEXT PRIMARY KEY,
+  last_event_id BIGINT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  next_attempt_at BIGINT,
+  last_error TEXT,
+  updated_at BIGINT NOT NULL
+);
+ALTER TABLE lock_holders ADD COLUMN stale_reported_at BIGINT;`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sqlite: initial('sqlite'), postgres: initial('postgres') },
   { version: 2, name: 'accounts', sqlite: accounts('sqlite'), postgres: accounts('postgres') },
   { version: 3, name: 'lock waiters', sqlite: waiters('sqlite'), postgres: waiters('postgres') },
+  { version: 4, name: 'webhooks', sqlite: webhooks(), postgres: webhooks() },
 ];

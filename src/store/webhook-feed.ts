@@ -1,0 +1,108 @@
+// The store side of webhooks: each target reads the lock event stream from its own cursor, so
+// lock requests never wait for a receiver and a restart resumes where delivery stopped; and
+// the stale scan, which records a `stale` event once per holder that went past stale_after.
+import { eventFor } from '../lock/types.js';
+import type { Run } from './accounts.js';
+import { insertEvents } from './lock-sql.js';
+import { toEventRow, type EventRecord } from './rows.js';
+import type { EventRow } from './store.js';
+
+export interface WebhookCursor {
+  lastEventId: number;
+  attempts: number;
+  nextAttemptAt: number | null;
+}
+
+export class WebhookFeed {
+  constructor(
+    private readonly write: Run,
+    private readonly read: Run,
+  ) {}
+
+  /** A new target starts at the current end of the stream: it is not sent the past. */
+  cursor(target: string): Promise<WebhookCursor> {
+    return this.write(async (tx) => {
+      const now = await tx.now();
+      await tx.run(
+        `INSERT INTO webhook_cursors (target, last_event_id, attempts, updated_at)
+         VALUES (?, (SELECT COALESCE(MAX(id), 0) FROM lock_events), 0, ?) ON CONFLICT (target) DO NOTHING`,
+        [target, now],
+      );
+      const r = await tx.get<{ last_event_id: number; attempts: number; next_attempt_at: number | null }>(
+        'SELECT last_event_id, attempts, next_attempt_at FROM webhook_cursors WHERE target = ?',
+        [target],
+      );
+      return {
+        lastEventId: Number(r!.last_event_id),
+        attempts: Number(r!.attempts),
+        nextAttemptAt: r!.next_attempt_at === null ? null : Number(r!.next_attempt_at),
+      };
+    });
+  }
+
+  save(target: string, cursor: WebhookCursor, lastError: string | null): Promise<void> {
+    return this.write(async (tx) => {
+      await tx.run(
+        `UPDATE webhook_cursors SET last_event_id = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
+         WHERE target = ?`,
+        [cursor.lastEventId, cursor.attempts, cursor.nextAttemptAt, lastError, await tx.now(), target],
+      );
+    });
+  }
+
+  /**
+   * Events after `afterId` that are at least `settleMs` old: on PostgreSQL ids are handed out
+   * before commit, so a younger event could still be overtaken by a lower id committing late.
+   */
+  eventsAfter(
+    afterId: number,
+    settleMs: number,
+    limit: number,
+  ): Promise<{ events: EventRow[]; now: number }> {
+    return this.read(async (q) => {
+      const now = await q.now();
+      const records = await q.all<EventRecord>(
+        `SELECT id, lock_id, lock_name, event_type, host_name, user_login, detail, created_at
+         FROM lock_events WHERE id > ? AND created_at <= ? ORDER BY id LIMIT ?`,
+        [afterId, now - settleMs, limit],
+      );
+      return { events: records.map(toEventRow), now };
+    });
+  }
+
+  /** Records `stale` for holders past stale_after that were not reported since their last refresh. */
+  reportStale(staleAfterMs: number, limit = 500): Promise<number> {
+    return this.write(async (tx) => {
+      const now = await tx.now();
+      const rows = await tx.all<{
+        lock_id: number;
+        lock_name: string;
+        host_id: number;
+        host_name: string;
+        refreshed_at: number;
+      }>(
+        `SELECT lh.lock_id, l.name AS lock_name, lh.host_id, ho.name AS host_name, lh.refreshed_at
+         FROM lock_holders lh JOIN locks l ON l.id = lh.lock_id JOIN hosts ho ON ho.id = lh.host_id
+         WHERE lh.refreshed_at < ? AND lh.stale_reported_at IS NULL ORDER BY lh.refreshed_at LIMIT ?`,
+        [now - staleAfterMs, limit],
+      );
+      for (const r of rows) {
+        const host = { id: Number(r.host_id), name: r.host_name };
+        const minutes = Math.floor((now - Number(r.refreshed_at)) / 60_000);
+        await insertEvents(
+          tx,
+          Number(r.lock_id),
+          r.lock_name,
+          [eventFor('stale', { host }, `held ${minutes} min without refresh`)],
+          now,
+        );
+        await tx.run('UPDATE lock_holders SET stale_reported_at = ? WHERE lock_id = ? AND host_id = ?', [
+          now,
+          r.lock_id,
+          r.host_id,
+        ]);
+      }
+      return rows.length;
+    });
+  }
+}
