@@ -19,6 +19,7 @@ const GAUGES: [keyof LockStats, string, string][] = [
   ['waiters', 'keyholder_lock_waiters', 'Blocking acquires waiting in a queue, over all instances'],
   ['hosts', 'keyholder_hosts', 'Registered hosts'],
   ['events', 'keyholder_lock_events', 'Lock events kept (see events.retentionDays)'],
+  ['webhooksFailing', 'keyholder_webhooks_failing', 'Webhook targets retrying a failed delivery'],
 ];
 
 export function installMetrics(app: FastifyInstance, opts: MetricsOptions): void {

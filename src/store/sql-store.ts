@@ -163,7 +163,8 @@ export abstract class SqlStore implements Store {
            (SELECT COUNT(DISTINCT lock_id) FROM lock_holders WHERE refreshed_at < ?) AS "locksStale",
            (SELECT COUNT(*) FROM lock_waiters WHERE deadline > ?) AS waiters,
            (SELECT COUNT(*) FROM hosts) AS hosts,
-           (SELECT COUNT(*) FROM lock_events) AS events`,
+           (SELECT COUNT(*) FROM lock_events) AS events,
+           (SELECT COUNT(*) FROM webhook_cursors WHERE attempts > 0) AS "webhooksFailing"`,
         [now - staleAfterMs, now],
       );
       const n = (v: unknown) => Number(v ?? 0);
@@ -175,6 +176,7 @@ export abstract class SqlStore implements Store {
         waiters: n(row?.waiters),
         hosts: n(row?.hosts),
         events: n(row?.events),
+        webhooksFailing: n(row?.webhooksFailing),
       };
     });
   }

@@ -108,6 +108,8 @@ export interface LockStats {
   waiters: number;
   hosts: number;
   events: number;
+  /** webhook targets whose current event has failed at least once (retrying) */
+  webhooksFailing: number;
 }
 
 export interface UserRow {

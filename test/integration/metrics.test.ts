@@ -38,6 +38,7 @@ describe.each(STORES)('metrics on %s', (kind) => {
     expect(value(r.text, 'keyholder_lock_waiters')).toBe(1);
     expect(value(r.text, 'keyholder_hosts')).toBe(4);
     expect(value(r.text, 'keyholder_lock_events')).toBeGreaterThanOrEqual(6);
+    expect(value(r.text, 'keyholder_webhooks_failing')).toBe(0);
     expect(r.text).toContain('process_cpu_user_seconds_total');
 
     await s.asHost('m3', 'DELETE', '/api/dlmlocks/single/lock');
