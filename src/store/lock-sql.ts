@@ -43,17 +43,20 @@ export async function insertUnique(tx: Tx, sql: string, params: unknown[], field
 }
 
 export async function upsertHost(tx: Tx, host: HostIdentity, now: number): Promise<HostRef> {
-  const row = host.autoRegister
-    ? await tx.get<{ id: number; name: string; can_acquire_locks: boolean | number }>(
-        `INSERT INTO hosts (name, created_at, last_checkin_at) VALUES (?, ?, ?)
-         ON CONFLICT (name) DO UPDATE SET last_checkin_at = excluded.last_checkin_at
-         RETURNING id, name, can_acquire_locks`,
-        [host.name, now, now],
-      )
-    : await tx.get<{ id: number; name: string; can_acquire_locks: boolean | number }>(
-        'UPDATE hosts SET last_checkin_at = ? WHERE name = ? RETURNING id, name, can_acquire_locks',
-        [now, host.name],
-      );
+  type Row = { id: number; name: string; can_acquire_locks: boolean | number };
+  // Nearly every request comes from a known host: the plain UPDATE is the cheap path.
+  let row = await tx.get<Row>(
+    'UPDATE hosts SET last_checkin_at = ? WHERE name = ? RETURNING id, name, can_acquire_locks',
+    [now, host.name],
+  );
+  if (!row && host.autoRegister) {
+    row = await tx.get<Row>(
+      `INSERT INTO hosts (name, created_at, last_checkin_at) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET last_checkin_at = excluded.last_checkin_at
+       RETURNING id, name, can_acquire_locks`,
+      [host.name, now, now],
+    );
+  }
   if (!row) throw new AppError('unknown_host');
   return { id: Number(row.id), name: row.name, canAcquireLocks: Boolean(row.can_acquire_locks) };
 }
