@@ -1,6 +1,7 @@
 // Row shapes and mappings of the accounts tables (users, api_tokens, sessions, audit_events).
 import type { Tx } from './sql.js';
 import type { Role } from './store.js';
+import type { UserRecord as BaseUserRecord } from './rows.js';
 
 export type AuditType =
   | 'login'
@@ -62,12 +63,7 @@ export interface SessionRow {
 
 export type Run = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
 
-export interface UserRecord {
-  id: number;
-  login: string;
-  password_hash: string;
-  role: string;
-  created_at: number;
+export interface UserRecord extends BaseUserRecord {
   updated_at: number;
 }
 

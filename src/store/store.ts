@@ -2,7 +2,6 @@
 // implementation. Every lock state change runs `decide` inside one transaction that holds
 // the lock's row, so check-and-set is atomic across requests and server instances.
 import type { Actor, EventDraft, HostRef, LockState } from '../lock/types.js';
-import type { MaintenanceWindow } from '../lock/windows.js';
 import type { LockFilter } from '../search/parse.js';
 import type { ExportDocument } from './backup.js';
 import type { HostDirectory } from './accounts-hosts.js';
@@ -59,14 +58,11 @@ export interface LockOp<T> {
   decide(lock: LockState | undefined, ctx: LockOpContext): LockMutation<T>;
 }
 
-export interface NewLock {
-  name: string;
-  type: string;
-  enabled: boolean;
-  maxHolders: number;
-  leaseSeconds: number | null;
-  windows: MaintenanceWindow[];
-}
+/** What a new lock is created with; the rest (id, counter, times, holders) the store sets. */
+export type NewLock = Pick<
+  LockState,
+  'name' | 'type' | 'enabled' | 'maxHolders' | 'leaseSeconds' | 'windows'
+>;
 
 export interface ListLocksQuery {
   filter: LockFilter | null;
