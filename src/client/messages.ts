@@ -38,6 +38,7 @@ const REASONS: Record<string, string> = {
   full: 'all holder slots are taken',
   outside_window: "outside the lock's maintenance window",
   held: 'held by another host',
+  queued: 'other hosts are queued for it (blocking acquire) and go first',
 };
 
 /** A refused (412) request: why, in words, and as a short reason the workflow can act on. */
@@ -62,6 +63,10 @@ export function explain412(
     const who = holders?.length ? holders.join(', ') : undefined;
     if (reason === 'held' && who) return { reason, why: `held by ${who}` };
     if (reason === 'full' && who) return { reason, why: `${REASONS.full} (held by ${who})` };
+    // keyholder names the next opening in the message: keep that part
+    const opening = /the next window opens [^.;]+/.exec(error.message ?? '')?.[0];
+    if (reason === 'outside_window' && opening)
+      return { reason, why: `${REASONS.outside_window}; ${opening}` };
     return { reason, why: REASONS[reason] ?? `refused by the server (${reason})` };
   }
   if (error.message && error.message !== GENERIC_412) return { reason, why: error.message };

@@ -27,6 +27,16 @@ describe('explain412', () => {
     expect(explain412('acquire', { ...error, reason: 'outside_window' }, undefined, 'me').why).toBe(
       "outside the lock's maintenance window",
     );
+    const windowed = {
+      message: `${GENERIC_412} The lock is outside its maintenance windows; the next window opens 2026-11-29 01:00:00 UTC.`,
+      reason: 'outside_window',
+    };
+    expect(explain412('acquire', windowed, undefined, 'me').why).toBe(
+      "outside the lock's maintenance window; the next window opens 2026-11-29 01:00:00 UTC",
+    );
+    expect(explain412('acquire', { ...error, reason: 'queued' }, undefined, 'me').why).toBe(
+      'other hosts are queued for it (blocking acquire) and go first',
+    );
     expect(explain412('acquire', { ...error, reason: 'quota' }, undefined, 'me').why).toBe(
       'refused by the server (quota)',
     );
