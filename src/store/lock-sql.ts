@@ -25,12 +25,32 @@ export function mayAdmitWaiters(prev: LockState, next: LockState): boolean {
   );
 }
 
-export async function loadWaiters(q: Queryable, lockId: number): Promise<Waiter[]> {
-  const rows = await q.all<{ id: number; host_id: number; deadline: number }>(
-    'SELECT id, host_id, deadline FROM lock_waiters WHERE lock_id = ? ORDER BY id',
-    [lockId],
+/**
+ * A lock's holders and its queue in one statement (one round trip on PostgreSQL). Run after
+ * the lock row was taken for update, so it sees every holder committed before.
+ */
+export async function loadHoldersAndQueue(
+  q: Queryable,
+  lockId: number,
+): Promise<{ holders: Holder[]; queue: Waiter[] }> {
+  const rows = await q.all<
+    HolderRecord & { kind: string; waiter_id: number | null; deadline: number | null }
+  >(
+    `SELECT 'h' AS kind, lh.lock_id, lh.host_id, ho.name AS host_name, lh.acquired_at, lh.refreshed_at,
+       lh.fencing_token, lh.expires_at, NULL AS waiter_id, NULL AS deadline
+     FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id WHERE lh.lock_id = ?
+     UNION ALL
+     SELECT 'w', w.lock_id, w.host_id, NULL, NULL, NULL, NULL, NULL, w.id, w.deadline
+     FROM lock_waiters w WHERE w.lock_id = ?`,
+    [lockId, lockId],
   );
-  return rows.map((r) => ({ id: Number(r.id), hostId: Number(r.host_id), deadline: Number(r.deadline) }));
+  const holders = rows.filter((r) => r.kind === 'h').map(toHolder);
+  holders.sort((a, b) => a.fencingToken - b.fencingToken);
+  const queue = rows
+    .filter((r) => r.kind === 'w')
+    .map((r) => ({ id: Number(r.waiter_id), hostId: Number(r.host_id), deadline: Number(r.deadline) }));
+  queue.sort((a, b) => a.id - b.id);
+  return { holders, queue };
 }
 
 export async function insertUnique(tx: Tx, sql: string, params: unknown[], field = 'name'): Promise<unknown> {

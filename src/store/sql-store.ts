@@ -23,7 +23,7 @@ import {
   insertUnique,
   loadHolders,
   loadHoldersOf,
-  loadWaiters,
+  loadHoldersAndQueue,
   mayAdmitWaiters,
   upsertHost,
 } from './lock-sql.js';
@@ -205,9 +205,10 @@ export abstract class SqlStore implements Store {
           [op.ref],
         );
       }
-      const lock = record ? toLockState(record, await loadHolders(tx, Number(record.id))) : undefined;
+      const state = record ? await loadHoldersAndQueue(tx, Number(record.id)) : { holders: [], queue: [] };
+      const lock = record ? toLockState(record, state.holders) : undefined;
       const targetHost = op.targetHostId === undefined ? undefined : await findHostById(tx, op.targetHostId);
-      const queue = lock ? await loadWaiters(tx, lock.id) : [];
+      const queue = state.queue;
       const waiters = queue.filter((w) => w.deadline > now);
       // Waiters whose request timed out elsewhere (or whose instance died) leave the queue here.
       const lapsed = queue.length - waiters.length;
