@@ -36,7 +36,8 @@ export async function uiRoutes(app: FastifyInstance, opts: { root?: string } = {
   const registered = uiBuilt(root);
   if (registered) {
     // serve: false — only reply.sendFile, so this route and its declared access stay the only way in
-    await app.register(fastifyStatic, { root, serve: false });
+    // cacheControl: false — the route below sets its own: hashed assets forever, index.html never
+    await app.register(fastifyStatic, { root, serve: false, cacheControl: false });
   }
 
   app.get<{ Params: { '*': string } }>(
