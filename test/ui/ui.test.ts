@@ -139,6 +139,29 @@ describe.skipIf(!uiTestsRunnable())('web UI', () => {
     await page.waitForURL('**/locks', WAIT);
   });
 
+  it('lets an admin issue and revoke an API token; others have no users page', async () => {
+    const page = await pageFor(ADMIN[0], ADMIN[1]);
+    await page.getByRole('link', { name: 'Users & tokens' }).click();
+    await page.getByTestId('user-row-operator').waitFor(WAIT);
+    await page.locator('#token-user').selectOption('operator');
+    await page.locator('#token-name').fill('pipeline');
+    await page.getByRole('button', { name: 'Issue token' }).click();
+    const secret = await page.getByTestId('issued-token').locator('input').inputValue();
+    expect(secret).toMatch(/^kh_/);
+    const asToken = () =>
+      s.request('GET', '/api/dlmlocks', { headers: { authorization: `Bearer ${secret}` } });
+    expect((await asToken()).status).toBe(200);
+
+    const row = page.getByTestId('token-row-pipeline');
+    await row.getByRole('button', { name: 'Revoke' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+    await expect.poll(() => row.getByTestId('token-state').textContent(), WAIT).toBe('revoked');
+    expect((await asToken()).status).toBe(401);
+
+    const operator = await pageFor('operator');
+    expect(await operator.getByRole('link', { name: 'Users & tokens' }).count()).toBe(0);
+  });
+
   it('logs out: the session ends on the server too', async () => {
     const page = await pageFor('viewer');
     await page.getByRole('button', { name: 'Log out' }).click();
