@@ -18,6 +18,7 @@ import { hostRoutes } from './hosts.js';
 import { registerOpenApi } from './openapi.js';
 import { sessionRoutes } from './session.js';
 import { tokenRoutes } from './tokens.js';
+import { uiRoutes } from './ui.js';
 import { userRoutes } from './users.js';
 
 declare module 'fastify' {
@@ -81,6 +82,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustedProxies: config.trustedProxies,
   });
   await app.register(healthRoutes, { store });
+  // last and catch-all: every other GET is a path of the single-page UI
+  await app.register(uiRoutes);
   return app;
 }
 

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Access } from '../../../src/identity/access.js';
 import { accessOf } from '../../../src/identity/gate.js';
 import { issueToken } from '../../../src/identity/tokens.js';
+import { uiBuilt } from '../../../src/http/ui.js';
 import type { RequestOptions } from '../../support/http.js';
 import { ADMIN, startTestServer, type TestServer } from '../../support/server.js';
 import { STORES } from '../../support/stores.js';
@@ -149,6 +150,9 @@ const TABLE: Record<string, Row> = {
   'GET /healthz': { rule: 'public', ok: 200 },
   'GET /readyz': { rule: 'public', ok: 200 },
   'GET /metrics': { rule: 'public', ok: 200 },
+
+  // the web UI's files and its client-side routes; 404 with a message when it was not built
+  'GET /*': { rule: 'public', ok: uiBuilt() ? 200 : 404, call: () => ({ params: { '*': 'locks' } }) },
 
   // FleetLock answers in its own protocol; who may use it is its own config (allowedNetworks)
   'POST /v1/pre-reboot': { rule: 'public', ok: 200, call: fleetlock },

@@ -1,0 +1,52 @@
+// Debian's chromium driven by playwright-core (no browser download). Locally a missing
+// chromium skips the UI tests; in CI (CI=true) it is a failure, since .ci/run installs it.
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { uiBuilt } from '../../src/http/ui.js';
+
+export const CHROMIUM = '/usr/bin/chromium';
+
+export const haveChromium = existsSync(CHROMIUM);
+
+/** Whether to run the UI tests; throws where skipping would hide a broken setup. */
+export function uiTestsRunnable(): boolean {
+  if (!uiBuilt()) throw new Error('dist/ui is missing: run `npm run build` before the UI tests');
+  if (!haveChromium && process.env.CI)
+    throw new Error(`${CHROMIUM} is missing (CI installs Debian's chromium)`);
+  return haveChromium;
+}
+
+export function launch(): Promise<Browser> {
+  // launch() gives every run a fresh, throwaway profile (its own --user-data-dir)
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+/** A separate browser profile per person: own cookies, own session. */
+export async function newContext(
+  browser: Browser,
+  baseURL: string,
+  viewport = { width: 1280, height: 900 },
+): Promise<BrowserContext> {
+  // the test server's certificate comes from a CA made at test time
+  return browser.newContext({ baseURL, ignoreHTTPSErrors: true, viewport });
+}
+
+export async function logIn(page: Page, login: string, password: string): Promise<void> {
+  await page.goto('/locks');
+  await page.locator('#pf-login-username-id').fill(login);
+  await page.locator('#pf-login-password-id').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByTestId('whoami').waitFor();
+}

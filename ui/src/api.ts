@@ -1,0 +1,130 @@
+// The UI talks only to the public JSON API, with the session cookie (set by POST /api/session)
+// and the session's CSRF token on every change, as any other API client would.
+
+export type Role = 'viewer' | 'operator' | 'admin';
+
+export interface SessionInfo {
+  user: { id: number; login: string; role: Role };
+  csrf_token: string | null;
+  expires_at: string | null;
+}
+
+export interface Page<T> {
+  total: number;
+  subtotal: number;
+  page: number;
+  per_page: number;
+  results: T[];
+}
+
+export interface Holder {
+  name: string;
+  acquired_at: string;
+  fencing_token: number;
+  expires_at: string | null;
+}
+
+export interface Lock {
+  id: number;
+  name: string;
+  enabled: boolean;
+  type: string;
+  created_at: string;
+  updated_at: string;
+  max_holders: number;
+  lease_seconds: number | null;
+  fencing_token: number;
+  stale: boolean;
+  holders: Holder[];
+}
+
+export interface LockEvent {
+  id: number;
+  event_type: string;
+  created_at: string;
+  host: { name: string } | null;
+  user: { login: string } | null;
+  detail: string | null;
+}
+
+export interface Host {
+  id: number;
+  name: string;
+  can_acquire_locks: boolean;
+  created_at: string;
+  last_checkin_at: string | null;
+  locks_held: number;
+  stale: boolean;
+  locks: { id: number; name: string; acquired_at: string; stale: boolean }[];
+}
+
+export interface User {
+  id: number;
+  login: string;
+  role: Role;
+  created_at: string;
+}
+
+export interface Token {
+  id: number;
+  name: string;
+  user: { login: string };
+  prefix: string;
+  state: 'active' | 'expired' | 'revoked';
+  created_at: string;
+  expires_at: string | null;
+  last_used_at: string | null;
+}
+
+/** An answer other than 2xx, with the API's own message. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+let csrfToken: string | null = null;
+
+/** Remembered from the login answer or GET /api/session; sent with every change. */
+export function setCsrfToken(token: string | null): void {
+  csrfToken = token;
+}
+
+export async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = { accept: 'application/json' };
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  if (method !== 'GET' && csrfToken) headers['x-csrf-token'] = csrfToken;
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    credentials: 'same-origin',
+  });
+  const text = await res.text();
+  const json: unknown = text ? safeJson(text) : undefined;
+  if (!res.ok) {
+    const message = (json as { error?: { message?: string } } | undefined)?.error?.message;
+    throw new ApiError(res.status, message ?? `${res.status} ${res.statusText}`);
+  }
+  return json as T;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+export const lockPath = (ref: string | number) => `/api/dlmlocks/${encodeURIComponent(String(ref))}`;
+
+export function query(params: Record<string, string | number | undefined>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
