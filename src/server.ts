@@ -101,7 +101,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   );
   const retention = every(
     EVENT_EXPIRY_INTERVAL_MS,
-    () => expireEventsOnce(store, config.events.retentionDays),
+    () => expireEventsOnce(store, config.events),
     (err) => app.log.error({ err }, 'event expiry failed'),
   );
   const staleScan = every(

@@ -98,7 +98,10 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
       staleAfterSeconds: numberFrom(env, 'KEYHOLDER_LOCKS_STALE_AFTER_SECONDS'),
       expiryIntervalSeconds: numberFrom(env, 'KEYHOLDER_LOCKS_EXPIRY_INTERVAL_SECONDS'),
     },
-    events: { retentionDays: numberFrom(env, 'KEYHOLDER_EVENTS_RETENTION_DAYS') },
+    events: {
+      retentionDays: numberFrom(env, 'KEYHOLDER_EVENTS_RETENTION_DAYS'),
+      auditRetentionDays: numberFrom(env, 'KEYHOLDER_EVENTS_AUDIT_RETENTION_DAYS'),
+    },
     fleetlock: {
       enabled: boolFrom(env, 'KEYHOLDER_FLEETLOCK_ENABLED'),
       defaultMaxHolders: numberFrom(env, 'KEYHOLDER_FLEETLOCK_DEFAULT_MAX_HOLDERS'),

@@ -127,9 +127,13 @@ export const ConfigSchema = z
       .strict()
       .default({ staleAfterSeconds: 4 * 3600, expiryIntervalSeconds: 5, staleScanIntervalSeconds: 60 }),
     events: z
-      .object({ retentionDays: z.number().int().min(1).default(14) })
+      .object({
+        retentionDays: z.number().int().min(1).default(14),
+        /** the audit trail (logins, tokens, roles) is kept longer than lock events */
+        auditRetentionDays: z.number().int().min(1).default(365),
+      })
       .strict()
-      .default({ retentionDays: 14 }),
+      .default({ retentionDays: 14, auditRetentionDays: 365 }),
     /** signed JSON POSTs of lock events (src/jobs/webhooks.ts) */
     webhooks: z
       .object({

@@ -27,11 +27,15 @@ export async function expireOnce(store: Store): Promise<number> {
   return expired;
 }
 
-/** Event retention (events.retentionDays): old events go, one instance at a time. */
-export async function expireEventsOnce(store: Store, days: number): Promise<number> {
+/** Retention: old lock events and audit records go, one instance at a time. */
+export async function expireEventsOnce(
+  store: Store,
+  retention: { retentionDays: number; auditRetentionDays: number },
+): Promise<number> {
   let deleted = 0;
   await store.runExclusive('event-expiry', async () => {
-    deleted = await store.expireEvents(days);
+    deleted = await store.expireEvents(retention.retentionDays);
+    deleted += await store.expireAudit(retention.auditRetentionDays);
   });
   return deleted;
 }

@@ -181,6 +181,13 @@ export abstract class SqlStore implements Store {
     });
   }
 
+  async expireAudit(days: number): Promise<number> {
+    return this.write(async (tx) => {
+      const cutoff = (await tx.now()) - days * 86_400_000;
+      return (await tx.run('DELETE FROM audit_events WHERE created_at < ?', [cutoff])).changes;
+    });
+  }
+
   async expireEvents(days: number): Promise<number> {
     return this.write(async (tx) => {
       const cutoff = (await tx.now()) - days * 86_400_000;

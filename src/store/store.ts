@@ -144,6 +144,8 @@ export interface Store {
   lockStats(staleAfterMs: number): Promise<LockStats>;
   /** deletes lock events older than `days` by the database clock; returns how many */
   expireEvents(days: number): Promise<number>;
+  /** the same for the audit trail */
+  expireAudit(days: number): Promise<number>;
   getLock(ref: string): Promise<LockState | undefined>;
   listLocks(q: ListLocksQuery): Promise<{ total: number; subtotal: number; locks: LockState[]; now: number }>;
   createLock(input: NewLock, actor: Actor): Promise<LockState>;

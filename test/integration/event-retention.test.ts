@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI } from '../support/process.js';
 import { STORES } from '../support/stores.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { expireEventsOnce } from '../../src/jobs/expiry.js';
 import { querySql } from '../support/db-sql.js';
 
 const DAY = 86_400_000;
@@ -33,6 +34,21 @@ describe.each(STORES)('event retention on %s', (kind) => {
     expect(await s.server.store.expireEvents(14)).toBe(2);
     expect(await eventCount('retained')).toBe(1);
     expect((await s.asAdmin('GET', '/api/dlmlocks/retained')).status).toBe(200);
+  });
+
+  it('keeps the audit trail for its own, longer retention', async () => {
+    await s.asAdmin('POST', '/api/users', {
+      body: { login: 'auditee', password: 'auditee-password', role: 'viewer' },
+    });
+    const audit = async () => (await s.asAdmin('GET', '/api/audit?per_page=1000')).json.total as number;
+    const before = await audit();
+    expect(before).toBeGreaterThan(0);
+    await querySql(s.db, 'UPDATE audit_events SET created_at = created_at - ?', [100 * DAY]);
+    await expireEventsOnce(s.server.store, { retentionDays: 14, auditRetentionDays: 365 });
+    expect(await audit()).toBe(before);
+    await querySql(s.db, 'UPDATE audit_events SET created_at = created_at - ?', [300 * DAY]);
+    await expireEventsOnce(s.server.store, { retentionDays: 14, auditRetentionDays: 365 });
+    expect(await audit()).toBe(0);
   });
 
   it('`keyholder events expire --days N` does the same from the command line', async () => {
