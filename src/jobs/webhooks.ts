@@ -70,9 +70,10 @@ export class WebhookDelivery {
 
   private async deliverTo(target: Target): Promise<number> {
     const feed = this.store.webhookFeed;
-    const cursor = await feed.cursor(target.url);
+    // A read on every pass; writes only when the cursor moves (start() created it).
+    const cursor = (await feed.load(target.url)) ?? (await feed.cursor(target.url));
     const { events, now } = await feed.eventsAfter(cursor.lastEventId, SETTLE_MS, BATCH);
-    if (cursor.nextAttemptAt !== null && cursor.nextAttemptAt > now) return 0;
+    if (events.length === 0 || (cursor.nextAttemptAt !== null && cursor.nextAttemptAt > now)) return 0;
     let delivered = 0;
     for (const event of events) {
       if (!(target.events as readonly string[]).includes(event.type)) {

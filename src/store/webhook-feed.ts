@@ -13,6 +13,21 @@ export interface WebhookCursor {
   nextAttemptAt: number | null;
 }
 
+const CURSOR_SELECT = 'SELECT last_event_id, attempts, next_attempt_at FROM webhook_cursors WHERE target = ?';
+type CursorRecord = { last_event_id: number; attempts: number; next_attempt_at: number | null };
+
+function toCursor(r: {
+  last_event_id: number;
+  attempts: number;
+  next_attempt_at: number | null;
+}): WebhookCursor {
+  return {
+    lastEventId: Number(r.last_event_id),
+    attempts: Number(r.attempts),
+    nextAttemptAt: r.next_attempt_at === null ? null : Number(r.next_attempt_at),
+  };
+}
+
 export class WebhookFeed {
   constructor(
     private readonly write: Run,
@@ -28,15 +43,16 @@ export class WebhookFeed {
          VALUES (?, (SELECT COALESCE(MAX(id), 0) FROM lock_events), 0, ?) ON CONFLICT (target) DO NOTHING`,
         [target, now],
       );
-      const r = await tx.get<{ last_event_id: number; attempts: number; next_attempt_at: number | null }>(
-        'SELECT last_event_id, attempts, next_attempt_at FROM webhook_cursors WHERE target = ?',
-        [target],
-      );
-      return {
-        lastEventId: Number(r!.last_event_id),
-        attempts: Number(r!.attempts),
-        nextAttemptAt: r!.next_attempt_at === null ? null : Number(r!.next_attempt_at),
-      };
+      const r = await tx.get<CursorRecord>(CURSOR_SELECT, [target]);
+      return toCursor(r!);
+    });
+  }
+
+  /** The target's cursor as stored, without writing; undefined if it was never started. */
+  load(target: string): Promise<WebhookCursor | undefined> {
+    return this.read(async (q) => {
+      const r = await q.get<CursorRecord>(CURSOR_SELECT, [target]);
+      return r ? toCursor(r) : undefined;
     });
   }
 
