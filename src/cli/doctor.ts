@@ -1,9 +1,8 @@
 // `keyholder doctor`: checks a server's configuration, TLS files, database and clock without
 // starting it. Exit 0 when nothing failed (warnings allowed), 2 otherwise.
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
 import { runDoctor, type Level } from '../ops/doctor.js';
-import { storeOptions, type StoreFlags } from './store-options.js';
+import { configFromFlags, storeOptions, type StoreFlags } from './store-options.js';
 
 const MARK: Record<Level, string> = { ok: 'ok  ', warn: 'WARN', fail: 'FAIL' };
 
@@ -13,11 +12,7 @@ export function registerDoctorCommand(program: Command): void {
       .command('doctor')
       .description('check configuration, certificates, database and clock; changes nothing'),
   ).action(async (flags: StoreFlags) => {
-    const config = loadConfig({
-      file: flags.config,
-      flags: { dataDir: flags.dataDir, database: { url: flags.databaseUrl } },
-    });
-    const findings = await runDoctor(config);
+    const findings = await runDoctor(configFromFlags(flags));
     for (const f of findings) console.log(`${MARK[f.level]}  ${f.check.padEnd(8)} ${f.message}`);
     const failed = findings.filter((f) => f.level === 'fail').length;
     const warned = findings.filter((f) => f.level === 'warn').length;

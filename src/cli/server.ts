@@ -1,14 +1,11 @@
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
 import { openStore } from '../store/open.js';
 import { startServer } from '../server.js';
+import { configFromFlags, storeOptions, type StoreFlags } from './store-options.js';
 
-interface ServerFlags {
-  config?: string;
-  dataDir?: string;
+interface ServerFlags extends StoreFlags {
   host?: string;
   port?: string;
-  databaseUrl?: string;
 }
 
 function configFrom(flags: ServerFlags) {
@@ -17,21 +14,11 @@ function configFrom(flags: ServerFlags) {
     port = Number(flags.port);
     if (!Number.isInteger(port)) throw new Error(`--port must be an integer, got '${flags.port}'`);
   }
-  return loadConfig({
-    file: flags.config,
-    flags: { dataDir: flags.dataDir, host: flags.host, port, database: { url: flags.databaseUrl } },
-  });
-}
-
-function withCommonOptions(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <file>', 'config file (YAML or JSON); default $KEYHOLDER_CONFIG')
-    .option('-d, --data-dir <dir>', 'data directory: SQLite file and development PKI (default ./data)')
-    .option('--database-url <url>', 'postgres:// URL; default SQLite in the data directory');
+  return configFromFlags(flags, { host: flags.host, port });
 }
 
 export function registerServerCommands(program: Command): void {
-  withCommonOptions(program.command('server').description('run the lock service'))
+  storeOptions(program.command('server').description('run the lock service'))
     .option('-H, --host <address>', 'listen address (default 0.0.0.0)')
     .option('-p, --port <port>', 'listen port (default 8443)')
     .action(async (flags: ServerFlags) => {
@@ -70,7 +57,7 @@ export function registerServerCommands(program: Command): void {
       });
     });
 
-  withCommonOptions(program.command('migrate').description('apply database migrations and exit')).action(
+  storeOptions(program.command('migrate').description('apply database migrations and exit')).action(
     async (flags: ServerFlags) => {
       const store = openStore(configFrom(flags));
       await store.migrate();

@@ -62,15 +62,20 @@ export async function insertUnique(tx: Tx, sql: string, params: unknown[], field
   }
 }
 
+type HostRefRecord = { id: number; name: string; can_acquire_locks: boolean | number };
+
+function toHostRef(row: HostRefRecord): HostRef {
+  return { id: Number(row.id), name: row.name, canAcquireLocks: Boolean(row.can_acquire_locks) };
+}
+
 export async function upsertHost(tx: Tx, host: HostIdentity, now: number): Promise<HostRef> {
-  type Row = { id: number; name: string; can_acquire_locks: boolean | number };
   // Nearly every request comes from a known host: the plain UPDATE is the cheap path.
-  let row = await tx.get<Row>(
+  let row = await tx.get<HostRefRecord>(
     'UPDATE hosts SET last_checkin_at = ? WHERE name = ? RETURNING id, name, can_acquire_locks',
     [now, host.name],
   );
   if (!row && host.autoRegister) {
-    row = await tx.get<Row>(
+    row = await tx.get<HostRefRecord>(
       `INSERT INTO hosts (name, created_at, last_checkin_at) VALUES (?, ?, ?)
        ON CONFLICT (name) DO UPDATE SET last_checkin_at = excluded.last_checkin_at
        RETURNING id, name, can_acquire_locks`,
@@ -78,17 +83,12 @@ export async function upsertHost(tx: Tx, host: HostIdentity, now: number): Promi
     );
   }
   if (!row) throw new AppError('unknown_host');
-  return { id: Number(row.id), name: row.name, canAcquireLocks: Boolean(row.can_acquire_locks) };
+  return toHostRef(row);
 }
 
 export async function findHostById(q: Queryable, id: number): Promise<HostRef | undefined> {
-  const row = await q.get<{ id: number; name: string; can_acquire_locks: boolean | number }>(
-    'SELECT id, name, can_acquire_locks FROM hosts WHERE id = ?',
-    [id],
-  );
-  return row
-    ? { id: Number(row.id), name: row.name, canAcquireLocks: Boolean(row.can_acquire_locks) }
-    : undefined;
+  const row = await q.get<HostRefRecord>('SELECT id, name, can_acquire_locks FROM hosts WHERE id = ?', [id]);
+  return row ? toHostRef(row) : undefined;
 }
 
 export async function findLockRecord(
