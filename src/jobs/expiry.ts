@@ -1,7 +1,8 @@
-// Lease expiry: holders that did not refresh within their lease lose the lock (`expire`
-// event), and queued waiters whose time ran out leave the queue — even when nobody else asks
-// for the lock. Acquire checks leases too, so this job only makes expiry visible and wakes
-// waiters; it runs on one instance at a time (PostgreSQL advisory lock).
+// The periodic jobs on the lock tables, each on one instance at a time (PostgreSQL advisory
+// lock): lease expiry — holders that did not refresh within their lease lose the lock
+// (`expire` event) and lapsed waiters leave the queue, even when nobody else asks for the lock
+// (acquire checks leases too, so this only makes expiry visible and wakes waiters) — event and
+// audit retention, and the stale scan; plus `every`, the timer they run on.
 import { expireLeases } from '../lock/rules.js';
 import type { Store } from '../store/store.js';
 

@@ -25,6 +25,11 @@ export function mayAdmitWaiters(prev: LockState, next: LockState): boolean {
   );
 }
 
+/** A holder row with its host's name; the columns `toHolder` reads. */
+const HOLDER_COLUMNS = `lh.lock_id, lh.host_id, ho.name AS host_name, lh.acquired_at, lh.refreshed_at,
+  lh.fencing_token, lh.expires_at`;
+const HOLDER_SELECT = `SELECT ${HOLDER_COLUMNS} FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id`;
+
 /**
  * A lock's holders and its queue in one statement (one round trip on PostgreSQL). Run after
  * the lock row was taken for update, so it sees every holder committed before.
@@ -36,8 +41,7 @@ export async function loadHoldersAndQueue(
   const rows = await q.all<
     HolderRecord & { kind: string; waiter_id: number | null; deadline: number | null }
   >(
-    `SELECT 'h' AS kind, lh.lock_id, lh.host_id, ho.name AS host_name, lh.acquired_at, lh.refreshed_at,
-       lh.fencing_token, lh.expires_at, NULL AS waiter_id, NULL AS deadline
+    `SELECT 'h' AS kind, ${HOLDER_COLUMNS}, NULL AS waiter_id, NULL AS deadline
      FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id WHERE lh.lock_id = ?
      UNION ALL
      SELECT 'w', w.lock_id, w.host_id, NULL, NULL, NULL, NULL, NULL, w.id, w.deadline
@@ -105,9 +109,6 @@ export async function findLockRecord(
   }
   return q.get<LockRecord>(`SELECT ${LOCK_COLUMNS} FROM locks l WHERE l.name = ?${lockClause}`, [ref]);
 }
-
-const HOLDER_SELECT = `SELECT lh.lock_id, lh.host_id, ho.name AS host_name, lh.acquired_at, lh.refreshed_at,
-  lh.fencing_token, lh.expires_at FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id`;
 
 export async function loadHolders(q: Queryable, lockId: number): Promise<Holder[]> {
   const rows = await q.all<HolderRecord>(`${HOLDER_SELECT} WHERE lh.lock_id = ? ORDER BY lh.fencing_token`, [
