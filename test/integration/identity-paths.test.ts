@@ -257,3 +257,29 @@ describe.each(STORES)('a trusted proxy on %s', (kind) => {
     }
   });
 });
+
+describe.each(STORES)('hosts.matchSan on %s', (kind) => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer(kind, { hosts: { matchSan: true, autoRegister: true } });
+  });
+  afterAll(() => s?.close());
+
+  it('lets a registered DNS SAN decide, also when the CN names no host', async () => {
+    const pki = await testPki();
+    expect((await s.asAdmin('POST', '/api/hosts', { body: { name: 'web11.example.com' } })).status).toBe(201);
+    const cert = await pki.withSubject(
+      [O, { CN: text('web11 ') }],
+      ['other.example.com', 'web11.example.com'],
+    );
+    const r = await s.request('PUT', '/api/dlmlocks/san/lock', { ...DIRECT, cert });
+    expect(r.json.host).toEqual({ name: 'web11.example.com', self: true });
+    // without SANs the same CN is refused, with the reason
+    const bare = await s.request('PUT', '/api/dlmlocks/san/lock', {
+      ...DIRECT,
+      cert: await pki.withSubject([O, { CN: text('web11 ') }]),
+    });
+    expect(bare.status).toBe(401);
+    expect(bare.json.error.message).toMatch(/spaces at its ends/);
+  });
+});

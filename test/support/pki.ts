@@ -21,7 +21,7 @@ export interface TestPki {
   serverPem: string;
   host(name: string): Promise<KeyedCert>;
   /** a host certificate with exactly this subject (RDNs in certificate order) */
-  withSubject(subject: NonNullable<IssueOptions['subject']>): Promise<KeyedCert>;
+  withSubject(subject: NonNullable<IssueOptions['subject']>, dnsNames?: string[]): Promise<KeyedCert>;
   foreignHost(name: string): Promise<KeyedCert>;
   crlRevoking(certs: KeyedCert[]): Promise<string>;
 }
@@ -57,8 +57,8 @@ async function build(): Promise<TestPki> {
       if (!hosts.has(name)) hosts.set(name, issueCertificate(ca, { commonName: name, usage: 'client' }));
       return hosts.get(name)!;
     },
-    withSubject(subject) {
-      return issueCertificate(ca, { commonName: '', subject, usage: 'client' });
+    withSubject(subject, dnsNames) {
+      return issueCertificate(ca, { commonName: '', subject, dnsNames, usage: 'client' });
     },
     foreignHost(name) {
       if (!foreign.has(name))
