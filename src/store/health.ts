@@ -68,6 +68,8 @@ const SETTLE_MS = 1000;
 export class StoreHealth {
   private downSince: number | undefined;
   private lastFailureAt = 0;
+  private lastSuccessAt = 0;
+  private settling: NodeJS.Timeout | undefined;
   private notificationsLostAt: number | undefined;
   private readonly listeners = new Set<(event: HealthEvent) => void>();
 
@@ -94,7 +96,16 @@ export class StoreHealth {
   succeeded(): void {
     if (this.downSince === undefined) return;
     const now = this.clock();
-    if (now - this.lastFailureAt < SETTLE_MS) return;
+    this.lastSuccessAt = now;
+    const settled = now - this.lastFailureAt >= SETTLE_MS;
+    if (!settled) {
+      // Decided once the window has passed: recovered unless something failed after this success.
+      this.settling ??= setTimeout(() => {
+        this.settling = undefined;
+        if (this.lastSuccessAt > this.lastFailureAt) this.succeeded();
+      }, SETTLE_MS).unref();
+      return;
+    }
     const downMs = now - this.downSince;
     this.downSince = undefined;
     this.emit({ kind: 'available', downMs });

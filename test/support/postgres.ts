@@ -1,7 +1,8 @@
 // A throwaway PostgreSQL cluster for the test run: initdb into a temp directory, pg_ctl start
 // on a free loopback port, stop and delete at the end. PostgreSQL refuses to run as root, so
 // as root the cluster runs as the `postgres` user in a directory that user owns.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,10 @@ export interface PgCluster {
   psql(sql: string, database?: string): string;
   /** kills the server the hard way (`-m immediate`: crash recovery on the next start) */
   crash(): void;
+  /** stops the server (`fast`: sessions are terminated; `immediate`: a crash) and leaves it down */
+  halt(mode: 'fast' | 'immediate'): void;
+  /** `pg_ctl restart` in that mode: down and up again in one go (async: load goes on meanwhile) */
+  restart(mode: 'fast' | 'immediate'): Promise<void>;
   start(): void;
   stop(): void;
 }
@@ -49,6 +54,10 @@ export async function startPgCluster(): Promise<PgCluster> {
     isRoot
       ? execFileSync('runuser', ['-u', 'postgres', '--', bin, ...args], { encoding: 'utf8' })
       : execFileSync(bin, args, { encoding: 'utf8' });
+  const asPgAsync = async (bin: string, args: string[]) => {
+    const [file, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+    await promisify(execFile)(file, argv, { encoding: 'utf8' });
+  };
 
   const dir = mkdtempSync(join(tmpdir(), 'keyholder-pg-'));
   if (isRoot) {
@@ -77,6 +86,9 @@ export async function startPgCluster(): Promise<PgCluster> {
         encoding: 'utf8',
       }),
     crash: () => asPg(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']),
+    halt: (mode) => asPg(pgCtl, ['-D', data, '-m', mode, '-w', 'stop']),
+    restart: (mode) =>
+      asPgAsync(pgCtl, ['-D', data, '-l', join(dir, 'log'), '-o', options, '-m', mode, '-w', 'restart']),
     start,
     stop: () => {
       try {
