@@ -87,7 +87,11 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
       crl: env.KEYHOLDER_TLS_CRL || undefined,
       watchSeconds: numberFrom(env, 'KEYHOLDER_TLS_WATCH_SECONDS'),
     },
-    database: { url: secret(env, 'KEYHOLDER_DATABASE_URL') },
+    database: {
+      url: secret(env, 'KEYHOLDER_DATABASE_URL'),
+      password: secret(env, 'KEYHOLDER_DATABASE_PASSWORD'),
+    },
+    instanceId: env.KEYHOLDER_INSTANCE_ID || undefined,
     adminPassword: secret(env, 'KEYHOLDER_ADMIN_PASSWORD'),
     trustedProxies: listFrom(env, 'KEYHOLDER_TRUSTED_PROXIES'),
     hosts: {
