@@ -91,13 +91,18 @@ export const ConfigSchema = z
         maxFailuresPerAddress: 30,
       }),
     trustedProxies: z.array(trustedProxy).default([]),
+    /** what a trusted proxy forwards about its client's certificate (see src/identity/dn.ts) */
     proxyHeaders: z
       .object({
+        /** the subject DN, RFC 2253 form recommended (the one-line form is read only when unambiguous) */
         dn: z.string().min(1).default('ssl_client_s_dn'),
+        /** the proxy's verification result; anything but SUCCESS (or NONE: no certificate) is refused */
         verify: z.string().min(1).default('ssl_client_verify'),
+        /** a DN without the verify header is refused; off only for a proxy that cannot send it */
+        requireVerify: z.boolean().default(true),
       })
       .strict()
-      .default({ dn: 'ssl_client_s_dn', verify: 'ssl_client_verify' }),
+      .default({ dn: 'ssl_client_s_dn', verify: 'ssl_client_verify', requireVerify: true }),
     hosts: z
       .object({
         autoRegister: z.boolean().default(true),

@@ -3,9 +3,10 @@
 // A certificate that did not verify (foreign CA, expired, not yet valid, revoked) is no host,
 // and the reason is kept so the 401 can say what is wrong with it.
 import type { IncomingMessage } from 'node:http';
-import type { PeerCertificate, TLSSocket } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
+import { certificateSubject } from '../pki/x509.js';
 import type { Store } from '../store/store.js';
-import { commonNameOf } from './dn.js';
+import { hostNameFromDn, hostNameOf, type HostNaming } from './dn.js';
 
 export interface HostClaim {
   name?: string;
@@ -45,10 +46,15 @@ export function dnsAltNames(subjectaltname: string | undefined): string[] {
   return names;
 }
 
-function commonName(cert: PeerCertificate): string | undefined {
-  const cn = cert.subject?.CN as string | string[] | undefined;
-  const value = Array.isArray(cn) ? cn[0] : cn;
-  return value && value.length > 0 ? value : undefined;
+/** The subject read from the certificate's DER, not Node's flattened `subject.CN`. */
+function certificateHostName(socket: TLSSocket): HostNaming {
+  const der = socket.getPeerX509Certificate()?.raw;
+  if (!der) return { refused: 'the certificate could not be read' };
+  try {
+    return hostNameOf(certificateSubject(der));
+  } catch {
+    return { refused: 'the certificate subject could not be parsed' };
+  }
 }
 
 function headerValue(raw: IncomingMessage, name: string): string | undefined {
@@ -58,7 +64,8 @@ function headerValue(raw: IncomingMessage, name: string): string | undefined {
 
 export interface HostResolverOptions {
   matchSan: boolean;
-  proxyHeaders: { dn: string; verify: string };
+  /** `requireVerify`: a DN counts only with the verify header saying SUCCESS */
+  proxyHeaders: { dn: string; verify: string; requireVerify: boolean };
   /** is this socket address a trusted proxy? */
   trusted(address: string): boolean;
 }
@@ -75,15 +82,10 @@ export class HostResolver {
   async resolve(raw: IncomingMessage): Promise<HostClaim> {
     const remote = raw.socket.remoteAddress;
     // Proxy headers count only from a trusted proxy; from anyone else they are ignored, so a
-    // client cannot claim a host name by sending SSL_CLIENT_S_DN itself.
-    if (remote && this.options.trusted(remote)) {
-      const verify = headerValue(raw, this.options.proxyHeaders.verify);
-      const dn = headerValue(raw, this.options.proxyHeaders.dn);
-      if (verify === 'SUCCESS' && dn) {
-        const name = commonNameOf(dn);
-        if (name) return { name };
-      }
-    }
+    // client cannot claim a host name by sending SSL_CLIENT_S_DN itself. A trusted proxy
+    // speaks only for its clients: without a DN its request is anonymous, and its own TLS
+    // client certificate (to the upstream) never names a host.
+    if (remote && this.options.trusted(remote)) return this.fromProxy(raw);
     const socket = raw.socket as TLSSocket;
     if (typeof socket.getPeerCertificate !== 'function') return {};
     let cert = this.bySocket.get(socket);
@@ -96,6 +98,22 @@ export class HostResolver {
     return { name: cert.matched ?? cert.names[0] };
   }
 
+  private fromProxy(raw: IncomingMessage): HostClaim {
+    const { dn: dnHeader, verify: verifyHeader, requireVerify } = this.options.proxyHeaders;
+    const dn = headerValue(raw, dnHeader);
+    const verify = headerValue(raw, verifyHeader);
+    // nginx sends an empty DN and NONE when the client presented no certificate
+    if (!dn || verify === 'NONE') return {};
+    if (verify === undefined && requireVerify) {
+      return { problem: `the proxy forwarded a DN without the ${verifyHeader} header` };
+    }
+    if (verify !== undefined && verify !== 'SUCCESS') {
+      return { problem: `the proxy reports that it did not verify (${verify.slice(0, 200)})` };
+    }
+    const naming = hostNameFromDn(dn);
+    return 'name' in naming ? { name: naming.name } : { problem: naming.refused };
+  }
+
   private inspect(socket: TLSSocket): SocketCert {
     const peer = socket.getPeerCertificate();
     if (!peer || Object.keys(peer).length === 0) return { names: [] };
@@ -104,10 +122,12 @@ export class HostResolver {
       const code = String(socket.authorizationError ?? 'UNKNOWN');
       return { names: [], problem: `${PROBLEMS[code] ?? 'it did not verify'} (${code})` };
     }
-    const cn = commonName(peer);
+    const cn = certificateHostName(socket);
+    // with matchSan a registered DNS SAN decides; the CN only names a host it does not refuse
     const sans = this.options.matchSan ? dnsAltNames(peer.subjectaltname) : [];
-    const names = [...new Set([...(cn ? [cn] : []), ...sans])];
-    return names.length ? { names } : { names, problem: 'the certificate names no host (no subject CN)' };
+    const names = [...new Set(['name' in cn ? [cn.name] : [], sans].flat())];
+    if (names.length > 0 || !('refused' in cn)) return { names };
+    return { names, problem: cn.refused };
   }
 
   private async firstRegistered(names: string[]): Promise<string | undefined> {

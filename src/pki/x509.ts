@@ -142,3 +142,31 @@ export async function createCrl(
   // OpenSSL (and so Node's tls) only reads the 'X509 CRL' PEM label
   return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
 }
+
+/**
+ * A certificate's subject as RDNs in the certificate's own order (least specific first), each
+ * attribute with its type (`CN`, `O`… or an OID) and text. A value that is not a text string
+ * (BER the library can only give as hex) is marked opaque rather than passed off as text.
+ */
+export function certificateSubject(der: Uint8Array): { type: string; value: string; opaque?: boolean }[][] {
+  const name = new x509.X509Certificate(der).subjectName;
+  // toJSON gives the structure but writes a non-text value as `#hex`, like a text that starts
+  // with `#`; getField gives the same values in the same order, a non-text one as bare hex.
+  const texts = new Map<string, string[]>();
+  const textOf = (type: string, k: number) => {
+    if (!texts.has(type)) texts.set(type, name.getField(type));
+    return texts.get(type)![k];
+  };
+  const seen = new Map<string, number>();
+  return name.toJSON().map((rdn) =>
+    Object.entries(rdn).flatMap(([type, values]) =>
+      values.map((value) => {
+        const k = seen.get(type) ?? 0;
+        seen.set(type, k + 1);
+        return value.startsWith('#') && textOf(type, k) !== value
+          ? { type, value, opaque: true }
+          : { type, value };
+      }),
+    ),
+  );
+}

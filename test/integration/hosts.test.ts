@@ -184,13 +184,16 @@ describe('hosts.autoRegister off', () => {
   });
 });
 
+/** hosts connect directly, not from the trusted proxy's address (which would make them nobody) */
+const HOSTS = { localAddress: '127.0.0.3' };
+
 describe.each(STORES)('one host against another on %s', (kind) => {
   let s: TestServer;
   beforeAll(async () => {
-    // only 127.0.0.1 is a trusted proxy; the attacker connects from 127.0.0.2
+    // only 127.0.0.1 is a trusted proxy; the attacker connects from 127.0.0.2, hosts from 127.0.0.3
     s = await startTestServer(kind, { trustedProxies: ['127.0.0.1'] });
-    expect((await s.asHost('hostb', 'PUT', '/api/dlmlocks/b-lock/lock')).status).toBe(200);
-    expect((await s.asHost('hosta', 'GET', '/api/dlmlocks/b-lock/lock')).status).toBe(200);
+    expect((await s.asHost('hostb', 'PUT', '/api/dlmlocks/b-lock/lock', HOSTS)).status).toBe(200);
+    expect((await s.asHost('hosta', 'GET', '/api/dlmlocks/b-lock/lock', HOSTS)).status).toBe(200);
   });
   afterAll(() => s?.close());
 
@@ -210,7 +213,7 @@ describe.each(STORES)('one host against another on %s', (kind) => {
       ['POST', '/api/hosts', { name: 'hostc' }],
     ];
     for (const [method, path, body] of attempts) {
-      const direct = await s.asHost('hosta', method, path, { body });
+      const direct = await s.asHost('hosta', method, path, { ...HOSTS, body });
       expect([401, 412], `${method} ${path}: ${direct.text}`).toContain(direct.status);
       // the same with B's DN in proxy headers from an untrusted address: A is still A
       const spoofed = await s.asHost('hosta', method, path, {

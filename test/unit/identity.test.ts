@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { commonNameOf } from '../../src/identity/dn.js';
+import { hostNameFromDn, parseRfc2253 } from '../../src/identity/dn.js';
 import { hashPassword, verifyPassword } from '../../src/identity/passwords.js';
 
-describe('commonNameOf', () => {
+const latin1 = (utf8: string) => Buffer.from(utf8, 'utf8').toString('latin1');
+
+describe('hostNameFromDn: one rule for both DN forms', () => {
   it.each([
     ['CN=web01.example.com,O=Example', 'web01.example.com'],
     ['CN=host,DN=example,DN=com', 'host'],
@@ -14,12 +16,76 @@ describe('commonNameOf', () => {
     ['CN=a\\,b,O=x', 'a,b'],
     ['CN="quoted, name",O=x', 'quoted, name'],
     ['cn=lower', 'lower'],
-  ])('%s → %s', (dn, cn) => {
-    expect(commonNameOf(dn)).toBe(cn);
+    // the most specific (last in the certificate, first in RFC 2253) CN
+    ['CN=web04.example.com,CN=Computers,DC=example,DC=com', 'web04.example.com'],
+    ['2.5.4.3=oid-host,O=x', 'oid-host'],
+    // hex escapes are the bytes of UTF-8, not one character per byte
+    ['CN=w\\C3\\A9b05', 'w\u00e9b05'],
+    // an unescaped UTF-8 CN (Apache) arrives one character per byte
+    [latin1('CN=w\u00e9b05,O=x'), 'w\u00e9b05'],
+    [latin1('/O=x/CN=w\u00e9b05'), 'w\u00e9b05'],
+    // escaped specials and spaces are kept exactly; nothing is trimmed or unquoted
+    ['CN=\\"db01.example.com\\"', '"db01.example.com"'],
+    ['CN=db01.example.com\\ ,O=x', 'db01.example.com '],
+    ['CN=\\ lead', ' lead'],
+    ['CN=a/b\\,c', 'a/b,c'],
+    ['CN=a\\+b\\\\c', 'a+b\\c'],
+    // multi-valued RDNs on both forms
+    ['UID=web03+CN=web03.example.com,O=x', 'web03.example.com'],
+    ['/O=x/UID=web03+CN=web03.example.com', 'web03.example.com'],
+    ['CN=web07+UID=x', 'web07'],
+  ])('%s names %s', (dn, name) => {
+    expect(hostNameFromDn(dn)).toEqual({ name });
   });
 
-  it.each(['', 'O=Example', '/O=Example', 'garbage', 'CN=', '/CN='])('%s has no CN', (dn) => {
-    expect(commonNameOf(dn)).toBeUndefined();
+  it.each([
+    ['', /RFC 2253/],
+    ['O=Example', /no subject CN/],
+    ['/O=Example', /no subject CN/],
+    ['garbage', /well-formed/],
+    ['CN=', /empty/],
+    ['/CN=', /empty/],
+    ['CN=a"b', /well-formed/],
+    ['CN=bad\\escape', /well-formed/],
+    ['CN=#0c0361626', /well-formed/],
+    // a BER value is no text name, on this path as over direct TLS
+    ['CN=#0c03616263,O=x', /not a text string/],
+    ['CN=line\\0Abreak', /control characters/],
+    [latin1('CN=w\u00e9b') + '\xff', /not UTF-8/],
+  ])('%s is refused (%s)', (dn, why) => {
+    const r = hostNameFromDn(dn);
+    expect(r).toHaveProperty('refused');
+    expect((r as { refused: string }).refused).toMatch(why);
+  });
+
+  it.each([
+    // HAProxy does not escape "/": OU=x\/CN=db01 looks like a second CN
+    ['/CN=web06.example.com/OU=x/CN=db01.example.com', /more than one CN/],
+    ['/DC=com/DC=example/CN=Computers/CN=web04.example.com', /more than one CN/],
+    ['/O=x/CN="db01.example.com"', /quote/],
+    ['/O=x/CN=db01.example.com ', /spaces/],
+    ['/O=x/CN= db01.example.com', /spaces/],
+    // nginx's legacy escapes cannot be told from a literal backslash
+    ['/O=x/CN=w\\xC3\\xA9b05', /backslash/],
+    ['/O=x/CN=a\tb', /control/],
+    ['/', /well-formed/],
+  ])('the one-line DN %s is refused, naming RFC 2253 as the fix', (dn, why) => {
+    const r = hostNameFromDn(dn) as { refused: string };
+    expect(r.refused).toMatch(why);
+    expect(r.refused).toMatch(/RFC 2253 form/);
+  });
+});
+
+describe('parseRfc2253', () => {
+  it('gives the certificate order (least specific first) with multi-valued RDNs kept together', () => {
+    expect(parseRfc2253('UID=u+CN=c,OU=a\\,b,DC=com')).toEqual([
+      [{ type: 'DC', value: 'com' }],
+      [{ type: 'OU', value: 'a,b' }],
+      [
+        { type: 'UID', value: 'u' },
+        { type: 'CN', value: 'c' },
+      ],
+    ]);
   });
 });
 
