@@ -24,7 +24,6 @@ import { createTestDatabase, type TestDatabase } from '../support/stores.js';
 
 const ADMIN: [string, string] = ['admin', 'proxies-admin-password'];
 const PROXIES = ['nginx', 'haproxy'] as const;
-const LOCK_ROUTE = 'route="/api/dlmlocks/:id/lock"';
 
 /** A client certificate with an arbitrary one-line subject, e.g. a `/` inside a value. */
 function issueWithSubject(dir: string, ca: KeyedCert, subject: string): KeyedCert {
@@ -59,40 +58,42 @@ function issueWithSubject(dir: string, ca: KeyedCert, subject: string): KeyedCer
   return { certPem: read('odd.crt'), keyPem: read('odd.key') };
 }
 
-/** PUT …/lock requests an instance has answered, over all statuses (its own /metrics). */
-async function lockPuts(instance: ServerProcess, caPem: string): Promise<number> {
-  const text = (await httpsRequest(instance.url, caPem, 'GET', '/metrics')).text;
-  return text
-    .split('\n')
-    .filter((l) => l.startsWith('keyholder_http_requests_total{') && l.includes('method="PUT"'))
-    .filter((l) => l.includes(LOCK_ROUTE))
-    .reduce((sum, l) => sum + Number(l.split(' ').pop()), 0);
-}
-
 describe.runIf(proxyTestsRunnable())('real nginx and HAProxy in front of two instances', () => {
   let pki: TestPki;
   let db: TestDatabase;
   let dir: string;
   let revoked: KeyedCert;
   const instances: ServerProcess[] = [];
-  const proxies = {} as Record<(typeof PROXIES)[number] | 'haproxyLegacy', RunningProxy>;
+  const proxies = {} as Record<(typeof PROXIES)[number] | 'haproxyLegacy' | 'nginxNaive', RunningProxy>;
 
   beforeAll(async () => {
     pki = await testPki();
     db = await createTestDatabase('postgres');
     revoked = await pki.host('revoked.example.com');
     dir = await proxyFiles(pki, await pki.crlRevoking([revoked]));
-    const env = { ...serverEnv(db, pki, ADMIN[1]), KEYHOLDER_TRUSTED_PROXIES: '127.0.0.1' };
+    const env = {
+      ...serverEnv(db, pki, ADMIN[1]),
+      KEYHOLDER_TRUSTED_PROXIES: '127.0.0.1',
+      // request logs: which instance a request reached, even one the proxy gave up on
+      KEYHOLDER_LOG_LEVEL: 'info',
+    };
     const ports = [await freePort(), await freePort()];
     instances.push(...(await Promise.all(ports.map((p) => startServerProcess(env, ['--port', String(p)])))));
     const upstreams = instances.map((i) => `127.0.0.1:${i.port}`) as [string, string];
     // the shipped HAProxy configuration, except for HAProxy's default one-line DN
     const legacy = SHIPPED.haproxy.replace('ssl_c_s_dn(,0,rfc2253)', 'ssl_c_s_dn');
     expect(legacy).not.toBe(SHIPPED.haproxy);
-    [proxies.nginx, proxies.haproxy, proxies.haproxyLegacy] = await Promise.all([
+    // the shipped nginx configuration with a short read timeout and nginx's default retries
+    // (`error timeout`): what the issue saw mark both instances down
+    const naive = SHIPPED.nginx
+      .replace('proxy_read_timeout 330s;', 'proxy_read_timeout 2s;')
+      .replace('proxy_next_upstream error;', '');
+    expect(naive).not.toMatch(/proxy_read_timeout 330s|proxy_next_upstream error;/);
+    [proxies.nginx, proxies.haproxy, proxies.haproxyLegacy, proxies.nginxNaive] = await Promise.all([
       startProxy('nginx', dir, upstreams),
       startProxy('haproxy', dir, upstreams),
       startProxy('haproxy', dir, upstreams, legacy),
+      startProxy('nginx', dir, upstreams, naive),
     ]);
   }, 60_000);
 
@@ -233,44 +234,49 @@ describe.runIf(proxyTestsRunnable())('real nginx and HAProxy in front of two ins
     expect(SHIPPED.nginx).toMatch(/proxy_next_upstream error;/);
     expect(SHIPPED.haproxy).toMatch(/timeout server 3[3-9]\ds/);
     expect(SHIPPED.haproxy).toMatch(/retry-on conn-failure\n/);
-    for (const kind of PROXIES) {
-      expect(
-        (await asHost(proxies[kind], `holder.${kind}.example.com`, 'PUT', `/api/dlmlocks/wait-${kind}/lock`))
-          .status,
-      ).toBe(200);
+    const kinds = [...PROXIES, 'nginxNaive'] as const;
+    const lock = (kind: string) => `/api/dlmlocks/wait-${kind}/lock`;
+    for (const kind of kinds) {
+      expect((await asHost(proxies[kind], `holder.${kind}.example.com`, 'PUT', lock(kind))).status).toBe(200);
     }
-    const putsBefore = (await Promise.all(instances.map((i) => lockPuts(i, pki.ca.certPem)))).reduce(
-      (a, b) => a + b,
-    );
+    /** how often the waiter's request reached an instance, from the instances' request logs */
+    const arrivals = (kind: string) =>
+      instances
+        .flatMap((i) => i.output().split('\n'))
+        .filter((l) => l.includes('"incoming request"') && l.includes(`"url":"${lock(kind)}?wait=20"`))
+        .length;
     const started = Date.now();
-    const waits = PROXIES.map(async (kind) =>
-      asHost(proxies[kind], `waiter.${kind}.example.com`, 'PUT', `/api/dlmlocks/wait-${kind}/lock?wait=20`),
+    const waits = kinds.map((kind) =>
+      asHost(proxies[kind], `waiter.${kind}.example.com`, 'PUT', `${lock(kind)}?wait=20`),
     );
     await new Promise((r) => setTimeout(r, 6_000));
-    for (const kind of PROXIES) {
-      expect(
-        (
-          await asHost(
-            proxies[kind],
-            `holder.${kind}.example.com`,
-            'DELETE',
-            `/api/dlmlocks/wait-${kind}/lock`,
-          )
-        ).status,
-      ).toBe(200);
+    // (the naive proxy has marked both instances down by now; the holder releases through nginx)
+    for (const kind of kinds) {
+      const released = await asHost(proxies.nginx, `holder.${kind}.example.com`, 'DELETE', lock(kind));
+      expect(released.status).toBe(200);
     }
-    const answers = await Promise.all(waits);
+    const [nginx, haproxy, naive] = await Promise.all(waits);
     expect(Date.now() - started).toBeGreaterThanOrEqual(6_000);
-    for (const [i, kind] of PROXIES.entries()) {
-      expect(answers[i]!.status, `${kind}: ${answers[i]!.text}`).toBe(200);
-      expect(answers[i]!.json.host).toEqual({ name: `waiter.${kind}.example.com`, self: true });
+    for (const [kind, answer] of [
+      ['nginx', nginx!],
+      ['haproxy', haproxy!],
+    ] as const) {
+      expect(answer.status, `${kind}: ${answer.text}`).toBe(200);
+      expect(answer.json.host).toEqual({ name: `waiter.${kind}.example.com`, self: true });
       expect(await holders(`wait-${kind}`)).toEqual([`waiter.${kind}.example.com`]);
     }
-    // exactly one PUT per waiter reached the instances: nothing was retried on the other one
-    const putsAfter = (await Promise.all(instances.map((i) => lockPuts(i, pki.ca.certPem)))).reduce(
-      (a, b) => a + b,
+    // the naive configuration gave up (504) after sending the wait to both instances
+    expect(naive!.status).toBe(504);
+    const afterwards = await asHost(
+      proxies.nginxNaive,
+      'holder.nginxNaive.example.com',
+      'GET',
+      lock('nginxNaive'),
     );
-    expect(putsAfter - putsBefore).toBe(PROXIES.length);
+    expect(afterwards.status, 'no live upstreams').toBe(502);
+    expect(await holders('wait-nginxNaive')).toEqual([]);
+    // the shipped configurations sent each wait once; the naive one to both instances
+    expect(kinds.map(arrivals)).toEqual([1, 1, 2]);
   }, 30_000);
 
   it('one instance killed (kill -9) under load through both proxies: no acknowledged acquire lost', async () => {
