@@ -90,7 +90,9 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
     database: {
       url: secret(env, 'KEYHOLDER_DATABASE_URL'),
       connectTimeoutSeconds: numberFrom(env, 'KEYHOLDER_DATABASE_CONNECT_TIMEOUT_SECONDS'),
+      password: secret(env, 'KEYHOLDER_DATABASE_PASSWORD'),
     },
+    instanceId: env.KEYHOLDER_INSTANCE_ID || undefined,
     adminPassword: secret(env, 'KEYHOLDER_ADMIN_PASSWORD'),
     trustedProxies: listFrom(env, 'KEYHOLDER_TRUSTED_PROXIES'),
     hosts: {

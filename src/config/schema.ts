@@ -50,6 +50,8 @@ export const ConfigSchema = z
           .string()
           .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
           .optional(),
+        /** the password, when the URL holds none (from KEYHOLDER_DATABASE_PASSWORD_FILE, say) */
+        password: z.string().min(1).optional(),
         poolSize: z.number().int().min(1).max(200).default(10),
         /**
          * how long a request waits for a new database connection before it is answered 503
@@ -59,6 +61,11 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ poolSize: 10, connectTimeoutSeconds: 5 }),
+    /**
+     * names this process in keyholder_build_info, so scrapes through a load balancer are not
+     * read as one instance's counters going back; default host name:port
+     */
+    instanceId: z.string().min(1).max(200).optional(),
     adminPassword: z.string().min(8, 'must be at least 8 characters').optional(),
     /** users' UI sessions and login throttling (src/identity) */
     auth: z

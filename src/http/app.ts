@@ -67,7 +67,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => locks.stop());
   const staleAfterMs = config.locks.staleAfterSeconds * 1000;
   // before the routes, so its response hook counts every one of them
-  installMetrics(app, { store, staleAfterMs });
+  installMetrics(app, { store, staleAfterMs, instanceId: config.instanceId });
   for (const prefix of API_PREFIXES) {
     await app.register(dlmlockRoutes, { prefix, locks, staleAfterMs });
     await app.register(userRoutes, { prefix, store });

@@ -2,13 +2,20 @@
 // never the raw URL, so lock names do not become label values), the lock table's state read
 // from the database at scrape time — so every instance reports the same, shared numbers — and
 // Node's process metrics. Aggregates only, nothing about who holds what: public like /healthz.
+// keyholder_build_info names the instance that answered: behind a load balancer, consecutive
+// scrapes reach different processes, and without it their counters read as resets.
+import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LockStats, Store } from '../store/store.js';
+import { VERSION } from '../version.js';
 
 export interface MetricsOptions {
   store: Store;
   staleAfterMs: number;
+  /** `instanceId` from the configuration; default this machine's name and the listening port */
+  instanceId?: string;
 }
 
 const GAUGES: [keyof LockStats, string, string][] = [
@@ -37,6 +44,22 @@ export function installMetrics(app: FastifyInstance, opts: MetricsOptions): void
     labelNames: ['method', 'route'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300],
     registers: [registry],
+  });
+
+  // the port is known once listening (port 0 picks one), so the default id is made at scrape time
+  const instance = () => {
+    const address = app.server.address() as AddressInfo | null;
+    return opts.instanceId ?? `${hostname()}:${address?.port ?? 0}`;
+  };
+  new Gauge({
+    name: 'keyholder_build_info',
+    help: 'Always 1: the version and the instance that answered this scrape',
+    labelNames: ['version', 'instance'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      this.set({ version: VERSION, instance: instance() }, 1);
+    },
   });
 
   // One read per scrape fills all the lock gauges.

@@ -1,5 +1,7 @@
 // /metrics: Prometheus text with request counts per route pattern (never per lock name) and the
 // lock table's state, the same from every store.
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES } from '../support/stores.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -56,5 +58,23 @@ describe.each(STORES)('metrics on %s', (kind) => {
     expect(r.text).toMatch(
       /keyholder_http_request_duration_seconds_bucket\{le="[^"]+",method="PUT",route="\/api\/dlmlocks\/:id\/lock"\}/,
     );
+  });
+
+  it('names the version and the instance in keyholder_build_info (default host name:port)', async () => {
+    const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+    const r = await s.request('GET', '/metrics');
+    const port = new URL(s.url).port;
+    expect(r.text).toContain(
+      `keyholder_build_info{version="${version}",instance="${hostname()}:${port}"} 1\n`,
+    );
+    const named = await startTestServer(kind, { instanceId: 'kh-eu-1' });
+    try {
+      const text = (await named.request('GET', '/metrics')).text;
+      expect(text.split('\n').filter((l) => l.startsWith('keyholder_build_info{'))).toEqual([
+        `keyholder_build_info{version="${version}",instance="kh-eu-1"} 1`,
+      ]);
+    } finally {
+      await named.close();
+    }
   });
 });

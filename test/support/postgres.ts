@@ -3,12 +3,15 @@
 // as root the cluster runs as the `postgres` user in a directory that user owns.
 import { execFile, execFileSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 export interface PgCluster {
+  port: number;
+  /** the cluster's directory, owned by the user the server runs as */
+  dir: string;
   url(database: string): string;
   psql(sql: string, database?: string): string;
   /** kills the server the hard way (`-m immediate`: crash recovery on the next start) */
@@ -21,7 +24,7 @@ export interface PgCluster {
   stop(): void;
 }
 
-function findBin(name: string): string {
+export function findBin(name: string): string {
   const candidates = [name, ...['17', '16', '15', '14'].map((v) => `/usr/lib/postgresql/${v}/bin/${name}`)];
   for (const c of candidates) {
     try {
@@ -45,7 +48,15 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function startPgCluster(): Promise<PgCluster> {
+export interface PgClusterOptions {
+  /**
+   * TCP logins other than `postgres` need a password (scram-sha-256), as on a real server;
+   * by default every login is trusted
+   */
+  passwords?: boolean;
+}
+
+export async function startPgCluster(clusterOptions: PgClusterOptions = {}): Promise<PgCluster> {
   const initdb = findBin('initdb');
   const pgCtl = findBin('pg_ctl');
   const psqlBin = findBin('psql');
@@ -68,6 +79,14 @@ export async function startPgCluster(): Promise<PgCluster> {
   const data = join(dir, 'data');
   const port = await freePort();
   asPg(initdb, ['-D', data, '-A', 'trust', '-U', 'postgres', '-E', 'UTF8', '--no-sync']);
+  if (clusterOptions.passwords) {
+    const hba = [
+      'local all all trust',
+      'host all postgres 127.0.0.1/32 trust',
+      'host all all 127.0.0.1/32 scram-sha-256',
+    ];
+    writeFileSync(join(data, 'pg_hba.conf'), `${hba.join('\n')}\n`);
+  }
   const options = [
     `-p ${port}`,
     '-c listen_addresses=127.0.0.1',
@@ -80,6 +99,8 @@ export async function startPgCluster(): Promise<PgCluster> {
   start();
   const url = (database: string) => `postgres://postgres@127.0.0.1:${port}/${database}`;
   return {
+    port,
+    dir,
     url,
     psql: (sql, database = 'postgres') =>
       execFileSync(psqlBin, ['-X', '-q', '-At', '-v', 'ON_ERROR_STOP=1', url(database), '-c', sql], {

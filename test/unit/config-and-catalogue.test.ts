@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { ERRORS } from '../../src/errors.js';
+import { connectionUrl } from '../../src/store/open.js';
 
 describe('loadConfig', () => {
   const dir = mkdtempSync(join(tmpdir(), 'keyholder-config-'));
@@ -55,6 +56,31 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { KEYHOLDER_LOCKS_STALE_AFTER_SECONDS: '60' } }).locks.staleAfterSeconds).toBe(
       60,
     );
+  });
+
+  it('reads the database password from KEYHOLDER_DATABASE_PASSWORD_FILE into a URL without one', () => {
+    const pw = join(dir, 'db-pw');
+    writeFileSync(pw, 'p@ss:w/rd%\n');
+    const c = loadConfig({
+      env: {
+        KEYHOLDER_DATABASE_URL: 'postgres://keyholder@db.example.com:5433/keyholder',
+        KEYHOLDER_DATABASE_PASSWORD_FILE: pw,
+        KEYHOLDER_INSTANCE_ID: 'kh-a',
+      },
+    });
+    expect(c.database.password).toBe('p@ss:w/rd%');
+    expect(c.instanceId).toBe('kh-a');
+    const url = new URL(connectionUrl(c.database)!);
+    expect([url.username, decodeURIComponent(url.password), url.host, url.pathname]).toEqual([
+      'keyholder',
+      'p@ss:w/rd%',
+      'db.example.com:5433',
+      '/keyholder',
+    ]);
+    // a password written into the URL wins; without a URL there is nothing to connect to
+    const inUrl = { url: 'postgres://keyholder:given@db/keyholder', password: 'other', poolSize: 1, connectTimeoutSeconds: 5 };
+    expect(connectionUrl(inUrl)).toBe(inUrl.url);
+    expect(connectionUrl({ password: 'other', poolSize: 1, connectTimeoutSeconds: 5 })).toBeUndefined();
   });
 
   it.each([

@@ -41,6 +41,26 @@ function translate(err: unknown): unknown {
 }
 
 /**
+ * pg's words for "the server wants a password and none was given" name neither the setting nor
+ * the user; this is the first connection at start, so say what to set.
+ */
+function explainConnectionError(err: unknown, url: string): unknown {
+  if (
+    !/client password must be a string|password authentication failed|no password supplied/.test(String(err))
+  ) {
+    return err;
+  }
+  const user = decodeURIComponent(new URL(url).username) || '(the login user)';
+  const given = new URL(url).password !== '';
+  return new Error(
+    given
+      ? `PostgreSQL refused the password of user ${user} (database.url / database.password)`
+      : `PostgreSQL asks for a password for user ${user} and none is configured: set ` +
+          'KEYHOLDER_DATABASE_PASSWORD_FILE (a file holding it; config database.password), or put it in database.url',
+  );
+}
+
+/**
  * Write transactions use named (prepared) statements: PostgreSQL parses and plans each once per
  * connection instead of on every lock operation. Capped, because every name stays prepared on
  * every pooled connection for its lifetime.
@@ -182,7 +202,9 @@ export class PostgresStore extends SqlStore {
   }
 
   async migrate(): Promise<void> {
-    await this.withClient((client) => this.migrateOn(client));
+    await this.withClient((client) => this.migrateOn(client)).catch((err: unknown) => {
+      throw explainConnectionError(err, this.url);
+    });
   }
 
   private async migrateOn(client: pg.PoolClient): Promise<void> {

@@ -1,0 +1,7 @@
+// keyholder's version, as package.json states it (read once; the file ships with the package,
+// one directory above both src/ and dist/).
+import { readFileSync } from 'node:fs';
+
+export const VERSION: string = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
