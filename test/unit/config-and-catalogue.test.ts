@@ -78,7 +78,12 @@ describe('loadConfig', () => {
       '/keyholder',
     ]);
     // a password written into the URL wins; without a URL there is nothing to connect to
-    const inUrl = { url: 'postgres://keyholder:given@db/keyholder', password: 'other', poolSize: 1, connectTimeoutSeconds: 5 };
+    const inUrl = {
+      url: 'postgres://keyholder:given@db/keyholder',
+      password: 'other',
+      poolSize: 1,
+      connectTimeoutSeconds: 5,
+    };
     expect(connectionUrl(inUrl)).toBe(inUrl.url);
     expect(connectionUrl({ password: 'other', poolSize: 1, connectTimeoutSeconds: 5 })).toBeUndefined();
   });
