@@ -76,8 +76,9 @@ export interface HostResolverOptions {
 export class HostResolver {
   // getPeerCertificate builds a fresh object each call; a keep-alive connection asks once.
   private readonly bySocket = new WeakMap<TLSSocket, SocketCert>();
-  // Reading the subject's DER costs about as much as a handshake; a host that reconnects
-  // brings the same certificate. Keyed by its SHA-256 fingerprint, bounded, oldest out first.
+  // Reading the subject from the DER costs a few times Node's own certificate parsing, and a
+  // host that reconnects brings the same certificate: keyed by its SHA-256 fingerprint,
+  // bounded, oldest out first.
   private readonly byFingerprint = new Map<string, HostNaming>();
 
   constructor(
