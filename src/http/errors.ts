@@ -43,6 +43,18 @@ function fromFastify(err: FastifyError): AppError | undefined {
   return undefined;
 }
 
+/** PostgreSQL's "character not in repertoire" / "untranslatable character". */
+const DATABASE_TEXT_ERRORS = new Set(['22021', '22P05']);
+
+/**
+ * A safety net behind the text guard (src/http/text-guard.ts): text PostgreSQL cannot store is
+ * the client's fault, a 400, even if some path let it through. Logged, since it means a gap.
+ */
+export function fromDatabaseText(err: unknown): AppError | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && DATABASE_TEXT_ERRORS.has(code) ? new AppError('bad_text') : undefined;
+}
+
 /**
  * Errors the router raises before any hook runs (broken percent-encoding, over-long path
  * parameters); fastify hands them to `frameworkErrors`, not to the error handler.
@@ -63,7 +75,10 @@ export function frameworkErrorHandler(
 
 export function installErrorHandling(app: FastifyInstance): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const appError = error instanceof AppError ? error : fromFastify(error);
+    const appError = error instanceof AppError ? error : (fromFastify(error) ?? fromDatabaseText(error));
+    if (appError?.code === 'bad_text' && !(error instanceof AppError)) {
+      request.log.warn({ err: error }, 'text the database refused passed the edge checks');
+    }
     if (!appError) {
       request.log.error({ err: error }, 'unhandled error');
       return reply.code(500).send({ error: { message: ERRORS.internal.message } });
