@@ -10,7 +10,12 @@ import type { Requester } from '../identity/requester.js';
 import { LockService } from '../service/locks.js';
 import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
-import { frameworkErrorHandler, installErrorHandling } from './errors.js';
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  installErrorHandling,
+  installResponseHeaders,
+} from './errors.js';
 import { fleetlockRoutes } from './fleetlock.js';
 import { installTextGuard } from './text-guard.js';
 import { healthRoutes } from './health.js';
@@ -54,9 +59,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
 
   installErrorHandling(app);
+  installResponseHeaders(app);
   installTextGuard(app);
   installJsonParsing(app);
 
