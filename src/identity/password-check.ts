@@ -1,6 +1,7 @@
 // The one place a user's password is checked, for the UI login and for HTTP Basic alike, so
 // both share the failure limits and neither reveals which logins exist.
 import type { ErrorCode } from '../errors.js';
+import { textProblem } from '../safe-text.js';
 import type { Store, UserRow } from '../store/store.js';
 import { hashPassword, VerifiedCredentials, verifyPassword } from './passwords.js';
 import { LoginLimiter, type LoginLimits } from './rate-limit.js';
@@ -20,8 +21,18 @@ export class PasswordChecker {
     this.limiter = new LoginLimiter(limits);
   }
 
-  async check(login: string, password: string, address: string): Promise<PasswordCheck> {
-    const user = await this.store.getUser(login);
+  /**
+   * A failure is audited (`login_failed`, detail `basic` for HTTP Basic) unless the limit
+   * refused the attempt unchecked, so the trail cannot be flooded past the limit.
+   */
+  async check(
+    login: string,
+    password: string,
+    address: string,
+    via: 'basic' | 'session' = 'basic',
+  ): Promise<PasswordCheck> {
+    // A login no store can hold (NUL, broken Unicode) names nobody; asking PostgreSQL would fail.
+    const user = textProblem(login) ? undefined : await this.store.getUser(login);
     // A password verified moments ago passes even while the limit is reached: an attacker
     // hammering a login must not lock out the script that knows the password.
     if (user && this.verified.has(login, password, user.passwordHash)) return { ok: true, user };
@@ -32,9 +43,18 @@ export class PasswordChecker {
     const matches = await verifyPassword(password, hash);
     if (!user || !matches) {
       this.limiter.fail(login, address);
+      // a login no store can hold is not written anywhere, not even here
+      if (!textProblem(login)) {
+        await this.store.accounts.recordAudit(
+          'login_failed',
+          { userId: null, login: null, address },
+          login.slice(0, 64),
+          via === 'basic' ? 'basic' : null,
+        );
+      }
       return { ok: false, rejection: 'unauthorized' };
     }
-    this.limiter.succeed(login);
+    this.limiter.succeed(login, address);
     this.verified.add(login, password, user.passwordHash);
     return { ok: true, user };
   }
