@@ -28,11 +28,11 @@ export async function resolveTlsFiles(config: Config): Promise<TlsFiles> {
         `tls.${missing.join(', tls.')} must be set too (KEYHOLDER_TLS_CERT, _KEY and _CA go together)`,
       );
     }
-    return { cert: cert!, key: key!, ca: ca!, crl, generated: false };
+    return { cert: cert!, key: key!, ca: ca!, crl, development: false, generated: false };
   }
   const generated = await ensureDevPki(config.dataDir);
   const p = pkiPaths(config.dataDir);
-  return { cert: p.serverCert, key: p.serverKey, ca: p.caCert, crl, generated };
+  return { cert: p.serverCert, key: p.serverKey, ca: p.caCert, crl, development: true, generated };
 }
 
 /** Creates user `admin` on an empty database; returns the password only if it made one up. */

@@ -34,9 +34,12 @@ export function registerServerCommands(program: Command): void {
       } else if (server.admin.created) {
         lines.push('  admin user: admin  (password from KEYHOLDER_ADMIN_PASSWORD)');
       }
-      lines.push(
-        `  host certificate for trying it out: keyholder ca issue HOSTNAME --data-dir ${config.dataDir}`,
-      );
+      // `ca issue` signs with the development CA: no use to hosts of an external CA
+      if (server.tls.development) {
+        lines.push(
+          `  host certificate for trying it out: keyholder ca issue HOSTNAME --data-dir ${config.dataDir}`,
+        );
+      }
       console.log(lines.join('\n'));
       const stop = (signal: string) => {
         server.app.log.info({ signal }, 'shutting down');

@@ -25,7 +25,7 @@ const CN_TYPES = new Set(['CN', 'COMMONNAME', '2.5.4.3', 'OID.2.5.4.3']);
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 export const RFC2253_ADVICE =
-  'send the RFC 2253 form instead (nginx: $ssl_client_s_dn; HAProxy: %[ssl_c_s_dn(,,rfc2253)]; ' +
+  'send the RFC 2253 form instead (nginx: $ssl_client_s_dn; HAProxy: %[ssl_c_s_dn(,0,rfc2253)]; ' +
   'Apache: SSL_CLIENT_S_DN without LegacyDNStringFormat)';
 
 function isCn(a: Attribute): boolean {
@@ -42,8 +42,11 @@ export function hostNameOf(subject: Subject): HostNaming {
   if (!cn) return { refused: 'the certificate names no host (no subject CN)' };
   if (cn.opaque) return { refused: 'the certificate subject CN is not a text string' };
   if (cn.value === '') return { refused: 'the certificate subject CN is empty' };
-  // no such host name is meant; and a name with a line break in it would forge log lines
+  // No host name has these. Control characters would forge log lines; spaces at the ends do
+  // not survive every path (HTTP drops them from the end of a header value), so a name that
+  // differs from another only by them would not stay one name.
   if (CONTROL.test(cn.value)) return { refused: 'the certificate subject CN contains control characters' };
+  if (cn.value !== cn.value.trim()) return { refused: 'the certificate subject CN has spaces at its ends' };
   return { name: cn.value };
 }
 

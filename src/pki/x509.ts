@@ -23,6 +23,12 @@ export interface IssueOptions {
   commonName: string;
   /** extra subject RDNs, e.g. "O=Example" */
   organization?: string;
+  /**
+   * The whole subject instead, RDNs in certificate order (least specific first), e.g.
+   * `[{ O: ['Example'] }, { '0.9.2342.19200300.100.1.1': ['web03'], CN: ['web03.example.com'] }]`;
+   * a `{ utf8String }` value is taken literally (quotes and backslashes included).
+   */
+  subject?: x509.JsonNameParams;
   dnsNames?: string[];
   ipAddresses?: string[];
   usage: 'server' | 'client';
@@ -35,9 +41,14 @@ async function generateKeys(): Promise<CryptoKeyPair> {
   return (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
 }
 
+/** PEM text ends with a newline, so `cat cert key > haproxy.pem` gives a loadable file. */
+function pemText(encoded: string): string {
+  return encoded.endsWith('\n') ? encoded : `${encoded}\n`;
+}
+
 async function exportKeyPem(key: CryptoKey): Promise<string> {
   const der = await webcrypto.subtle.exportKey('pkcs8', key);
-  return x509.PemConverter.encode(der, 'PRIVATE KEY');
+  return pemText(x509.PemConverter.encode(der, 'PRIVATE KEY'));
 }
 
 async function importKeyPem(pem: string): Promise<CryptoKey> {
@@ -73,19 +84,18 @@ export async function createCa(commonName = 'keyholder development CA', days = 3
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+  return { certPem: pemText(cert.toString('pem')), keyPem: await exportKeyPem(keys.privateKey) };
 }
 
 export async function issueCertificate(ca: KeyedCert, opts: IssueOptions): Promise<KeyedCert> {
   const caCert = new x509.X509Certificate(ca.certPem);
   const caKey = await importKeyPem(ca.keyPem);
   const keys = await generateKeys();
-  const subject = [
-    opts.organization ? `O=${escapeRdn(opts.organization)}` : null,
-    `CN=${escapeRdn(opts.commonName)}`,
-  ]
-    .filter(Boolean)
-    .join(', ');
+  const subject = opts.subject
+    ? new x509.Name(opts.subject)
+    : [opts.organization ? `O=${escapeRdn(opts.organization)}` : null, `CN=${escapeRdn(opts.commonName)}`]
+        .filter(Boolean)
+        .join(', ');
   const altNames: x509.JsonGeneralName[] = [
     ...(opts.dnsNames ?? []).map((value) => ({ type: 'dns' as const, value })),
     ...(opts.ipAddresses ?? []).map((value) => ({ type: 'ip' as const, value })),
@@ -115,7 +125,7 @@ export async function issueCertificate(ca: KeyedCert, opts: IssueOptions): Promi
       await x509.AuthorityKeyIdentifierExtension.create(caCert, false),
     ],
   });
-  return { certPem: cert.toString('pem'), keyPem: await exportKeyPem(keys.privateKey) };
+  return { certPem: pemText(cert.toString('pem')), keyPem: await exportKeyPem(keys.privateKey) };
 }
 
 /** A CRL signed by the CA that revokes the given certificates (PEM). */
@@ -140,7 +150,7 @@ export async function createCrl(
     extensions: [await x509.AuthorityKeyIdentifierExtension.create(caCert, false)],
   });
   // OpenSSL (and so Node's tls) only reads the 'X509 CRL' PEM label
-  return x509.PemConverter.encode(crl.rawData, 'X509 CRL');
+  return pemText(x509.PemConverter.encode(crl.rawData, 'X509 CRL'));
 }
 
 /**

@@ -3,7 +3,13 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { inject } from 'vitest';
-import { createCa, createCrl, issueCertificate, type KeyedCert } from '../../src/pki/x509.js';
+import {
+  createCa,
+  createCrl,
+  issueCertificate,
+  type IssueOptions,
+  type KeyedCert,
+} from '../../src/pki/x509.js';
 
 export interface TestPki {
   dir: string;
@@ -11,7 +17,11 @@ export interface TestPki {
   caPath: string;
   serverCertPath: string;
   serverKeyPath: string;
+  /** certificate then key in one text, as HAProxy's `crt` wants them */
+  serverPem: string;
   host(name: string): Promise<KeyedCert>;
+  /** a host certificate with exactly this subject (RDNs in certificate order) */
+  withSubject(subject: NonNullable<IssueOptions['subject']>, dnsNames?: string[]): Promise<KeyedCert>;
   foreignHost(name: string): Promise<KeyedCert>;
   crlRevoking(certs: KeyedCert[]): Promise<string>;
 }
@@ -42,9 +52,13 @@ async function build(): Promise<TestPki> {
     caPath: write('ca.crt', ca.certPem),
     serverCertPath: write('server.crt', server.certPem),
     serverKeyPath: write('server.key', server.keyPem),
+    serverPem: server.certPem + server.keyPem,
     host(name) {
       if (!hosts.has(name)) hosts.set(name, issueCertificate(ca, { commonName: name, usage: 'client' }));
       return hosts.get(name)!;
+    },
+    withSubject(subject, dnsNames) {
+      return issueCertificate(ca, { commonName: '', subject, dnsNames, usage: 'client' });
     },
     foreignHost(name) {
       if (!foreign.has(name))
