@@ -96,7 +96,7 @@ describe.runIf(proxyTestsRunnable())('real nginx and HAProxy in front of two ins
       startProxy('haproxy', dir, upstreams, legacy),
       startProxy('nginx', dir, upstreams, naive),
     ]);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all(Object.values(proxies).map((p) => p.stop()));
@@ -271,7 +271,7 @@ describe.runIf(proxyTestsRunnable())('real nginx and HAProxy in front of two ins
     expect(await holders('wait-nginxNaive')).toEqual([]);
     // the shipped configurations sent each wait once; the naive one to both instances
     expect(kinds.map(arrivals)).toEqual([1, 1, 2]);
-  }, 30_000);
+  }, 60_000);
 
   it('one instance killed (kill -9) under load through both proxies: no acknowledged acquire lost', async () => {
     const HOSTS = 12;
@@ -343,5 +343,5 @@ describe.runIf(proxyTestsRunnable())('real nginx and HAProxy in front of two ins
       `proxies kill -9: ${acknowledged.length} acknowledged acquires kept (${beforeKill} before the kill), ` +
         `${refused.length} refused: ${[...new Set(refused.map((r) => r.split(' ').slice(0, 2).join(' ')))].join(', ')}`,
     );
-  }, 30_000);
+  }, 60_000);
 });

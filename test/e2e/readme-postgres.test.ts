@@ -42,7 +42,7 @@ function runInstance(script: string): Promise<Started> {
     await new Promise((r) => proc.once('exit', r));
   };
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start and no exit:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no start and no exit:\n${output}`)), 60_000);
     const collect = (d: Buffer) => {
       output += d.toString();
       const m = /keyholder listening on (https:\/\/\S+)/.exec(output);
@@ -151,5 +151,5 @@ describe('the README: several instances on PostgreSQL', () => {
     const metrics = await httpsRequest(started.url!, pki.ca.certPem, 'GET', '/metrics');
     expect(metrics.text).toMatch(/keyholder_build_info\{version="[^"]+",instance="keyholder1"\} 1/);
     expect(metrics.text).toMatch(/keyholder_locks_held 1\n/);
-  });
+  }, 120_000);
 });
