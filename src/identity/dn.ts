@@ -23,6 +23,7 @@ export type HostNaming = { name: string } | { refused: string };
 const CN_TYPES = new Set(['CN', 'COMMONNAME', '2.5.4.3', 'OID.2.5.4.3']);
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 export const RFC2253_ADVICE =
   'send the RFC 2253 form instead (nginx: $ssl_client_s_dn; HAProxy: %[ssl_c_s_dn(,0,rfc2253)]; ' +
@@ -56,10 +57,12 @@ export function hostNameOf(subject: Subject): HostNaming {
  * when the bytes are not UTF-8.
  */
 export function headerText(raw: string): string | undefined {
+  // plain ASCII (the usual case) is the same either way
+  if (/^[\u0020-\u007e]*$/.test(raw)) return raw;
   // eslint-disable-next-line no-control-regex
   if (/[^\u0000-\u00ff]/.test(raw)) return raw;
   try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(Buffer.from(raw, 'latin1'));
+    return strictUtf8.decode(Buffer.from(raw, 'latin1'));
   } catch {
     return undefined;
   }
@@ -81,10 +84,17 @@ export function hostNameFromDn(dn: string): HostNaming {
 // and RFC 2253's legacy `"quoted"` values and spaces around separators (OpenSSL's
 // `CN = web01, O = Example`).
 
-const TYPE = /^(?:[A-Za-z][A-Za-z0-9-]*|(?:OID\.)?[0-9]+(?:\.[0-9]+)*)/;
+// sticky: matched at the cursor without copying the rest of the text
+const TYPE = /(?:[A-Za-z][A-Za-z0-9-]*|(?:OID\.)?[0-9]+(?:\.[0-9]+)*)/y;
+const BER = /#(?:[0-9A-Fa-f]{2})+/y;
+const HEX2 = /^[0-9A-Fa-f]{2}$/;
+const PLAIN_RUN = /[^,;+"\\]+/y;
 const ESCAPABLE = ' "#+,;<=>\\';
-const HEX2 = /^[0-9A-Fa-f]{2}/;
-const utf8 = new TextEncoder();
+
+function stickyMatch(re: RegExp, s: string, at: number): string | undefined {
+  re.lastIndex = at;
+  return re.exec(s)?.[0];
+}
 
 class Cursor {
   i = 0;
@@ -97,36 +107,48 @@ class Cursor {
   }
 }
 
-/** Bytes, so that consecutive hex escapes form one UTF-8 character. */
-class ValueBytes {
-  private readonly bytes: number[] = [];
-  /** length up to the last escaped character: unescaped trailing spaces are not the value's */
+/**
+ * A value as it is read: text, with runs of hex escapes decoded together as UTF-8 (`\C3\A9`
+ * is one character), and unescaped spaces at the end left out.
+ */
+class ValueText {
+  private text = '';
+  private bytes: number[] = [];
+  /** length up to the last character that counts: unescaped trailing spaces do not */
   private kept = 0;
-  add(text: string, escaped: boolean): void {
-    this.bytes.push(...utf8.encode(text));
-    if (escaped || text !== ' ') this.kept = this.bytes.length;
+  private invalid = false;
+
+  private flush(): void {
+    if (this.bytes.length === 0) return;
+    try {
+      this.text += strictUtf8.decode(Uint8Array.from(this.bytes));
+    } catch {
+      this.invalid = true;
+    }
+    this.bytes = [];
+    this.kept = this.text.length;
+  }
+  add(segment: string, escaped: boolean): void {
+    this.flush();
+    this.text += segment;
+    const spaces = escaped ? 0 : segment.length - segment.replace(/ +$/, '').length;
+    if (spaces < segment.length) this.kept = this.text.length - spaces;
   }
   addByte(byte: number): void {
     this.bytes.push(byte);
-    this.kept = this.bytes.length;
   }
-  text(): string | undefined {
-    try {
-      return new TextDecoder('utf-8', { fatal: true }).decode(
-        Uint8Array.from(this.bytes.slice(0, this.kept)),
-      );
-    } catch {
-      return undefined;
-    }
+  value(): string | undefined {
+    this.flush();
+    return this.invalid ? undefined : this.text.slice(0, this.kept);
   }
 }
 
 /** One escape after a backslash: a hex pair (a byte) or a special character. */
-function readEscape(cur: Cursor, into: ValueBytes): boolean {
+function readEscape(cur: Cursor, into: ValueText): boolean {
   cur.i++; // the backslash
-  const hex = HEX2.exec(cur.s.slice(cur.i, cur.i + 2));
-  if (hex) {
-    into.addByte(parseInt(hex[0], 16));
+  const pair = cur.s.slice(cur.i, cur.i + 2);
+  if (HEX2.test(pair)) {
+    into.addByte(parseInt(pair, 16));
     cur.i += 2;
     return true;
   }
@@ -139,7 +161,7 @@ function readEscape(cur: Cursor, into: ValueBytes): boolean {
 
 function readQuoted(cur: Cursor): string | undefined {
   cur.i++; // the opening quote
-  const value = new ValueBytes();
+  const value = new ValueText();
   for (;;) {
     const c = cur.peek();
     if (c === undefined) return undefined;
@@ -152,29 +174,28 @@ function readQuoted(cur: Cursor): string | undefined {
     }
   }
   cur.i++; // the closing quote
-  return value.text();
+  return value.value();
 }
 
 function readPlain(cur: Cursor): string | undefined {
-  const value = new ValueBytes();
+  const value = new ValueText();
   for (;;) {
     const c = cur.peek();
-    if (c === undefined || c === ',' || c === ';' || c === '+') return value.text();
+    if (c === undefined || c === ',' || c === ';' || c === '+') return value.value();
     if (c === '"') return undefined; // a quote inside a value must be escaped
     if (c === '\\') {
       if (!readEscape(cur, value)) return undefined;
     } else {
-      // by code point, so a surrogate pair is encoded as one character
-      const ch = String.fromCodePoint(cur.s.codePointAt(cur.i)!);
-      value.add(ch, false);
-      cur.i += ch.length;
+      const run = stickyMatch(PLAIN_RUN, cur.s, cur.i)!;
+      value.add(run, false);
+      cur.i += run.length;
     }
   }
 }
 
 function readAttribute(cur: Cursor): Attribute | undefined {
   cur.skipSpaces();
-  const type = TYPE.exec(cur.s.slice(cur.i))?.[0];
+  const type = stickyMatch(TYPE, cur.s, cur.i);
   if (!type) return undefined;
   cur.i += type.length;
   cur.skipSpaces();
@@ -183,7 +204,7 @@ function readAttribute(cur: Cursor): Attribute | undefined {
   cur.skipSpaces();
   if (cur.peek() === '#') {
     // a BER-encoded value: kept opaque; a CN given this way is refused by hostNameOf
-    const hex = /^#(?:[0-9A-Fa-f]{2})+/.exec(cur.s.slice(cur.i))?.[0];
+    const hex = stickyMatch(BER, cur.s, cur.i);
     if (!hex) return undefined;
     cur.i += hex.length;
     cur.skipSpaces();

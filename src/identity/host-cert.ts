@@ -46,6 +46,9 @@ export function dnsAltNames(subjectaltname: string | undefined): string[] {
   return names;
 }
 
+/** how many certificates' names are remembered (hosts reconnect with the same one) */
+const NAMED_CERTIFICATES_MAX = 10_000;
+
 /** The subject read from the certificate's DER, not Node's flattened `subject.CN`. */
 function certificateHostName(socket: TLSSocket): HostNaming {
   const der = socket.getPeerX509Certificate()?.raw;
@@ -73,6 +76,9 @@ export interface HostResolverOptions {
 export class HostResolver {
   // getPeerCertificate builds a fresh object each call; a keep-alive connection asks once.
   private readonly bySocket = new WeakMap<TLSSocket, SocketCert>();
+  // Reading the subject's DER costs about as much as a handshake; a host that reconnects
+  // brings the same certificate. Keyed by its SHA-256 fingerprint, bounded, oldest out first.
+  private readonly byFingerprint = new Map<string, HostNaming>();
 
   constructor(
     private readonly options: HostResolverOptions,
@@ -122,12 +128,23 @@ export class HostResolver {
       const code = String(socket.authorizationError ?? 'UNKNOWN');
       return { names: [], problem: `${PROBLEMS[code] ?? 'it did not verify'} (${code})` };
     }
-    const cn = certificateHostName(socket);
+    const cn = this.nameOf(socket, peer.fingerprint256);
     // with matchSan a registered DNS SAN decides; the CN only names a host it does not refuse
     const sans = this.options.matchSan ? dnsAltNames(peer.subjectaltname) : [];
     const names = [...new Set(['name' in cn ? [cn.name] : [], sans].flat())];
     if (names.length > 0 || !('refused' in cn)) return { names };
     return { names, problem: cn.refused };
+  }
+
+  private nameOf(socket: TLSSocket, fingerprint: string): HostNaming {
+    const known = this.byFingerprint.get(fingerprint);
+    if (known) return known;
+    const naming = certificateHostName(socket);
+    if (this.byFingerprint.size >= NAMED_CERTIFICATES_MAX) {
+      this.byFingerprint.delete(this.byFingerprint.keys().next().value!);
+    }
+    this.byFingerprint.set(fingerprint, naming);
+    return naming;
   }
 
   private async firstRegistered(names: string[]): Promise<string | undefined> {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { hostNameFromDn, parseRfc2253 } from '../../src/identity/dn.js';
+import { hostNameFromDn, hostNameOf, parseRfc2253 } from '../../src/identity/dn.js';
+import { certificateSubject, createCa, issueCertificate } from '../../src/pki/x509.js';
 import { hashPassword, verifyPassword } from '../../src/identity/passwords.js';
 
 const latin1 = (utf8: string) => Buffer.from(utf8, 'utf8').toString('latin1');
@@ -87,6 +88,39 @@ describe('parseRfc2253', () => {
         { type: 'CN', value: 'c' },
       ],
     ]);
+  });
+});
+
+describe('certificateSubject: the host name from the certificate itself', () => {
+  const nameFor = async (subject: Parameters<typeof issueCertificate>[1]['subject']) => {
+    const ca = await createCa('unit CA');
+    const cert = await issueCertificate(ca, { commonName: '', subject, usage: 'client' });
+    // the DER straight from the PEM: OpenSSL itself refuses some of these subjects
+    const der = Buffer.from(cert.certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64');
+    return hostNameOf(certificateSubject(der));
+  };
+
+  it('takes the last CN of a directory-style subject, and multi-valued RDNs', async () => {
+    expect(
+      await nameFor([
+        { DC: [{ ia5String: 'com' }] },
+        { CN: [{ utf8String: 'Computers' }] },
+        { CN: [{ utf8String: 'web04.example.com' }] },
+      ]),
+    ).toEqual({ name: 'web04.example.com' });
+    expect(
+      await nameFor([
+        { '0.9.2342.19200300.100.1.1': [{ utf8String: 'web03' }], CN: [{ utf8String: 'web03.example.com' }] },
+      ]),
+    ).toEqual({ name: 'web03.example.com' });
+  });
+
+  it('tells a CN that is not a text string from a text that starts with #', async () => {
+    // an INTEGER where a CN belongs (OpenSSL refuses it outright): the library shows it as hex
+    expect(await nameFor([{ CN: ['#020101'] }])).toEqual({
+      refused: expect.stringMatching(/not a text string/),
+    });
+    expect(await nameFor([{ CN: [{ utf8String: '#020101' }] }])).toEqual({ name: '#020101' });
   });
 });
 
