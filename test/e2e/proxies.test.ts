@@ -4,7 +4,7 @@
 // an instance killed under load loses no acknowledged acquire; and the HAProxy impersonation
 // (`OU=x/CN=db01…` read as a second CN in the one-line form) stays refused.
 import { execFileSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,37 +25,38 @@ import { createTestDatabase, type TestDatabase } from '../support/stores.js';
 const ADMIN: [string, string] = ['admin', 'proxies-admin-password'];
 const PROXIES = ['nginx', 'haproxy'] as const;
 
-/** A client certificate with an arbitrary one-line subject, e.g. a `/` inside a value. */
+/** A client certificate with any subject (OpenSSL's one-line `-subj` form), signed by `ca`. */
 function issueWithSubject(dir: string, ca: KeyedCert, subject: string): KeyedCert {
   const path = (name: string) => join(dir, name);
   writeFileSync(path('issuer.crt'), ca.certPem);
   writeFileSync(path('issuer.key'), ca.keyPem);
   writeFileSync(path('client.ext'), 'extendedKeyUsage=clientAuth\n');
-  const run = (args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  run(
-    ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes'].concat([
-      '-keyout',
-      path('odd.key'),
-      '-subj',
-      subject,
-      '-out',
-      path('odd.csr'),
-    ]),
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const newKey = [
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-keyout',
+    path('odd.key'),
+  ];
+  openssl('req', '-new', ...newKey, '-subj', subject, '-out', path('odd.csr'));
+  const signer = ['-CA', path('issuer.crt'), '-CAkey', path('issuer.key'), '-set_serial', '4242'];
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    path('odd.csr'),
+    ...signer,
+    '-days',
+    '2',
+    '-extfile',
+    path('client.ext'),
+    '-out',
+    path('odd.crt'),
   );
-  run(
-    ['x509', '-req', '-in', path('odd.csr'), '-CA', path('issuer.crt'), '-CAkey', path('issuer.key')].concat([
-      '-set_serial',
-      '4242',
-      '-days',
-      '2',
-      '-extfile',
-      path('client.ext'),
-      '-out',
-      path('odd.crt'),
-    ]),
-  );
-  const read = (name: string) => execFileSync('cat', [path(name)], { encoding: 'utf8' });
-  return { certPem: read('odd.crt'), keyPem: read('odd.key') };
+  return { certPem: readFileSync(path('odd.crt'), 'utf8'), keyPem: readFileSync(path('odd.key'), 'utf8') };
 }
 
 describe.runIf(proxyTestsRunnable())('real nginx and HAProxy in front of two instances', () => {
@@ -95,7 +96,7 @@ describe.runIf(proxyTestsRunnable())('real nginx and HAProxy in front of two ins
       startProxy('haproxy', dir, upstreams, legacy),
       startProxy('nginx', dir, upstreams, naive),
     ]);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     await Promise.all(Object.values(proxies).map((p) => p.stop()));
@@ -144,15 +145,8 @@ describe.runIf(proxyTestsRunnable())('real nginx and HAProxy in front of two ins
       }).catch((err: Error) => ({ status: 0, text: err.message }) as TestResponse);
       // nginx answers 400 itself; HAProxy ends the handshake
       expect([0, 400], answer.text).toContain(answer.status);
-      const shown = await httpsRequest(
-        instances[0]!.url,
-        pki.ca.certPem,
-        'GET',
-        `/api/dlmlocks/revoked-${kind}`,
-        {
-          user: ADMIN,
-        },
-      );
+      const never = `/api/dlmlocks/revoked-${kind}`;
+      const shown = await httpsRequest(instances[0]!.url, pki.ca.certPem, 'GET', never, { user: ADMIN });
       expect(shown.status).toBe(404);
     });
 
@@ -228,7 +222,7 @@ describe.runIf(proxyTestsRunnable())('real nginx and HAProxy in front of two ins
     expect(await holders('db01-maintenance')).toEqual(['db01.example.com']);
   });
 
-  it('a blocking acquire longer than the default proxy timeouts gets the real 200, from one instance', async () => {
+  it('a 6 s blocking acquire gets the real 200, sent to one instance; a naive 2 s timeout gives 504 and retries it', async () => {
     // the shipped timeouts outlast the longest ?wait= (300 s), with a margin
     expect(SHIPPED.nginx).toMatch(/proxy_read_timeout 3[3-9]\ds;/);
     expect(SHIPPED.nginx).toMatch(/proxy_next_upstream error;/);
@@ -277,7 +271,7 @@ describe.runIf(proxyTestsRunnable())('real nginx and HAProxy in front of two ins
     expect(await holders('wait-nginxNaive')).toEqual([]);
     // the shipped configurations sent each wait once; the naive one to both instances
     expect(kinds.map(arrivals)).toEqual([1, 1, 2]);
-  }, 30_000);
+  }, 60_000);
 
   it('one instance killed (kill -9) under load through both proxies: no acknowledged acquire lost', async () => {
     const HOSTS = 12;
@@ -306,13 +300,22 @@ describe.runIf(proxyTestsRunnable())('real nginx and HAProxy in front of two ins
       agent.destroy();
     };
     const load = PROXIES.flatMap((kind) => Array.from({ length: HOSTS }, (_, i) => worker(kind, i)));
-    await new Promise((r) => setTimeout(r, 1_500));
+    /** waits (bounded) until the load has `n` more acknowledged acquires */
+    const acquiresMore = async (n: number, maxMs: number) => {
+      const target = acknowledged.length + n;
+      for (const end = Date.now() + maxMs; acknowledged.length < target && Date.now() < end;) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    };
+    await acquiresMore(2 * HOSTS, 6_000);
     const beforeKill = acknowledged.length;
     await instances[0]!.kill9();
-    await new Promise((r) => setTimeout(r, 2_500));
+    await acquiresMore(4 * HOSTS, 8_000);
     running = false;
     await Promise.all(load);
     expect(beforeKill).toBeGreaterThan(0);
+    // the killed instance had its share of the load (request logs)
+    expect(instances[0]!.output()).toContain('"url":"/api/dlmlocks/kill-');
     expect(acknowledged.length, refused.join('\n')).toBeGreaterThan(beforeKill);
     const held = new Map<string, string[]>();
     for (let page = 1; ; page++) {
@@ -326,11 +329,12 @@ describe.runIf(proxyTestsRunnable())('real nginx and HAProxy in front of two ins
       );
       expect(index.status, index.text).toBe(200);
       const results: { name: string; holders: { name: string }[] }[] = index.json.results;
-      for (const l of results)
+      for (const l of results) {
         held.set(
           l.name,
           l.holders.map((h) => h.name),
         );
+      }
       if (results.length < 1000) break;
     }
     const lost = acknowledged.filter(({ host, lock }) => !held.get(lock)?.includes(host));
@@ -339,5 +343,5 @@ describe.runIf(proxyTestsRunnable())('real nginx and HAProxy in front of two ins
       `proxies kill -9: ${acknowledged.length} acknowledged acquires kept (${beforeKill} before the kill), ` +
         `${refused.length} refused: ${[...new Set(refused.map((r) => r.split(' ').slice(0, 2).join(' ')))].join(', ')}`,
     );
-  }, 30_000);
+  }, 60_000);
 });

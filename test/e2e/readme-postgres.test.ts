@@ -3,7 +3,7 @@
 // the instance part as the service. Only the database address, /etc/keyholder, the listen
 // address and `npx keyholder` differ (the test cannot count on 5432, 8443 or /etc).
 import { execFileSync, spawn } from 'node:child_process';
-import { chownSync, copyFileSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { chownSync, copyFileSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpsRequest } from '../support/http.js';
@@ -42,7 +42,7 @@ function runInstance(script: string): Promise<Started> {
     await new Promise((r) => proc.once('exit', r));
   };
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no start and no exit:\n${output}`)), 30_000);
+    const timer = setTimeout(() => reject(new Error(`no start and no exit:\n${output}`)), 60_000);
     const collect = (d: Buffer) => {
       output += d.toString();
       const m = /keyholder listening on (https:\/\/\S+)/.exec(output);
@@ -125,6 +125,15 @@ describe('the README: several instances on PostgreSQL', () => {
     expect(withoutPassword.output).toContain('KEYHOLDER_DATABASE_PASSWORD_FILE');
     expect(withoutPassword.output).not.toContain('SASL');
 
+    // with a wrong one, it says which password was refused
+    writeFileSync(join(etc, 'wrong.password'), 'not-the-password\n');
+    const wrongPassword = await runInstance(
+      lines.join('\n').replace(`${etc}/db.password`, `${etc}/wrong.password`),
+    );
+    running.push(wrongPassword);
+    expect(wrongPassword.url, wrongPassword.output).toBeUndefined();
+    expect(wrongPassword.output).toContain('PostgreSQL refused the password of user keyholder');
+
     const started = await runInstance(lines.join('\n'));
     running.push(started);
     expect(started.url, started.output).toBeDefined();
@@ -142,5 +151,5 @@ describe('the README: several instances on PostgreSQL', () => {
     const metrics = await httpsRequest(started.url!, pki.ca.certPem, 'GET', '/metrics');
     expect(metrics.text).toMatch(/keyholder_build_info\{version="[^"]+",instance="keyholder1"\} 1/);
     expect(metrics.text).toMatch(/keyholder_locks_held 1\n/);
-  });
+  }, 120_000);
 });

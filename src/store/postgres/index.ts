@@ -45,19 +45,21 @@ function translate(err: unknown): unknown {
  * the user; this is the first connection at start, so say what to set.
  */
 function explainConnectionError(err: unknown, url: string): unknown {
-  if (
-    !/client password must be a string|password authentication failed|no password supplied/.test(String(err))
-  ) {
-    return err;
-  }
+  const message = String(err);
   const user = decodeURIComponent(new URL(url).username) || '(the login user)';
-  const given = new URL(url).password !== '';
-  return new Error(
-    given
-      ? `PostgreSQL refused the password of user ${user} (database.url / database.password)`
-      : `PostgreSQL asks for a password for user ${user} and none is configured: set ` +
-          'KEYHOLDER_DATABASE_PASSWORD_FILE (a file holding it; config database.password), or put it in database.url',
-  );
+  if (/client password must be a string|no password supplied/.test(message)) {
+    return new Error(
+      `PostgreSQL asks for a password for user ${user} and none is configured: set ` +
+        'KEYHOLDER_DATABASE_PASSWORD_FILE (a file holding it; config database.password), or put it in database.url',
+    );
+  }
+  if (/password authentication failed/.test(message)) {
+    return new Error(
+      `PostgreSQL refused the password of user ${user}: check KEYHOLDER_DATABASE_PASSWORD_FILE ` +
+        '(config database.password) or the password in database.url',
+    );
+  }
+  return err;
 }
 
 /**
