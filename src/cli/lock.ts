@@ -2,7 +2,7 @@
 // scripts and operators. Exit codes: 0 done, 1 lock not available (HTTP 412), 2 any other error.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ClientError, EXIT_ERROR, EXIT_OK, exitCodeFor } from '../client/errors.js';
-import { validateLockName } from '../client/config.js';
+import { clampWait, validateLockName } from '../client/config.js';
 import { acquireWithRetry, lockOnce } from '../client/lock-ops.js';
 import { statusLine, successLine } from '../client/messages.js';
 import { say } from '../client/output.js';
@@ -76,7 +76,7 @@ async function runLockCommand(
       op === 'acquire' && flags.wait
         ? await acquireWithRetry(client, name, host, {
             timeoutMs: flags.wait * 1000,
-            waitSeconds: Math.min(flags.wait, 300),
+            waitSeconds: clampWait(flags.wait),
             minDelayMs: 1000,
             maxDelayMs: 30_000,
           })

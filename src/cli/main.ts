@@ -8,12 +8,14 @@ import { registerEventCommands } from './events.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerBackupCommands } from './backup.js';
 import { registerLockCommands } from './lock.js';
+import { usageErrorsExitWithError } from './usage-exit.js';
 import { registerUpdateCommands } from './update.js';
 
 const program = new Command('keyholder')
   .description('Distributed lock manager for server fleets (Foreman DLM compatible, FleetLock)')
   .version('0.1.0')
   .showHelpAfterError();
+usageErrorsExitWithError(program);
 
 registerServerCommands(program);
 registerCaCommands(program);

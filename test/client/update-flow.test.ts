@@ -266,7 +266,7 @@ describe.each(BACKENDS)('keyholder update against %s', (kind) => {
     await waitFor('no request of this host to stay queued', async () => !(await b.isQueued(h.lock, h.name)));
   });
 
-  it('after the reboot, finishes without releasing when an operator has given the lock to another host', async () => {
+  it('after the reboot, stops loudly before post_update when an operator has given the lock to another host', async () => {
     const h = await newHost();
     await h.hook('needs_update.d', '10-pending', 'exit 1');
     await h.hook('needs_reboot.d', '10-kernel', 'exit 1');
@@ -275,12 +275,14 @@ describe.each(BACKENDS)('keyholder update against %s', (kind) => {
     await b.free(h.lock);
     await b.holdAs(h.lock, 'next.example.com');
     const resumed = await update(h, '--resume');
-    expect(resumed.code).toBe(0);
-    expect(resumed.stdout).toContain(
-      `cannot release lock '${h.lock}': held by next.example.com; this host no longer holds it`,
+    expect(resumed.code).toBe(4);
+    expect(resumed.stderr).toContain(
+      `lock lost: this host no longer holds lock '${h.lock}' (held by next.example.com)`,
     );
+    expect(resumed.stdout).not.toContain('update finished');
+    expect(await stepsOf(h)).toEqual(['needs_update', 'needs_reboot']);
     expect(await b.holderOf(h.lock)).toBe('next.example.com');
-    expect(existsSync(h.stateFile)).toBe(false);
+    expect(await readState(h)).toMatchObject({ step: 'post_update', status: 'failed' });
   });
 
   it('--dry-run shows the plan and does nothing', async () => {
