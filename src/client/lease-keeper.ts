@@ -15,6 +15,11 @@ export interface KeeperOptions {
   leaseSeconds: number | undefined;
   /** called once when the lock is found lost */
   onLost?: (why: string) => void;
+  /**
+   * Without a lease, look this often whether the lock is still held (an operator may free it);
+   * undefined: only the explicit checks look.
+   */
+  watchWithoutLeaseMs?: number;
 }
 
 export class LeaseKeeper {
@@ -62,7 +67,8 @@ export class LeaseKeeper {
   }
 
   private periodMs(): number | undefined {
-    return this.leaseSeconds ? Math.max(200, (this.leaseSeconds * 1000) / 3) : undefined;
+    if (!this.leaseSeconds) return this.opts.watchWithoutLeaseMs;
+    return Math.max(200, (this.leaseSeconds * 1000) / 3);
   }
 
   private schedule(ms: number | undefined): void {
@@ -74,7 +80,7 @@ export class LeaseKeeper {
   private async tick(): Promise<void> {
     const run = (async () => {
       try {
-        const result = await this.renewOnce();
+        const result = this.leaseSeconds ? await this.renewOnce() : await this.look();
         if (!result.held) this.markLost(result.why);
         else this.schedule(this.periodMs());
       } catch (err) {
@@ -82,7 +88,7 @@ export class LeaseKeeper {
         // A server restarting or a network blip: the lease has two more thirds to go.
         const retryMs = Math.max(200, (this.periodMs() ?? 3000) / 2);
         this.opts.log.warn(
-          `renewing the lease of lock '${this.opts.hold.lock}' failed: ${(err as Error).message}; trying again in ${Math.round(retryMs / 100) / 10}s`,
+          `${this.leaseSeconds ? 'renewing the lease of' : 'checking'} lock '${this.opts.hold.lock}' failed: ${(err as Error).message}; trying again in ${Math.round(retryMs / 100) / 10}s`,
         );
         this.schedule(retryMs);
       }
@@ -97,8 +103,11 @@ export class LeaseKeeper {
     return result;
   }
 
-  private look(): Promise<Holding> {
-    return checkHolding(this.opts.client, this.opts.hold, this.controller.signal);
+  private async look(): Promise<Holding> {
+    const result = await checkHolding(this.opts.client, this.opts.hold, this.controller.signal);
+    // An operator may have given the lock a lease meanwhile: from now on it is renewed.
+    if (result.held) this.leaseSeconds = result.leaseSeconds;
+    return result;
   }
 
   private markLost(why: string): void {
