@@ -9,6 +9,7 @@ import { registerDoctorCommand } from './doctor.js';
 import { registerBackupCommands } from './backup.js';
 import { registerLockCommands } from './lock.js';
 import { usageErrorsExitWithError } from './usage-exit.js';
+import { registerOperatorCommands } from './operator.js';
 import { registerUpdateCommands } from './update.js';
 
 const program = new Command('keyholder')
@@ -25,6 +26,7 @@ registerDoctorCommand(program);
 registerBackupCommands(program);
 registerLockCommands(program);
 registerUpdateCommands(program);
+registerOperatorCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`keyholder: ${err instanceof Error ? err.message : String(err)}`);

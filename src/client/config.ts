@@ -45,6 +45,8 @@ export const fileConfigSchema = z.strictObject({
   certname: z.string().min(1).optional(),
   /** per-request timeout in seconds */
   requestTimeout: seconds.positive().optional(),
+  /** operator commands (`keyholder locks|hosts|events`): file holding the API token */
+  tokenFile: z.string().min(1).optional(),
   update: updateSchema.optional(),
 });
 

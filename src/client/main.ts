@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { registerLockCommands } from '../cli/lock.js';
 import { usageErrorsExitWithError } from '../cli/usage-exit.js';
+import { registerOperatorCommands } from '../cli/operator.js';
 import { registerUpdateCommands } from '../cli/update.js';
 
 // Set by the bundler from package.json; a source checkout run through tsx has no version baked in.
@@ -18,6 +19,7 @@ usageErrorsExitWithError(program);
 
 registerLockCommands(program);
 registerUpdateCommands(program);
+registerOperatorCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`keyholder: ${err instanceof Error ? err.message : String(err)}`);
