@@ -54,6 +54,16 @@ export async function runUpdate(ctx: UpdateContext, opts: UpdateOptions): Promis
   }
 }
 
+/** This boot's id; without one (no /proc) the resume cannot tell a reboot happened, and says so. */
+async function currentBootId(ctx: UpdateContext): Promise<string | undefined> {
+  try {
+    return await readBootId(ctx.settings.bootIdFile);
+  } catch (err) {
+    ctx.log.warn(`${(err as Error).message}; cannot check that the reboot happened`);
+    return undefined;
+  }
+}
+
 /** Longest failure reason kept in the state file: the whole hook message, but not unbounded. */
 const MAX_FAILURE_CHARS = 8000;
 
@@ -67,7 +77,7 @@ interface Holder {
 async function run(ctx: UpdateContext, opts: UpdateOptions): Promise<UpdateResult> {
   const { settings, log } = ctx;
   const saved = await readState(settings.stateDir);
-  const bootId = await readBootId(settings.bootIdFile);
+  const bootId = await currentBootId(ctx);
   const start = planStart(saved, { ...opts, bootId });
   if (start.kind === 'nothing') {
     log.info(start.why);
@@ -335,7 +345,8 @@ async function runStep(
       // Written before the command: the reboot may kill us before it returns. The boot id tells
       // the resume whether the reboot really happened.
       holder.keeper?.throwIfLost();
-      await save({ step: 'post_update', status: 'rebooting', bootId: await readBootId(settings.bootIdFile) });
+      const bootId = await currentBootId(ctx);
+      await save({ step: 'post_update', status: 'rebooting', ...(bootId !== undefined && { bootId }) });
       const argv = settings.rebootCommand;
       log.info(`rebooting: ${argv.join(' ')}`);
       const result = await runProgram(argv, hookOptions(hookCtx, hookRun, 'reboot'));
