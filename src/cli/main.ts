@@ -9,6 +9,7 @@ import { registerDoctorCommand } from './doctor.js';
 import { registerBackupCommands } from './backup.js';
 import { registerLockCommands } from './lock.js';
 import { usageErrorsExitWithError } from './usage-exit.js';
+import { registerCompletionCommand } from './completion.js';
 import { registerOperatorCommands } from './operator.js';
 import { registerUpdateCommands } from './update.js';
 
@@ -27,6 +28,8 @@ registerBackupCommands(program);
 registerLockCommands(program);
 registerUpdateCommands(program);
 registerOperatorCommands(program);
+// last: it describes every command registered before it
+registerCompletionCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`keyholder: ${err instanceof Error ? err.message : String(err)}`);

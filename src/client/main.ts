@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { registerLockCommands } from '../cli/lock.js';
 import { usageErrorsExitWithError } from '../cli/usage-exit.js';
+import { registerCompletionCommand } from '../cli/completion.js';
 import { registerOperatorCommands } from '../cli/operator.js';
 import { registerUpdateCommands } from '../cli/update.js';
 
@@ -20,6 +21,8 @@ usageErrorsExitWithError(program);
 registerLockCommands(program);
 registerUpdateCommands(program);
 registerOperatorCommands(program);
+// last: it describes every command registered before it
+registerCompletionCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`keyholder: ${err instanceof Error ? err.message : String(err)}`);
