@@ -27,7 +27,7 @@ interface UpdateFlags extends CommonFlags {
  * fine here (it is reported by the run that has something to do).
  */
 async function hasSavedState(flags: UpdateFlags): Promise<boolean> {
-  const file = await loadClientConfig(flags).catch(() => ({}));
+  const file = flags.stateDir ? {} : await loadClientConfig(flags).catch(() => ({}));
   return (await readState(stateDirOf(flags, file)).catch(() => 'unreadable')) !== undefined;
 }
 

@@ -5,10 +5,10 @@
 // stopped and the exit code says so (4), so a job never carries on unprotected.
 import { spawn } from 'node:child_process';
 import { constants as osConstants } from 'node:os';
-import { ClientError, EXIT_LOCK_LOST, EXIT_UNREACHABLE } from './errors.js';
+import { ClientError, EXIT_LOCK_LOST, EXIT_UNREACHABLE, outcomeUnknown } from './errors.js';
 import type { DlmClient } from './http.js';
 import { LeaseKeeper } from './lease-keeper.js';
-import { acquireWithRetry, releaseWithRetry } from './lock-ops.js';
+import { acquireWithRetry, lockOnce, releaseWithRetry } from './lock-ops.js';
 import type { Logger } from './log.js';
 
 export interface ExecOptions {
@@ -45,6 +45,10 @@ export async function lockExec(opts: ExecOptions): Promise<number> {
     minDelayMs: 1000,
     maxDelayMs: 30_000,
     ...(opts.signal && { signal: opts.signal }),
+  }).catch(async (err: unknown) => {
+    // Gave up with the last answer lost (dropped connection, Ctrl-C): it may have been a grant.
+    if (outcomeUnknown(err)) await lockOnce(client, 'release', lock, host).catch(() => undefined);
+    throw err;
   });
   log.info(`acquired lock '${lock}'${held.fencingToken ? ` (fencing token ${held.fencingToken})` : ''}`);
 
