@@ -156,6 +156,16 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** `--window JSON`, repeatable; the server checks the fields and names what is wrong. */
+function collectWindow(value: string, previous: unknown[] = []): unknown[] {
+  if (value === 'none') return [];
+  try {
+    return [...previous, JSON.parse(value) as unknown];
+  } catch {
+    throw new InvalidArgumentError('expected a JSON object, or "none"');
+  }
+}
+
 function leaseArg(value: string): number | null {
   if (value === 'none') return null;
   return positiveInt(value);
@@ -245,11 +255,22 @@ Examples:
       .addOption(
         new Option('--lease <seconds>', 'lease in seconds ("none" for no lease)').argParser(leaseArg),
       )
+      .option(
+        '--window <json>',
+        'a maintenance window, repeatable, e.g. \'{"days":["sun"],"start":"02:00","duration_minutes":120,"time_zone":"Europe/Berlin"}\'; "none" clears them',
+        collectWindow,
+      )
       .option('--json', 'print the JSON');
-  type AttrFlags = OperatorFlags & { maxHolders?: number; lease?: number | null; disabled?: boolean };
+  type AttrFlags = OperatorFlags & {
+    maxHolders?: number;
+    lease?: number | null;
+    disabled?: boolean;
+    window?: unknown[];
+  };
   const body = (flags: AttrFlags) => ({
     ...(flags.maxHolders !== undefined && { max_holders: flags.maxHolders }),
     ...(flags.lease !== undefined && { lease_seconds: flags.lease }),
+    ...(flags.window !== undefined && { windows: flags.window }),
   });
 
   attributes(withApiOptions(locks.command('create <name>').description('create a lock')))
@@ -280,7 +301,7 @@ Examples:
       action(async (api, flags: AttrFlags, name: string) => {
         const changes = body(flags);
         if (Object.keys(changes).length === 0) {
-          throw new ClientError('config', 'nothing to change: pass --max-holders or --lease');
+          throw new ClientError('config', 'nothing to change: pass --max-holders, --lease or --window');
         }
         const lock = await api.call<LockRow>('PUT', lockPath(name), changes);
         if (flags.json) json(lock);

@@ -61,8 +61,13 @@ describe.each(STORES)('operator commands (%s)', (kind) => {
     const after = await s.asAdmin('GET', '/api/dlmlocks/reboot-slots');
     expect((after.json as { holders: unknown[] }).holders).toEqual([]);
 
-    expect((await op('locks', 'set', 'quiet', '--lease', '30')).code).toBe(0);
-    expect((await s.asAdmin('GET', '/api/dlmlocks/quiet')).json).toMatchObject({ lease_seconds: 30 });
+    const window = { days: ['sun'], start: '02:00', duration_minutes: 120, time_zone: 'Europe/Berlin' };
+    const set = await op('locks', 'set', 'quiet', '--lease', '30', '--window', JSON.stringify(window));
+    expect(set.code).toBe(0);
+    expect((await s.asAdmin('GET', '/api/dlmlocks/quiet')).json).toMatchObject({
+      lease_seconds: 30,
+      windows: [window],
+    });
     expect((await op('locks', 'disable', 'quiet')).code).toBe(0);
     expect((await acquireAs('web03.example.com', 'quiet')).status).toBe(412);
     expect((await op('locks', 'delete', 'quiet')).code).toBe(0);
