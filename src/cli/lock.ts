@@ -2,7 +2,10 @@
 // scripts and operators. Exit codes: 0 done, 1 lock not available (HTTP 412), 2 any other error.
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { ClientError, EXIT_ERROR, EXIT_OK, exitCodeFor } from '../client/errors.js';
-import { validateLockName } from '../client/config.js';
+import { clampWait, MAX_WAIT_SECONDS, validateLockName } from '../client/config.js';
+import { lockExec } from '../client/lock-exec.js';
+import { createLogger } from '../client/log.js';
+import { interruptOnSignals } from '../client/signals.js';
 import { acquireWithRetry, lockOnce } from '../client/lock-ops.js';
 import { statusLine, successLine } from '../client/messages.js';
 import { say } from '../client/output.js';
@@ -56,6 +59,62 @@ export function registerLockCommands(program: Command): void {
       process.exitCode = await runLockCommand(op, name, flags);
     });
   }
+  registerExec(lock);
+}
+
+function registerExec(lock: Command): void {
+  addConnectionOptions(
+    lock
+      .command('exec <name> <command...>')
+      .description(
+        'run a command while holding the lock: wait for it (first come, first served), renew its lease, release it at the end',
+      ),
+  )
+    .addOption(
+      new Option(
+        '-w, --wait <seconds>',
+        'give up acquiring after this long (default: wait as long as it takes)',
+      ).argParser(seconds),
+    )
+    .addHelpText(
+      'after',
+      `
+The command gets KEYHOLDER_LOCK, KEYHOLDER_HOST (this host, the holder) and, on keyholder,
+KEYHOLDER_FENCING_TOKEN. Put "--" before the command so its options stay its own.
+
+Exit code: the command's; 1 if the lock was not acquired in time; 3 if the server could not be
+reached (also for the release at the end); 4 if the lock was lost while the command ran (the
+command's process group was sent SIGTERM, then SIGKILL); 2 for any other error.
+
+Examples:
+  keyholder lock exec db-backup -- /usr/local/sbin/backup --full
+  keyholder lock exec --wait 600 deploy-web -- sh -c 'deploy && smoke-test'`,
+    )
+    .action(async (name: string, argv: string[], flags: LockFlags) => {
+      const log = createLogger(process.stderr, process.stderr);
+      const interruption = interruptOnSignals((sig) =>
+        log.warn(`received ${sig}, passing it on to the command`),
+      );
+      try {
+        validateLockName(name);
+        const { client, host } = await connect(flags);
+        process.exitCode = await lockExec({
+          client,
+          host,
+          lock: name,
+          argv,
+          waitSeconds: flags.wait,
+          requestWaitSeconds: clampWait(flags.wait ?? MAX_WAIT_SECONDS),
+          log,
+          env: process.env,
+          signal: interruption.signal,
+        });
+      } catch (err) {
+        process.exitCode = reportError(err, false);
+      } finally {
+        interruption.dispose();
+      }
+    });
 }
 
 async function runLockCommand(
@@ -76,7 +135,7 @@ async function runLockCommand(
       op === 'acquire' && flags.wait
         ? await acquireWithRetry(client, name, host, {
             timeoutMs: flags.wait * 1000,
-            waitSeconds: Math.min(flags.wait, 300),
+            waitSeconds: clampWait(flags.wait),
             minDelayMs: 1000,
             maxDelayMs: 30_000,
           })

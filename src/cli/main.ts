@@ -8,12 +8,16 @@ import { registerEventCommands } from './events.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerBackupCommands } from './backup.js';
 import { registerLockCommands } from './lock.js';
+import { usageErrorsExitWithError } from './usage-exit.js';
+import { registerCompletionCommand } from './completion.js';
+import { registerOperatorCommands } from './operator.js';
 import { registerUpdateCommands } from './update.js';
 
 const program = new Command('keyholder')
   .description('Distributed lock manager for server fleets (Foreman DLM compatible, FleetLock)')
   .version('0.1.0')
   .showHelpAfterError();
+usageErrorsExitWithError(program);
 
 registerServerCommands(program);
 registerCaCommands(program);
@@ -23,6 +27,9 @@ registerDoctorCommand(program);
 registerBackupCommands(program);
 registerLockCommands(program);
 registerUpdateCommands(program);
+registerOperatorCommands(program);
+// last: it describes every command registered before it
+registerCompletionCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`keyholder: ${err instanceof Error ? err.message : String(err)}`);

@@ -1,7 +1,7 @@
 // `keyholder update`: the unattended update workflow (see src/client/workflow.ts), run by
 // keyholder-update.timer and, with --resume, by keyholder-resume.service at boot.
 import { Command, Option } from 'commander';
-import { resolveUpdateSettings } from '../client/config.js';
+import { resolveUpdateSettings, stateDirOf } from '../client/config.js';
 import { EXIT_OK, exitCodeFor } from '../client/errors.js';
 import { createLogger } from '../client/log.js';
 import { connectWith, loadClientConfig, type CommonFlags } from '../client/setup.js';
@@ -21,6 +21,16 @@ interface UpdateFlags extends CommonFlags {
   dryRun?: boolean;
 }
 
+/**
+ * Whether a run left state behind. The state directory comes from --state-dir, else from the
+ * config file if it can be read at all, else the default; a missing or broken config file is
+ * fine here (it is reported by the run that has something to do).
+ */
+async function hasSavedState(flags: UpdateFlags): Promise<boolean> {
+  const file = flags.stateDir ? {} : await loadClientConfig(flags).catch(() => ({}));
+  return (await readState(stateDirOf(flags, file)).catch(() => 'unreadable')) !== undefined;
+}
+
 export function registerUpdateCommands(program: Command): void {
   addConnectionOptions(
     program
@@ -38,7 +48,7 @@ export function registerUpdateCommands(program: Command): void {
     .addOption(
       new Option(
         '-w, --wait <seconds>',
-        'blocking wait per acquire request on keyholder, 0 to poll (≤ 300)',
+        'blocking wait per acquire request on keyholder, 0 to poll (above 300 counts as 300)',
       ).argParser(seconds),
     )
     .option('--resume', 'continue an update interrupted by its reboot (run at boot); no-op otherwise')
@@ -48,15 +58,16 @@ export function registerUpdateCommands(program: Command): void {
       const log = createLogger();
       const interruption = interruptOnSignals((name) => log.warn(`received ${name}, stopping`));
       try {
-        const file = await loadClientConfig(flags);
-        const settings = resolveUpdateSettings(flags, file);
-        if (flags.resume && !flags.retry && !flags.dryRun && !(await readState(settings.stateDir))) {
-          // The common case at every boot. It must not depend on the server, the network or
-          // the certificates: a host not yet enrolled would fail its boot-time unit forever.
+        if (flags.resume && !flags.retry && !flags.dryRun && !(await hasSavedState(flags))) {
+          // The common case at every boot. It must not depend on the server, the network, the
+          // certificates or even a valid config: a host not yet enrolled would fail its
+          // boot-time unit forever.
           log.info('no interrupted update to resume');
           process.exitCode = EXIT_OK;
           return;
         }
+        const file = await loadClientConfig(flags);
+        const settings = resolveUpdateSettings(flags, file);
         const { client, host } = await connectWith(flags, file);
         await runUpdate(
           { settings, client, host, log, env: process.env, signal: interruption.signal },

@@ -24,14 +24,16 @@ const updateSchema = z.strictObject({
     .strictObject({
       /** keep trying for this long before giving up (exit 1) */
       timeout: seconds.optional(),
-      /** ask keyholder to block up to this long per request (≤ 300); 0 polls */
-      wait: seconds.max(300).optional(),
+      /** ask keyholder to block up to this long per request; above 300 counts as 300; 0 polls */
+      wait: seconds.optional(),
       minDelay: z.number().nonnegative().optional(),
       maxDelay: z.number().nonnegative().optional(),
     })
     .optional(),
   /** how long the final release retries an unreachable server before leaving it to the next run */
   releaseTimeout: seconds.optional(),
+  /** where this boot's id is read (tests point it at a file they change to simulate a reboot) */
+  bootIdFile: z.string().min(1).optional(),
 });
 
 export const fileConfigSchema = z.strictObject({
@@ -43,6 +45,8 @@ export const fileConfigSchema = z.strictObject({
   certname: z.string().min(1).optional(),
   /** per-request timeout in seconds */
   requestTimeout: seconds.positive().optional(),
+  /** operator commands (`keyholder locks|hosts|events`): file holding the API token */
+  tokenFile: z.string().min(1).optional(),
   update: updateSchema.optional(),
 });
 
@@ -137,8 +141,18 @@ export function resolveConnection(
   };
 }
 
+/** keyholder holds a blocking acquire at most this long; a longer wait is asked as this. */
+export const MAX_WAIT_SECONDS = 300;
+
+export function clampWait(seconds: number): number {
+  return Math.min(seconds, MAX_WAIT_SECONDS);
+}
+
+export const DEFAULT_STATE_DIR = '/var/lib/keyholder';
+
 export interface UpdateSettings {
   lock: string;
+  bootIdFile: string;
   hooksDir: string;
   stateDir: string;
   hookTimeoutMs: number;
@@ -170,19 +184,25 @@ export function resolveUpdateSettings(flags: UpdateFlags, file: FileConfig): Upd
   return {
     lock,
     hooksDir: flags.hooksDir ?? u.hooksDir ?? '/etc/keyholder',
-    stateDir: flags.stateDir ?? u.stateDir ?? '/var/lib/keyholder',
+    stateDir: stateDirOf(flags, file),
+    bootIdFile: u.bootIdFile ?? '/proc/sys/kernel/random/boot_id',
     hookTimeoutMs: (u.hookTimeout ?? 3600) * 1000,
     rebootCommand: typeof reboot === 'string' ? ['/bin/sh', '-c', reboot] : reboot,
     acquire: {
       // Long enough to outlast a neighbour's update and reboot; the timer tries again tomorrow.
       timeoutMs: (flags.acquireTimeout ?? u.acquire?.timeout ?? 4 * 3600) * 1000,
-      waitSeconds: Math.min(flags.wait ?? u.acquire?.wait ?? 300, 300),
+      waitSeconds: clampWait(flags.wait ?? u.acquire?.wait ?? MAX_WAIT_SECONDS),
       minDelayMs: (u.acquire?.minDelay ?? 15) * 1000,
       maxDelayMs: (u.acquire?.maxDelay ?? 300) * 1000,
     },
     // After a reboot the network may need a while; the lock must not stay held until tomorrow.
     releaseTimeoutMs: (u.releaseTimeout ?? 900) * 1000,
   };
+}
+
+/** Where the state file lives: needed before anything else, even without a valid config. */
+export function stateDirOf(flags: UpdateFlags, file: FileConfig): string {
+  return flags.stateDir ?? file.update?.stateDir ?? DEFAULT_STATE_DIR;
 }
 
 /** Names travel in the URL path; `/` can never round-trip through Foreman's router. */

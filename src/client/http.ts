@@ -3,6 +3,7 @@
 // empty body) so that a real Foreman accepts them; keyholder's `?wait=` is only added on request.
 import https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
 import { ClientError } from './errors.js';
 import {
   GENERIC_412,
@@ -129,20 +130,40 @@ export class DlmClient {
         );
       });
       // With TLS 1.3 the client finishes its handshake before the server has checked our
-      // certificate; a rejection then shows up as a bare reset, no alert, before any answer.
+      // certificate; a rejection then shows up as a bare reset right after the handshake. A
+      // server that accepted us sends a session ticket at once, so a reset after the ticket (or
+      // after the request went out on TLS 1.2) is a broken connection — a server crash, a load
+      // balancer's idle timeout cutting a blocking wait — and says nothing about certificates.
       let handshakeDone = false;
+      let serverAcceptedUs = false;
       let gotResponse = false;
-      req.on('socket', (socket) => socket.once('secureConnect', () => (handshakeDone = true)));
+      req.on('socket', (socket) => {
+        socket.once('secureConnect', () => {
+          handshakeDone = true;
+          const tls = socket as TLSSocket;
+          if (tls.getProtocol?.() !== 'TLSv1.3') serverAcceptedUs = true;
+        });
+        socket.once('session', () => (serverAcceptedUs = true));
+      });
       req.on('error', (err) => {
         // Cut short on purpose (shutdown, Ctrl-C): say by what, not that the request failed.
         if (call.signal?.aborted && call.signal.reason instanceof ClientError)
           return reject(call.signal.reason);
         const code = (err as NodeJS.ErrnoException).code;
-        if (handshakeDone && (code === 'ECONNRESET' || code === 'EPIPE') && !gotResponse) {
+        const reset = code === 'ECONNRESET' || code === 'EPIPE';
+        if (reset && handshakeDone && !serverAcceptedUs && !gotResponse) {
           reject(
             new ClientError(
               'tls',
               "the server rejected this host's client certificate (connection closed right after the TLS handshake)",
+              { code },
+            ),
+          );
+        } else if (reset && handshakeDone && !gotResponse) {
+          reject(
+            new ClientError(
+              'unreachable',
+              `connection to ${this.baseUrl} closed before the answer (server restart, or a proxy cut the request)`,
               { code },
             ),
           );

@@ -23,6 +23,8 @@ const lockSchema = z.looseObject({
   max_holders: z.number().nullish(),
   holders: z.array(holderSchema).nullish(),
   fencing_token: z.union([z.number(), z.string()]).nullish(),
+  /** keyholder: a holder that does not re-acquire within this many seconds loses the lock */
+  lease_seconds: z.number().nullish(),
 });
 
 export type LockJson = z.infer<typeof lockSchema>;

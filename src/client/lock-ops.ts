@@ -146,3 +146,21 @@ function backoff(opts: RetryTiming) {
     ...(opts.signal && { signal: opts.signal }),
   };
 }
+
+/**
+ * Any call that only has to get through (a holding check, a renewal on resume): retried while the
+ * server is unreachable or failing (5xx), until the deadline; any answer ends it.
+ */
+export async function retryTransient<T>(fn: () => Promise<T>, opts: RetryTiming): Promise<T> {
+  const deadline = performance.now() + opts.timeoutMs;
+  const retryable = (err: unknown) =>
+    err instanceof ClientError && err.kind !== 'unavailable' && isTransient(err);
+  return pRetry(fn, {
+    ...backoff(opts),
+    shouldRetry: ({ error }) => retryable(error),
+    onFailedAttempt: ({ error, attemptNumber }) => {
+      if (retryable(error) && performance.now() < deadline)
+        opts.onRetry?.(error as ClientError, attemptNumber);
+    },
+  });
+}

@@ -4,6 +4,9 @@
 // runs on any host with Node 20 (see docs/client.md); the full executable is src/cli/main.ts.
 import { Command } from 'commander';
 import { registerLockCommands } from '../cli/lock.js';
+import { usageErrorsExitWithError } from '../cli/usage-exit.js';
+import { registerCompletionCommand } from '../cli/completion.js';
+import { registerOperatorCommands } from '../cli/operator.js';
 import { registerUpdateCommands } from '../cli/update.js';
 
 // Set by the bundler from package.json; a source checkout run through tsx has no version baked in.
@@ -13,9 +16,13 @@ const program = new Command('keyholder')
   .description('keyholder client: take Foreman DLM / keyholder locks and run unattended updates')
   .version(typeof KEYHOLDER_VERSION === 'string' ? KEYHOLDER_VERSION : 'development')
   .showHelpAfterError();
+usageErrorsExitWithError(program);
 
 registerLockCommands(program);
 registerUpdateCommands(program);
+registerOperatorCommands(program);
+// last: it describes every command registered before it
+registerCompletionCommand(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   console.error(`keyholder: ${err instanceof Error ? err.message : String(err)}`);

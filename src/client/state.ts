@@ -19,6 +19,8 @@ const stateSchema = z.object({
   startedAt: z.string(),
   updatedAt: z.string(),
   failure: z.string().optional(),
+  /** the boot the reboot command was run in; resuming in the same boot means it did not reboot */
+  bootId: z.string().optional(),
 });
 
 export type UpdateState = z.infer<typeof stateSchema>;

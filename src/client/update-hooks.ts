@@ -17,6 +17,8 @@ export interface HookContext {
   /** environment handed to hooks, extended with KEYHOLDER_* */
   env: NodeJS.ProcessEnv;
   signal?: AbortSignal;
+  /** called before each action hook; throws to stop the run there (the lock was lost) */
+  beforeHook?: () => void;
 }
 
 export interface HookRun {
@@ -46,6 +48,7 @@ export async function anyHookSaysYes(ctx: HookContext, run: HookRun, dir: HookDi
 export async function runAllHooks(ctx: HookContext, run: HookRun, dir: HookDir): Promise<void> {
   for (const hook of await hooksOf(ctx, dir)) {
     const name = `${dir}/${path.basename(hook)}`;
+    ctx.beforeHook?.();
     ctx.log.info(`running ${name}`);
     const result = await runProgram([hook], hookOptions(ctx, run, name));
     if (result.status !== 'ok') {

@@ -71,6 +71,14 @@ export interface SavedState {
   step: Step;
   status: 'running' | 'failed' | 'rebooting';
   failure?: string | undefined;
+  bootId?: string | undefined;
+}
+
+export interface StartOptions {
+  resume: boolean;
+  retry: boolean;
+  /** this boot's id; undefined when it cannot be known (the check is then skipped) */
+  bootId?: string | undefined;
 }
 
 export type Start =
@@ -78,13 +86,28 @@ export type Start =
   | { kind: 'nothing'; why: string }
   | { kind: 'refuse'; why: string };
 
-export function planStart(state: SavedState | undefined, opts: { resume: boolean; retry: boolean }): Start {
+export function planStart(state: SavedState | undefined, opts: StartOptions): Start {
   if (!state) {
     if (opts.resume && !opts.retry) return { kind: 'nothing', why: 'no interrupted update to resume' };
     return { kind: 'run', step: 'needs_update', why: 'fresh run' };
   }
   if (state.status === 'rebooting') {
-    return { kind: 'run', step: 'post_update', why: 'resuming after the reboot' };
+    const sameBoot = state.bootId !== undefined && opts.bootId !== undefined && state.bootId === opts.bootId;
+    if (!sameBoot) return { kind: 'run', step: 'post_update', why: 'resuming after the reboot' };
+    if (opts.retry) {
+      return {
+        kind: 'run',
+        step: 'post_update',
+        why: 'continuing without the reboot that did not happen (--retry)',
+      };
+    }
+    return {
+      kind: 'refuse',
+      why:
+        'the reboot this run asked for has not happened (this is still the same boot); the lock stays held. ' +
+        'Reboot the host (keyholder-resume.service then finishes the update), or run "keyholder update --retry" ' +
+        'to continue with post_update without a reboot',
+    };
   }
   const what =
     state.status === 'failed' ? `failed at step ${state.step}` : `was interrupted during step ${state.step}`;

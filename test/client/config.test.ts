@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { resolveConnection, resolveUpdateSettings } from '../../src/client/config.js';
+import { fileConfigSchema, resolveConnection, resolveUpdateSettings } from '../../src/client/config.js';
 import { findPuppetFiles, parsePuppetConf, type PuppetLookup } from '../../src/client/puppet.js';
 
 let dir: string;
@@ -118,6 +118,7 @@ describe('resolveUpdateSettings', () => {
       rebootCommand: ['systemctl', 'reboot'],
       acquire: { timeoutMs: 14_400_000, waitSeconds: 300, minDelayMs: 15_000, maxDelayMs: 300_000 },
       releaseTimeoutMs: 900_000,
+      bootIdFile: '/proc/sys/kernel/random/boot_id',
     });
     const s = resolveUpdateSettings(
       { lock: 'db', acquireTimeout: 60, wait: 0 },
@@ -129,5 +130,12 @@ describe('resolveUpdateSettings', () => {
       acquire: { timeoutMs: 60_000, waitSeconds: 0 },
     });
     expect(() => resolveUpdateSettings({}, {})).toThrow('no lock name: pass --lock or set "update.lock"');
+  });
+
+  it('caps --wait and update.acquire.wait alike at 300, refusing neither', () => {
+    expect(resolveUpdateSettings({ wait: 900 }, { update: { lock: 'l' } }).acquire.waitSeconds).toBe(300);
+    const file = fileConfigSchema.parse({ update: { lock: 'l', acquire: { wait: 900 } } });
+    expect(resolveUpdateSettings({}, file).acquire.waitSeconds).toBe(300);
+    expect(resolveUpdateSettings({ wait: 20 }, file).acquire.waitSeconds).toBe(20);
   });
 });

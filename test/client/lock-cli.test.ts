@@ -298,7 +298,7 @@ describe('keyholder lock errors', () => {
   });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
-  it('server down: exit 2, connection refused', async () => {
+  it('server down: exit 3 (unreachable), connection refused', async () => {
     const port = await freePort();
     const url = `https://127.0.0.1:${port}`;
     const r = await runCli([
@@ -314,7 +314,7 @@ describe('keyholder lock errors', () => {
       '--cacert',
       caFile,
     ]);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(3);
     expect(r.stderr.trim()).toBe(
       `keyholder: cannot reach ${url}: connection refused (is the server running?)`,
     );

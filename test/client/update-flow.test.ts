@@ -154,12 +154,15 @@ describe.each(BACKENDS)('keyholder update against %s', (kind) => {
     expect(await hooksOf(h)).toEqual(['10-pending', '10-ok', '20-broken']);
     expect(await b.holderOf(h.lock)).toBe(h.name);
     expect(await readState(h)).toMatchObject({ step: 'update', status: 'failed' });
+    // the whole reason, with the hook's output, not just its first line
+    expect((await readState(h)).failure).toContain('E: dpkg was interrupted');
 
     // unattended runs (timer, boot) do not repeat a broken update
     const timer = await update(h);
     expect(timer.code).toBe(2);
     expect(timer.stderr).toContain('previous run failed at step update');
     expect(timer.stderr).toContain('keyholder update --retry');
+    expect(timer.stderr).toContain('E: dpkg was interrupted');
     const boot = await update(h, '--resume');
     expect(boot.code).toBe(2);
     expect(await h.marks()).toHaveLength(3);
@@ -266,7 +269,7 @@ describe.each(BACKENDS)('keyholder update against %s', (kind) => {
     await waitFor('no request of this host to stay queued', async () => !(await b.isQueued(h.lock, h.name)));
   });
 
-  it('after the reboot, finishes without releasing when an operator has given the lock to another host', async () => {
+  it('after the reboot, stops loudly before post_update when an operator has given the lock to another host', async () => {
     const h = await newHost();
     await h.hook('needs_update.d', '10-pending', 'exit 1');
     await h.hook('needs_reboot.d', '10-kernel', 'exit 1');
@@ -275,12 +278,73 @@ describe.each(BACKENDS)('keyholder update against %s', (kind) => {
     await b.free(h.lock);
     await b.holdAs(h.lock, 'next.example.com');
     const resumed = await update(h, '--resume');
-    expect(resumed.code).toBe(0);
-    expect(resumed.stdout).toContain(
-      `cannot release lock '${h.lock}': held by next.example.com; this host no longer holds it`,
+    expect(resumed.code).toBe(4);
+    expect(resumed.stderr).toContain(
+      `lock lost: this host no longer holds lock '${h.lock}' (held by next.example.com)`,
     );
+    expect(resumed.stdout).not.toContain('update finished');
+    expect(await stepsOf(h)).toEqual(['needs_update', 'needs_reboot']);
     expect(await b.holderOf(h.lock)).toBe('next.example.com');
-    expect(existsSync(h.stateFile)).toBe(false);
+    expect(await readState(h)).toMatchObject({ step: 'post_update', status: 'failed' });
+  });
+
+  it('a reboot command that returns without rebooting: the run in the same boot refuses to go on, keeping the lock', async () => {
+    const h = await newHost({ rebootHappens: false });
+    await h.hook('needs_update.d', '10-pending', 'exit 1');
+    await h.hook('needs_reboot.d', '10-kernel', 'exit 1');
+    await h.hook('post_update.d', '10-check');
+    expect((await update(h)).code).toBe(0);
+    for (const args of [['--resume'], []]) {
+      const again = await update(h, ...args);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toContain('the reboot this run asked for has not happened');
+    }
+    expect(await stepsOf(h)).toEqual(['needs_update', 'needs_reboot']);
+    expect(await b.holderOf(h.lock)).toBe(h.name);
+    // the operator decides to go on without the reboot
+    const retry = await update(h, '--retry');
+    expect(retry.code).toBe(0);
+    expect(await stepsOf(h)).toEqual(['needs_update', 'needs_reboot', 'post_update']);
+    expect(await b.holderOf(h.lock)).toBeNull();
+  });
+
+  it('SIGTERM during a reboot command that never reboots: the resume in the same boot refuses', async () => {
+    const h = await newHost({ reboot: 'hangs', rebootHappens: false });
+    await h.hook('needs_update.d', '10-pending', 'exit 1');
+    await h.hook('needs_reboot.d', '10-kernel', 'exit 1');
+    await h.hook('post_update.d', '10-check');
+    const run = await startCli(['update', '--config', h.config]);
+    await waitFor('the reboot command', async () => (await h.rebootCount()) === 1);
+    run.child.kill('SIGTERM');
+    expect((await run.done).code).toBe(0);
+    const resumed = await update(h, '--resume');
+    expect(resumed.code).toBe(2);
+    expect(resumed.stderr).toContain('has not happened');
+    expect(await stepsOf(h)).toEqual(['needs_update', 'needs_reboot']);
+    expect(await b.holderOf(h.lock)).toBe(h.name);
+  });
+
+  it('a state file that cannot be written takes the failure path: the lock is kept and said so', async () => {
+    const h = await newHost();
+    await h.hook('needs_update.d', '10-pending', 'exit 1');
+    // From here the state file cannot be replaced: a directory stands in its place.
+    await h.hook(
+      'pre_update.d',
+      '10-break-state',
+      'rm -f "$KEYHOLDER_STATE_DIR/update-state.json" && mkdir "$KEYHOLDER_STATE_DIR/update-state.json"',
+    );
+    await h.hook('update.d', '10-never');
+    const r = await update(h);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('cannot write state file');
+    expect(r.stderr).toContain(`keeping lock '${h.lock}'`);
+    expect(await hooksOf(h)).toEqual(['10-pending', '10-break-state']);
+    expect(await b.holderOf(h.lock)).toBe(h.name);
+    // the run lock was given back: the next run fails on the state, not on a run that is gone
+    const next = await update(h);
+    expect(next.code).toBe(2);
+    expect(next.stderr).not.toContain('another keyholder update is running');
+    expect(next.stderr).toContain('state file');
   });
 
   it('--dry-run shows the plan and does nothing', async () => {
@@ -315,7 +379,19 @@ describe('keyholder update --resume at boot', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain(`cannot read client certificate ${dir}/missing.crt`);
     expect(await readLines(path.join(dir, 'state', 'update-state.json'))).toEqual([]);
+    // nor does it need a config file at all
+    const bare = await runCli(['update', '--resume', '--config', `${dir}/missing.yaml`, '--state-dir', dir]);
+    expect([bare.code, bare.stderr]).toEqual([0, '']);
     await rm(dir, { recursive: true, force: true });
+  });
+});
+
+describe('usage errors', () => {
+  it('exit 2 ("needs fixing"), never 1 ("try again later")', async () => {
+    expect((await runCli(['lock', 'acquire'])).code).toBe(2);
+    expect((await runCli(['update', '--wait', 'soon'])).code).toBe(2);
+    expect((await runCli(['update', '--no-such-option'])).code).toBe(2);
+    expect((await runCli(['--help'])).code).toBe(0);
   });
 });
 

@@ -48,6 +48,23 @@ describe('update workflow rules', () => {
     }
   });
 
+  it('refuses to go on after a reboot that did not happen (same boot id), unless --retry', () => {
+    const rebooting = { step: 'post_update' as const, status: 'rebooting' as const, bootId: 'boot-1' };
+    for (const resume of [true, false]) {
+      const refused = planStart(rebooting, { resume, retry: false, bootId: 'boot-1' });
+      expect(refused).toMatchObject({ kind: 'refuse' });
+      expect(refused.why).toContain('reboot this run asked for has not happened');
+      expect(planStart(rebooting, { resume, retry: false, bootId: 'boot-2' })).toMatchObject({
+        kind: 'run',
+        step: 'post_update',
+      });
+    }
+    expect(planStart(rebooting, { resume: true, retry: true, bootId: 'boot-1' })).toMatchObject({
+      kind: 'run',
+      step: 'post_update',
+    });
+  });
+
   it('repeats safe steps by itself but leaves steps that change the host to an operator', () => {
     const unattended = { resume: false, retry: false };
     const safe: Step[] = ['acquire', 'needs_reboot', 'release'];

@@ -14,6 +14,7 @@ export interface RunningCli {
   child: ChildProcess;
   /** output so far */
   stdout(): string;
+  stderr(): string;
   done: Promise<CliResult>;
 }
 
@@ -44,7 +45,7 @@ export async function startCli(args: string[], opts: CliOptions = {}): Promise<R
       resolve({ code, signal, stdout, stderr });
     });
   });
-  return { child, stdout: () => stdout, done };
+  return { child, stdout: () => stdout, stderr: () => stderr, done };
 }
 
 export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {

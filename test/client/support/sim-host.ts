@@ -3,6 +3,7 @@
 // records the reboot and then either returns (as `systemctl reboot` does) or hangs like a machine
 // going down, until the test stops the keyholder process the way the shutdown would.
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { HostFiles } from './pki.js';
 
@@ -20,6 +21,8 @@ export interface SimHost {
   /** lines of this host's marker file: "<step> <hook> <lock> <host>" */
   marks(): Promise<string[]>;
   rebootCount(): Promise<number>;
+  /** the file the client reads the boot id from; the fake reboot writes a new id into it */
+  bootIdFile: string;
 }
 
 export interface SimHostOptions {
@@ -33,6 +36,11 @@ export interface SimHostOptions {
   timeline?: string;
   /** 'returns' (default): the reboot command exits 0; 'hangs': it sleeps until killed */
   reboot?: 'returns' | 'hangs';
+  /** false: the reboot command never reboots (the boot id stays); default true */
+  rebootHappens?: boolean;
+  releaseTimeout?: number;
+  /** extra lines under `update:` in the config file */
+  updateConfig?: string[];
 }
 
 /** A hook body that waits (bounded) until `file` exists: lets a test hold a host inside a step. */
@@ -52,11 +60,15 @@ export async function makeSimHost(parent: string, opts: SimHostOptions): Promise
   const reboots = path.join(root, 'reboots.log');
   await mkdir(hooksDir, { recursive: true });
   const rebootScript = path.join(root, 'fake-reboot');
+  const bootIdFile = path.join(root, 'boot_id');
+  await writeFile(bootIdFile, `${randomUUID()}\n`);
   await writeFile(
     rebootScript,
     [
       '#!/bin/sh',
       `echo "reboot $KEYHOLDER_LOCK $KEYHOLDER_STEP" >> '${reboots}'`,
+      // the next "boot" has a new id, as the kernel gives it
+      opts.rebootHappens === false ? '' : `cat /proc/sys/kernel/random/uuid > '${bootIdFile}'`,
       'echo "system is going down"',
       opts.reboot === 'hangs' ? 'exec sleep 60' : 'exit 0',
       '',
@@ -78,7 +90,9 @@ export async function makeSimHost(parent: string, opts: SimHostOptions): Promise
       `  stateDir: ${stateDir}`,
       `  hookTimeout: ${opts.hookTimeout ?? 30}`,
       `  rebootCommand: [${JSON.stringify(rebootScript)}]`,
-      '  releaseTimeout: 10',
+      `  releaseTimeout: ${opts.releaseTimeout ?? 10}`,
+      `  bootIdFile: ${bootIdFile}`,
+      ...(opts.updateConfig ?? []).map((l) => `  ${l}`),
       '  acquire:',
       ...Object.entries(acquire).map(([k, v]) => `    ${k}: ${v}`),
       '',
@@ -102,5 +116,6 @@ export async function makeSimHost(parent: string, opts: SimHostOptions): Promise
     },
     marks: () => readLines(markers),
     rebootCount: async () => (await readLines(reboots)).length,
+    bootIdFile,
   };
 }

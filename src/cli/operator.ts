@@ -1,0 +1,450 @@
+// Operator commands over the HTTP API with an API token, never the database:
+// `keyholder locks …`, `keyholder hosts …`, `keyholder events tail`. The server comes from --url
+// or KEYHOLDER_URL, the token from KEYHOLDER_TOKEN or --token-file, or both from the client
+// config file (url, tokenFile). Exit codes as for `keyholder lock`: 0 done, 1 refused (412),
+// 2 error, 3 server unreachable.
+import { readFile } from 'node:fs/promises';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ApiClient } from '../client/api-client.js';
+import { validateLockName } from '../client/config.js';
+import { ClientError, EXIT_OK } from '../client/errors.js';
+import { say } from '../client/output.js';
+import { loadClientConfig } from '../client/setup.js';
+import { renderTable } from '../client/table.js';
+import { reportError, seconds } from './lock.js';
+
+interface OperatorFlags {
+  config?: string;
+  url?: string;
+  token?: string;
+  tokenFile?: string;
+  cacert?: string;
+  json?: boolean;
+}
+
+interface HolderRow {
+  name: string;
+  acquired_at?: string | null;
+  fencing_token?: number | null;
+  expires_at?: string | null;
+}
+interface LockRow {
+  id: number;
+  name: string;
+  enabled: boolean;
+  max_holders?: number;
+  lease_seconds?: number | null;
+  stale?: boolean;
+  updated_at?: string;
+  holders?: HolderRow[];
+}
+interface EventRow {
+  id: number;
+  event_type: string;
+  created_at: string;
+  host: { name: string } | null;
+  user: { login: string } | null;
+  detail?: string | null;
+}
+interface HostRow {
+  name: string;
+  can_acquire_locks: boolean;
+  last_checkin_at: string | null;
+  locks_held?: number;
+  stale?: boolean;
+  locks?: { name: string }[];
+}
+
+function withApiOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '-c, --config <file>',
+      'client config file with url, cacert, tokenFile (default /etc/keyholder/client.yaml)',
+    )
+    .addOption(new Option('--url <url>', 'server URL').env('KEYHOLDER_URL'))
+    .option('--token-file <file>', 'file holding the API token (else KEYHOLDER_TOKEN)')
+    .addOption(new Option('--token <token>').env('KEYHOLDER_TOKEN').hideHelp())
+    .option('--cacert <file>', "CA bundle for the server's certificate (default: the system's)");
+}
+
+async function apiFor(flags: OperatorFlags): Promise<ApiClient> {
+  const file = await loadClientConfig(flags);
+  const url = flags.url ?? file.url;
+  if (!url)
+    throw new ClientError(
+      'config',
+      'no server URL: pass --url, set KEYHOLDER_URL, or set "url" in the config',
+    );
+  const tokenFile = flags.tokenFile ?? file.tokenFile;
+  let token = flags.token;
+  if (tokenFile) {
+    token = (
+      await readFile(tokenFile, 'utf8').catch((err: NodeJS.ErrnoException) => {
+        throw new ClientError('config', `cannot read token file ${tokenFile}: ${err.code ?? err.message}`);
+      })
+    ).trim();
+  }
+  if (!token) throw new ClientError('config', 'no API token: set KEYHOLDER_TOKEN or pass --token-file');
+  const cacert = flags.cacert ?? file.cacert;
+  const ca = cacert
+    ? await readFile(cacert).catch((err: NodeJS.ErrnoException) => {
+        throw new ClientError('config', `cannot read CA certificate ${cacert}: ${err.code ?? err.message}`);
+      })
+    : undefined;
+  return new ApiClient({ url, token, ...(ca && { ca }), timeoutMs: (file.requestTimeout ?? 30) * 1000 });
+}
+
+/** Runs one operator action with the shared error handling and exit codes. */
+function action<A extends unknown[], F extends OperatorFlags = OperatorFlags>(
+  fn: (api: ApiClient, flags: F, ...args: A) => Promise<void>,
+): (...args: [...A, F, Command]) => Promise<void> {
+  return async (...all) => {
+    const flags = all[all.length - 2] as F;
+    const args = all.slice(0, -2) as A;
+    try {
+      await fn(await apiFor(flags), flags, ...args);
+      process.exitCode = EXIT_OK;
+    } catch (err) {
+      process.exitCode = reportError(err, flags.json === true);
+    }
+  };
+}
+
+const lockPath = (name: string) => {
+  validateLockName(name);
+  return `/api/dlmlocks/${encodeURIComponent(name)}`;
+};
+const out = (text: string): void => void process.stdout.write(`${text}\n`);
+const json = (value: unknown): void => out(JSON.stringify(value, null, 2));
+const width = () => process.stdout.columns ?? 0;
+
+function lockState(l: LockRow): string {
+  if (!l.enabled) return 'disabled';
+  return l.holders?.length ? 'held' : 'free';
+}
+
+function lockTable(locks: LockRow[]): string {
+  return renderTable(
+    ['NAME', 'STATE', 'HOLDERS', 'MAX', 'LEASE', 'UPDATED'],
+    locks.map((l) => [
+      l.name,
+      lockState(l) + (l.stale ? ' (stale)' : ''),
+      String(l.holders?.length ?? 0),
+      String(l.max_holders ?? 1),
+      l.lease_seconds ? `${l.lease_seconds}s` : '-',
+      l.updated_at ?? '',
+    ]),
+    width(),
+  );
+}
+
+function eventLine(e: EventRow): string {
+  const who = [e.host?.name, e.user ? `user ${e.user.login}` : undefined].filter(Boolean).join(', ');
+  return `${e.created_at}  ${e.event_type.padEnd(13)} ${who}${e.detail ? `  (${e.detail})` : ''}`;
+}
+
+function searchOf(search: string | undefined, opts: { stale?: boolean; held?: boolean }): string {
+  const parts = [search?.trim() ? `(${search.trim()})` : undefined];
+  if (opts.stale) parts.push('stale = true');
+  if (opts.held) parts.push('locked = true');
+  return parts.filter(Boolean).join(' and ');
+}
+
+function positiveInt(value: string): number {
+  const n = seconds(value);
+  if (n < 1) throw new InvalidArgumentError('expected a whole number of at least 1');
+  return n;
+}
+
+/** `--window JSON`, repeatable; the server checks the fields and names what is wrong. */
+function collectWindow(value: string, previous: unknown[] = []): unknown[] {
+  if (value === 'none') return [];
+  try {
+    return [...previous, JSON.parse(value) as unknown];
+  } catch {
+    throw new InvalidArgumentError('expected a JSON object, or "none"');
+  }
+}
+
+function leaseArg(value: string): number | null {
+  if (value === 'none') return null;
+  return positiveInt(value);
+}
+
+function registerLocks(program: Command): void {
+  const locks = program
+    .command('locks')
+    .description('list, show, create, change, release, disable, enable and delete locks (API token)');
+
+  withApiOptions(locks.command('list [search]').description('list locks (search: the API search syntax)'))
+    .option('--stale', 'only locks held longer than stale_after')
+    .option('--held', 'only locks someone holds')
+    .option('--json', 'print the JSON')
+    .addOption(
+      new Option('--watch [seconds]', 'redraw every few seconds until interrupted').argParser(seconds),
+    )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  keyholder locks list
+  keyholder locks list 'name ~ web' --held
+  keyholder locks list --stale --json`,
+    )
+    .action(
+      action(
+        async (
+          api,
+          flags: OperatorFlags & { stale?: boolean; held?: boolean; watch?: number | true },
+          search?: string,
+        ) => {
+          const q = searchOf(search, flags);
+          const path = `/api/dlmlocks?per_page=1000&order=name${q ? `&search=${encodeURIComponent(q)}` : ''}`;
+          const draw = async () => {
+            const page = await api.get<{ results: LockRow[] }>(path);
+            if (flags.json) json(page.results);
+            else out(page.results.length ? lockTable(page.results) : 'no locks');
+          };
+          if (flags.watch === undefined) return draw();
+          const every = (flags.watch === true ? 2 : flags.watch) * 1000;
+          for (;;) {
+            if (process.stdout.isTTY) process.stdout.write('\x1b[2J\x1b[H');
+            await draw();
+            await new Promise((resolve) => setTimeout(resolve, every));
+          }
+        },
+      ),
+    );
+
+  withApiOptions(locks.command('show <name>').description('a lock: holders, settings and its last events'))
+    .option('--json', 'print the JSON')
+    .addHelpText('after', '\nExample:\n  keyholder locks show web-cluster')
+    .action(
+      action(async (api, flags, name: string) => {
+        const lock = await api.get<LockRow & Record<string, unknown>>(lockPath(name));
+        const events = await api.get<{ results: EventRow[] }>(`${lockPath(name)}/dlmlock_events?per_page=10`);
+        if (flags.json) return json({ ...lock, events: events.results });
+        out(`lock '${lock.name}': ${lockState(lock)}${lock.stale ? ', stale' : ''}`);
+        out(`  max holders: ${lock.max_holders ?? 1}`);
+        out(`  lease:       ${lock.lease_seconds ? `${lock.lease_seconds}s` : 'none'}`);
+        if (Array.isArray(lock.windows) && lock.windows.length)
+          out(`  windows:     ${JSON.stringify(lock.windows)}`);
+        out('holders:');
+        out(
+          lock.holders?.length
+            ? renderTable(
+                ['  HOST', 'SINCE', 'TOKEN', 'EXPIRES'],
+                lock.holders.map((h) => [
+                  `  ${h.name}`,
+                  h.acquired_at ?? '',
+                  String(h.fencing_token ?? '-'),
+                  h.expires_at ?? '-',
+                ]),
+                width(),
+              )
+            : '  none',
+        );
+        out('last events:');
+        out(events.results.length ? events.results.map((e) => `  ${eventLine(e)}`).join('\n') : '  none');
+      }),
+    );
+
+  const attributes = (cmd: Command) =>
+    cmd
+      .addOption(new Option('--max-holders <n>', 'how many hosts may hold it at once').argParser(positiveInt))
+      .addOption(
+        new Option('--lease <seconds>', 'lease in seconds ("none" for no lease)').argParser(leaseArg),
+      )
+      .option(
+        '--window <json>',
+        'a maintenance window, repeatable, e.g. \'{"days":["sun"],"start":"02:00","duration_minutes":120,"time_zone":"Europe/Berlin"}\'; "none" clears them',
+        collectWindow,
+      )
+      .option('--json', 'print the JSON');
+  type AttrFlags = OperatorFlags & {
+    maxHolders?: number;
+    lease?: number | null;
+    disabled?: boolean;
+    window?: unknown[];
+  };
+  const body = (flags: AttrFlags) => ({
+    ...(flags.maxHolders !== undefined && { max_holders: flags.maxHolders }),
+    ...(flags.lease !== undefined && { lease_seconds: flags.lease }),
+    ...(flags.window !== undefined && { windows: flags.window }),
+  });
+
+  attributes(withApiOptions(locks.command('create <name>').description('create a lock')))
+    .option('--disabled', 'create it disabled')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  keyholder locks create web-cluster\n  keyholder locks create reboot-slots --max-holders 3 --lease 900',
+    )
+    .action(
+      action(async (api, flags: AttrFlags, name: string) => {
+        validateLockName(name);
+        const lock = await api.call<LockRow>('POST', '/api/dlmlocks', {
+          name,
+          ...body(flags),
+          ...(flags.disabled && { enabled: false }),
+        });
+        if (flags.json) json(lock);
+        else say(process.stdout, `created lock '${lock.name}'`, 'ok');
+      }),
+    );
+
+  attributes(withApiOptions(locks.command('set <name>').description("change a lock's settings")))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  keyholder locks set reboot-slots --max-holders 5\n  keyholder locks set web-cluster --lease none',
+    )
+    .action(
+      action(async (api, flags: AttrFlags, name: string) => {
+        const changes = body(flags);
+        if (Object.keys(changes).length === 0) {
+          throw new ClientError('config', 'nothing to change: pass --max-holders, --lease or --window');
+        }
+        const lock = await api.call<LockRow>('PUT', lockPath(name), changes);
+        if (flags.json) json(lock);
+        else say(process.stdout, `changed lock '${lock.name}'`, 'ok');
+      }),
+    );
+
+  const simple: [string, string, (api: ApiClient, name: string) => Promise<unknown>, string][] = [
+    [
+      'release',
+      'free the lock from all its holders (force release)',
+      (api, n) => api.call('PUT', lockPath(n), { host_id: null }),
+      'released',
+    ],
+    [
+      'disable',
+      'refuse every acquire until enabled again',
+      (api, n) => api.call('PUT', lockPath(n), { enabled: false }),
+      'disabled',
+    ],
+    [
+      'enable',
+      'accept acquires again',
+      (api, n) => api.call('PUT', lockPath(n), { enabled: true }),
+      'enabled',
+    ],
+    ['delete', 'delete the lock and its events', (api, n) => api.call('DELETE', lockPath(n)), 'deleted'],
+  ];
+  for (const [verb, description, call, done] of simple) {
+    withApiOptions(locks.command(`${verb} <name>`).description(description))
+      .option('--json', 'print the JSON answer')
+      .addHelpText('after', `\nExample:\n  keyholder locks ${verb} web-cluster`)
+      .action(
+        action(async (api, flags, name: string) => {
+          const answer = await call(api, name);
+          if (flags.json) json(answer ?? null);
+          else say(process.stdout, `${done} lock '${name}'`, 'ok');
+        }),
+      );
+  }
+}
+
+function registerHosts(program: Command): void {
+  const hosts = program.command('hosts').description('list, show, bar, unbar and delete hosts (API token)');
+  const hostPath = (name: string) => `/api/hosts/${encodeURIComponent(name)}`;
+
+  withApiOptions(hosts.command('list').description('hosts: last check-in, locks held, allowed to take locks'))
+    .option('--json', 'print the JSON')
+    .addHelpText('after', '\nExample:\n  keyholder hosts list')
+    .action(
+      action(async (api, flags) => {
+        const page = await api.get<{ results: HostRow[] } | HostRow[]>('/api/hosts?per_page=1000');
+        const rows = Array.isArray(page) ? page : page.results;
+        if (flags.json) return json(rows);
+        out(
+          rows.length
+            ? renderTable(
+                ['NAME', 'MAY ACQUIRE', 'LOCKS', 'LAST CHECK-IN'],
+                rows.map((h) => [
+                  h.name + (h.stale ? ' (stale)' : ''),
+                  h.can_acquire_locks ? 'yes' : 'NO (barred)',
+                  String(h.locks_held ?? h.locks?.length ?? 0),
+                  h.last_checkin_at ?? 'never',
+                ]),
+                width(),
+              )
+            : 'no hosts',
+        );
+      }),
+    );
+
+  withApiOptions(hosts.command('show <name>').description('one host and the locks it holds'))
+    .option('--json', 'print the JSON')
+    .action(
+      action(async (api, flags, name: string) => {
+        const h = await api.get<HostRow>(hostPath(name));
+        if (flags.json) return json(h);
+        out(`host ${h.name}: ${h.can_acquire_locks ? 'may take locks' : 'barred from taking locks'}`);
+        out(`  last check-in: ${h.last_checkin_at ?? 'never'}`);
+        out(`  holds: ${h.locks?.length ? h.locks.map((l) => l.name).join(', ') : 'nothing'}`);
+      }),
+    );
+
+  const verbs: [string, string, (api: ApiClient, name: string) => Promise<unknown>, string][] = [
+    [
+      'bar',
+      'refuse every acquire by this host (412)',
+      (api, n) => api.call('PUT', hostPath(n), { can_acquire_locks: false }),
+      'barred',
+    ],
+    [
+      'unbar',
+      'let this host take locks again',
+      (api, n) => api.call('PUT', hostPath(n), { can_acquire_locks: true }),
+      'unbarred',
+    ],
+    ['delete', 'forget this host', (api, n) => api.call('DELETE', hostPath(n)), 'deleted'],
+  ];
+  for (const [verb, description, call, done] of verbs) {
+    withApiOptions(hosts.command(`${verb} <name>`).description(description))
+      .option('--json', 'print the JSON answer')
+      .addHelpText('after', `\nExample:\n  keyholder hosts ${verb} web01.example.com`)
+      .action(
+        action(async (api, flags, name: string) => {
+          const answer = await call(api, name);
+          if (flags.json) json(answer ?? null);
+          else say(process.stdout, `${done} host ${name}`, 'ok');
+        }),
+      );
+  }
+}
+
+function registerEvents(program: Command): void {
+  const events = program.commands.find((c) => c.name() === 'events') ?? program.command('events');
+  withApiOptions(events.command('tail').description("follow a lock's events as they happen (API token)"))
+    .requiredOption('--lock <name>', 'the lock whose events to follow')
+    .addOption(new Option('--interval <seconds>', 'how often to look (default 1)').argParser(positiveInt))
+    .option('-n, --lines <n>', 'how many past events to show first (default 10)', (v) => seconds(v))
+    .option('--json', 'one JSON object per event')
+    .addHelpText('after', '\nExample:\n  keyholder events tail --lock web-cluster')
+    .action(
+      action(async (api, flags: OperatorFlags & { lock: string; interval?: number; lines?: number }) => {
+        const path = `${lockPath(flags.lock)}/dlmlock_events?per_page=`;
+        const show = (e: EventRow) => (flags.json ? out(JSON.stringify(e)) : out(eventLine(e)));
+        const first = await api.get<{ results: EventRow[] }>(`${path}${Math.max(1, flags.lines ?? 10)}`);
+        let lastId = 0;
+        for (const e of first.results.slice(0, flags.lines ?? 10).reverse()) {
+          show(e);
+          lastId = Math.max(lastId, e.id);
+        }
+        if (first.results.length) lastId = Math.max(lastId, ...first.results.map((e) => e.id));
+        for (;;) {
+          await new Promise((resolve) => setTimeout(resolve, (flags.interval ?? 1) * 1000));
+          const page = await api.get<{ results: EventRow[] }>(`${path}100`);
+          for (const e of page.results.filter((x) => x.id > lastId).reverse()) show(e);
+          lastId = Math.max(lastId, ...page.results.map((e) => e.id));
+        }
+      }),
+    );
+}
+
+export function registerOperatorCommands(program: Command): void {
+  registerLocks(program);
+  registerHosts(program);
+  registerEvents(program);
+}
