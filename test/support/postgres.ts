@@ -1,17 +1,25 @@
 // A throwaway PostgreSQL cluster for the test run: initdb into a temp directory, pg_ctl start
 // on a free loopback port, stop and delete at the end. PostgreSQL refuses to run as root, so
 // as root the cluster runs as the `postgres` user in a directory that user owns.
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+const execFileAsync = promisify(execFile);
 
 export interface PgCluster {
   url(database: string): string;
   psql(sql: string, database?: string): string;
   /** kills the server the hard way (`-m immediate`: crash recovery on the next start) */
   crash(): void;
+  /**
+   * `pg_ctl restart` in the given shutdown mode (fast: sessions ended; immediate: a crash and
+   * recovery); asynchronous, so a caller's own connections and timers keep running meanwhile
+   */
+  restart(mode: 'fast' | 'immediate'): Promise<void>;
   start(): void;
   stop(): void;
 }
@@ -77,6 +85,12 @@ export async function startPgCluster(): Promise<PgCluster> {
         encoding: 'utf8',
       }),
     crash: () => asPg(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']),
+    restart: async (mode) => {
+      const args = ['-D', data, '-l', join(dir, 'log'), '-o', options, '-m', mode, '-w', 'restart'];
+      await (isRoot
+        ? execFileAsync('runuser', ['-u', 'postgres', '--', pgCtl, ...args])
+        : execFileAsync(pgCtl, args));
+    },
     start,
     stop: () => {
       try {
