@@ -66,6 +66,17 @@ export interface FaultContext {
 }
 
 const live = (ctx: FaultContext) => ctx.instances.filter((i) => i.running);
+
+/** A running instance, waiting for one while an instance that exited on its own restarts. */
+async function someLive(ctx: FaultContext): Promise<Instance> {
+  const end = Date.now() + ctx.recoveryLimitMs;
+  for (;;) {
+    const instances = live(ctx);
+    if (instances.length) return pick(ctx.rand, instances);
+    if (Date.now() > end) throw new Error('no instance running');
+    await sleep(100);
+  }
+}
 // warn and above: the spec wants a database episode said once, not once per request
 const errorLines = (text: string) => (text.match(/"level":(40|50|60)/g) ?? []).length;
 
@@ -144,7 +155,7 @@ interface Injected {
  * lock's holder lets go, another host must get the lock (a dead instance's waiter is no one).
  */
 async function killInstance(ctx: FaultContext, n: number): Promise<Injected> {
-  const victim = pick(ctx.rand, live(ctx));
+  const victim = await someLive(ctx);
   const lock = `chaos-ghost-${n}`;
   const path = `/api/dlmlocks/${lock}/lock`;
   const held = (await asHost(ctx, 'chaos-ghost-holder', victim, 'PUT', path)) === 200;
@@ -245,7 +256,7 @@ async function cutBodies(ctx: FaultContext): Promise<Injected> {
   const basic = `Basic ${Buffer.from(ADMIN.join(':')).toString('base64')}`;
   await Promise.all(
     Array.from({ length: 8 }, async (_, i) => {
-      const instance = pick(ctx.rand, live(ctx));
+      const instance = await someLive(ctx);
       const socket = await connectTls(instance.url, ctx.pki.caPem, cert).catch(() => undefined);
       if (!socket) return;
       const body = JSON.stringify({ name: `chaos-cut-body-${i}`, max_holders: 2 });
@@ -272,7 +283,7 @@ async function cutBodies(ctx: FaultContext): Promise<Injected> {
 async function cutWaiters(ctx: FaultContext): Promise<Injected> {
   const sockets: TLSSocket[] = [];
   for (let i = 0; i < 3; i++) {
-    const instance = pick(ctx.rand, live(ctx));
+    const instance = await someLive(ctx);
     const socket = await connectTls(
       instance.url,
       ctx.pki.caPem,

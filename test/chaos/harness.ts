@@ -250,12 +250,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
     };
     const endAt = Date.now() + opts.durationMs;
     let stopped = false;
-    const stopping = () => stopped || Date.now() >= endAt;
+    const stopping = () => stopped;
+    // the run ends when its time is up and every kind of fault has happened at least once
+    const faultsDone = () => Date.now() >= endAt && kinds.every((k) => fctx.figures.injected.has(k));
     const loadCtx = { ledger, caPem: pki.caPem, instances: st.instances, rand, stopping };
     const running = [
       ...workers.map((w) => runWorker(loadCtx, w)),
       runMonitor(ledger, st.reader, stopping),
-      runFaults(fctx, kinds, opts.faultGapMs ?? [1000, 3000], stopping),
+      runFaults(fctx, kinds, opts.faultGapMs ?? [1000, 3000], faultsDone).finally(() => (stopped = true)),
     ];
     const progress = setInterval(
       () =>
