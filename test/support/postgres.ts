@@ -2,23 +2,20 @@
 // on a free loopback port, stop and delete at the end. PostgreSQL refuses to run as root, so
 // as root the cluster runs as the `postgres` user in a directory that user owns.
 import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
-
-const execFileAsync = promisify(execFile);
 
 export interface PgCluster {
   url(database: string): string;
   psql(sql: string, database?: string): string;
   /** kills the server the hard way (`-m immediate`: crash recovery on the next start) */
   crash(): void;
-  /**
-   * `pg_ctl restart` in the given shutdown mode (fast: sessions ended; immediate: a crash and
-   * recovery); asynchronous, so a caller's own connections and timers keep running meanwhile
-   */
+  /** stops the server (`fast`: sessions are terminated; `immediate`: a crash) and leaves it down */
+  halt(mode: 'fast' | 'immediate'): void;
+  /** `pg_ctl restart` in that mode: down and up again in one go (async: load goes on meanwhile) */
   restart(mode: 'fast' | 'immediate'): Promise<void>;
   start(): void;
   stop(): void;
@@ -57,6 +54,10 @@ export async function startPgCluster(): Promise<PgCluster> {
     isRoot
       ? execFileSync('runuser', ['-u', 'postgres', '--', bin, ...args], { encoding: 'utf8' })
       : execFileSync(bin, args, { encoding: 'utf8' });
+  const asPgAsync = async (bin: string, args: string[]) => {
+    const [file, argv] = isRoot ? ['runuser', ['-u', 'postgres', '--', bin, ...args]] : [bin, args];
+    await promisify(execFile)(file, argv, { encoding: 'utf8' });
+  };
 
   const dir = mkdtempSync(join(tmpdir(), 'keyholder-pg-'));
   if (isRoot) {
@@ -85,12 +86,9 @@ export async function startPgCluster(): Promise<PgCluster> {
         encoding: 'utf8',
       }),
     crash: () => asPg(pgCtl, ['-D', data, '-m', 'immediate', '-w', 'stop']),
-    restart: async (mode) => {
-      const args = ['-D', data, '-l', join(dir, 'log'), '-o', options, '-m', mode, '-w', 'restart'];
-      await (isRoot
-        ? execFileAsync('runuser', ['-u', 'postgres', '--', pgCtl, ...args])
-        : execFileAsync(pgCtl, args));
-    },
+    halt: (mode) => asPg(pgCtl, ['-D', data, '-m', mode, '-w', 'stop']),
+    restart: (mode) =>
+      asPgAsync(pgCtl, ['-D', data, '-l', join(dir, 'log'), '-o', options, '-m', mode, '-w', 'restart']),
     start,
     stop: () => {
       try {
