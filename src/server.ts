@@ -7,6 +7,8 @@ import type { Config } from './config/schema.js';
 import { buildApp } from './http/app.js';
 import { every, expireEventsOnce, expireOnce, reportStaleOnce } from './jobs/expiry.js';
 import { WebhookDelivery } from './jobs/webhooks.js';
+import { startHeartbeat } from './jobs/instance.js';
+import { isUnavailableError, logHealthEvent } from './store/health.js';
 
 /** Event retention is counted in days: once an hour is plenty. */
 const EVENT_EXPIRY_INTERVAL_MS = 3_600_000;
@@ -90,6 +92,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   await store.migrate();
   const admin = await bootstrapAdmin(store, config);
   const app = await buildApp({ config, store, https, logger });
+  // Outages are logged once per episode (src/store/health.ts); jobs failing meanwhile are not.
+  store.health.onEvent((event) => logHealthEvent(app.log, event));
+  const jobFailed = (what: string) => (err: unknown) => {
+    if (!isUnavailableError(err)) app.log.error({ err }, what);
+  };
+  const heartbeat = await startHeartbeat(store, config.locks, jobFailed('instance heartbeat failed'));
   const webhooks = new WebhookDelivery(store, config.webhooks, app.log);
   await webhooks.start();
   await app.listen({ host: config.host, port: config.port });
@@ -97,24 +105,24 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const expiry = every(
     config.locks.expiryIntervalSeconds * 1000,
     () => expireOnce(store),
-    (err) => app.log.error({ err }, 'lease expiry failed'),
+    jobFailed('lease expiry failed'),
   );
   const retention = every(
     EVENT_EXPIRY_INTERVAL_MS,
     () => expireEventsOnce(store, config.events),
-    (err) => app.log.error({ err }, 'event expiry failed'),
+    jobFailed('event expiry failed'),
   );
   const staleScan = every(
     config.locks.staleScanIntervalSeconds * 1000,
     () => reportStaleOnce(store, config.locks.staleAfterSeconds * 1000),
-    (err) => app.log.error({ err }, 'stale scan failed'),
+    jobFailed('stale scan failed'),
   );
   const delivery =
     config.webhooks.targets.length > 0
       ? every(
           config.webhooks.pollIntervalSeconds * 1000,
           () => webhooks.runOnce(),
-          (err) => app.log.error({ err }, 'webhook delivery failed'),
+          jobFailed('webhook delivery failed'),
         )
       : undefined;
   const port = (app.server.address() as AddressInfo).port;
@@ -123,7 +131,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   let closing: Promise<void> | undefined;
   const stopJobs = async () => {
     tlsReload.close();
-    await Promise.all([expiry.stop(), retention.stop(), staleScan.stop(), delivery?.stop()]);
+    await Promise.all([
+      expiry.stop(),
+      retention.stop(),
+      staleScan.stop(),
+      delivery?.stop(),
+      heartbeat.stop(),
+    ]);
     await webhooks.close();
   };
   return {

@@ -87,7 +87,10 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
       crl: env.KEYHOLDER_TLS_CRL || undefined,
       watchSeconds: numberFrom(env, 'KEYHOLDER_TLS_WATCH_SECONDS'),
     },
-    database: { url: secret(env, 'KEYHOLDER_DATABASE_URL') },
+    database: {
+      url: secret(env, 'KEYHOLDER_DATABASE_URL'),
+      connectTimeoutSeconds: numberFrom(env, 'KEYHOLDER_DATABASE_CONNECT_TIMEOUT_SECONDS'),
+    },
     adminPassword: secret(env, 'KEYHOLDER_ADMIN_PASSWORD'),
     trustedProxies: listFrom(env, 'KEYHOLDER_TRUSTED_PROXIES'),
     hosts: {
@@ -97,6 +100,8 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
     locks: {
       staleAfterSeconds: numberFrom(env, 'KEYHOLDER_LOCKS_STALE_AFTER_SECONDS'),
       expiryIntervalSeconds: numberFrom(env, 'KEYHOLDER_LOCKS_EXPIRY_INTERVAL_SECONDS'),
+      instanceHeartbeatSeconds: numberFrom(env, 'KEYHOLDER_LOCKS_INSTANCE_HEARTBEAT_SECONDS'),
+      instanceTimeoutSeconds: numberFrom(env, 'KEYHOLDER_LOCKS_INSTANCE_TIMEOUT_SECONDS'),
     },
     events: {
       retentionDays: numberFrom(env, 'KEYHOLDER_EVENTS_RETENTION_DAYS'),

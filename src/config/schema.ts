@@ -51,9 +51,14 @@ export const ConfigSchema = z
           .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
           .optional(),
         poolSize: z.number().int().min(1).max(200).default(10),
+        /**
+         * how long a request waits for a new database connection before it is answered 503
+         * (protects against a database host that swallows packets: requests would hang)
+         */
+        connectTimeoutSeconds: z.number().min(0.1).max(300).default(5),
       })
       .strict()
-      .default({ poolSize: 10 }),
+      .default({ poolSize: 10, connectTimeoutSeconds: 5 }),
     adminPassword: z.string().min(8, 'must be at least 8 characters').optional(),
     /** users' UI sessions and login throttling (src/identity) */
     auth: z
@@ -123,9 +128,26 @@ export const ConfigSchema = z
         expiryIntervalSeconds: z.number().min(0.1).max(3600).default(5),
         /** how often held locks are checked for staleness (a `stale` event and webhook, once) */
         staleScanIntervalSeconds: z.number().min(0.1).max(3600).default(60),
+        /** how often this instance renews its row in `instances` (its blocking waiters are live while it does) */
+        instanceHeartbeatSeconds: z.number().min(0.1).max(600).default(5),
+        /**
+         * an instance that has not renewed its row for this long counts as dead: its blocking
+         * waiters stop holding up the queue (a killed instance's ghosts are gone within this)
+         */
+        instanceTimeoutSeconds: z.number().min(0.5).max(3600).default(15),
       })
       .strict()
-      .default({ staleAfterSeconds: 4 * 3600, expiryIntervalSeconds: 5, staleScanIntervalSeconds: 60 }),
+      .refine((l) => l.instanceTimeoutSeconds > l.instanceHeartbeatSeconds, {
+        message: 'instanceTimeoutSeconds must be longer than instanceHeartbeatSeconds',
+        path: ['instanceTimeoutSeconds'],
+      })
+      .default({
+        staleAfterSeconds: 4 * 3600,
+        expiryIntervalSeconds: 5,
+        staleScanIntervalSeconds: 60,
+        instanceHeartbeatSeconds: 5,
+        instanceTimeoutSeconds: 15,
+      }),
     events: z
       .object({
         retentionDays: z.number().int().min(1).default(14),

@@ -4,6 +4,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AppError, ERRORS, fullMessages } from '../errors.js';
 
+/** What a 503 tells clients: the database is back within seconds after a restart or failover. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 2;
+
 export function errorBody(err: AppError): Record<string, unknown> {
   if (err.fieldErrors) {
     const messages = fullMessages(err.fieldErrors);
@@ -68,7 +71,12 @@ export function installErrorHandling(app: FastifyInstance): void {
       request.log.error({ err: error }, 'unhandled error');
       return reply.code(500).send({ error: { message: ERRORS.internal.message } });
     }
-    if (appError.status >= 500) request.log.warn({ err: error }, appError.message);
+    // An outage is logged once per episode by the store (src/store/health.ts), not per request.
+    if (appError.status >= 500 && appError.code !== 'unavailable')
+      request.log.warn({ err: error }, appError.message);
+    if (appError.status === 503 && !reply.hasHeader('Retry-After')) {
+      reply.header('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+    }
     return reply.code(appError.status).send(errorBody(appError));
   });
   app.setNotFoundHandler((request, reply) => {

@@ -1,5 +1,5 @@
 // Backup and restore as JSON (`keyholder export` / `import`): every table that matters — hosts,
-// users, locks with their holders and fencing counters, events, API tokens (hashed), the
+// users, locks with their holders and fencing counters (also of deleted locks), events, API tokens (hashed), the
 // audit trail — so a SQLite installation can move to PostgreSQL, or be restored, as it was.
 // Transient state is left out: UI sessions (log in again) and blocking-acquire queues.
 import { z } from 'zod';
@@ -93,6 +93,13 @@ export const TABLES: TableSpec[] = [
       'created_at',
     ],
     identity: true,
+  },
+  {
+    // counters of deleted and renamed locks: a lock recreated after a restore still never
+    // hands out a token it handed out before
+    name: 'fencing_counters',
+    columns: ['lock_name', 'counter'],
+    identity: false,
   },
 ];
 

@@ -39,20 +39,30 @@ export async function loadHoldersAndQueue(
   lockId: number,
 ): Promise<{ holders: Holder[]; queue: Waiter[] }> {
   const rows = await q.all<
-    HolderRecord & { kind: string; waiter_id: number | null; deadline: number | null }
+    HolderRecord & {
+      kind: string;
+      waiter_id: number | null;
+      deadline: number | null;
+      instance_expires_at: number | null;
+    }
   >(
-    `SELECT 'h' AS kind, ${HOLDER_COLUMNS}, NULL AS waiter_id, NULL AS deadline
+    `SELECT 'h' AS kind, ${HOLDER_COLUMNS}, NULL AS waiter_id, NULL AS deadline, NULL AS instance_expires_at
      FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id WHERE lh.lock_id = ?
      UNION ALL
-     SELECT 'w', w.lock_id, w.host_id, NULL, NULL, NULL, NULL, NULL, w.id, w.deadline
-     FROM lock_waiters w WHERE w.lock_id = ?`,
+     SELECT 'w', w.lock_id, w.host_id, NULL, NULL, NULL, NULL, NULL, w.id, w.deadline, i.expires_at
+     FROM lock_waiters w LEFT JOIN instances i ON i.id = w.instance_id WHERE w.lock_id = ?`,
     [lockId, lockId],
   );
   const holders = rows.filter((r) => r.kind === 'h').map(toHolder);
   holders.sort((a, b) => a.fencingToken - b.fencingToken);
   const queue = rows
     .filter((r) => r.kind === 'w')
-    .map((r) => ({ id: Number(r.waiter_id), hostId: Number(r.host_id), deadline: Number(r.deadline) }));
+    .map((r) => ({
+      id: Number(r.waiter_id),
+      hostId: Number(r.host_id),
+      deadline: Number(r.deadline),
+      instanceExpiresAt: r.instance_expires_at === null ? null : Number(r.instance_expires_at),
+    }));
   queue.sort((a, b) => a.id - b.id);
   return { holders, queue };
 }
@@ -144,6 +154,31 @@ const LOCK_FIELDS: [column: string, value: (l: LockState) => unknown][] = [
   ['updated_at', (l) => l.updatedAt],
 ];
 
+/**
+ * Fencing tokens never go backwards for a name (SPEC section 8): when a lock leaves a name
+ * (deleted or renamed), its counter is kept under that name.
+ */
+export async function rememberFencingCounter(tx: Tx, lockName: string, counter: number): Promise<void> {
+  await tx.defer(
+    `INSERT INTO fencing_counters (lock_name, counter) VALUES (?, ?)
+     ON CONFLICT (lock_name) DO UPDATE SET counter = CASE
+       WHEN excluded.counter > fencing_counters.counter THEN excluded.counter ELSE fencing_counters.counter END`,
+    [lockName, counter],
+  );
+}
+
+/**
+ * …and a lock that takes a name continues from the counter kept for it. A statement of its
+ * own after the INSERT, so on PostgreSQL it sees a deletion committed while the INSERT waited.
+ */
+export async function inheritFencingCounter(tx: Tx, lockId: number): Promise<void> {
+  await tx.run(
+    `UPDATE locks SET fencing_counter = (SELECT counter FROM fencing_counters f WHERE f.lock_name = locks.name)
+     WHERE id = ? AND fencing_counter < (SELECT counter FROM fencing_counters f WHERE f.lock_name = locks.name)`,
+    [lockId],
+  );
+}
+
 export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promise<void> {
   // Only what changed: an acquire touches the counter and updated_at, not the unique name.
   const changed = LOCK_FIELDS.filter(([, value]) => value(prev) !== value(next));
@@ -160,6 +195,8 @@ export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promi
         if (err instanceof UniqueViolation) throw validationError({ name: ['has already been taken'] });
         throw err;
       }
+      await rememberFencingCounter(tx, prev.name, next.fencingCounter);
+      await inheritFencingCounter(tx, prev.id);
     }
   }
   for (const old of prev.holders) {

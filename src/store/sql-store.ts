@@ -1,6 +1,9 @@
 // The store logic both dialects share. Subclasses only provide transactions (`write`),
 // reads, migrations and connection handling; every statement here is dialect-neutral.
+import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { waiterIsLive } from '../lock/queue.js';
+import { StoreHealth, isUnavailableError, unavailable } from './health.js';
 import { eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
 import { HostDirectory } from './accounts-hosts.js';
 import { Accounts } from './accounts.js';
@@ -24,7 +27,9 @@ import {
   loadHolders,
   loadHoldersOf,
   loadHoldersAndQueue,
+  inheritFencingCounter,
   mayAdmitWaiters,
+  rememberFencingCounter,
   upsertHost,
 } from './lock-sql.js';
 import { type Tx } from './sql.js';
@@ -58,11 +63,87 @@ export abstract class SqlStore implements Store {
   abstract readonly dialect: 'sqlite' | 'postgres';
   abstract migrate(): Promise<void>;
   abstract close(): Promise<void>;
-  abstract ping(): Promise<void>;
   /** runs `fn` in one write transaction; it is retried or batched as the dialect needs */
-  protected abstract write<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  protected abstract runWrite<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
   /** runs `fn` against committed data */
-  protected abstract read<T>(fn: (q: Tx) => Promise<T>): Promise<T>;
+  protected abstract runRead<T>(fn: (q: Tx) => Promise<T>): Promise<T>;
+  /** runs `fn` on one consistent, read-only view of the database */
+  protected abstract runSnapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T>;
+  /** the dialect's readiness check: a round trip, and while down, whether writes can work again */
+  protected abstract probe(): Promise<void>;
+  /**
+   * Whether a successful read proves the database is back. Not on SQLite: its reads work on a
+   * full disk, only writes fail.
+   */
+  protected abstract readonly readsProveAvailability: boolean;
+
+  readonly health = new StoreHealth();
+  readonly instanceId = randomUUID();
+
+  /**
+   * Every database call goes through here: an outage error becomes the catalogue's 503
+   * (`unavailable`) and starts an episode; a success that proves the database works ends it.
+   */
+  private async guard<T>(work: () => Promise<T>, proves: boolean): Promise<T> {
+    let result: T;
+    try {
+      result = await work();
+    } catch (err) {
+      if (!isUnavailableError(err)) throw err;
+      this.health.failed(err);
+      throw unavailable();
+    }
+    if (proves) this.health.succeeded();
+    return result;
+  }
+
+  protected write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.guard(() => this.runWrite(fn), true);
+  }
+
+  protected read<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
+    return this.guard(() => this.runRead(fn), this.readsProveAvailability);
+  }
+
+  protected snapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
+    return this.guard(() => this.runSnapshot(fn), this.readsProveAvailability);
+  }
+
+  async ping(): Promise<void> {
+    await this.guard(() => this.probe(), true);
+  }
+
+  async heartbeat(leaseMs: number, firstRun = false): Promise<void> {
+    const soleServer = firstRun && (await this.claimSoleServer());
+    await this.write(async (tx) => {
+      const now = await tx.now();
+      await tx.run(
+        `INSERT INTO instances (id, started_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
+        [this.instanceId, now, now, now + leaseMs],
+      );
+      // Rows of dead instances: their waiters are ghosts already (no live row), the rows go.
+      await tx.run('DELETE FROM instances WHERE expires_at < ?', [now]);
+      if (soleServer) {
+        await tx.run('DELETE FROM instances WHERE id <> ?', [this.instanceId]);
+        await tx.run('DELETE FROM lock_waiters WHERE instance_id IS NULL OR instance_id <> ?', [
+          this.instanceId,
+        ]);
+      }
+    });
+  }
+
+  /** SQLite: whether this process is the only server on the file (PostgreSQL: never assumed) */
+  protected async claimSoleServer(): Promise<boolean> {
+    return false;
+  }
+
+  async retireInstance(): Promise<void> {
+    await this.write(async (tx) => {
+      await tx.run('DELETE FROM lock_waiters WHERE instance_id = ?', [this.instanceId]);
+      await tx.run('DELETE FROM instances WHERE id = ?', [this.instanceId]);
+    });
+  }
 
   // The accounts SQL lives in its own files; it runs through this store's transactions.
   readonly accounts = new Accounts(
@@ -105,17 +186,17 @@ export abstract class SqlStore implements Store {
   async findExpiredLocks(limit: number): Promise<number[]> {
     return this.read(async (q) => {
       const now = await q.now();
+      // Waiters past their deadline or on an instance whose heartbeat lease ran out (ghosts).
       const rows = await q.all<{ lock_id: number }>(
         `SELECT lock_id FROM lock_holders WHERE expires_at <= ?
-         UNION SELECT lock_id FROM lock_waiters WHERE deadline <= ? LIMIT ?`,
-        [now, now, limit],
+         UNION SELECT w.lock_id FROM lock_waiters w LEFT JOIN instances i ON i.id = w.instance_id
+           WHERE w.deadline <= ? OR i.expires_at IS NULL OR i.expires_at <= ?
+         LIMIT ?`,
+        [now, now, now, limit],
       );
       return rows.map((r) => Number(r.lock_id));
     });
   }
-
-  /** runs `fn` on one consistent, read-only view of the database */
-  protected abstract snapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T>;
 
   /** PostgreSQL: move identity sequences past imported ids */
   protected async afterImport(_tx: Tx): Promise<void> {}
@@ -161,11 +242,12 @@ export abstract class SqlStore implements Store {
            (SELECT COUNT(DISTINCT lock_id) FROM lock_holders) AS "locksHeld",
            (SELECT COUNT(*) FROM lock_holders) AS holders,
            (SELECT COUNT(DISTINCT lock_id) FROM lock_holders WHERE refreshed_at < ?) AS "locksStale",
-           (SELECT COUNT(*) FROM lock_waiters WHERE deadline > ?) AS waiters,
+           (SELECT COUNT(*) FROM lock_waiters w JOIN instances i ON i.id = w.instance_id
+             WHERE w.deadline > ? AND i.expires_at > ?) AS waiters,
            (SELECT COUNT(*) FROM hosts) AS hosts,
            (SELECT COUNT(*) FROM lock_events) AS events,
            (SELECT COUNT(*) FROM webhook_cursors WHERE attempts > 0) AS "webhooksFailing"`,
-        [now - staleAfterMs, now],
+        [now - staleAfterMs, now, now],
       );
       const n = (v: unknown) => Number(v ?? 0);
       return {
@@ -206,7 +288,10 @@ export abstract class SqlStore implements Store {
            VALUES (?, 'ForemanDlm::Dlmlock::Update', ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id`,
           [op.ref, true, op.createWith?.maxHolders ?? 1, now, now],
         );
-        if (created) await insertEvents(tx, Number(created.id), op.ref, [eventFor('create', op.actor)], now);
+        if (created) {
+          await inheritFencingCounter(tx, Number(created.id));
+          await insertEvents(tx, Number(created.id), op.ref, [eventFor('create', op.actor)], now);
+        }
         record = await tx.get<LockRecord>(
           `SELECT ${LOCK_COLUMNS} FROM locks l WHERE l.name = ?${tx.forUpdate}`,
           [op.ref],
@@ -216,15 +301,20 @@ export abstract class SqlStore implements Store {
       const lock = record ? toLockState(record, state.holders) : undefined;
       const targetHost = op.targetHostId === undefined ? undefined : await findHostById(tx, op.targetHostId);
       const queue = state.queue;
-      const waiters = queue.filter((w) => w.deadline > now);
+      const waiters = queue.filter((w) => waiterIsLive(w, now));
       // Waiters whose request timed out elsewhere (or whose instance died) leave the queue here.
-      const lapsed = queue.length - waiters.length;
-      if (lapsed > 0)
-        await tx.defer('DELETE FROM lock_waiters WHERE lock_id = ? AND deadline <= ?', [lock!.id, now]);
+      const gone = queue.filter((w) => !waiters.includes(w));
+      const lapsed = gone.length;
+      if (lapsed > 0) {
+        await tx.defer(`DELETE FROM lock_waiters WHERE id IN (${gone.map(() => '?').join(', ')})`, [
+          ...gone.map((w) => w.id),
+        ]);
+      }
       const mutation = op.decide(lock, { host, targetHost, now, waiters });
       if (!lock) return { result: mutation.result, lock: undefined, changed: undefined };
       if (mutation.delete) {
         await tx.run('DELETE FROM locks WHERE id = ?', [lock.id]);
+        await rememberFencingCounter(tx, lock.name, lock.fencingCounter);
         // The lock's own events go with it (foreman_dlm); the deletion itself stays on record.
         await insertEvents(tx, null, lock.name, mutation.events, now);
         await this.signal(tx, lock.id);
@@ -239,8 +329,9 @@ export abstract class SqlStore implements Store {
       }
       if (mutation.enqueue && host) {
         const row = await tx.get<{ id: number }>(
-          'INSERT INTO lock_waiters (lock_id, host_id, created_at, deadline) VALUES (?, ?, ?, ?) RETURNING id',
-          [lock.id, host.id, now, mutation.enqueue.deadline],
+          `INSERT INTO lock_waiters (lock_id, host_id, created_at, deadline, instance_id)
+           VALUES (?, ?, ?, ?, ?) RETURNING id`,
+          [lock.id, host.id, now, mutation.enqueue.deadline, this.instanceId],
         );
         waiterId = Number(row!.id);
       }
@@ -316,7 +407,9 @@ export abstract class SqlStore implements Store {
           now,
         ],
       );
-      const lock = toLockState(record as LockRecord, []);
+      const created = toLockState(record as LockRecord, []);
+      await inheritFencingCounter(tx, created.id);
+      const lock = { ...created, fencingCounter: await currentFencingCounter(tx, created.id) };
       await insertEvents(tx, lock.id, lock.name, [eventFor('create', actor)], now);
       return lock;
     });
@@ -390,4 +483,11 @@ export abstract class SqlStore implements Store {
       Number((await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM users'))?.n ?? 0),
     );
   }
+}
+
+async function currentFencingCounter(tx: Tx, lockId: number): Promise<number> {
+  const row = await tx.get<{ fencing_counter: number }>('SELECT fencing_counter FROM locks WHERE id = ?', [
+    lockId,
+  ]);
+  return Number(row?.fencing_counter ?? 0);
 }

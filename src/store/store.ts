@@ -7,6 +7,7 @@ import type { ExportDocument } from './backup.js';
 import type { HostDirectory } from './accounts-hosts.js';
 import type { Accounts } from './accounts.js';
 import type { WebhookFeed } from './webhook-feed.js';
+import type { StoreHealth } from './health.js';
 
 export interface HostIdentity {
   name: string;
@@ -31,6 +32,8 @@ export interface Waiter {
   id: number;
   hostId: number;
   deadline: number;
+  /** when the heartbeat lease of the instance the waiter's request is on runs out (null: gone) */
+  instanceExpiresAt: number | null;
 }
 
 export interface LockOpContext {
@@ -38,7 +41,7 @@ export interface LockOpContext {
   /** the host named by `targetHostId`, when it exists */
   targetHost?: HostRef;
   now: number;
-  /** the lock's queue of blocking acquires whose deadline has not passed, oldest first */
+  /** the lock's live queue (deadline not passed, instance alive: src/lock/queue.ts), oldest first */
   waiters: Waiter[];
 }
 
@@ -120,8 +123,25 @@ export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
   close(): Promise<void>;
-  /** cheap round trip for /readyz */
+  /**
+   * cheap round trip for /readyz; while an outage is on (`health.isDown`) it also checks that
+   * writes can work again (SQLite: disk space), so readiness comes back by itself
+   */
   ping(): Promise<void>;
+  /** outage episodes and the notification connection's state, for the log and readiness */
+  readonly health: StoreHealth;
+
+  /** this process' id in the `instances` table; blocking waiters it queues carry it */
+  readonly instanceId: string;
+  /**
+   * Registers this instance as alive for `leaseMs` (by the database clock). A server calls it
+   * at start with `firstRun`, then every few seconds; waiters of instances whose lease ran out
+   * are ghosts and leave the queue. On SQLite, a first run that finds itself the only server on
+   * the file also clears every queue entry of earlier runs at once.
+   */
+  heartbeat(leaseMs: number, firstRun?: boolean): Promise<void>;
+  /** at a clean shutdown: this instance's row and queue entries go */
+  retireInstance(): Promise<void>;
 
   lockOp<T>(op: LockOp<T>): Promise<{ result: T; lock: LockState | undefined; waiterId?: number }>;
   /**
@@ -132,7 +152,7 @@ export interface Store {
   onLockChanged(listener: (lockId: number | null) => void): () => void;
   /** runs `fn` unless another instance is running the job of that name; false if skipped */
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
-  /** locks with a lease or a queued waiter past its time, for the expiry job */
+  /** locks with a lease or a queued waiter past its time (or on a dead instance), for the expiry job */
   findExpiredLocks(limit: number): Promise<number[]>;
   /** `keyholder export`: every table that matters, from one consistent snapshot */
   exportData(): Promise<ExportDocument>;

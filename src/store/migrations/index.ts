@@ -141,9 +141,32 @@ CREATE TABLE webhook_cursors (
 ALTER TABLE lock_holders ADD COLUMN stale_reported_at BIGINT;`;
 }
 
+/**
+ * Faults (issue 9): every running instance keeps a heartbeat row, and a blocking waiter names
+ * the instance its request waits on, so a killed instance's waiters stop counting once its
+ * lease runs out. Fencing counters of deleted (or renamed) locks are kept by name, so a lock
+ * recreated with the same name continues its tokens instead of starting again at 1.
+ */
+function faults(): string {
+  return `
+CREATE TABLE instances (
+  id TEXT PRIMARY KEY,
+  started_at BIGINT NOT NULL,
+  heartbeat_at BIGINT NOT NULL,
+  expires_at BIGINT NOT NULL
+);
+ALTER TABLE lock_waiters ADD COLUMN instance_id TEXT;
+CREATE INDEX lock_waiters_instance ON lock_waiters (instance_id);
+CREATE TABLE fencing_counters (
+  lock_name TEXT PRIMARY KEY,
+  counter BIGINT NOT NULL
+);`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sqlite: initial('sqlite'), postgres: initial('postgres') },
   { version: 2, name: 'accounts', sqlite: accounts('sqlite'), postgres: accounts('postgres') },
   { version: 3, name: 'lock waiters', sqlite: waiters('sqlite'), postgres: waiters('postgres') },
   { version: 4, name: 'webhooks', sqlite: webhooks(), postgres: webhooks() },
+  { version: 5, name: 'instances and fencing counters', sqlite: faults(), postgres: faults() },
 ];

@@ -2,7 +2,7 @@
 // transaction on a pooled connection; the lock row is taken with SELECT … FOR UPDATE, so
 // check-and-set is atomic across instances. Serialization failures and deadlocks are retried.
 import pg from 'pg';
-import { AppError } from '../../errors.js';
+import { isUnavailableError } from '../health.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import { SqlStore } from '../sql-store.js';
 import { UniqueViolation, type Tx } from '../sql.js';
@@ -33,13 +33,10 @@ function numbered(sql: string): string {
   return out;
 }
 
+/** Connection-level failures pass through as they are: the store's guard makes them a 503. */
 function translate(err: unknown): unknown {
   const e = err as { code?: string; constraint?: string };
   if (e.code === '23505') return new UniqueViolation(e.constraint ?? 'unique');
-  // Connection-level failures (database restarting, network): tell the client to retry.
-  if (e.code === 'ECONNREFUSED' || e.code === 'ECONNRESET' || e.code === '57P01' || e.code === '57P03') {
-    return new AppError('unavailable');
-  }
   return err;
 }
 
@@ -140,24 +137,55 @@ const BEGIN_WITH_CLOCK = `BEGIN; SELECT ${CLOCK} AS now`;
 export interface PostgresOptions {
   url: string;
   poolSize?: number;
-  onError?: (err: Error) => void;
+  /** how long to wait for a new connection before answering 503 (0: no limit) */
+  connectTimeoutMs?: number;
 }
 
 export class PostgresStore extends SqlStore {
   readonly dialect = 'postgres' as const;
+  protected readonly readsProveAvailability = true;
   readonly pool: pg.Pool;
   private readonly url: string;
 
   constructor(options: PostgresOptions) {
     super();
     this.url = options.url;
-    this.pool = new pg.Pool({ connectionString: options.url, max: options.poolSize ?? 10 });
-    // An idle client losing its connection (database restart) must not crash the process.
-    this.pool.on('error', (err) => options.onError?.(err));
+    this.pool = new pg.Pool({
+      connectionString: options.url,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
+      // TCP keepalive: a database host that vanished without a FIN is noticed, not waited on.
+      keepAlive: true,
+    });
+    // A client whose connection dies emits 'error' — while idle (the pool listens then) and
+    // while checked out (nobody would: the process would exit). Every client gets a listener
+    // for its whole life; the failure reaches the caller through its query as well.
+    this.pool.on('connect', (client) => client.on('error', (err) => this.health.failed(err)));
+    this.pool.on('error', (err) => this.health.failed(err));
+  }
+
+  /**
+   * A pooled client for `fn`, given back to the pool afterwards — or discarded when it saw a
+   * connection error, so no later request gets a client that is "not queryable".
+   */
+  private async withClient<T>(fn: (client: pg.PoolClient, discard: () => void) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      return await fn(client, () => (broken = true));
+    } catch (err) {
+      if (isUnavailableError(err)) broken = true;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   }
 
   async migrate(): Promise<void> {
-    const client = await this.pool.connect();
+    await this.withClient((client) => this.migrateOn(client));
+  }
+
+  private async migrateOn(client: pg.PoolClient): Promise<void> {
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
       await client.query(
@@ -185,7 +213,6 @@ export class PostgresStore extends SqlStore {
       }
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
-      client.release();
     }
   }
 
@@ -196,27 +223,32 @@ export class PostgresStore extends SqlStore {
   }
 
   protected override startListening(): void {
-    this.listener ??= new ChangeListener(this.url, CHANGE_CHANNEL, (lockId) => this.emitChange(lockId));
+    this.listener ??= new ChangeListener(this.url, CHANGE_CHANNEL, {
+      onChange: (lockId) => this.emitChange(lockId),
+      onLost: (err) => this.health.notificationsLost(err),
+      onRestored: () => this.health.notificationsRestored(),
+    });
   }
 
   override async runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
-    const client = await this.pool.connect();
     const key = jobKey(job);
-    try {
-      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
-        JOB_LOCK_SPACE,
-        key,
-      ]);
-      if (!got.rows[0]?.ok) return false;
-      try {
-        await fn();
-      } finally {
-        await client.query('SELECT pg_advisory_unlock($1, $2)', [JOB_LOCK_SPACE, key]);
-      }
-      return true;
-    } finally {
-      client.release();
-    }
+    // The advisory lock lives as long as its session: a client discarded after a connection
+    // error takes it along, so a job never stays locked by a dead connection.
+    return this.read(() =>
+      this.withClient(async (client) => {
+        const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
+          JOB_LOCK_SPACE,
+          key,
+        ]);
+        if (!got.rows[0]?.ok) return false;
+        try {
+          await fn();
+        } finally {
+          await client.query('SELECT pg_advisory_unlock($1, $2)', [JOB_LOCK_SPACE, key]);
+        }
+        return true;
+      }),
+    );
   }
 
   async close(): Promise<void> {
@@ -224,54 +256,45 @@ export class PostgresStore extends SqlStore {
     await this.pool.end();
   }
 
-  async ping(): Promise<void> {
+  protected async probe(): Promise<void> {
     await new PgTx(this.pool).all('SELECT 1');
   }
 
-  protected async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  protected async runWrite<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      let client: pg.PoolClient;
-      try {
-        client = await this.pool.connect();
-      } catch (err) {
-        throw translate(err);
-      }
-      let broken = false;
-      try {
-        const begun = (await client.query(BEGIN_WITH_CLOCK)) as unknown as pg.QueryResult<{ now: number }>[];
-        const tx = new PgTx(client, true, Number(begun[1]!.rows[0]!.now));
-        const result = await fn(tx);
-        // The deferred writes and COMMIT in one round trip; the first error aborts the rest.
-        await client.query([...tx.deferred, 'COMMIT'].join(';\n'));
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true;
-        });
-        const code = (err as { code?: string }).code;
-        if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
-        throw translate(err);
-      } finally {
-        client.release(broken);
-      }
+      const outcome = await this.withClient(async (client, discard) => {
+        try {
+          const begun = (await client.query(BEGIN_WITH_CLOCK)) as unknown as pg.QueryResult<{
+            now: number;
+          }>[];
+          const tx = new PgTx(client, true, Number(begun[1]!.rows[0]!.now));
+          const result = await fn(tx);
+          // The deferred writes and COMMIT in one round trip; the first error aborts the rest.
+          await client.query([...tx.deferred, 'COMMIT'].join(';\n'));
+          return { done: true as const, result };
+        } catch (err) {
+          await rollback(client, err, discard);
+          const code = (err as { code?: string }).code;
+          if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) return { done: false as const };
+          throw translate(err);
+        }
+      });
+      if (outcome.done) return outcome.result;
     }
   }
 
-  protected async snapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect().catch((err: unknown) => {
-      throw translate(err);
+  protected async runSnapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
+    return this.withClient(async (client, discard) => {
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        const result = await fn(new PgTx(client));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await rollback(client, err, discard);
+        throw translate(err);
+      }
     });
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      const result = await fn(new PgTx(client));
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw translate(err);
-    } finally {
-      client.release();
-    }
   }
 
   protected override async afterImport(tx: Tx): Promise<void> {
@@ -282,9 +305,18 @@ export class PostgresStore extends SqlStore {
     }
   }
 
-  protected async read<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
+  protected async runRead<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
     return fn(new PgTx(this.pool));
   }
+}
+
+/**
+ * Ends a failed transaction. A client whose connection failed is not asked (it cannot answer);
+ * when the ROLLBACK itself fails, the connection is in an unknown state and is discarded.
+ */
+async function rollback(client: pg.PoolClient, cause: unknown, discard: () => void): Promise<void> {
+  if (isUnavailableError(cause)) return;
+  await client.query('ROLLBACK').catch(discard);
 }
 
 /** A stable 32-bit key for a job name. */

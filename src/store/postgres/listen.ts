@@ -1,9 +1,16 @@
 // LISTEN on a dedicated connection (a pooled one would lose its LISTEN when returned). When the
-// connection drops (database restart), it reconnects with backoff and reports `null` — "anything
-// may have changed" — because notifications sent meanwhile are lost.
+// connection drops (database restart, a killed backend), it reconnects with backoff and reports
+// `null` — "anything may have changed" — because notifications sent meanwhile are lost. The
+// loss and the recovery are reported once each (the log says so), not once per retry.
 import pg from 'pg';
 
 const MAX_BACKOFF_MS = 5000;
+
+export interface ChangeListenerEvents {
+  onChange(lockId: number | null): void;
+  onLost(err: unknown): void;
+  onRestored(): void;
+}
 
 export class ChangeListener {
   private client: pg.Client | undefined;
@@ -14,25 +21,25 @@ export class ChangeListener {
   constructor(
     private readonly url: string,
     private readonly channel: string,
-    private readonly onChange: (lockId: number | null) => void,
+    private readonly events: ChangeListenerEvents,
   ) {
     void this.connect(false);
   }
 
   private async connect(isReconnect: boolean): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new pg.Client({ connectionString: this.url, keepAlive: true });
     client.on('notification', (msg) => {
       const id = Number(msg.payload);
-      this.onChange(Number.isInteger(id) ? id : null);
+      this.events.onChange(Number.isInteger(id) ? id : null);
     });
-    client.on('error', () => this.retry(client));
-    client.on('end', () => this.retry(client));
+    client.on('error', (err) => this.retry(client, err));
+    client.on('end', () => this.retry(client, new Error('LISTEN connection ended')));
     try {
       await client.connect();
       await client.query(`LISTEN ${this.channel}`);
-    } catch {
-      this.retry(client);
+    } catch (err) {
+      this.retry(client, err);
       return;
     }
     if (this.closed) {
@@ -41,13 +48,17 @@ export class ChangeListener {
     }
     this.client = client;
     this.backoff = 100;
-    if (isReconnect) this.onChange(null);
+    this.events.onRestored();
+    if (isReconnect) this.events.onChange(null);
   }
 
-  private retry(client: pg.Client): void {
+  private retry(client: pg.Client, err: unknown): void {
     if (this.closed || this.timer || (this.client && this.client !== client)) return;
+    this.events.onLost(err);
     this.client = undefined;
-    client.removeAllListeners('end');
+    // The dead client says nothing more that matters; a late error must not start a second retry.
+    client.removeAllListeners();
+    client.on('error', () => undefined);
     void client.end().catch(() => undefined);
     this.timer = setTimeout(() => {
       this.timer = undefined;

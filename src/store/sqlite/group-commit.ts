@@ -61,22 +61,24 @@ export class GroupCommit {
       this.finish();
       return;
     }
-    for (const job of batch) {
-      this.db.exec('SAVEPOINT job');
-      try {
-        // Jobs await only the synchronous SqliteTx, so no other work interleaves here.
-        job.outcome = { ok: true, value: await job.fn(this.tx) };
-        this.db.exec('RELEASE job');
-      } catch (error) {
-        this.db.exec('ROLLBACK TO job');
-        this.db.exec('RELEASE job');
-        job.outcome = { ok: false, error };
-      }
-    }
     try {
+      for (const job of batch) {
+        this.db.exec('SAVEPOINT job');
+        try {
+          // Jobs await only the synchronous SqliteTx, so no other work interleaves here.
+          job.outcome = { ok: true, value: await job.fn(this.tx) };
+          this.db.exec('RELEASE job');
+        } catch (error) {
+          this.db.exec('ROLLBACK TO job');
+          this.db.exec('RELEASE job');
+          job.outcome = { ok: false, error };
+        }
+      }
       this.db.exec('COMMIT');
     } catch (err) {
-      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      // A full disk or an I/O error (SQLITE_FULL, SQLITE_IOERR) may strike at any statement
+      // that writes pages, COMMIT included: the whole batch fails, the process goes on.
+      this.rollbackQuietly();
       for (const job of batch) job.reject(err);
       this.finish();
       return;
@@ -98,6 +100,14 @@ export class GroupCommit {
         },
       );
     this.finish();
+  }
+
+  private rollbackQuietly(): void {
+    try {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+    } catch {
+      // SQLite rolled back by itself (it does after SQLITE_FULL during COMMIT)
+    }
   }
 
   private finish(): void {

@@ -2,8 +2,8 @@
 // a writer connection fed by group commit and a separate reader connection that only ever
 // sees committed data.
 import Database from 'better-sqlite3';
-import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { MIGRATIONS } from '../migrations/index.js';
 import { SqlStore } from '../sql-store.js';
 import type { Tx } from '../sql.js';
@@ -23,8 +23,12 @@ function open(file: string, readonly: boolean): Database.Database {
   return db;
 }
 
+/** What the readiness probe writes while the disk was full: room for a few commits. */
+const SPACE_PROBE_BYTES = 64 * 1024;
+
 export class SqliteStore extends SqlStore {
   readonly dialect = 'sqlite' as const;
+  protected readonly readsProveAvailability = false;
   private readonly writer: Database.Database;
   private reader: Database.Database | undefined;
   private readonly writeTx: SqliteTx;
@@ -79,21 +83,62 @@ export class SqliteStore extends SqlStore {
     if (this.logFd !== undefined) closeSync(this.logFd);
     this.reader?.close();
     this.writer.close();
+    this.serverLock?.close();
   }
 
-  async ping(): Promise<void> {
+  /**
+   * Reads work on a full disk, so readiness asks more while an outage is on: can the data
+   * directory take a real write again (64 KiB, synced, then removed)?
+   */
+  protected async probe(): Promise<void> {
     this.readTx().allSync('SELECT 1');
+    if (!this.health.isDown) return;
+    const scratch = join(dirname(this.file), '.keyholder-space-probe');
+    try {
+      const fd = openSync(scratch, 'w');
+      try {
+        writeSync(fd, Buffer.alloc(SPACE_PROBE_BYTES));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } finally {
+      rmSync(scratch, { force: true });
+    }
   }
 
-  protected write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+  private serverLock: Database.Database | undefined;
+
+  /**
+   * One server per SQLite file is the supported setup; a server that holds this file lock is
+   * sure no other server runs on the file, so queue entries of earlier runs are ghosts. The
+   * lock is SQLite's own (exclusive locking mode on a side file): the OS drops it when the
+   * process dies, even by kill -9. Not got (another server on the file): heartbeats decide.
+   */
+  protected override async claimSoleServer(): Promise<boolean> {
+    if (this.serverLock) return true;
+    const lock = new Database(`${this.file}-server-lock`);
+    try {
+      lock.pragma('busy_timeout = 0');
+      lock.pragma('locking_mode = EXCLUSIVE');
+      lock.exec('BEGIN EXCLUSIVE; COMMIT');
+      this.serverLock = lock;
+      return true;
+    } catch {
+      lock.close();
+      return false;
+    }
+  }
+
+  protected runWrite<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
     return this.commits.run(fn);
   }
 
-  protected async read<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
+  protected async runRead<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
     return fn(this.readTx());
   }
 
-  protected async snapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
+  protected async runSnapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
     const tx = this.readTx();
     // A read transaction on the reader connection: every statement sees the same commit.
     this.reader!.exec('BEGIN');
