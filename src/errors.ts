@@ -44,8 +44,17 @@ export const ERRORS = {
     status: 414,
     message: 'The URL is too long: a lock name or id in the path may be at most 2048 characters',
   },
+  bad_text: {
+    status: 400,
+    message: 'The request contains a NUL byte, invalid UTF-8 or a lone surrogate',
+  },
   unparseable_body: { status: 400, message: 'The request body is not valid JSON' },
   body_too_large: { status: 413, message: 'The request body is too large' },
+  request_timeout: {
+    status: 408,
+    message: 'The request did not arrive in time (http.requestTimeoutSeconds)',
+  },
+  headers_too_large: { status: 431, message: 'The request headers are too large' },
   unsupported_media_type: { status: 415, message: 'Unsupported content type; send application/json' },
   validation_failed: { status: 422, message: 'Validation failed' },
   invalid_search: { status: 422, message: 'Invalid search query' },

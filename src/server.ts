@@ -5,6 +5,7 @@ import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Config } from './config/schema.js';
 import { buildApp } from './http/app.js';
+import { ConnectionGuard, serverCreationOptions } from './http/connections.js';
 import { every, expireEventsOnce, expireOnce, reportStaleOnce } from './jobs/expiry.js';
 import { WebhookDelivery } from './jobs/webhooks.js';
 import { startHeartbeat } from './jobs/instance.js';
@@ -82,6 +83,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     requestCert: true,
     rejectUnauthorized: false,
     minVersion: 'TLSv1.2' as const,
+    ...serverCreationOptions(config.http),
   };
   const logger = {
     level: config.log.level,
@@ -98,10 +100,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     if (!isUnavailableError(err)) app.log.error({ err }, what);
   };
   const heartbeat = await startHeartbeat(store, config.locks, jobFailed('instance heartbeat failed'));
+  const connections = new ConnectionGuard(app.server as HttpsServer, config.http);
   const webhooks = new WebhookDelivery(store, config.webhooks, app.log);
   await webhooks.start();
   await app.listen({ host: config.host, port: config.port });
-  const tlsReload = tlsReloader(app.server as HttpsServer, tls, config.tls.watchSeconds, app.log);
+  const tlsReload = tlsReloader(app.server as HttpsServer, tls, config.tls.watchSeconds, app.log, () => {
+    const ended = connections.expireCertificateConnections();
+    if (ended > 0)
+      app.log.info({ connections: ended }, 'connections with client certificates closed after the reload');
+  });
   const expiry = every(
     config.locks.expiryIntervalSeconds * 1000,
     () => expireOnce(store),
@@ -148,6 +155,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     tls,
     admin,
     reloadTls: tlsReload.reload,
-    close: () => (closing ??= stopJobs().then(() => app.close().then(() => store.close()))),
+    // Stop accepting, let what is in flight finish within the grace, then close every connection.
+    close: () =>
+      (closing ??= stopJobs()
+        .then(() => connections.shutdown(app.close()))
+        .then(() => store.close())),
   };
 }

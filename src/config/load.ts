@@ -113,6 +113,13 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
       allowedNetworks: listFrom(env, 'KEYHOLDER_FLEETLOCK_ALLOWED_NETWORKS'),
       requireClientCertificate: boolFrom(env, 'KEYHOLDER_FLEETLOCK_REQUIRE_CLIENT_CERTIFICATE'),
     },
+    http: {
+      keepAliveTimeoutSeconds: numberFrom(env, 'KEYHOLDER_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS'),
+      requestTimeoutSeconds: numberFrom(env, 'KEYHOLDER_HTTP_REQUEST_TIMEOUT_SECONDS'),
+      maxConnectionAgeSeconds: numberFrom(env, 'KEYHOLDER_HTTP_MAX_CONNECTION_AGE_SECONDS'),
+      maxConnections: numberFrom(env, 'KEYHOLDER_HTTP_MAX_CONNECTIONS'),
+      shutdownGraceSeconds: numberFrom(env, 'KEYHOLDER_HTTP_SHUTDOWN_GRACE_SECONDS'),
+    },
     log: { level: env.KEYHOLDER_LOG_LEVEL || undefined },
   };
 }

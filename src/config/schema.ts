@@ -183,6 +183,7 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ targets: [], pollIntervalSeconds: 1, maxAttempts: 12 }),
+    /** request and connection limits (src/http/connections.ts); each guards against a slow or idle client */
     http: z
       .object({
         bodyLimit: z
@@ -191,9 +192,30 @@ export const ConfigSchema = z
           .min(1024)
           .max(16 * 1024 * 1024)
           .default(64 * 1024),
+        /** how long a keep-alive connection may sit idle between requests (not during one) */
+        keepAliveTimeoutSeconds: z.number().min(0.1).max(3600).default(60),
+        /** the TLS handshake, the headers and the body must arrive within this (a waiting handler is not cut) */
+        requestTimeoutSeconds: z.number().min(0.1).max(3600).default(30),
+        /** a connection is closed after its current response once older than this */
+        maxConnectionAgeSeconds: z
+          .number()
+          .min(0.1)
+          .max(7 * 86_400)
+          .default(600),
+        /** open connections per instance; more are refused at once */
+        maxConnections: z.number().int().min(1).max(1_000_000).default(4096),
+        /** on SIGTERM, how long requests in flight may take before every connection is closed */
+        shutdownGraceSeconds: z.number().min(0).max(600).default(10),
       })
       .strict()
-      .default({ bodyLimit: 64 * 1024 }),
+      .default({
+        bodyLimit: 64 * 1024,
+        keepAliveTimeoutSeconds: 60,
+        requestTimeoutSeconds: 30,
+        maxConnectionAgeSeconds: 600,
+        maxConnections: 4096,
+        shutdownGraceSeconds: 10,
+      }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

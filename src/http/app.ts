@@ -1,5 +1,6 @@
 // Builds the HTTP application without listening (tests inject; the server command listens).
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { isUtf8 } from 'node:buffer';
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
@@ -9,8 +10,14 @@ import type { Requester } from '../identity/requester.js';
 import { LockService } from '../service/locks.js';
 import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
-import { frameworkErrorHandler, installErrorHandling } from './errors.js';
+import {
+  clientErrorHandler,
+  frameworkErrorHandler,
+  installErrorHandling,
+  installResponseHeaders,
+} from './errors.js';
 import { fleetlockRoutes } from './fleetlock.js';
+import { installTextGuard } from './text-guard.js';
 import { healthRoutes } from './health.js';
 import { installMetrics } from './metrics.js';
 import { auditRoutes } from './audit.js';
@@ -52,9 +59,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     trustProxy: config.trustedProxies.length > 0 ? [...config.trustedProxies] : false,
     return503OnClosing: true,
     frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
   });
 
   installErrorHandling(app);
+  installResponseHeaders(app);
+  installTextGuard(app);
   installJsonParsing(app);
 
   // Who is asking, and may they: one gate for every route, from the access each declares;
@@ -91,9 +101,12 @@ function installJsonParsing(app: FastifyInstance): void {
   const strictJson = app.getDefaultJsonParser('error', 'error');
   // Existing clients PUT/DELETE …/lock with `Content-Type: application/json` and no body.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    if (String(body).trim() === '') return done(null, undefined);
-    strictJson(request, String(body), (err, value) =>
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, raw, done) => {
+    // decoding would silently turn invalid bytes into U+FFFD: refuse them instead
+    if (!isUtf8(raw as Buffer)) return done(new AppError('bad_text', 'The request body is not valid UTF-8'));
+    const body = (raw as Buffer).toString('utf8');
+    if (body.trim() === '') return done(null, undefined);
+    strictJson(request, body, (err, value) =>
       err
         ? done(new AppError('unparseable_body', `The request body is not valid JSON: ${err.message}`))
         : done(null, value),

@@ -3,6 +3,7 @@
 // Zincati sends no Content-Type), so this reads the raw text and accepts both spellings;
 // anything else that is wrong becomes a FleetLock error `{kind, value}`, never a 500.
 import { MAX_NAME_LENGTH } from '../lock/validate.js';
+import { textProblem } from '../safe-text.js';
 
 export class FleetLockError extends Error {
   constructor(
@@ -66,6 +67,8 @@ function nodeId(params: Record<string, unknown>): string {
   if (/[\u0000-\u001f\u007f]/.test(raw) || raw.includes('/')) {
     throw bad('invalid_id', 'client_params.id must not contain control characters or /');
   }
+  const problem = textProblem(raw);
+  if (problem) throw bad('invalid_id', `client_params.id ${problem}`);
   return raw;
 }
 

@@ -4,11 +4,13 @@
 // what it accepts (JSON without a Content-Type), who may call it (any node, optionally only
 // from allowed networks or with a client certificate) and how errors look ({kind, value}).
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { isUtf8 } from 'node:buffer';
 import proxyaddr from 'proxy-addr';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { LockAnswer, LockService } from '../service/locks.js';
 import type { LockState } from '../lock/types.js';
+import { fromDatabaseText } from './errors.js';
 import { checkProtocolHeader, FleetLockError, lockNameOf, parseClientParams } from './fleetlock-body.js';
 
 export interface FleetLockRoutesOptions {
@@ -48,7 +50,8 @@ function refusal(answer: Extract<LockAnswer, { ok: false }>): FleetLockError {
 
 function toFleetLockError(error: FastifyError | Error): FleetLockError | undefined {
   if (error instanceof FleetLockError) return error;
-  if (error instanceof AppError) return new FleetLockError(error.status, error.code, error.message);
+  const appError = error instanceof AppError ? error : fromDatabaseText(error);
+  if (appError) return new FleetLockError(appError.status, appError.code, appError.message);
   const fastifyError = error as FastifyError;
   if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
     return new FleetLockError(413, 'body_too_large', `the request body is larger than ${BODY_LIMIT} bytes`);
@@ -73,8 +76,10 @@ export async function fleetlockRoutes(app: FastifyInstance, opts: FleetLockRoute
 
   // Zincati sends its JSON without a Content-Type; take every body as text and parse it here.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (_request, body, done) =>
-    done(null, body),
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: BODY_LIMIT }, (_request, raw, done) =>
+    isUtf8(raw as Buffer)
+      ? done(null, (raw as Buffer).toString('utf8'))
+      : done(new FleetLockError(400, 'bad_text', 'the request body is not valid UTF-8')),
   );
 
   app.setErrorHandler((error: FastifyError, request, reply) => {

@@ -45,7 +45,8 @@ export async function uiRoutes(app: FastifyInstance, opts: { root?: string } = {
     { config: PUBLIC, schema: { hide: true } },
     async (request, reply) => {
       const path = request.params['*'];
-      if (/^(api|v1)(\/|$)/.test(path)) return reply.callNotFound();
+      // any case: /API/USERS is a mistyped API call, not a page of the UI
+      if (/^(api|v1)(\/|$)/i.test(path)) return reply.callNotFound();
       if (!registered) {
         throw new AppError('not_found', 'The web UI is not built: run `npm run build` (it writes dist/ui).');
       }

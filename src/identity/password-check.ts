@@ -1,6 +1,7 @@
 // The one place a user's password is checked, for the UI login and for HTTP Basic alike, so
 // both share the failure limits and neither reveals which logins exist.
 import type { ErrorCode } from '../errors.js';
+import { textProblem } from '../safe-text.js';
 import type { Store, UserRow } from '../store/store.js';
 import { hashPassword, VerifiedCredentials, verifyPassword } from './passwords.js';
 import { LoginLimiter, type LoginLimits } from './rate-limit.js';
@@ -21,7 +22,8 @@ export class PasswordChecker {
   }
 
   async check(login: string, password: string, address: string): Promise<PasswordCheck> {
-    const user = await this.store.getUser(login);
+    // A login no store can hold (NUL, broken Unicode) names nobody; asking PostgreSQL would fail.
+    const user = textProblem(login) ? undefined : await this.store.getUser(login);
     // A password verified moments ago passes even while the limit is reached: an attacker
     // hammering a login must not lock out the script that knows the password.
     if (user && this.verified.has(login, password, user.passwordHash)) return { ok: true, user };

@@ -63,6 +63,8 @@ export function tlsReloader(
   files: TlsFiles,
   watchSeconds: number,
   log: { info(msg: string): void; error(obj: object, msg: string): void },
+  /** after a successful reload: connections verified against the old CA/CRL must not live on */
+  onReloaded: () => void = () => {},
 ): TlsReloader {
   const reload = () => {
     const context = readTlsContext(files);
@@ -70,6 +72,7 @@ export function tlsReloader(
     createSecureContext(context);
     server.setSecureContext(context);
     log.info('TLS certificate, key, CA bundle and CRL reloaded');
+    onReloaded();
   };
   const paths = [files.cert, files.key, files.ca, ...(files.crl ? [files.crl] : [])];
   const onChange = () => {

@@ -6,6 +6,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { httpsRequest } from '../support/http.js';
 import { testPki } from '../support/pki.js';
 import { serverEnv, startServerProcess } from '../support/process.js';
+import { openTcp, openTls, within } from '../support/raw-tls.js';
 
 describe('SIGTERM', () => {
   it('answers what is in flight, then exits 0', async () => {
@@ -30,5 +31,31 @@ describe('SIGTERM', () => {
     expect(answer.status).toBe(503);
     expect(answer.json.error.message).toMatch(/shutting down/);
     expect(await exited).toBe(0);
+  });
+
+  it('ends within the grace period although idle connections, a handshake and a half-sent body are open', async () => {
+    const pki = await testPki();
+    const dataDir = mkdtempSync(join(inject('tmpRoot'), 'keyholder-shutdown-'));
+    const server = await startServerProcess({
+      ...serverEnv({ dataDir }, pki, 'shutdown-admin'),
+      KEYHOLDER_HTTP_SHUTDOWN_GRACE_SECONDS: '2',
+    });
+    const idle = await openTls(server.port, pki.ca.certPem);
+    expect((await idle.request('GET', '/healthz')).status).toBe(200);
+    const handshaking = await openTcp(server.port);
+    const halfSent = await openTls(server.port, pki.ca.certPem);
+    halfSent.socket.write(
+      'POST /api/dlmlocks HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\n' +
+        'content-length: 1000\r\n\r\n{"dlmlock":',
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    const exited = new Promise<number | null>((resolve) => server.proc.once('exit', (code) => resolve(code)));
+    server.proc.kill('SIGTERM');
+    // the idle connection ends at once, the half-sent body with the grace (2 s)
+    expect(await within(1500, idle.closed)).toBe(true);
+    expect(await within(8000, exited)).toBe(true);
+    expect(await exited).toBe(0);
+    expect(halfSent.isClosed()).toBe(true);
+    handshaking.destroy();
   });
 });

@@ -14,7 +14,7 @@ export interface TestResponse {
 export interface RequestOptions {
   cert?: KeyedCert;
   user?: [string, string];
-  /** an object is sent as JSON; a string is sent as is */
+  /** an object is sent as JSON; a string or a Buffer (raw bytes) is sent as is */
   body?: unknown;
   headers?: Record<string, string>;
   agent?: https.Agent;
@@ -33,9 +33,10 @@ export function httpsRequest(
 ): Promise<TestResponse> {
   const url = new URL(baseUrl);
   const headers: Record<string, string> = { ...opts.headers };
-  let payload: string | undefined;
+  let payload: string | Buffer | undefined;
   if (opts.body !== undefined) {
-    payload = typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
+    payload =
+      typeof opts.body === 'string' || Buffer.isBuffer(opts.body) ? opts.body : JSON.stringify(opts.body);
     if (!opts.noContentType) headers['content-type'] ??= 'application/json';
   }
   if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));

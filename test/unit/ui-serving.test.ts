@@ -41,7 +41,7 @@ describe('UI serving', () => {
 
   it('does not hand index.html to API paths or leave the folder', async () => {
     const app = await appWith({ 'index.html': '<html>ui</html>' });
-    for (const path of ['/api/nothing', '/v1/nothing', '/api']) {
+    for (const path of ['/api/nothing', '/v1/nothing', '/api', '/API/USERS', '/Api/dlmlocks', '/V1/x']) {
       const r = await app.inject({ method: 'GET', url: path });
       expect(r.statusCode).toBe(404);
       expect(r.json().error.message).toMatch(/Route not found/);
