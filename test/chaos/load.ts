@@ -16,7 +16,9 @@ export interface LoadLock {
 export const LOAD_LOCKS: LoadLock[] = [
   { name: 'chaos-one-a', maxHolders: 1 },
   { name: 'chaos-one-b', maxHolders: 1 },
+  { name: 'chaos-one-c', maxHolders: 1 },
   { name: 'chaos-two', maxHolders: 2 },
+  { name: 'chaos-two-b', maxHolders: 2 },
   { name: 'chaos-three', maxHolders: 3 },
   { name: 'chaos-five', maxHolders: 5 },
 ];
@@ -110,7 +112,7 @@ async function operate(ctx: LoadContext, worker: Worker, lock: LoadLock): Promis
       return;
     }
     // free: acquire, sometimes blocking
-    const wait = rand() < 0.25 ? Math.ceil(between(rand, 0, 4)) : 0;
+    const wait = rand() < 0.15 ? Math.ceil(between(rand, 0, 2)) : 0;
     const above = ledger.highest(lock.name);
     const what = `acquire${wait ? ` ?wait=${wait}` : ''} ${lock.name} by ${worker.host} via ${instance.name}`;
     const outcome = await call('PUT', wait ? `?wait=${wait}` : '', wait * 1000 + 15_000);

@@ -111,12 +111,12 @@ interface Tokens {
 const basic = ([u, p]: [string, string]) => `Basic ${Buffer.from(`${u}:${p}`).toString('base64')}`;
 
 function plan(ops: Operation[]): fc.Arbitrary<Planned> {
-  const bodies = ops.map((o) =>
-    bodyBytes(fromSchema(o.path.startsWith('/v1/') ? FLEETLOCK_BODY : o.bodySchema)),
-  );
+  const schemaOf = (o: Operation) => (o.path.startsWith('/v1/') ? FLEETLOCK_BODY : o.bodySchema);
+  const bodies = ops.map((o) => bodyBytes(fromSchema(schemaOf(o))));
+  const wellFormed = ops.map((o) => fromSchema(schemaOf(o), true).map((v) => Buffer.from(JSON.stringify(v))));
   // noBias: fast-check favours small numbers, which would favour the first route and the extremes
   const uniform = fc.noBias(fc.integer({ min: 0, max: 9999 })).map((n) => n / 10_000);
-  return fc.noBias(fc.nat(ops.length - 1)).chain((op) =>
+  const hostile = (op: number) =>
     fc.record({
       op: fc.constant(op),
       method: fc
@@ -135,8 +135,40 @@ function plan(ops: Operation[]): fc.Arbitrary<Planned> {
       contentType,
       body: bodies[op]!,
       overHttps: uniform,
-    }),
-  );
+    });
+  // a third of the requests are well formed, so they reach the store and change things
+  const plausible = (op: number) =>
+    fc.record({
+      op: fc.constant(op),
+      method: fc.constant(undefined),
+      segments: fc.array(
+        fc.constantFrom(
+          'fuzz-lock',
+          'fuzz-semaphore',
+          'fuzz-new-lock',
+          'fuzz-host',
+          'fuzz-operator',
+          '1',
+          '2',
+        ),
+        {
+          minLength: 2,
+          maxLength: 2,
+        },
+      ),
+      query: fc.constant([] as Array<[string, string]>),
+      credential: fc.constantFrom<CredentialKind>(ops[op]!.path.endsWith('/lock') ? 'host' : 'adminToken'),
+      badHeaders: fc.constant({}),
+      dn: fc.constant('CN=fuzz-host,O=Fuzz'),
+      spoof: fc.constant(false),
+      hugeHeader: fc.constant(false),
+      contentType: fc.constant('application/json'),
+      body: fc.option(wellFormed[op]!, { freq: 6 }).map((b) => b ?? undefined),
+      overHttps: uniform,
+    });
+  return fc
+    .tuple(fc.noBias(fc.nat(ops.length - 1)), uniform)
+    .chain(([op, share]) => (share < 0.33 ? plausible(op) : hostile(op)));
 }
 
 function toWire(p: Planned, ops: Operation[], tokens: Tokens, hostCert: KeyedCert, overHttps: boolean): Wire {

@@ -150,62 +150,75 @@ export const anyJson: fc.Arbitrary<unknown> = fc.oneof(
   nastyString,
 );
 
-/** A JSON value shaped by a JSON schema (from the OpenAPI document), often bent out of shape. */
+const VALID_STRINGS = [
+  'fuzz-lock',
+  'fuzz-new-lock',
+  'fuzz-host',
+  'fuzz-user1',
+  'password123!',
+  'viewer',
+  'mon',
+  '02:00',
+  'Europe/Berlin',
+];
+
+/**
+ * A JSON value shaped by a JSON schema (from the OpenAPI document). `strict`: plausible values
+ * only, so the request gets past validation and into the store; otherwise often bent out of
+ * shape (wrong types, hostile strings, unknown fields).
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export function fromSchema(schema: any, depth = 0): fc.Arbitrary<unknown> {
-  if (!schema || depth > 4) return anyJson;
-  const wrong = { weight: 1, arbitrary: anyJson };
-  if (schema.enum) return fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...schema.enum) }, wrong);
+export function fromSchema(schema: any, strict = false, depth = 0): fc.Arbitrary<unknown> {
+  if (!schema || depth > 4) return strict ? fc.constant(null) : anyJson;
+  const bent = <T>(good: fc.Arbitrary<T>): fc.Arbitrary<unknown> =>
+    strict
+      ? good
+      : fc.oneof({ weight: 4, arbitrary: good as fc.Arbitrary<unknown> }, { weight: 1, arbitrary: anyJson });
+  if (schema.enum) return bent(fc.constantFrom(...(schema.enum as unknown[])));
   if (schema.anyOf || schema.oneOf) {
     const options = (schema.anyOf ?? schema.oneOf) as unknown[];
-    return fc.oneof(...options.map((s) => fromSchema(s, depth + 1)));
+    return fc.oneof(...options.map((s) => fromSchema(s, strict, depth + 1)));
   }
   const type = Array.isArray(schema.type) ? schema.type[0] : schema.type;
   switch (type) {
     case 'object': {
       const props = Object.entries<unknown>(schema.properties ?? {});
-      const record = fc.record(Object.fromEntries(props.map(([k, s]) => [k, fromSchema(s, depth + 1)])), {
-        requiredKeys: [],
-      });
+      const required: string[] = strict ? (schema.required ?? []) : [];
+      const record = fc.record(
+        Object.fromEntries(props.map(([k, s]) => [k, fromSchema(s, strict, depth + 1)])),
+        {
+          requiredKeys: required,
+        },
+      );
+      if (strict) return record;
       const withUnknown = fc
         .tuple(record, fc.dictionary(nastyString, anyJson, { maxKeys: 2 }))
         .map(([r, extra]) => ({ ...extra, ...r }));
-      return fc.oneof({ weight: 4, arbitrary: record }, { weight: 1, arbitrary: withUnknown }, wrong);
+      return fc.oneof(
+        { weight: 4, arbitrary: record },
+        { weight: 1, arbitrary: withUnknown },
+        { weight: 1, arbitrary: anyJson },
+      );
     }
     case 'array':
-      return fc.oneof(
-        { weight: 4, arbitrary: fc.array(fromSchema(schema.items, depth + 1), { maxLength: 4 }) },
-        wrong,
-      );
+      return bent(fc.array(fromSchema(schema.items, strict, depth + 1), { maxLength: strict ? 2 : 4 }));
     case 'string':
-      return fc.oneof(
-        {
-          weight: 3,
-          arbitrary: fc.constantFrom(
-            'fuzz-lock',
-            'fuzz-host',
-            'fuzz-user1',
-            'password123!',
-            'viewer',
-            'mon',
-            '10%',
-            '02:00',
-            'Europe/Berlin',
-          ),
-        },
-        { weight: 3, arbitrary: nastyString },
-        wrong,
-      );
+      return strict
+        ? fc.constantFrom(...VALID_STRINGS)
+        : fc.oneof(
+            { weight: 3, arbitrary: fc.constantFrom(...VALID_STRINGS) },
+            { weight: 3, arbitrary: nastyString },
+            { weight: 1, arbitrary: anyJson },
+          );
     case 'integer':
     case 'number':
-      return fc.oneof(
-        { weight: 4, arbitrary: fc.oneof(fc.integer({ min: -5, max: 10 }), fc.integer(), fc.double()) },
-        wrong,
-      );
+      return strict
+        ? fc.integer({ min: 1, max: 5 })
+        : bent(fc.oneof(fc.integer({ min: -5, max: 10 }), fc.integer(), fc.double()));
     case 'boolean':
-      return fc.oneof({ weight: 4, arbitrary: fc.boolean() }, wrong);
+      return bent(fc.boolean());
     default:
-      return anyJson;
+      return strict ? fc.constant(null) : anyJson;
   }
 }
 
