@@ -53,6 +53,7 @@ export interface FaultContext {
   recoveryLimitMs: number;
   /** how long a dead instance's blocking waiter may keep a free lock from others */
   ghostLimitMs: number;
+  log: (line: string) => void;
   /** connections the harness leaves open until the end */
   openSockets: TLSSocket[];
   figures: {
@@ -61,6 +62,8 @@ export interface FaultContext {
     recoveryMs: Map<FaultKind, number>;
     errorLogLinesMax: number;
     ghostChecks: number;
+    /** the longest a free lock stayed blocked by a dead instance's waiter */
+    ghostClearedMsMax: number;
     cutWaiterChecks: number;
   };
 }
@@ -190,7 +193,10 @@ async function killInstance(ctx: FaultContext, n: number): Promise<Injected> {
         'ghost waiter',
         `${lock}: free, but refused to another host (${status}) for ${ctx.ghostLimitMs} ms after ${victim.name} died with a blocking waiter queued`,
       );
-    } else await settle(ctx, 'chaos-ghost-taker', 'DELETE', path, ctx.recoveryLimitMs);
+    } else {
+      ctx.figures.ghostClearedMsMax = Math.max(ctx.figures.ghostClearedMsMax, Date.now() - released);
+      await settle(ctx, 'chaos-ghost-taker', 'DELETE', path, ctx.recoveryLimitMs);
+    }
   };
   return { affected: live(ctx), endedAt, after };
 }
@@ -312,20 +318,23 @@ async function cutWaiters(ctx: FaultContext): Promise<Injected> {
 /** Connections left open: idle after the handshake, half a request head, half a body. */
 async function idleConnections(ctx: FaultContext): Promise<Injected> {
   const cert = await ctx.pki.host('chaos-idler');
-  for (const instance of live(ctx)) {
-    for (let i = 0; i < 15; i++) {
-      const socket = await connectTls(instance.url, ctx.pki.caPem, i % 3 ? cert : undefined).catch(
-        () => undefined,
-      );
-      if (!socket) continue;
-      if (i % 3 === 1) socket.write('GET /api/dlmlocks HTTP/1.1\r\nHost: local');
-      if (i % 3 === 2) {
-        socket.write(requestHead('PUT', '/api/dlmlocks/chaos-one-b/lock', { 'Content-Length': '100' }));
-        socket.write('{"half":');
-      }
-      ctx.openSockets.push(socket);
-    }
-  }
+  const opened = await Promise.all(
+    live(ctx).flatMap((instance) =>
+      Array.from({ length: 9 }, async (_, i) => {
+        const socket = await connectTls(instance.url, ctx.pki.caPem, i % 3 ? cert : undefined).catch(
+          () => undefined,
+        );
+        if (!socket) return undefined;
+        if (i % 3 === 1) socket.write('GET /api/dlmlocks HTTP/1.1\r\nHost: local');
+        if (i % 3 === 2) {
+          socket.write(requestHead('PUT', '/api/dlmlocks/chaos-one-b/lock', { 'Content-Length': '100' }));
+          socket.write('{"half":');
+        }
+        return socket;
+      }),
+    ),
+  );
+  for (const s of opened) if (s) ctx.openSockets.push(s);
   return { affected: live(ctx), endedAt: Date.now() };
 }
 
@@ -365,11 +374,16 @@ export async function runFaults(
       if (stopping()) return;
       const linesBefore = ctx.instances.map((i) => errorLines(i.output()));
       ctx.ledger.faultActive = true;
+      const started = Date.now();
       try {
         const injected = await inject(ctx, kind, n++);
         ctx.figures.injected.set(kind, (ctx.figures.injected.get(kind) ?? 0) + 1);
         await measureRecovery(ctx, kind, injected.affected, injected.endedAt);
+        const recovered = Date.now() - injected.endedAt;
         await injected.after?.();
+        ctx.log(
+          `${kind}: recovered ${recovered} ms after it ended; ${Date.now() - started} ms with its checks`,
+        );
       } catch (err) {
         ctx.ledger.violation('fault injection failed', `${kind}: ${(err as Error).message}`);
       } finally {

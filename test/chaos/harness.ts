@@ -36,6 +36,8 @@ export interface ChaosOptions {
   ghostLimitMs?: number;
   /** how long SIGTERM may take with idle and half-sent connections open */
   shutdownLimitMs?: number;
+  /** extra KEYHOLDER_* settings for the server processes (e.g. a shorter instance timeout) */
+  serverEnv?: Record<string, string>;
   /** tmpfs size under the SQLite directory (MiB) */
   tmpfsMiB?: number;
   log?: (line: string) => void;
@@ -62,6 +64,7 @@ export interface ChaosSummary {
   monitorRounds: number;
   monitorReadFailures: number;
   ghostChecks: number;
+  ghostClearedMsMax: number;
   cutWaiterChecks: number;
   idleConnectionsLeft: number;
   maxWarnLinesPerEpisode: number;
@@ -113,7 +116,13 @@ async function stage(opts: ChaosOptions, root: string, pki: RunPki, ledger: Ledg
         execFileSync('umount', ['-l', dataDir], { stdio: 'ignore' });
       });
     else skipped.set('disk full', 'needs root to mount a tmpfs');
-    const instance = Instance.forDatabase('sqlite-1', { dataDir }, pki, {}, onUnexpectedExit);
+    const instance = Instance.forDatabase(
+      'sqlite-1',
+      { dataDir },
+      pki,
+      opts.serverEnv ?? {},
+      onUnexpectedExit,
+    );
     await instance.start();
     return {
       instances: [instance],
@@ -130,11 +139,16 @@ async function stage(opts: ChaosOptions, root: string, pki: RunPki, ledger: Ledg
   const instances = ['pg-1', 'pg-2'].map((name) => {
     const dataDir = join(root, name);
     mkdirSync(dataDir);
-    return Instance.forDatabase(name, { url: databaseUrl, dataDir }, pki, {}, onUnexpectedExit);
+    return Instance.forDatabase(
+      name,
+      { url: databaseUrl, dataDir },
+      pki,
+      opts.serverEnv ?? {},
+      onUnexpectedExit,
+    );
   });
-  // one first, so the migrations run once; the second joins a migrated database
-  await instances[0]!.start();
-  await instances[1]!.start();
+  // both at once: migrations and the bootstrap admin must not collide (test/e2e/multi-instance)
+  await Promise.all(instances.map((i) => i.start()));
   return { instances, reader: postgresReader(databaseUrl), cluster, databaseUrl, skipped, cleanup };
 }
 
@@ -216,7 +230,9 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
   const agents: https.Agent[] = [];
   let st: Stage | undefined;
   try {
+    const t0 = Date.now();
     st = await stage(opts, root, pki, ledger);
+    log(`staged in ${Date.now() - t0} ms`);
     log(`${opts.store}: ${st.instances.length} instance(s) up, seed ${opts.seed}`);
     await createLocks(st.instances[0]!, pki);
     const workers: Worker[] = await Promise.all(
@@ -238,6 +254,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
       fillableDir: st.fillableDir,
       recoveryLimitMs,
       ghostLimitMs: opts.ghostLimitMs ?? 30_000,
+      log,
       openSockets,
       figures: {
         injected: new Map(),
@@ -245,6 +262,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
         recoveryMs: new Map(),
         errorLogLinesMax: 0,
         ghostChecks: 0,
+        ghostClearedMsMax: 0,
         cutWaiterChecks: 0,
       },
     };
@@ -296,6 +314,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosSummary> {
       monitorRounds: ledger.counts.monitorRounds,
       monitorReadFailures: ledger.counts.monitorReadFailures,
       ghostChecks: fctx.figures.ghostChecks,
+      ghostClearedMsMax: fctx.figures.ghostClearedMsMax,
       cutWaiterChecks: fctx.figures.cutWaiterChecks,
       idleConnectionsLeft: openSockets.length,
       maxWarnLinesPerEpisode: fctx.figures.errorLogLinesMax,
@@ -341,7 +360,7 @@ export function formatSummary(s: ChaosSummary): string {
       : []),
     `recovery (max per kind, ms): ${JSON.stringify(s.recoveryMs)}; max ${s.maxRecoveryMs} ms (limit ${s.recoveryLimitMs} ms)`,
     `acknowledged acquires: ${s.acknowledgedAcquires}, checked ${s.acknowledgedChecked}; holder rows checked ${s.holderRowsChecked} in ${s.monitorRounds} monitor rounds (${s.monitorReadFailures} unreadable, database down)`,
-    `ghost-waiter checks: ${s.ghostChecks}; cut-waiter checks: ${s.cutWaiterChecks}; idle/half-open connections left: ${s.idleConnectionsLeft}`,
+    `ghost-waiter checks: ${s.ghostChecks} (a free lock blocked by a dead instance's waiter for at most ${s.ghostClearedMsMax} ms); cut-waiter checks: ${s.cutWaiterChecks}; idle/half-open connections left: ${s.idleConnectionsLeft}`,
     `max warn/error log lines per fault episode: ${s.maxWarnLinesPerEpisode}; SIGTERM took (ms): ${JSON.stringify(s.shutdownMs)}`,
     `violations: ${s.violations.length}`,
   ];
