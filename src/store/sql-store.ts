@@ -84,7 +84,7 @@ export abstract class SqlStore implements Store {
    * Every database call goes through here: an outage error becomes the catalogue's 503
    * (`unavailable`) and starts an episode; a success that proves the database works ends it.
    */
-  private async guard<T>(work: () => Promise<T>, proves: boolean): Promise<T> {
+  protected async guard<T>(work: () => Promise<T>, proves: boolean): Promise<T> {
     let result: T;
     try {
       result = await work();

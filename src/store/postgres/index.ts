@@ -232,23 +232,33 @@ export class PostgresStore extends SqlStore {
 
   override async runExclusive(job: string, fn: () => Promise<void>): Promise<boolean> {
     const key = jobKey(job);
-    // The advisory lock lives as long as its session: a client discarded after a connection
-    // error takes it along, so a job never stays locked by a dead connection.
-    return this.read(() =>
-      this.withClient(async (client) => {
-        const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [
-          JOB_LOCK_SPACE,
-          key,
-        ]);
-        if (!got.rows[0]?.ok) return false;
-        try {
-          await fn();
-        } finally {
-          await client.query('SELECT pg_advisory_unlock($1, $2)', [JOB_LOCK_SPACE, key]);
-        }
-        return true;
-      }),
-    );
+    // Only the advisory lock's own statements count for the database's health: `fn` makes its
+    // own (guarded) calls, and may fail for reasons of its own. The lock lives as long as its
+    // session: a client discarded after a connection error takes it along.
+    const client = await this.guard(() => this.pool.connect(), true);
+    let broken = false;
+    try {
+      const got = await this.guard(
+        () =>
+          client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [JOB_LOCK_SPACE, key]),
+        true,
+      );
+      if (!got.rows[0]?.ok) return false;
+      try {
+        await fn();
+      } finally {
+        await this.guard(
+          () => client.query('SELECT pg_advisory_unlock($1, $2)', [JOB_LOCK_SPACE, key]),
+          true,
+        );
+      }
+      return true;
+    } catch (err) {
+      if (isUnavailableError(err)) broken = true;
+      throw err;
+    } finally {
+      client.release(broken);
+    }
   }
 
   async close(): Promise<void> {

@@ -5,6 +5,8 @@
 import pg from 'pg';
 
 const MAX_BACKOFF_MS = 5000;
+/** a database host that swallows packets must not leave the reconnect hanging */
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface ChangeListenerEvents {
   onChange(lockId: number | null): void;
@@ -28,7 +30,11 @@ export class ChangeListener {
 
   private async connect(isReconnect: boolean): Promise<void> {
     if (this.closed) return;
-    const client = new pg.Client({ connectionString: this.url, keepAlive: true });
+    const client = new pg.Client({
+      connectionString: this.url,
+      keepAlive: true,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+    });
     client.on('notification', (msg) => {
       const id = Number(msg.payload);
       this.events.onChange(Number.isInteger(id) ? id : null);
