@@ -228,11 +228,15 @@ async function restartPostgres(ctx: FaultContext, mode: 'fast' | 'immediate'): P
 async function fillDisk(ctx: FaultContext): Promise<Injected> {
   const filler = join(ctx.fillableDir!, 'chaos-filler');
   const file = await open(filler, 'w');
-  const chunk = Buffer.alloc(1 << 20, 1);
-  try {
-    for (;;) await file.write(chunk);
-  } catch {
-    // ENOSPC: the disk is full
+  // big chunks, then page-sized ones: the last free pages too (a disk with a little room left
+  // is a different fault, where some writes fail and others pass)
+  for (const size of [1 << 20, 4096]) {
+    const chunk = Buffer.alloc(size, 1);
+    try {
+      for (;;) await file.write(chunk);
+    } catch {
+      // ENOSPC: full at this granularity
+    }
   }
   const refusedBefore = ctx.ledger.counts.unavailable503;
   let readyRefused = 0;
