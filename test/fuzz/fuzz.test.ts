@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { createTestDatabase, STORES } from '../support/stores.js';
 import { formatFuzzSummary, runFuzz } from './fuzzer.js';
 
-const REQUESTS = 350;
+const REQUESTS = 250;
 
 describe.each(STORES)('fuzzing every route on %s', (store) => {
   it('never answers 5xx, keeps the error body, and refusals change nothing', async () => {
