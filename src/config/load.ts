@@ -110,6 +110,11 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
     fleetlock: {
       enabled: boolFrom(env, 'KEYHOLDER_FLEETLOCK_ENABLED'),
       defaultMaxHolders: numberFrom(env, 'KEYHOLDER_FLEETLOCK_DEFAULT_MAX_HOLDERS'),
+      // names only; each gets fleetlock.defaultMaxHolders (the config file can set maxHolders)
+      groups: listFrom(env, 'KEYHOLDER_FLEETLOCK_GROUPS')?.reduce<Plain>(
+        (all, g) => ({ ...all, [g]: {} }),
+        {},
+      ),
       allowedNetworks: listFrom(env, 'KEYHOLDER_FLEETLOCK_ALLOWED_NETWORKS'),
       requireClientCertificate: boolFrom(env, 'KEYHOLDER_FLEETLOCK_REQUIRE_CLIENT_CERTIFICATE'),
     },

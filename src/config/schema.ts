@@ -110,13 +110,34 @@ export const ConfigSchema = z
         enabled: z.boolean().default(true),
         /** max_holders of a `fleetlock-<group>` lock created by its first request */
         defaultMaxHolders: z.number().int().min(1).max(10_000).default(1),
+        /**
+         * The groups FleetLock may create a lock for (SPEC §4); any other group works only once
+         * an operator created its `fleetlock-<group>` lock. Unauthenticated requests for
+         * undeclared groups are refused and write nothing.
+         */
+        groups: z
+          .record(
+            z.string().regex(/^[a-zA-Z0-9.-]{1,245}$/, 'a group name matches ^[a-zA-Z0-9.-]+$'),
+            z
+              .object({ maxHolders: z.number().int().min(1).max(10_000).optional() })
+              .strict()
+              .nullish()
+              .transform((g) => g ?? {}),
+          )
+          .default({ default: {} }),
         /** client addresses/CIDRs that may speak FleetLock; empty = anyone */
         allowedNetworks: z.array(trustedProxy).default([]),
         /** only verified client certificates; the holder is then the certificate's CN */
         requireClientCertificate: z.boolean().default(false),
       })
       .strict()
-      .default({ enabled: true, defaultMaxHolders: 1, allowedNetworks: [], requireClientCertificate: false }),
+      .default({
+        enabled: true,
+        defaultMaxHolders: 1,
+        groups: { default: {} },
+        allowedNetworks: [],
+        requireClientCertificate: false,
+      }),
     locks: z
       .object({
         staleAfterSeconds: z

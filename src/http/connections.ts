@@ -21,6 +21,8 @@ interface Tracked {
   inFlight: Set<ServerResponse>;
   /** past its age (or its certificate's validity is in doubt): close after the current response */
   expired: boolean;
+  /** sent at least one request */
+  used: boolean;
   timers: NodeJS.Timeout[];
 }
 
@@ -38,8 +40,6 @@ export function serverCreationOptions(limits: ConnectionLimits) {
 export class ConnectionGuard {
   private readonly raw = new Set<Socket>();
   private readonly tracked = new Map<TLSSocket, Tracked>();
-  /** connections that sent at least one request */
-  private readonly sawRequest = new WeakSet<Socket>();
   private shuttingDown = false;
 
   constructor(
@@ -56,11 +56,6 @@ export class ConnectionGuard {
     server.on('request', (req: IncomingMessage, res: ServerResponse) => this.onRequest(req, res));
   }
 
-  /** open connections (TCP), for tests and metrics */
-  get size(): number {
-    return this.raw.size;
-  }
-
   private onRawConnection(socket: Socket): void {
     if (this.shuttingDown) {
       socket.destroy();
@@ -71,12 +66,12 @@ export class ConnectionGuard {
   }
 
   private onSecureConnection(socket: TLSSocket): void {
-    const t: Tracked = { inFlight: new Set(), expired: false, timers: [] };
+    const t: Tracked = { inFlight: new Set(), expired: false, used: false, timers: [] };
     this.tracked.set(socket, t);
     // A connection that completed its handshake but never sends a request.
     t.timers.push(
       setTimeout(() => {
-        if (t.inFlight.size === 0 && !socket.destroyed && !this.sawRequest.has(socket)) socket.destroy();
+        if (!t.used) socket.destroy();
       }, this.limits.requestTimeoutSeconds * 1000).unref(),
     );
     t.timers.push(setTimeout(() => this.expire(socket), this.limits.maxConnectionAgeSeconds * 1000).unref());
@@ -88,9 +83,9 @@ export class ConnectionGuard {
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
     const socket = req.socket as TLSSocket;
-    this.sawRequest.add(socket);
     const t = this.tracked.get(socket);
     if (!t) return;
+    t.used = true;
     t.inFlight.add(res);
     if (t.expired || this.shuttingDown) res.setHeader('connection', 'close');
     res.once('close', () => {

@@ -67,12 +67,18 @@ export async function fleetlockRoutes(app: FastifyInstance, opts: FleetLockRoute
   const { locks, config } = opts;
   const trustedProxy = proxyaddr.compile([...opts.trustedProxies]);
   const allowed = config.allowedNetworks.length > 0 ? proxyaddr.compile([...config.allowedNetworks]) : null;
-  const hostOptions = {
-    createMaxHolders: config.defaultMaxHolders,
-    // The node id is a claim, not a credential, so hosts.autoRegister (which trusts the CA's
-    // word) does not apply; with certificates required, the usual registration rules do.
-    autoRegister: config.requireClientCertificate ? undefined : true,
-  };
+  // The node id is a claim, not a credential, so hosts.autoRegister (which trusts the CA's
+  // word) does not apply; with certificates required, the usual registration rules do.
+  const autoRegister = config.requireClientCertificate ? undefined : true;
+  const declared = new Map(
+    Object.entries(config.groups).map(([name, g]) => [name, g.maxHolders ?? config.defaultMaxHolders]),
+  );
+  const unknownGroup = (group: string) =>
+    new FleetLockError(
+      404,
+      'unknown_group',
+      `group ${group} is not declared here (fleetlock.groups) and has no lock ${lockNameOf(group)}`,
+    );
 
   // Zincati sends its JSON without a Content-Type; take every body as text and parse it here.
   app.removeAllContentTypeParsers();
@@ -134,7 +140,18 @@ export async function fleetlockRoutes(app: FastifyInstance, opts: FleetLockRoute
 
   route(PATHS[0], async (request, reply) => {
     const { id, group, holder, lockName } = holderOf(request);
-    const answer = await locks.acquire(lockName, holder, hostOptions);
+    const maxHolders = declared.get(group);
+    // Cheap reads first, so a flood of strangers costs no write transactions.
+    if (maxHolders === undefined && !(await locks.exists(lockName))) throw unknownGroup(group);
+    const known = await locks.hostExists(holder);
+    const answer = await locks.fleetAcquire(lockName, holder, {
+      createIfMissing: maxHolders !== undefined,
+      createMaxHolders: maxHolders,
+      autoRegister,
+      // a node never seen that is refused leaves no trace (it retries in a few minutes)
+      nothingOnRefusal: !known,
+    });
+    if (!answer) throw unknownGroup(group);
     if (!answer.ok) throw refusal(answer);
     const mine = answer.lock.holders.find((h) => h.hostName === holder);
     if (mine) reply.header('x-fencing-token', String(mine.fencingToken));
@@ -150,8 +167,10 @@ export async function fleetlockRoutes(app: FastifyInstance, opts: FleetLockRoute
       if (err instanceof AppError && err.code === 'not_found') return undefined;
       throw err;
     });
-    if (current && !current.holders.some((h) => h.hostName === holder)) return reply.code(200).send();
-    const answer = await locks.release(lockName, holder, hostOptions);
+    if (!current && !declared.has(group)) throw unknownGroup(group);
+    // No lock yet, or not ours: nothing to release and nothing to write.
+    if (!current || !current.holders.some((h) => h.hostName === holder)) return reply.code(200).send();
+    const answer = await locks.release(lockName, holder, { autoRegister });
     // `held`: someone else holds it and we do not (an operator freed our slot meanwhile).
     if (!answer.ok && answer.reason !== 'held') {
       throw new FleetLockError(

@@ -64,7 +64,7 @@ export async function sessionRoutes(app: FastifyInstance, opts: SessionRoutesOpt
     async (request, reply) => {
       const body = request.body as z.output<typeof loginBody>;
       const address = request.who.address;
-      const check = await identity.passwords.check(body.login, body.password, address);
+      const check = await identity.passwords.check(body.login, body.password, address, 'session');
       if (!check.ok) {
         if (check.rejection === 'too_many_attempts') {
           reply.header('Retry-After', String(check.retryAfterSeconds));
@@ -72,12 +72,7 @@ export async function sessionRoutes(app: FastifyInstance, opts: SessionRoutesOpt
             details: { retry_after: check.retryAfterSeconds },
           });
         }
-        await store.accounts.recordAudit(
-          'login_failed',
-          { userId: null, login: null, address },
-          body.login.slice(0, 64),
-          null,
-        );
+        // the check has audited the failure
         throw new AppError('unauthorized');
       }
       const { secret, hash } = newSessionId();

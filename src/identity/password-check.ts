@@ -21,7 +21,16 @@ export class PasswordChecker {
     this.limiter = new LoginLimiter(limits);
   }
 
-  async check(login: string, password: string, address: string): Promise<PasswordCheck> {
+  /**
+   * A failure is audited (`login_failed`, detail `basic` for HTTP Basic) unless the limit
+   * refused the attempt unchecked, so the trail cannot be flooded past the limit.
+   */
+  async check(
+    login: string,
+    password: string,
+    address: string,
+    via: 'basic' | 'session' = 'basic',
+  ): Promise<PasswordCheck> {
     // A login no store can hold (NUL, broken Unicode) names nobody; asking PostgreSQL would fail.
     const user = textProblem(login) ? undefined : await this.store.getUser(login);
     // A password verified moments ago passes even while the limit is reached: an attacker
@@ -34,9 +43,18 @@ export class PasswordChecker {
     const matches = await verifyPassword(password, hash);
     if (!user || !matches) {
       this.limiter.fail(login, address);
+      // a login no store can hold is not written anywhere, not even here
+      if (!textProblem(login)) {
+        await this.store.accounts.recordAudit(
+          'login_failed',
+          { userId: null, login: null, address },
+          login.slice(0, 64),
+          via === 'basic' ? 'basic' : null,
+        );
+      }
       return { ok: false, rejection: 'unauthorized' };
     }
-    this.limiter.succeed(login);
+    this.limiter.succeed(login, address);
     this.verified.add(login, password, user.passwordHash);
     return { ok: true, user };
   }

@@ -44,6 +44,18 @@ export interface AcquireOptions extends HostOpOptions {
   signal?: AbortSignal;
 }
 
+export interface FleetAcquireOptions extends HostOpOptions {
+  /** create the lock when missing (a declared FleetLock group) */
+  createIfMissing: boolean;
+  /** a refusal writes nothing at all: no host, no lock, no `fail` event (a node never seen) */
+  nothingOnRefusal: boolean;
+}
+
+/** Thrown inside a FleetLock transaction to roll it back; never leaves this module. */
+class RolledBack {
+  constructor(readonly answer: LockAnswer | undefined) {}
+}
+
 export function lockNotFound(ref: string): AppError {
   return new AppError('not_found', `Resource dlmlock not found by id '${ref}'`);
 }
@@ -133,6 +145,53 @@ export class LockService {
     }
   }
 
+  /**
+   * FleetLock's acquire. FleetLock is unauthenticated, so what a stranger can write is bounded:
+   * the lock is created only for a declared group, and a refused node that was never seen
+   * leaves nothing behind (the transaction, host registration included, is rolled back).
+   * Resolves undefined when the lock does not exist and may not be created.
+   */
+  async fleetAcquire(
+    ref: string,
+    hostName: string,
+    options: FleetAcquireOptions,
+  ): Promise<LockAnswer | undefined> {
+    assertLockName(ref);
+    try {
+      const { result } = await this.store.lockOp<LockAnswer>({
+        ref,
+        createIfMissing: options.createIfMissing,
+        createWith: options.createMaxHolders ? { maxHolders: options.createMaxHolders } : undefined,
+        host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
+        actor: {},
+        decide: (lock, ctx) => {
+          if (!lock) throw new RolledBack(undefined);
+          const decision = decideAcquire(lock, ctx.host!, ctx.now, { host: ctx.host! }, ctx.waiters.length);
+          if (!decision.ok) {
+            const answer: LockAnswer = {
+              ok: false,
+              lock: decision.next,
+              hostName,
+              reason: decision.reason,
+              at: ctx.now,
+            };
+            if (options.nothingOnRefusal) throw new RolledBack(answer);
+            return { next: decision.next, events: decision.events, result: answer };
+          }
+          return {
+            next: decision.next,
+            events: decision.events,
+            result: { ok: true, lock: decision.next, hostName },
+          };
+        },
+      });
+      return result;
+    } catch (err) {
+      if (err instanceof RolledBack) return err.answer;
+      throw err;
+    }
+  }
+
   /** A waiter whose client went away leaves the queue, so the next one is not held up. */
   private async leaveQueue(ref: string, waiterId: number | undefined): Promise<void> {
     if (waiterId === undefined) return;
@@ -186,6 +245,14 @@ export class LockService {
   async showForHost(ref: string, hostName: string): Promise<LockState> {
     await this.store.touchHost(this.hostIdentity(hostName));
     return this.show(ref);
+  }
+
+  async exists(ref: string): Promise<boolean> {
+    return (await this.store.getLock(ref)) !== undefined;
+  }
+
+  async hostExists(name: string): Promise<boolean> {
+    return (await this.store.getHost(name)) !== undefined;
   }
 
   async show(ref: string): Promise<LockState> {

@@ -112,6 +112,13 @@ const CASES: Case[] = [
     401,
   ],
   [
+    'a bearer token with bytes that are not UTF-8',
+    'GET',
+    '/api/dlmlocks',
+    { headers: { authorization: 'Bearer kh_\xff\xfe' } },
+    401,
+  ],
+  [
     'NUL in the session login',
     'POST',
     '/api/session',

@@ -7,6 +7,7 @@ import type { RequestOptions, TestResponse } from '../support/http.js';
 import { ConfigError, loadConfig } from '../../src/config/load.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { STORES } from '../support/stores.js';
+import { querySql } from '../support/db-sql.js';
 
 const PRE = '/v1/pre-reboot';
 const STEADY = '/v1/steady-state';
@@ -49,6 +50,15 @@ async function holders(s: TestServer, lock: string): Promise<string[] | undefine
   return (r.json.holders as { name: string }[]).map((h) => h.name).sort();
 }
 
+/** How many rows a stranger could make: hosts, locks, holders, events. */
+async function tableCounts(s: TestServer): Promise<number[]> {
+  const tables = ['hosts', 'locks', 'lock_holders', 'lock_events', 'lock_waiters'];
+  const counts = await Promise.all(
+    tables.map((t) => querySql<{ n: string | number }>(s.db, `SELECT COUNT(*) AS n FROM ${t}`)),
+  );
+  return counts.map((rows) => Number(rows[0]!.n));
+}
+
 function expectKind(r: TestResponse, status: number, kind: string) {
   expect(r.status, r.text).toBe(status);
   expect(r.headers['content-type']).toMatch(/^application\/json/);
@@ -60,7 +70,21 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
   describe('default settings (hosts.autoRegister off: node ids register anyway)', () => {
     let s: TestServer;
     beforeAll(async () => {
-      s = await startTestServer(kind, { hosts: { autoRegister: false } });
+      s = await startTestServer(kind, {
+        hosts: { autoRegister: false },
+        fleetlock: {
+          groups: {
+            default: null,
+            workers: {},
+            rec: {},
+            legacy: {},
+            fresh: {},
+            barred: {},
+            ct: {},
+            flood: {},
+          },
+        },
+      });
     });
     afterAll(() => s?.close());
 
@@ -104,9 +128,10 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
       expect(await holders(s, 'fleetlock-rec')).toEqual(['node-b']);
     });
 
-    it('steady-state on a group never seen creates the group lock free', async () => {
+    it('steady-state on a declared group never used answers 200 and writes nothing', async () => {
       expect((await fleet(s, STEADY, zincatiBody('fresh-node', 'fresh'))).status).toBe(200);
-      expect(await holders(s, 'fleetlock-fresh')).toEqual([]);
+      expect(await holders(s, 'fleetlock-fresh')).toBeUndefined();
+      expect(await s.server.store.getHost('fresh-node')).toBeUndefined();
     });
 
     it('accepts node_uuid (older Zincati, airlock) in place of id', async () => {
@@ -126,7 +151,11 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
     });
 
     it('records acquire, fail and release events with the node id as host', async () => {
+      // evt-b is a node seen before; a refused node never seen leaves nothing (see the flood test)
+      await s.server.store.touchHost({ name: 'evt-b', autoRegister: true });
       expect((await fleet(s, PRE, zincatiBody('evt-a'))).status).toBe(200);
+      expect((await fleet(s, PRE, zincatiBody('evt-never-seen'))).status).toBe(409);
+      expect(await s.server.store.getHost('evt-never-seen')).toBeUndefined();
       expect((await fleet(s, PRE, zincatiBody('evt-b'))).status).toBe(409);
       expect((await fleet(s, STEADY, zincatiBody('evt-b'))).status).toBe(200);
       expect((await fleet(s, STEADY, zincatiBody('evt-a'))).status).toBe(200);
@@ -214,12 +243,44 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
       expectKind(off, 409, 'failed_lock');
       expect(off.json.value).toMatch(/disabled/);
 
-      expect((await fleet(s, STEADY, zincatiBody('barred-node', 'barred'))).status).toBe(200);
+      await s.server.store.touchHost({ name: 'barred-node', autoRegister: true });
       await s.server.store.setHostCanAcquire('barred-node', false);
       const barred = await fleet(s, PRE, zincatiBody('barred-node', 'barred'));
       expectKind(barred, 409, 'failed_lock');
       expect(barred.json.value).toMatch(/can_acquire_locks/);
       expect(await holders(s, 'fleetlock-barred')).toEqual([]);
+    });
+
+    it('refuses an undeclared group with unknown_group and writes nothing', async () => {
+      const before = await tableCounts(s);
+      for (const path of [PRE, STEADY]) {
+        expectKind(await fleet(s, path, zincatiBody('stranger-1', 'nowhere')), 404, 'unknown_group');
+      }
+      expect(await holders(s, 'fleetlock-nowhere')).toBeUndefined();
+      expect(await tableCounts(s)).toEqual(before);
+    });
+
+    it('serves an undeclared group once an operator created its lock', async () => {
+      const created = await s.asAdmin('POST', '/api/dlmlocks', {
+        body: { dlmlock: { name: 'fleetlock-ops', max_holders: 1 } },
+      });
+      expect(created.status).toBe(201);
+      expect((await fleet(s, PRE, zincatiBody('ops-node', 'ops'))).status).toBe(200);
+      expect(await holders(s, 'fleetlock-ops')).toEqual(['ops-node']);
+    });
+
+    it('a flood of strangers grows nothing: unknown groups, and refused ids on a held group', async () => {
+      expect((await fleet(s, PRE, zincatiBody('flood-holder', 'flood'))).status).toBe(200);
+      const before = await tableCounts(s);
+      const answers = await Promise.all(
+        Array.from({ length: 40 }, (_, i) =>
+          fleet(s, PRE, zincatiBody(`flood-${i}`, i % 2 ? `random-${i}` : 'flood')).then((r) => r.status),
+        ),
+      );
+      expect(answers.filter((status) => status === 200)).toEqual([]);
+      expect(await tableCounts(s)).toEqual(before);
+      expect(await s.server.store.getHost('flood-0')).toBeUndefined();
+      expect((await fleet(s, STEADY, zincatiBody('flood-holder', 'flood'))).status).toBe(200);
     });
   });
 
@@ -228,7 +289,11 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
     beforeAll(async () => {
       s = await startTestServer(kind, {
         trustedProxies: ['127.0.0.1'],
-        fleetlock: { defaultMaxHolders: 2, allowedNetworks: ['127.0.0.1/32', '10.0.0.0/8'] },
+        fleetlock: {
+          defaultMaxHolders: 2,
+          groups: { default: {}, xff: {}, pair: { maxHolders: 1 } },
+          allowedNetworks: ['127.0.0.1/32', '10.0.0.0/8'],
+        },
       });
     });
     afterAll(() => s?.close());
@@ -241,6 +306,9 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
       expect(third.json.value).toMatch(/2 slots/);
       expect(await holders(s, 'fleetlock-default')).toEqual(['n1', 'n2']);
       expect((await s.asAdmin('GET', '/api/dlmlocks/fleetlock-default')).json.max_holders).toBe(2);
+      // a group's own maxHolders wins over the default
+      expect((await fleet(s, PRE, zincatiBody('p1', 'pair'))).status).toBe(200);
+      expect((await s.asAdmin('GET', '/api/dlmlocks/fleetlock-pair')).json.max_holders).toBe(1);
     });
 
     it('refuses clients outside the allowed networks before reading the body', async () => {
@@ -272,7 +340,7 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
     beforeAll(async () => {
       s = await startTestServer(kind, {
         hosts: { autoRegister: false },
-        fleetlock: { requireClientCertificate: true },
+        fleetlock: { requireClientCertificate: true, groups: { tls: {}, 'tls-reg': {} } },
       });
       await s.server.store.touchHost({ name: 'coreos-01', autoRegister: true });
     });
@@ -332,6 +400,7 @@ describe('FleetLock configuration', () => {
     expect(loadConfig({ env: {} }).fleetlock).toEqual({
       enabled: true,
       defaultMaxHolders: 1,
+      groups: { default: {} },
       allowedNetworks: [],
       requireClientCertificate: false,
     });
@@ -339,6 +408,7 @@ describe('FleetLock configuration', () => {
       env: {
         KEYHOLDER_FLEETLOCK_ENABLED: 'false',
         KEYHOLDER_FLEETLOCK_DEFAULT_MAX_HOLDERS: '3',
+        KEYHOLDER_FLEETLOCK_GROUPS: 'workers, db',
         KEYHOLDER_FLEETLOCK_ALLOWED_NETWORKS: '10.0.0.0/8, 192.0.2.7',
         KEYHOLDER_FLEETLOCK_REQUIRE_CLIENT_CERTIFICATE: 'yes',
       },
@@ -346,6 +416,7 @@ describe('FleetLock configuration', () => {
     expect(config.fleetlock).toEqual({
       enabled: false,
       defaultMaxHolders: 3,
+      groups: { workers: {}, db: {} },
       allowedNetworks: ['10.0.0.0/8', '192.0.2.7'],
       requireClientCertificate: true,
     });

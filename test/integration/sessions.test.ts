@@ -194,21 +194,37 @@ describe('login rate limits and the client address', () => {
       body: { login: loginName, password },
     });
 
-  it('limits failures per user: then even the right password gets 429 with Retry-After', async () => {
+  it('limits failures per user and address: there even the right password gets 429, elsewhere it works', async () => {
     const client = from('10.0.0.1');
     for (let i = 0; i < 3; i++) expect((await attempt('victim', `guess-${i}-xxxx`, client)).status).toBe(401);
-    const blocked = await attempt('victim', 'victim-password', from('10.0.0.2'));
+    const blocked = await attempt('victim', 'victim-password', client);
     expect(blocked.status).toBe(429);
     const retry = Number(blocked.headers['retry-after']);
     expect(retry).toBeGreaterThan(0);
     expect(retry).toBeLessThanOrEqual(600);
     expect(blocked.json.error.retry_after).toBe(retry);
     // HTTP Basic shares the limit
-    expect((await s.request('GET', '/api/dlmlocks', { user: ['victim', 'victim-password'] })).status).toBe(
-      429,
-    );
+    const basicThere = await s.request('GET', '/api/dlmlocks', {
+      ...client,
+      user: ['victim', 'victim-password'],
+    });
+    expect(basicThere.status).toBe(429);
+    // nobody can lock a user out from elsewhere (SPEC §8): the owner's own address still logs in
+    expect((await attempt('victim', 'victim-password', from('10.0.0.2'))).status).toBe(200);
     // other users are not affected
-    expect((await attempt('bystander', 'bystander-password', from('10.0.0.2'))).status).toBe(200);
+    expect((await attempt('bystander', 'bystander-password', client)).status).toBe(200);
+  });
+
+  it('audits failed HTTP Basic logins, with the address, as login_failed (detail basic)', async () => {
+    const r = await s.request('GET', '/api/dlmlocks', {
+      ...from('10.0.0.7'),
+      user: ['bystander', 'wrong-pw'],
+    });
+    expect(r.status).toBe(401);
+    const audit = await s.asAdmin('GET', '/api/audit?event_type=login_failed&per_page=100');
+    expect(audit.json.results).toContainEqual(
+      expect.objectContaining({ target: 'bystander', detail: 'basic', address: '10.0.0.7', actor: null }),
+    );
   });
 
   it('a password verified moments ago keeps working through an attack on its user', async () => {
@@ -216,10 +232,9 @@ describe('login rate limits and the client address', () => {
       200,
     );
     for (let i = 0; i < 4; i++) await attempt('poller', `guess-${i}-xxxx`, from('10.0.0.3'));
-    expect((await attempt('poller', 'guess-x-xxxx', from('10.0.0.4'))).status).toBe(429);
-    expect((await s.request('GET', '/api/dlmlocks', { user: ['poller', 'poller-password'] })).status).toBe(
-      200,
-    );
+    expect((await attempt('poller', 'guess-x-xxxx', from('10.0.0.3'))).status).toBe(429);
+    const fromThere = { ...from('10.0.0.3'), user: ['poller', 'poller-password'] as [string, string] };
+    expect((await s.request('GET', '/api/dlmlocks', fromThere)).status).toBe(200);
   });
 
   it('limits failures per forwarded address, and only a trusted proxy may forward one', async () => {

@@ -69,6 +69,36 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env })).toThrow(message);
   });
 
+  it('has safe connection limits by default and reads KEYHOLDER_HTTP_* (SPEC §8)', () => {
+    expect(loadConfig({ env: {} }).http).toEqual({
+      bodyLimit: 65536,
+      keepAliveTimeoutSeconds: 60,
+      requestTimeoutSeconds: 30,
+      maxConnectionAgeSeconds: 600,
+      maxConnections: 4096,
+      shutdownGraceSeconds: 10,
+    });
+    const http = loadConfig({
+      env: {
+        KEYHOLDER_HTTP_KEEP_ALIVE_TIMEOUT_SECONDS: '5',
+        KEYHOLDER_HTTP_REQUEST_TIMEOUT_SECONDS: '7',
+        KEYHOLDER_HTTP_MAX_CONNECTION_AGE_SECONDS: '120',
+        KEYHOLDER_HTTP_MAX_CONNECTIONS: '50',
+        KEYHOLDER_HTTP_SHUTDOWN_GRACE_SECONDS: '3',
+      },
+    }).http;
+    expect(http).toMatchObject({
+      keepAliveTimeoutSeconds: 5,
+      requestTimeoutSeconds: 7,
+      maxConnectionAgeSeconds: 120,
+      maxConnections: 50,
+      shutdownGraceSeconds: 3,
+    });
+    expect(() => loadConfig({ env: { KEYHOLDER_HTTP_MAX_CONNECTIONS: '0' } })).toThrow(
+      /http\.maxConnections/,
+    );
+  });
+
   it('rejects unknown keys and unreadable files', () => {
     const file = join(dir, 'bad.yaml');
     writeFileSync(file, 'prot: 8443\n');

@@ -8,6 +8,7 @@ import type { Access } from '../../../src/identity/access.js';
 import { accessOf } from '../../../src/identity/gate.js';
 import { issueToken } from '../../../src/identity/tokens.js';
 import { uiBuilt } from '../../../src/http/ui.js';
+import { DEFAULT_LOCK_TYPE } from '../../../src/lock/types.js';
 import type { RequestOptions } from '../../support/http.js';
 import { ADMIN, startTestServer, type TestServer } from '../../support/server.js';
 import { STORES } from '../../support/stores.js';
@@ -60,10 +61,13 @@ const freshHost = async ({ s, unique }: Ctx) => {
   await s.server.store.hostDirectory.create(unique, true, CLI_ACTOR);
   return { params: { name: unique } };
 };
-const fleetlock = ({ unique }: Ctx) => ({
-  headers: { 'fleet-lock-protocol': 'true' },
-  body: { client_params: { id: unique, group: unique.replace(/[^a-zA-Z0-9.-]/g, '-') } },
-});
+// an undeclared group works once an operator created its lock (SPEC §4)
+const fleetlock = async ({ s, unique }: Ctx) => {
+  const group = unique.replace(/[^a-zA-Z0-9.-]/g, '-');
+  const lock = { type: DEFAULT_LOCK_TYPE, enabled: true, maxHolders: 1, leaseSeconds: null, windows: [] };
+  await s.server.store.createLock({ ...lock, name: `fleetlock-${group}` }, {});
+  return { headers: { 'fleet-lock-protocol': 'true' }, body: { client_params: { id: unique, group } } };
+};
 
 // The access rules. Keys are `METHOD path` with the /api/v1 and /api/v2 aliases folded into
 // /api; HEAD follows GET. A new route needs a row here, or this suite fails.
