@@ -22,7 +22,7 @@ if (!stores.every((s) => s === 'sqlite' || s === 'postgres')) {
 }
 const seed = Number(values.seed);
 const durationMs = (Number(values.duration) * 1000) / stores.length;
-let violations = 0;
+const summaries: Array<{ store: string; printed: number; violations: unknown[] }> = [];
 for (const store of stores) {
   const summary = await runChaos({
     store,
@@ -33,7 +33,15 @@ for (const store of stores) {
     log: (line) => console.error(`[chaos] ${line}`),
   });
   console.log(formatSummary(summary));
-  violations += summary.violations.length;
+  summaries.push({ store, printed: summary.violations.length, violations: summary.violations });
 }
-console.log(`chaos: ${violations} violation(s) in total; replay the choices with --seed ${seed}`);
+// a violation recorded after its run's summary was printed (a late exit, say) still counts
+for (const s of summaries) {
+  for (const late of s.violations.slice(s.printed))
+    console.log(`late violation (${s.store}): ${JSON.stringify(late)}`);
+}
+const violations = summaries.reduce((n, s) => n + s.violations.length, 0);
+console.log(
+  `chaos: ${violations} violation(s) in total (${summaries.map((s) => `${s.store} ${s.violations.length}`).join(', ')}); replay the choices with --seed ${seed}`,
+);
 process.exit(violations ? 1 : 0);
