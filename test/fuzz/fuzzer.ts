@@ -440,7 +440,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzSummary> {
       if (r.status >= 400 && r.status < 500 && r.status !== 412) {
         refusedChecked++;
         const hostOnDlmlocks = p.credential === 'host' && w.url.toLowerCase().startsWith('/api/');
-        const changed = difference(before, after, hostOnDlmlocks);
+        const fleetlockNotGranted = r.status === 409 && w.url.startsWith('/v1/');
+        const changed = difference(before, after, hostOnDlmlocks, fleetlockNotGranted);
         if (changed)
           failures.push({
             kind: 'refused request changed state',
