@@ -23,8 +23,11 @@ function open(file: string, readonly: boolean): Database.Database {
   return db;
 }
 
-/** What the readiness probe writes while the disk was full: room for a few commits. */
-const SPACE_PROBE_BYTES = 64 * 1024;
+/**
+ * What the readiness probe writes while the disk was full: room for a few commits with their WAL
+ * frames (64 KiB passed while SQLite still failed to grow its WAL, seen in the chaos run).
+ */
+const SPACE_PROBE_BYTES = 256 * 1024;
 
 export class SqliteStore extends SqlStore {
   readonly dialect = 'sqlite' as const;
@@ -88,7 +91,7 @@ export class SqliteStore extends SqlStore {
 
   /**
    * Reads work on a full disk, so readiness asks more while an outage is on: can the data
-   * directory take a real write again (64 KiB, synced, then removed)?
+   * directory take a real write again (SPACE_PROBE_BYTES, synced, then removed)?
    */
   protected async probe(): Promise<void> {
     this.readTx().allSync('SELECT 1');
