@@ -8,7 +8,7 @@ import { chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { httpsRequest } from '../support/http.js';
-import { BUILDAH_GLOBAL, buildah, buildImage, ensureBaseImages } from '../support/image.js';
+import { BUILDAH_GLOBAL, buildah, buildImage, ensureBaseImages, removeImage } from '../support/image.js';
 import { testPki } from '../support/pki.js';
 import { freePort } from '../support/postgres.js';
 import { haveTool } from '../support/tools.js';
@@ -69,6 +69,7 @@ describe.runIf(haveTool('buildah', 'buildah') && haveTool('mmdebstrap', 'mmdebst
     afterAll(() => {
       for (const proc of running) if (proc.exitCode === null) proc.kill('SIGKILL');
       if (container) buildah(['rm', container]);
+      removeImage(TAG);
     });
 
     /** the image's command (ENTRYPOINT + CMD) in the working container */

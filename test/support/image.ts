@@ -48,6 +48,11 @@ export function ensureBaseImages(): void {
   if (made.status !== 0) throw new Error(`local-base.sh failed:\n${made.stdout}\n${made.stderr}`);
 }
 
+/** Removes an image built by buildImage (GBs on vfs); the base images stay for the next run. */
+export function removeImage(tag: string): void {
+  buildah(['rmi', '--force', tag]);
+}
+
 /** `buildah build` of the Containerfile on the local bases; returns the build log. */
 export function buildImage(tag: string): string {
   const built = buildah(
@@ -58,7 +63,8 @@ export function buildImage(tag: string): string {
       '--format',
       'docker',
       '--pull-never',
-      '--layers',
+      // vfs stores every layer as a full copy: one new layer per image, no intermediate ones
+      '--layers=false',
       // npm's download cache of this machine: the build stage installs from it, not the network
       '--volume',
       `${process.env.HOME ?? '/root'}/.npm:/root/.npm`,
