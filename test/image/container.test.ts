@@ -172,10 +172,11 @@ describe.runIf(haveTool('buildah', 'buildah') && haveTool('mmdebstrap', 'mmdebst
       const cert = await pki.host('web1.example.com');
       const call = (method: string, path: string) =>
         httpsRequest(url, pki.ca.certPem, method, path, { cert });
-      expect((await call('PUT', '/api/dlmlocks/image-test/lock')).status).toBe(200);
-      expect((await call('GET', '/api/dlmlocks/image-test')).json.host?.name).toBe('web1.example.com');
+      const taken = await call('PUT', '/api/dlmlocks/image-test/lock');
+      expect(taken.status).toBe(200);
+      expect(taken.json.host).toEqual({ name: 'web1.example.com', self: true });
       expect((await call('DELETE', '/api/dlmlocks/image-test/lock')).status).toBe(200);
-      expect((await call('GET', '/api/dlmlocks/image-test')).json.host).toBeNull();
+      expect((await call('GET', '/api/dlmlocks/image-test/lock')).json.host).toBeNull();
 
       // SIGTERM to keyholder itself (buildah run answers its own SIGTERM with a SIGKILL)
       const node = descendants(server.proc.pid!).find(
