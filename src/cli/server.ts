@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { Config } from '../config/schema.js';
 import { openStore } from '../store/open.js';
 import { startServer } from '../server.js';
 import { configFromFlags, storeOptions, type StoreFlags } from './store-options.js';
@@ -17,12 +18,32 @@ function configFrom(flags: ServerFlags) {
   return configFromFlags(flags, { host: flags.host, port });
 }
 
+/**
+ * Without certificate files the server makes up a development CA, which is right for trying it
+ * out and wrong for a package or an image: there (tls.devPki false) it stops and says what to mount.
+ */
+export function checkTlsSource(config: Config): void {
+  const { cert, key, ca, devPki } = config.tls;
+  if (devPki || cert || key || ca) return;
+  throw new Error(
+    [
+      'no TLS certificates configured, and generating a development CA is switched off (tls.devPki: false).',
+      'Provide the server certificate, its key, and the CA bundle that host certificates chain to:',
+      '  KEYHOLDER_TLS_CERT=/etc/keyholder/tls/server.crt KEYHOLDER_TLS_KEY=/etc/keyholder/tls/server.key',
+      '  KEYHOLDER_TLS_CA=/etc/keyholder/tls/ca.crt   (or tls.cert, tls.key, tls.ca in the config file)',
+      'in a container, mount them read-only: -v /path/to/tls:/etc/keyholder/tls:ro',
+      'or set KEYHOLDER_TLS_DEV_PKI=true to generate a development CA in the data directory.',
+    ].join('\n'),
+  );
+}
+
 export function registerServerCommands(program: Command): void {
   storeOptions(program.command('server').description('run the lock service'))
     .option('-H, --host <address>', 'listen address (default 0.0.0.0)')
     .option('-p, --port <port>', 'listen port (default 8443)')
     .action(async (flags: ServerFlags) => {
       const config = configFrom(flags);
+      checkTlsSource(config);
       const server = await startServer(config);
       const lines = [
         `keyholder listening on ${server.url}`,

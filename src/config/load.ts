@@ -44,7 +44,8 @@ function fromFile(path: string): Plain {
 
 function secret(env: NodeJS.ProcessEnv, name: string): string | undefined {
   const file = env[`${name}_FILE`];
-  if (file) return readText(file, `${name}_FILE`).trim();
+  // An empty file means "not set": a package can ship the (root-only) file before it is filled in.
+  if (file) return readText(file, `${name}_FILE`).trim() || undefined;
   return env[name] || undefined;
 }
 
@@ -86,6 +87,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
       ca: env.KEYHOLDER_TLS_CA || undefined,
       crl: env.KEYHOLDER_TLS_CRL || undefined,
       watchSeconds: numberFrom(env, 'KEYHOLDER_TLS_WATCH_SECONDS'),
+      devPki: boolFrom(env, 'KEYHOLDER_TLS_DEV_PKI'),
     },
     database: {
       url: secret(env, 'KEYHOLDER_DATABASE_URL'),

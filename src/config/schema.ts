@@ -41,9 +41,11 @@ export const ConfigSchema = z
         crl: z.string().optional(),
         /** re-read cert, key, CA and CRL when they change (checked every N seconds; 0 = only on SIGHUP) */
         watchSeconds: z.number().int().min(0).max(86_400).default(0),
+        /** false: without cert/key/ca the server stops and says what to mount (packages, images) */
+        devPki: z.boolean().default(true),
       })
       .strict()
-      .default({ watchSeconds: 0 }),
+      .default({ watchSeconds: 0, devPki: true }),
     database: z
       .object({
         url: z
