@@ -309,7 +309,7 @@ Examples:
       }),
     );
 
-  const simple: [string, string, (api: ApiClient, name: string) => Promise<unknown>, string][] = [
+  const simple: SimpleVerb[] = [
     [
       'release',
       'free the lock from all its holders (force release)',
@@ -330,15 +330,27 @@ Examples:
     ],
     ['delete', 'delete the lock and its events', (api, n) => api.call('DELETE', lockPath(n)), 'deleted'],
   ];
-  for (const [verb, description, call, done] of simple) {
-    withApiOptions(locks.command(`${verb} <name>`).description(description))
+  registerSimpleVerbs(locks, simple, 'web-cluster', (done, name) => `${done} lock '${name}'`);
+}
+
+type SimpleVerb = [string, string, (api: ApiClient, name: string) => Promise<unknown>, string];
+
+/** `<noun> <verb> <name>` commands that make one API call and say what they did. */
+function registerSimpleVerbs(
+  parent: Command,
+  verbs: SimpleVerb[],
+  exampleName: string,
+  said: (done: string, name: string) => string,
+): void {
+  for (const [verb, description, call, done] of verbs) {
+    withApiOptions(parent.command(`${verb} <name>`).description(description))
       .option('--json', 'print the JSON answer')
-      .addHelpText('after', `\nExample:\n  keyholder locks ${verb} web-cluster`)
+      .addHelpText('after', `\nExample:\n  keyholder ${parent.name()} ${verb} ${exampleName}`)
       .action(
         action(async (api, flags, name: string) => {
           const answer = await call(api, name);
           if (flags.json) json(answer ?? null);
-          else say(process.stdout, `${done} lock '${name}'`, 'ok');
+          else say(process.stdout, said(done, name), 'ok');
         }),
       );
   }
@@ -385,7 +397,7 @@ function registerHosts(program: Command): void {
       }),
     );
 
-  const verbs: [string, string, (api: ApiClient, name: string) => Promise<unknown>, string][] = [
+  const verbs: SimpleVerb[] = [
     [
       'bar',
       'refuse every acquire by this host (412)',
@@ -400,18 +412,7 @@ function registerHosts(program: Command): void {
     ],
     ['delete', 'forget this host', (api, n) => api.call('DELETE', hostPath(n)), 'deleted'],
   ];
-  for (const [verb, description, call, done] of verbs) {
-    withApiOptions(hosts.command(`${verb} <name>`).description(description))
-      .option('--json', 'print the JSON answer')
-      .addHelpText('after', `\nExample:\n  keyholder hosts ${verb} web01.example.com`)
-      .action(
-        action(async (api, flags, name: string) => {
-          const answer = await call(api, name);
-          if (flags.json) json(answer ?? null);
-          else say(process.stdout, `${done} host ${name}`, 'ok');
-        }),
-      );
-  }
+  registerSimpleVerbs(hosts, verbs, 'web01.example.com', (done, name) => `${done} host ${name}`);
 }
 
 function registerEvents(program: Command): void {

@@ -3,6 +3,7 @@
 // `keyholder lock`): 412 not available, 401/403 not allowed, 404/422 named, network exit 3.
 import https from 'node:https';
 import { ClientError } from './errors.js';
+import { readBody } from './http.js';
 import { transportError } from './transport-errors.js';
 
 export interface ApiClientOptions {
@@ -13,7 +14,8 @@ export interface ApiClientOptions {
   timeoutMs?: number;
 }
 
-const MAX_BODY = 16 << 20;
+/** lock and host lists can be long */
+const MAX_BODY_MIB = 16;
 
 export class ApiClient {
   readonly baseUrl: string;
@@ -57,24 +59,9 @@ export class ApiClient {
       );
       req.on('error', (err) => reject(transportError(err, this.baseUrl)));
       req.on('response', (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_BODY) res.destroy(new ClientError('protocol', 'answer larger than 16 MiB'));
-          else chunks.push(c);
-        });
-        res.on('error', (err) => reject(transportError(err, this.baseUrl)));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          let json: unknown;
-          try {
-            json = text ? JSON.parse(text) : undefined;
-          } catch {
-            json = undefined;
-          }
-          resolve({ status: res.statusCode ?? 0, json });
-        });
+        readBody(res, MAX_BODY_MIB)
+          .then((json) => resolve({ status: res.statusCode ?? 0, json }))
+          .catch((err: unknown) => reject(transportError(err as Error, this.baseUrl)));
       });
       req.end(payload);
     });

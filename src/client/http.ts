@@ -42,7 +42,7 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
-const MAX_BODY = 1 << 20;
+const MAX_BODY_MIB = 1;
 
 export class DlmClient {
   readonly baseUrl: string;
@@ -221,12 +221,13 @@ function safeDecode(text: string): string {
   }
 }
 
-async function readBody(res: IncomingMessage): Promise<unknown> {
+/** An answer's JSON (undefined when empty or not JSON), refused past `maxMiB`. */
+export async function readBody(res: IncomingMessage, maxMiB = MAX_BODY_MIB): Promise<unknown> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of res) {
     size += (chunk as Buffer).length;
-    if (size > MAX_BODY) throw new ClientError('protocol', 'answer larger than 1 MiB');
+    if (size > maxMiB << 20) throw new ClientError('protocol', `answer larger than ${maxMiB} MiB`);
     chunks.push(chunk as Buffer);
   }
   const text = Buffer.concat(chunks).toString('utf8');

@@ -22,6 +22,8 @@ export interface RequestOptions {
   localAddress?: string;
   /** send the body with no Content-Type header at all (as Zincati does) */
   noContentType?: boolean;
+  /** give up (reject) when no answer has arrived within this long */
+  timeoutMs?: number;
 }
 
 export function httpsRequest(
@@ -59,6 +61,7 @@ export function httpsRequest(
       (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', reject);
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           let json: unknown;
@@ -71,6 +74,9 @@ export function httpsRequest(
         });
       },
     );
+    if (opts.timeoutMs !== undefined) {
+      req.setTimeout(opts.timeoutMs, () => req.destroy(new Error('timed out')));
+    }
     req.on('error', reject);
     if (payload !== undefined) req.write(payload);
     req.end();

@@ -190,8 +190,11 @@ export class PostgresStore extends SqlStore {
    * A pooled client for `fn`, given back to the pool afterwards — or discarded when it saw a
    * connection error, so no later request gets a client that is "not queryable".
    */
-  private async withClient<T>(fn: (client: pg.PoolClient, discard: () => void) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
+  private async withClient<T>(
+    fn: (client: pg.PoolClient, discard: () => void) => Promise<T>,
+    connect: () => Promise<pg.PoolClient> = () => this.pool.connect(),
+  ): Promise<T> {
+    const client = await connect();
     let broken = false;
     try {
       return await fn(client, () => (broken = true));
@@ -259,30 +262,26 @@ export class PostgresStore extends SqlStore {
     // Only the advisory lock's own statements count for the database's health: `fn` makes its
     // own (guarded) calls, and may fail for reasons of its own. The lock lives as long as its
     // session: a client discarded after a connection error takes it along.
-    const client = await this.guard(() => this.pool.connect(), true);
-    let broken = false;
-    try {
-      const got = await this.guard(
-        () =>
-          client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [JOB_LOCK_SPACE, key]),
-        true,
-      );
-      if (!got.rows[0]?.ok) return false;
-      try {
-        await fn();
-      } finally {
-        await this.guard(
-          () => client.query('SELECT pg_advisory_unlock($1, $2)', [JOB_LOCK_SPACE, key]),
+    return this.withClient(
+      async (client) => {
+        const got = await this.guard(
+          () =>
+            client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [JOB_LOCK_SPACE, key]),
           true,
         );
-      }
-      return true;
-    } catch (err) {
-      if (isUnavailableError(err)) broken = true;
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+        if (!got.rows[0]?.ok) return false;
+        try {
+          await fn();
+        } finally {
+          await this.guard(
+            () => client.query('SELECT pg_advisory_unlock($1, $2)', [JOB_LOCK_SPACE, key]),
+            true,
+          );
+        }
+        return true;
+      },
+      () => this.guard(() => this.pool.connect(), true),
+    );
   }
 
   async close(): Promise<void> {
