@@ -101,7 +101,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   };
   const heartbeat = await startHeartbeat(store, config.locks, jobFailed('instance heartbeat failed'));
   const connections = new ConnectionGuard(app.server as HttpsServer, config.http);
-  const webhooks = new WebhookDelivery(store, config.webhooks, app.log);
+  const webhooks = new WebhookDelivery(
+    store,
+    config.webhooks,
+    app.log,
+    config.locks.staleAfterSeconds * 1000,
+  );
   await webhooks.start();
   await app.listen({ host: config.host, port: config.port });
   const tlsReload = tlsReloader(app.server as HttpsServer, tls, config.tls.watchSeconds, app.log, () => {
