@@ -4,7 +4,8 @@ import { AppError, validationError } from '../errors.js';
 import type { EventDraft, Holder, HostRef, LockState } from '../lock/types.js';
 import { UniqueViolation, type Queryable, type Tx } from './sql.js';
 import { LOCK_COLUMNS, windowsColumn, toHolder, type HolderRecord, type LockRecord } from './rows.js';
-import type { HostIdentity, Waiter } from './store.js';
+import type { Waiter } from '../lock/queue.js';
+import type { HostIdentity } from './store.js';
 
 const MAX_ID = 2 ** 53 - 1;
 
@@ -13,16 +14,6 @@ export function numericId(ref: string): number | undefined {
   if (!/^\d{1,16}$/.test(ref)) return undefined;
   const n = Number(ref);
   return n > 0 && n <= MAX_ID ? n : undefined;
-}
-
-/** Whether a change may let a queued host in: someone left, or the lock opened up. */
-export function mayAdmitWaiters(prev: LockState, next: LockState): boolean {
-  return (
-    next.holders.length < prev.holders.length ||
-    next.maxHolders > prev.maxHolders ||
-    (next.enabled && !prev.enabled) ||
-    JSON.stringify(next.windows) !== JSON.stringify(prev.windows)
-  );
 }
 
 /** A holder row with its host's name; the columns `toHolder` reads. */

@@ -2,6 +2,7 @@
 // implementation. Every lock state change runs `decide` inside one transaction that holds
 // the lock's row, so check-and-set is atomic across requests and server instances.
 import type { Actor, EventDraft, HostRef, LockState } from '../lock/types.js';
+import type { Waiter } from '../lock/queue.js';
 import type { LockFilter } from '../search/parse.js';
 import type { ExportDocument } from './backup.js';
 import type { HostDirectory } from './accounts-hosts.js';
@@ -21,23 +22,16 @@ export interface LockMutation<T> {
   delete?: boolean;
   events: EventDraft[];
   result: T;
-  /** queue the requesting host for the lock until `deadline` (blocking acquire) */
-  enqueue?: { deadline: number };
   /** leave the queue: this waiter was served, gave up or went away */
   dequeue?: number;
 }
 
-/** A host queued for a lock by a blocking acquire. */
-export interface Waiter {
-  id: number;
-  hostId: number;
-  deadline: number;
-  /** when the heartbeat lease of the instance the waiter's request is on runs out (null: gone) */
-  instanceExpiresAt: number | null;
+export interface HostLockMutation<T> extends LockMutation<T> {
+  /** queue the requesting host for the lock until `deadline` (blocking acquire) */
+  enqueue?: { deadline: number };
 }
 
 export interface LockOpContext {
-  host?: HostRef;
   /** the host named by `targetHostId`, when it exists */
   targetHost?: HostRef;
   now: number;
@@ -45,20 +39,37 @@ export interface LockOpContext {
   waiters: Waiter[];
 }
 
+/** An operation on an existing lock (operator actions, jobs); a missing lock writes nothing. */
 export interface LockOp<T> {
   /** a numeric id or a lock name, as it came in the URL */
+  ref: string;
+  /** a host looked up by id in the same transaction (an operator setting the holder) */
+  targetHostId?: number;
+  actor: Actor;
+  /** pure: must not do I/O or await anything (it runs inside a shared transaction) */
+  decide(lock: LockState, ctx: LockOpContext): LockMutation<T>;
+}
+
+/** An operation a host asks for on a lock (acquire, release): the host is checked in too. */
+export interface HostLockOp<T> {
   ref: string;
   /** foreman_dlm creates missing locks on acquire and release */
   createIfMissing: boolean;
   /** settings of a lock created here (FleetLock groups get their configured max_holders) */
   createWith?: { maxHolders: number };
-  /** the requesting host; registered/touched in the same transaction */
-  host?: HostIdentity;
-  /** a host looked up by id in the same transaction (an operator setting the holder) */
-  targetHostId?: number;
+  /** the requesting host; registered/checked in within the same transaction */
+  host: HostIdentity;
   actor: Actor;
-  /** pure: must not do I/O or await anything (it runs inside a shared transaction) */
-  decide(lock: LockState | undefined, ctx: LockOpContext): LockMutation<T>;
+  /** pure, as `LockOp.decide` */
+  decide(lock: LockState, host: HostRef, ctx: LockOpContext): HostLockMutation<T>;
+}
+
+export interface LockOpResult<T> {
+  result: T;
+  /** the lock's state after the operation; undefined when it was deleted */
+  lock: LockState | undefined;
+  /** the queue entry an `enqueue` created */
+  waiterId?: number;
 }
 
 /** What a new lock is created with; the rest (id, counter, times, holders) the store sets. */
@@ -143,7 +154,14 @@ export interface Store {
   /** at a clean shutdown: this instance's row and queue entries go */
   retireInstance(): Promise<void>;
 
-  lockOp<T>(op: LockOp<T>): Promise<{ result: T; lock: LockState | undefined; waiterId?: number }>;
+  /** runs `op.decide` on the lock's row in one transaction; undefined when there is no such lock */
+  lockOp<T>(op: LockOp<T>): Promise<LockOpResult<T> | undefined>;
+  /**
+   * The same for a host's request; undefined (and nothing written, not even the host's
+   * registration) when the lock neither exists nor may be created.
+   */
+  hostLockOp<T>(op: HostLockOp<T> & { createIfMissing: true }): Promise<LockOpResult<T>>;
+  hostLockOp<T>(op: HostLockOp<T>): Promise<LockOpResult<T> | undefined>;
   /**
    * Called after any change that may let a waiter in (a holder left, a waiter left, the lock
    * was enabled or grew), in this instance and — on PostgreSQL — in every other instance.
