@@ -2,8 +2,9 @@
 // transaction, hand back what to render. No HTTP here and no SQL.
 import { AppError, validationError } from '../errors.js';
 import { decideBlockingAcquire, queuePosition, type WaitState } from '../lock/queue.js';
-import { decideAcquire, decideRelease, type Decision, type RejectReason } from '../lock/rules.js';
-import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
+import type { HostRule } from '../lock/host-rules.js';
+import { decideAcquire, type Decision, type RejectReason } from '../lock/rules.js';
+import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type LockState } from '../lock/types.js';
 import { decideUpdate, type LockChanges } from '../lock/update.js';
 import { assertLockName } from '../lock/validate.js';
 import type { HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
@@ -70,9 +71,7 @@ export class LockService {
   async acquire(ref: string, hostName: string, options: AcquireOptions = {}): Promise<LockAnswer> {
     const waitMs = (options.waitSeconds ?? 0) * 1000;
     if (waitMs <= 0) {
-      return this.hostOp(ref, hostName, options, (lock, host, ctx) =>
-        decideAcquire(lock, host, ctx.now, { host }, queuePosition(ctx.waiters, undefined)),
-      );
+      return this.hostRule('acquire', ref, hostName, options);
     }
     assertLockName(ref);
     const signal = options.signal
@@ -187,29 +186,26 @@ export class LockService {
   }
 
   release(ref: string, hostName: string, options: HostOpOptions = {}): Promise<LockAnswer> {
-    return this.hostOp(ref, hostName, options, (lock, host, ctx) => decideRelease(lock, host, ctx.now));
+    return this.hostRule('release', ref, hostName, options);
   }
 
-  private async hostOp(
+  private async hostRule(
+    rule: HostRule,
     ref: string,
     hostName: string,
     options: HostOpOptions,
-    rule: (lock: LockState, host: HostRef, ctx: LockOpContext) => Decision,
   ): Promise<LockAnswer> {
     // The name may become a new lock's name (foreman_dlm auto-creates), so it must be valid.
     assertLockName(ref);
-    const { result } = await this.store.hostLockOp({
+    const done = await this.store.hostRule({
+      rule,
       ref,
-      createIfMissing: true,
       createWith: options.createMaxHolders ? { maxHolders: options.createMaxHolders } : undefined,
       host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
-      actor: {},
-      decide: (lock, host, ctx) => {
-        const decision = rule(lock, host, ctx);
-        return { next: decision.next, events: decision.events, result: toAnswer(decision, hostName, ctx) };
-      },
     });
-    return result;
+    return done.ok
+      ? { ok: true, lock: done.lock, hostName }
+      : { ok: false, lock: done.lock, hostName, reason: done.reason, at: done.now };
   }
 
   /** GET …/lock by a host: foreman_dlm records the check-in even when only looking. */

@@ -2,6 +2,7 @@
 // reads, migrations and connection handling; every statement here is dialect-neutral.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { decideHostRule, verdictOf } from '../lock/host-rules.js';
 import { mayAdmitWaiters, waiterIsLive } from '../lock/queue.js';
 import { StoreHealth, isUnavailableError, unavailable } from './health.js';
 import { eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
@@ -53,6 +54,8 @@ import type {
   ListLocksQuery,
   HostLockMutation,
   HostLockOp,
+  HostRuleOp,
+  HostRuleResult,
   LockOp,
   LockOpContext,
   LockOpResult,
@@ -293,6 +296,22 @@ export abstract class SqlStore implements Store {
   hostLockOp<T>(op: HostLockOp<T>): Promise<LockOpResult<T> | undefined>;
   hostLockOp<T>(op: HostLockOp<T>): Promise<LockOpResult<T> | undefined> {
     return this.runLockOp(op, op, (tx, now) => upsertHost(tx, op.host, now), op.decide);
+  }
+
+  async hostRule(op: HostRuleOp): Promise<HostRuleResult> {
+    const { result } = await this.hostLockOp({
+      ref: op.ref,
+      createIfMissing: true,
+      createWith: op.createWith,
+      host: op.host,
+      actor: {},
+      decide: (lock, host, ctx) => {
+        const decision = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters);
+        const result: HostRuleResult = { ...verdictOf(decision), lock: decision.next, now: ctx.now };
+        return { next: decision.next, events: decision.events, result };
+      },
+    });
+    return result;
   }
 
   /**

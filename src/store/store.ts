@@ -2,6 +2,7 @@
 // implementation. Every lock state change runs `decide` inside one transaction that holds
 // the lock's row, so check-and-set is atomic across requests and server instances.
 import type { Actor, EventDraft, HostRef, LockState } from '../lock/types.js';
+import type { HostRule, Verdict } from '../lock/host-rules.js';
 import type { Waiter } from '../lock/queue.js';
 import type { LockFilter } from '../search/parse.js';
 import type { ExportDocument } from './backup.js';
@@ -63,6 +64,22 @@ export interface HostLockOp<T> {
   /** pure, as `LockOp.decide` */
   decide(lock: LockState, host: HostRef, ctx: LockOpContext): HostLockMutation<T>;
 }
+
+/** A host's acquire or release without waiting (the hot path): the rule is named, not passed. */
+export interface HostRuleOp {
+  rule: HostRule;
+  ref: string;
+  /** settings of a lock created here */
+  createWith?: { maxHolders: number };
+  host: HostIdentity;
+}
+
+export type HostRuleResult = Verdict & {
+  /** the lock after the request */
+  lock: LockState;
+  /** the database's clock when the rule ran */
+  now: number;
+};
 
 export interface LockOpResult<T> {
   result: T;
@@ -162,6 +179,11 @@ export interface Store {
    */
   hostLockOp<T>(op: HostLockOp<T> & { createIfMissing: true }): Promise<LockOpResult<T>>;
   hostLockOp<T>(op: HostLockOp<T>): Promise<LockOpResult<T> | undefined>;
+  /**
+   * A host's acquire or release (creating the lock when missing), as `decideHostRule` says.
+   * PostgreSQL runs it as one server-side function call where it can.
+   */
+  hostRule(op: HostRuleOp): Promise<HostRuleResult>;
   /**
    * Called after any change that may let a waiter in (a holder left, a waiter left, the lock
    * was enabled or grew), in this instance and — on PostgreSQL — in every other instance.
