@@ -384,7 +384,7 @@ export abstract class SqlStore implements Store {
              VALUES (?, ?, ?, ?, ?) RETURNING id`,
             [lock.id, host.id, now, mutation.enqueue.deadline, this.instanceId],
           );
-          waiterId = Number(row!.id);
+          waiterId = row ? Number(row.id) : undefined;
         }
         // Only a lock with a queue has anyone to wake, here or in another instance.
         const changed =
