@@ -2,6 +2,8 @@
 // an exclusive lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so several
 // instances starting at once apply each exactly once. Never edit a released migration: add one.
 
+import { HOST_RULE_FUNCTION } from './host-rule.js';
+
 export interface Migration {
   version: number;
   name: string;
@@ -169,4 +171,11 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 3, name: 'lock waiters', sqlite: waiters('sqlite'), postgres: waiters('postgres') },
   { version: 4, name: 'webhooks', sqlite: webhooks(), postgres: webhooks() },
   { version: 5, name: 'instances and fencing counters', sqlite: faults(), postgres: faults() },
+  {
+    version: 6,
+    name: 'server-side host rule',
+    // SQLite runs every rule in the writer's own process: nothing to create.
+    sqlite: 'SELECT 1',
+    postgres: HOST_RULE_FUNCTION,
+  },
 ];
