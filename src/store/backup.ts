@@ -182,6 +182,36 @@ export async function assertEmpty(tx: Tx): Promise<void> {
   }
 }
 
+/**
+ * One row into one of the backed-up tables, by column name (checked against TABLES); the new
+ * row's id for tables with one. For importers that build rows themselves (src/store/lock-import.ts).
+ */
+export async function insertRow(
+  tx: Tx,
+  table: string,
+  row: Record<string, Value>,
+): Promise<number | undefined> {
+  const spec = TABLES.find((t) => t.name === table);
+  if (!spec) throw new Error(`unknown table ${table}`);
+  const columns = Object.keys(row);
+  const unknown = columns.filter((c) => !spec.columns.includes(c));
+  if (unknown.length) throw new Error(`${table} has no columns ${unknown.join(', ')}`);
+  const values = normalize({ ...spec, columns }, row);
+  const sql = `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`;
+  if (!spec.identity) {
+    await tx.run(
+      sql,
+      columns.map((c) => values[c]),
+    );
+    return undefined;
+  }
+  const inserted = await tx.get<{ id: number }>(
+    `${sql} RETURNING id`,
+    columns.map((c) => values[c]),
+  );
+  return Number(inserted!.id);
+}
+
 export async function importTables(
   tx: Tx,
   tables: ExportDocument['tables'],
