@@ -3,7 +3,7 @@
 // database that already has users and perhaps hosts — but no locks or lock events yet.
 // Rows are written through the backup's table specs (src/store/backup.ts), one transaction.
 import type { EventType } from '../lock/types.js';
-import { insertRow } from './backup.js';
+import { deferRow, insertRow } from './backup.js';
 import type { Tx } from './sql.js';
 
 export interface ImportedHost {
@@ -66,21 +66,24 @@ async function hostIds(
   tx: Tx,
   hosts: ImportedHost[],
 ): Promise<{ ids: Map<string, number>; created: number }> {
+  // the hosts keyholder knows already, in one query (a fleet has thousands)
+  const known = await tx.all<{ id: number; name: string }>('SELECT id, name FROM hosts');
+  const existing = new Map(known.map((h) => [h.name, Number(h.id)]));
   const ids = new Map<string, number>();
   let created = 0;
   for (const host of hosts) {
-    const existing = await tx.get<{ id: number }>('SELECT id FROM hosts WHERE name = ?', [host.name]);
-    if (existing) {
-      ids.set(host.name, Number(existing.id));
+    const id = existing.get(host.name);
+    if (id !== undefined) {
+      ids.set(host.name, id);
       continue;
     }
-    const id = (await insertRow(tx, 'hosts', {
+    const newId = await insertRow(tx, 'hosts', {
       name: host.name,
       can_acquire_locks: true,
       created_at: host.createdAt,
       last_checkin_at: host.lastCheckinAt,
-    }))!;
-    ids.set(host.name, id);
+    });
+    ids.set(host.name, newId);
     created++;
   }
   return { ids, created };
@@ -98,7 +101,7 @@ export async function importLockSet(tx: Tx, data: LockImport): Promise<LockImpor
   const lockIds = new Map<string, number>();
   let holders = 0;
   for (const lock of data.locks) {
-    const id = (await insertRow(tx, 'locks', {
+    const id = await insertRow(tx, 'locks', {
       name: lock.name,
       type: lock.type,
       enabled: lock.enabled,
@@ -108,10 +111,10 @@ export async function importLockSet(tx: Tx, data: LockImport): Promise<LockImpor
       fencing_counter: lock.holder ? IMPORTED_HOLDER_TOKEN : 0,
       created_at: lock.createdAt,
       updated_at: lock.updatedAt,
-    }))!;
+    });
     lockIds.set(lock.name, id);
     if (!lock.holder) continue;
-    await insertRow(tx, 'lock_holders', {
+    await deferRow(tx, 'lock_holders', {
       lock_id: id,
       host_id: hostId(hosts.ids, lock.holder.hostName),
       acquired_at: lock.holder.acquiredAt,
@@ -122,7 +125,7 @@ export async function importLockSet(tx: Tx, data: LockImport): Promise<LockImpor
     holders++;
   }
   for (const event of data.events) {
-    await insertRow(tx, 'lock_events', {
+    await deferRow(tx, 'lock_events', {
       lock_id: lockIds.get(event.lockName) ?? null,
       lock_name: event.lockName,
       event_type: event.type,
