@@ -19,6 +19,7 @@ import {
   importTables,
   type ExportDocument,
 } from './backup.js';
+import { importLockSet, type LockImport, type LockImportCounts } from './lock-import.js';
 import {
   applyNext,
   findHostById,
@@ -221,6 +222,10 @@ export abstract class SqlStore implements Store {
       await this.afterImport(tx);
       return counts;
     });
+  }
+
+  async importLocks(data: LockImport): Promise<LockImportCounts> {
+    return this.write((tx) => importLockSet(tx, data));
   }
 
   async diagnose(): Promise<{ appliedMigrations: number[]; clock: number }> {

@@ -6,6 +6,7 @@ import type { HostRule, Verdict } from '../lock/host-rules.js';
 import type { Waiter } from '../lock/queue.js';
 import type { LockFilter } from '../search/parse.js';
 import type { ExportDocument } from './backup.js';
+import type { LockImport, LockImportCounts } from './lock-import.js';
 import type { HostDirectory } from './accounts-hosts.js';
 import type { Accounts, AuditActor, AuditType } from './accounts.js';
 import type { WebhookFeed } from './webhook-feed.js';
@@ -200,6 +201,8 @@ export interface Store {
   exportData(): Promise<ExportDocument>;
   /** `keyholder import`: into an empty database only, in one transaction; rows per table */
   importData(doc: ExportDocument): Promise<Record<string, number>>;
+  /** `keyholder import-foreman`: locks, holders and events into a keyholder without locks, one transaction */
+  importLocks(data: LockImport): Promise<LockImportCounts>;
   /** for `keyholder doctor`: applied schema versions and the database's clock; changes nothing */
   diagnose(): Promise<{ appliedMigrations: number[]; clock: number }>;
   /** counts for /metrics, read in one go */
