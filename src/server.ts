@@ -33,7 +33,7 @@ export async function resolveTlsFiles(config: Config): Promise<TlsFiles> {
     }
     return { cert: cert!, key: key!, ca: ca!, crl, ticketKeyFile, development: false, generated: false };
   }
-  const generated = await ensureDevPki(config.dataDir, [], config.tls.devKeyType);
+  const generated = await ensureDevPki(config.dataDir, [], { keyType: config.tls.devKeyType });
   const p = pkiPaths(config.dataDir);
   return {
     cert: p.serverCert,

@@ -3,7 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createCa, issueCertificate, keyTypeOf, type KeyedCert, type KeyType } from './x509.js';
+import { createCa, issueCertificate, keyTypeOf, type KeyedCert, type KeyOptions } from './x509.js';
 
 export interface PkiPaths {
   dir: string;
@@ -39,19 +39,19 @@ function readCa(paths: PkiPaths): KeyedCert {
 
 /**
  * Creates the CA and server certificate unless they exist; returns whether it created them.
- * `keyType` applies to what it creates (ECDSA P-256 by default, RSA-4096 on request).
+ * `keys` applies to what it creates (ECDSA P-256 by default, RSA-4096 on request).
  */
 export async function ensureDevPki(
   dataDir: string,
   extraNames: string[] = [],
-  keyType: KeyType = 'ecdsa',
+  keys: KeyOptions = {},
 ): Promise<boolean> {
   const paths = pkiPaths(dataDir);
   if (existsSync(paths.caCert) && existsSync(paths.serverCert)) return false;
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
   const ca = existsSync(paths.caCert)
     ? readCa(paths)
-    : await createCa('keyholder development CA', 3650, { keyType });
+    : await createCa('keyholder development CA', 3650, keys);
   if (!existsSync(paths.caCert)) writeKeyed(paths.caCert, paths.caKey, ca);
   const names = [
     ...new Set(['localhost', hostname(), ...extraNames].filter((n) => n && !/^[\d.:]+$/.test(n))),
@@ -61,7 +61,7 @@ export async function ensureDevPki(
     dnsNames: names,
     ipAddresses: ['127.0.0.1', '::1'],
     usage: 'server',
-    keyType,
+    ...keys,
   });
   writeKeyed(paths.serverCert, paths.serverKey, server);
   return true;
@@ -69,13 +69,13 @@ export async function ensureDevPki(
 
 /**
  * Writes <dataDir>/pki/hosts/<host>.crt and .key, signed by the development CA; the key is of
- * the CA's type unless `keyType` says otherwise.
+ * the CA's type unless `keys` says otherwise.
  */
 export async function issueHostCertificate(
   dataDir: string,
   host: string,
   outDir?: string,
-  keyType?: KeyType,
+  keys: KeyOptions = {},
 ): Promise<{ cert: string; key: string }> {
   if (!/^[A-Za-z0-9._-]{1,253}$/.test(host)) {
     throw new Error(`'${host}' is not a host name (letters, digits, '.', '-', '_')`);
@@ -88,7 +88,8 @@ export async function issueHostCertificate(
     commonName: host,
     dnsNames: [host],
     usage: 'client',
-    keyType: keyType ?? keyTypeOf(ca.certPem),
+    ...keys,
+    keyType: keys.keyType ?? keyTypeOf(ca.certPem),
   });
   const cert = join(dir, `${host}.crt`);
   const key = join(dir, `${host}.key`);
