@@ -33,6 +33,9 @@ export function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** 12.3k, or the figure itself below a thousand (handshake rates) */
+const rate = (n: number) => (n >= 1000 ? `${(n / 1000).toFixed(1)}k` : fmt(n));
+
 function pct(n: number | undefined): string {
   return n === undefined ? '-' : `${Math.round(n)}%`;
 }
@@ -79,7 +82,7 @@ function httpTable(best: Best[], baselineOf: (r: HttpRow) => HttpRow | undefined
         String(all.reduce((n, x) => n + x.result.errors + x.result.socketErrors, 0)),
         `${pct(r.serverCpu)}/${pct(r.result.clientCpuPercent)}/${pct(r.otherCpu)}`,
         r.durability ?? '-',
-        all.map((x) => `${(x.reqPerSec / 1000).toFixed(1)}k${isNoisy(x) ? '*' : ''}`).join(' '),
+        all.map((x) => `${rate(x.reqPerSec)}${isNoisy(x) ? '*' : ''}`).join(' '),
       ];
     }),
   );

@@ -42,6 +42,7 @@ const SCALE_SIZES = (process.env.BENCH_SCALE_SIZES ?? '1000,10000,100000').split
   return n;
 });
 const SCALE_REQUESTS = Math.round(envNumber('BENCH_SCALE_REQUESTS', 30));
+const SCALE_STORES = (process.env.BENCH_SCALE_STORES ?? 'sqlite,postgres').split(',').map((s) => s.trim());
 /** RSA-4096 client certificates for the new-connection section (each takes seconds to make) */
 const RSA_CLIENT_CERTS = 2;
 /** every section; `handshake` and `scale` are the slow ones */
@@ -135,7 +136,8 @@ async function main(): Promise<void> {
         ...viaTls,
       });
     }
-    if (want('postgres') || want('storage') || want('scale')) {
+    const scaleOnPg = want('scale') && SCALE_STORES.includes('postgres');
+    if (want('postgres') || want('storage') || scaleOnPg) {
       try {
         // durable, as users run it: the bench measures what a commit costs for real
         cluster = await startPgCluster({ durable: true });
@@ -229,7 +231,7 @@ async function main(): Promise<void> {
     cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  printReport({ clients: CLIENTS, http, storage, notes });
+  if (http.length || storage.length) printReport({ clients: CLIENTS, http, storage, notes });
   if (scale.length) printScale(scale);
 }
 
@@ -292,7 +294,11 @@ async function scaleRows(
 ): Promise<ScaleRow[]> {
   const rows: ScaleRow[] = [];
   const tls = { cert: pki.serverCertPath, key: pki.serverKeyPath, ca: pki.caPath };
-  for (const store of cluster ? ['SQLite', 'PostgreSQL'] : ['SQLite']) {
+  const stores = [
+    ...(SCALE_STORES.includes('sqlite') ? ['SQLite'] : []),
+    ...(cluster && SCALE_STORES.includes('postgres') ? ['PostgreSQL'] : []),
+  ];
+  for (const store of stores) {
     for (const size of SCALE_SIZES) {
       const dataDir = join(dir, `scale-${store}-${size}`);
       mkdirSync(dataDir);
