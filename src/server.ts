@@ -23,7 +23,7 @@ import { validationErrorField } from './store/errors.js';
 export type { TlsFiles };
 
 export async function resolveTlsFiles(config: Config): Promise<TlsFiles> {
-  const { cert, key, ca, crl } = config.tls;
+  const { cert, key, ca, crl, ticketKeyFile } = config.tls;
   if (cert || key || ca) {
     const missing = (['cert', 'key', 'ca'] as const).filter((k) => !config.tls[k]);
     if (missing.length) {
@@ -31,11 +31,19 @@ export async function resolveTlsFiles(config: Config): Promise<TlsFiles> {
         `tls.${missing.join(', tls.')} must be set too (KEYHOLDER_TLS_CERT, _KEY and _CA go together)`,
       );
     }
-    return { cert: cert!, key: key!, ca: ca!, crl, development: false, generated: false };
+    return { cert: cert!, key: key!, ca: ca!, crl, ticketKeyFile, development: false, generated: false };
   }
-  const generated = await ensureDevPki(config.dataDir);
+  const generated = await ensureDevPki(config.dataDir, [], { keyType: config.tls.devKeyType });
   const p = pkiPaths(config.dataDir);
-  return { cert: p.serverCert, key: p.serverKey, ca: p.caCert, crl, development: true, generated };
+  return {
+    cert: p.serverCert,
+    key: p.serverKey,
+    ca: p.caCert,
+    crl,
+    ticketKeyFile,
+    development: true,
+    generated,
+  };
 }
 
 /** Creates user `admin` on an empty database; returns the password only if it made one up. */
@@ -109,11 +117,18 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   );
   await webhooks.start();
   await app.listen({ host: config.host, port: config.port });
-  const tlsReload = tlsReloader(app.server as HttpsServer, tls, config.tls.watchSeconds, app.log, () => {
-    const ended = connections.expireCertificateConnections();
-    if (ended > 0)
-      app.log.info({ connections: ended }, 'connections with client certificates closed after the reload');
-  });
+  const tlsReload = tlsReloader(
+    app.server as HttpsServer,
+    tls,
+    config.tls.watchSeconds,
+    app.log,
+    () => {
+      const ended = connections.expireCertificateConnections();
+      if (ended > 0)
+        app.log.info({ connections: ended }, 'connections with client certificates closed after the reload');
+    },
+    config.tls.sessionCacheSize,
+  );
   const expiry = every(
     config.locks.expiryIntervalSeconds * 1000,
     () => expireOnce(store),

@@ -46,9 +46,18 @@ export const ConfigSchema = z
         watchSeconds: z.number().int().min(0).max(86_400).default(0),
         /** false: without cert/key/ca the server stops and says what to mount (packages, images) */
         devPki: z.boolean().default(true),
+        /** key type of the development PKI generated in dataDir/pki (`keyholder ca` has --key-type) */
+        devKeyType: z.enum(['ecdsa', 'rsa']).default('ecdsa'),
+        /**
+         * a file of at least 32 random bytes that the TLS session ticket keys are derived from;
+         * instances sharing it resume each other's sessions (default: a random secret per process)
+         */
+        ticketKeyFile: z.string().min(1).optional(),
+        /** TLS 1.2 session IDs kept for resumption by clients without tickets (0: none) */
+        sessionCacheSize: z.number().int().min(0).max(1_000_000).default(10_000),
       })
       .strict()
-      .default({ watchSeconds: 0, devPki: true }),
+      .default({ watchSeconds: 0, devPki: true, devKeyType: 'ecdsa', sessionCacheSize: 10_000 }),
     database: z
       .object({
         url: z
