@@ -49,6 +49,8 @@ export class WebhookDelivery {
     private readonly store: Store,
     private readonly config: Config['webhooks'],
     private readonly log: WebhookLog,
+    /** each failed POST (for /metrics); `givenUp` on an event's last attempt */
+    private readonly onFailure: (givenUp: boolean) => void = () => {},
   ) {}
 
   /**
@@ -87,6 +89,7 @@ export class WebhookDelivery {
         continue;
       }
       cursor.attempts++;
+      this.onFailure(cursor.attempts >= this.config.maxAttempts);
       if (cursor.attempts >= this.config.maxAttempts) {
         this.log.error({ target: target.url, event: event.id, error }, 'webhook event given up');
         Object.assign(cursor, { lastEventId: event.id, attempts: 0, nextAttemptAt: null });
