@@ -3,10 +3,10 @@
 // failures, the live instances, and when the TLS material runs out. promtool's own lint
 // checks the names and the exposition (Prometheus conventions).
 import { X509Certificate } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createCrl } from '../../src/pki/x509.js';
+import { createCrl, issueCertificate } from '../../src/pki/x509.js';
 import { ageHolders } from '../support/db-sql.js';
 import { sampleValue, samples } from '../support/metrics.js';
 import { testPki } from '../support/pki.js';
@@ -42,12 +42,19 @@ describe.each(STORES)('operational metrics on %s', (kind) => {
       headers: { 'fleet-lock-protocol': 'true', accept: '*/*' },
     });
 
+  let serverCert: string;
+  let serverKey: string;
   beforeAll(async () => {
     const pki = await testPki();
+    serverCert = join(pki.dir, `server-metrics-${kind}.crt`);
+    serverKey = join(pki.dir, `server-metrics-${kind}.key`);
     const crl = join(pki.dir, `crl-metrics-${kind}.pem`);
     writeFileSync(crl, await createCrl(pki.ca, [], { nextUpdate: crlNextUpdate }));
+    // its own copies of the server certificate and key: a test below replaces them
+    writeFileSync(serverCert, readFileSync(pki.serverCertPath));
+    writeFileSync(serverKey, readFileSync(pki.serverKeyPath));
     s = await startTestServer(kind, {
-      tls: { cert: pki.serverCertPath, key: pki.serverKeyPath, ca: pki.caPath, crl },
+      tls: { cert: serverCert, key: serverKey, ca: pki.caPath, crl },
       metrics: { maxLockLabels: 2 },
       // nothing listens there: every delivery fails, and the second attempt gives the event up
       webhooks: {
@@ -137,13 +144,32 @@ describe.each(STORES)('operational metrics on %s', (kind) => {
     expect(
       sampleValue(text, 'keyholder_tls_certificate_expiry_timestamp_seconds', { certificate: 'ca' }),
     ).toBe(notAfter(pki.ca.certPem));
-    const server = await import('node:fs').then((fs) => fs.readFileSync(pki.serverCertPath, 'utf8'));
+    const server = readFileSync(serverCert, 'utf8');
     expect(
       sampleValue(text, 'keyholder_tls_certificate_expiry_timestamp_seconds', { certificate: 'server' }),
     ).toBe(notAfter(server));
     expect(sampleValue(text, 'keyholder_tls_crl_next_update_timestamp_seconds')).toBe(
       crlNextUpdate.getTime() / 1000,
     );
+  });
+
+  it('reports the new certificate after a reload', async () => {
+    const pki = await testPki();
+    const notAfter = new Date(Math.floor(Date.now() / 1000) * 1000 + 7 * 86_400_000);
+    const renewed = await issueCertificate(pki.ca, {
+      commonName: 'localhost',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
+      usage: 'server',
+      notAfter,
+    });
+    writeFileSync(serverCert, renewed.certPem);
+    writeFileSync(serverKey, renewed.keyPem);
+    s.server.reloadTls();
+    const text = await scrape();
+    expect(
+      sampleValue(text, 'keyholder_tls_certificate_expiry_timestamp_seconds', { certificate: 'server' }),
+    ).toBe(notAfter.getTime() / 1000);
   });
 
   it('counts failed webhook POSTs and the events given up', async () => {
