@@ -103,8 +103,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   };
   const heartbeat = await startHeartbeat(store, config.locks, jobFailed('instance heartbeat failed'));
   const connections = new ConnectionGuard(app.server as HttpsServer, config.http);
-  const webhooks = new WebhookDelivery(store, config.webhooks, app.log, (givenUp) =>
-    app.metrics.webhookFailed(givenUp),
+  const webhooks = new WebhookDelivery(
+    store,
+    config.webhooks,
+    app.log,
+    config.locks.staleAfterSeconds * 1000,
+    (givenUp) => app.metrics.webhookFailed(givenUp),
   );
   await webhooks.start();
   await app.listen({ host: config.host, port: config.port });

@@ -15,6 +15,9 @@ const trustedProxy = z.string().refine(
   { message: 'must be an IP address or CIDR (e.g. 10.0.0.0/8)' },
 );
 
+/** What a webhook target receives (src/jobs/notify-formats.ts). */
+export const WEBHOOK_FORMATS = ['keyholder', 'slack', 'teams', 'alertmanager'] as const;
+
 /** What a webhook may subscribe to (SPEC §3). */
 export const WEBHOOK_EVENTS = [
   'acquire',
@@ -199,8 +202,10 @@ export const ConfigSchema = z
             z
               .object({
                 url: z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL'),
-                /** HMAC-SHA256 key: receivers check X-Keyholder-Signature with it */
-                secret: z.string().min(16, 'must be at least 16 characters'),
+                /** keyholder: signed JSON; slack/teams: a chat message; alertmanager: stale-lock alerts (url = Alertmanager's base URL) */
+                format: z.enum(WEBHOOK_FORMATS).default('keyholder'),
+                /** HMAC-SHA256 key: receivers check X-Keyholder-Signature with it (format keyholder) */
+                secret: z.string().min(16, 'must be at least 16 characters').optional(),
                 events: z
                   .array(z.enum(WEBHOOK_EVENTS))
                   .min(1)
@@ -208,16 +213,24 @@ export const ConfigSchema = z
                 timeoutSeconds: z.number().min(0.1).max(60).default(5),
                 /** a PEM file to verify an https receiver's certificate against (else the system CAs) */
                 ca: z.string().optional(),
+                /** format alertmanager: labels added to every alert (severity defaults to warning) */
+                labels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.string()).default({}),
               })
-              .strict(),
+              .strict()
+              .refine((t) => t.format !== 'keyholder' || t.secret !== undefined, {
+                message: 'a keyholder-format target needs a secret (at least 16 characters)',
+                path: ['secret'],
+              }),
           )
           .default([]),
         pollIntervalSeconds: z.number().min(0.05).max(60).default(1),
         /** attempts per event before it is skipped (logged) so one bad event cannot stall a target */
         maxAttempts: z.number().int().min(1).max(100).default(12),
+        /** how often alertmanager targets are told again about locks that are still stale */
+        alertResendSeconds: z.number().min(1).max(3600).default(60),
       })
       .strict()
-      .default({ targets: [], pollIntervalSeconds: 1, maxAttempts: 12 }),
+      .default({ targets: [], pollIntervalSeconds: 1, maxAttempts: 12, alertResendSeconds: 60 }),
     /** request and connection limits (src/http/connections.ts); each guards against a slow or idle client */
     http: z
       .object({

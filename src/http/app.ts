@@ -11,6 +11,7 @@ import { TlsExpiryWatch } from '../pki/expiry.js';
 import { LockService } from '../service/locks.js';
 import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
+import { lockReleaseRoutes } from './lock-release.js';
 import {
   clientErrorHandler,
   frameworkErrorHandler,
@@ -89,6 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   for (const prefix of API_PREFIXES) {
     await app.register(dlmlockRoutes, { prefix, locks, staleAfterMs });
+    await app.register(lockReleaseRoutes, { prefix, locks, staleAfterMs });
     await app.register(userRoutes, { prefix, store });
     await app.register(tokenRoutes, { prefix, store });
     await app.register(sessionRoutes, { prefix, store, identity, config });

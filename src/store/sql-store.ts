@@ -7,7 +7,7 @@ import { StoreHealth, isUnavailableError, unavailable } from './health.js';
 import { StoreTimings, type StoreCall, type StoreCallKind } from './timings.js';
 import { eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
 import { HostDirectory } from './accounts-hosts.js';
-import { Accounts } from './accounts.js';
+import { Accounts, insertAudit } from './accounts.js';
 import { WebhookFeed } from './webhook-feed.js';
 import { compileFilter } from './search-sql.js';
 import {
@@ -359,6 +359,10 @@ export abstract class SqlStore implements Store {
       const next = mutation.next ?? lock;
       if (mutation.next) await applyNext(tx, lock, mutation.next);
       await insertEvents(tx, lock.id, next.name, mutation.events, now);
+      if (mutation.audit) {
+        const { type, actor, target, detail } = mutation.audit;
+        await insertAudit(tx, type, actor, target, detail, now);
+      }
       let waiterId: number | undefined;
       if (mutation.dequeue !== undefined) {
         await tx.defer('DELETE FROM lock_waiters WHERE id = ?', [mutation.dequeue]);
