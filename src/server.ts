@@ -16,6 +16,7 @@ const EVENT_EXPIRY_INTERVAL_MS = 3_600_000;
 import { hashPassword, randomPassword } from './identity/passwords.js';
 import { readTlsContext, tlsReloader, type TlsFiles } from './identity/tls-material.js';
 import { ensureDevPki, pkiPaths } from './pki/dev.js';
+import { TlsExpiryWatch } from './pki/expiry.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { validationErrorField } from './store/errors.js';
@@ -101,7 +102,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const store = openStore(config);
   await store.migrate();
   const admin = await bootstrapAdmin(store, config);
-  const app = await buildApp({ config, store, https, logger });
+  const tlsExpiry = new TlsExpiryWatch(https);
+  const app = await buildApp({ config, store, https, logger, tls: tlsExpiry });
   // Outages are logged once per episode (src/store/health.ts); jobs failing meanwhile are not.
   store.health.onEvent((event) => logHealthEvent(app.log, event));
   const jobFailed = (what: string) => (err: unknown) => {
@@ -114,6 +116,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     config.webhooks,
     app.log,
     config.locks.staleAfterSeconds * 1000,
+    (givenUp) => app.metrics.webhookFailed(givenUp),
   );
   await webhooks.start();
   await app.listen({ host: config.host, port: config.port });
@@ -123,6 +126,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     config.tls.watchSeconds,
     app.log,
     () => {
+      // the files were just read and found good; their dates are what /metrics reports now
+      tlsExpiry.update(readTlsContext(tls));
       const ended = connections.expireCertificateConnections();
       if (ended > 0)
         app.log.info({ connections: ended }, 'connections with client certificates closed after the reload');

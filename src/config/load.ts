@@ -132,6 +132,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
       maxConnections: numberFrom(env, 'KEYHOLDER_HTTP_MAX_CONNECTIONS'),
       shutdownGraceSeconds: numberFrom(env, 'KEYHOLDER_HTTP_SHUTDOWN_GRACE_SECONDS'),
     },
+    metrics: { maxLockLabels: numberFrom(env, 'KEYHOLDER_METRICS_MAX_LOCK_LABELS') },
     log: { level: env.KEYHOLDER_LOG_LEVEL || undefined },
   };
 }

@@ -273,6 +273,17 @@ export const ConfigSchema = z
         maxConnections: 4096,
         shutdownGraceSeconds: 10,
       }),
+    /** /metrics (src/http/metrics-locks.ts) */
+    metrics: z
+      .object({
+        /**
+         * at most this many locks appear by name in the per-lock series (stale ones first, then
+         * the longest held); the rest are counted in keyholder_lock_series_omitted
+         */
+        maxLockLabels: z.number().int().min(0).max(10_000).default(50),
+      })
+      .strict()
+      .default({ maxLockLabels: 50 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -98,6 +98,8 @@ export class WebhookDelivery {
     private readonly config: Config['webhooks'],
     private readonly log: WebhookLog,
     private readonly staleAfterMs: number,
+    /** each failed POST (for /metrics); `givenUp` on an event's last attempt */
+    private readonly onFailure: (givenUp: boolean) => void = () => {},
   ) {}
 
   /**
@@ -142,6 +144,7 @@ export class WebhookDelivery {
         continue;
       }
       cursor.attempts++;
+      this.onFailure(cursor.attempts >= this.config.maxAttempts);
       if (cursor.attempts >= this.config.maxAttempts) {
         this.log.error({ target: target.url, event: event.id, error }, 'webhook event given up');
         Object.assign(cursor, { lastEventId: event.id, attempts: 0, nextAttemptAt: null });
@@ -205,7 +208,10 @@ export class WebhookDelivery {
         body: JSON.stringify(alerts),
         headers: {},
       });
-      if (error !== null) this.log.warn({ target: target.url, error }, 'stale alerts not delivered');
+      if (error !== null) {
+        this.onFailure(false);
+        this.log.warn({ target: target.url, error }, 'stale alerts not delivered');
+      }
     }
   }
 

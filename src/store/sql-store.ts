@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { decideHostRule, verdictOf } from '../lock/host-rules.js';
 import { mayAdmitWaiters, waiterIsLive } from '../lock/queue.js';
 import { StoreHealth, isUnavailableError, unavailable } from './health.js';
+import { StoreTimings, type StoreCall, type StoreCallKind } from './timings.js';
 import { eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
 import { HostDirectory } from './accounts-hosts.js';
 import { Accounts, insertAudit } from './accounts.js';
@@ -85,39 +86,52 @@ export abstract class SqlStore implements Store {
   protected abstract readonly readsProveAvailability: boolean;
 
   readonly health = new StoreHealth();
+  readonly timings = new StoreTimings();
   readonly instanceId = randomUUID();
 
   /**
    * Every database call goes through here: an outage error becomes the catalogue's 503
    * (`unavailable`) and starts an episode; a success that proves the database works ends it.
    */
-  protected async guard<T>(work: () => Promise<T>, proves: boolean): Promise<T> {
+  protected async guard<T>(
+    work: () => Promise<T>,
+    proves: boolean,
+    kind: StoreCallKind = 'other',
+  ): Promise<T> {
+    const started = performance.now();
+    const done = (outcome: StoreCall['outcome']) =>
+      this.timings.record({ kind, outcome, seconds: (performance.now() - started) / 1000 });
     let result: T;
     try {
       result = await work();
     } catch (err) {
-      if (!isUnavailableError(err)) throw err;
+      if (!isUnavailableError(err)) {
+        done('failed');
+        throw err;
+      }
+      done('unavailable');
       this.health.failed(err);
       throw unavailable();
     }
+    done('ok');
     if (proves) this.health.succeeded();
     return result;
   }
 
   protected write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.guard(() => this.runWrite(fn), true);
+    return this.guard(() => this.runWrite(fn), true, 'write');
   }
 
   protected read<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
-    return this.guard(() => this.runRead(fn), this.readsProveAvailability);
+    return this.guard(() => this.runRead(fn), this.readsProveAvailability, 'read');
   }
 
   protected snapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
-    return this.guard(() => this.runSnapshot(fn), this.readsProveAvailability);
+    return this.guard(() => this.runSnapshot(fn), this.readsProveAvailability, 'snapshot');
   }
 
   async ping(): Promise<void> {
-    await this.guard(() => this.probe(), true);
+    await this.guard(() => this.probe(), true, 'ping');
   }
 
   async heartbeat(leaseMs: number, firstRun = false): Promise<void> {
@@ -244,10 +258,23 @@ export abstract class SqlStore implements Store {
     });
   }
 
-  async lockStats(staleAfterMs: number): Promise<LockStats> {
+  async lockStats(staleAfterMs: number, namedLimit = 0): Promise<LockStats> {
     return this.read(async (q) => {
       const now = await q.now();
-      const row = await q.get<Record<keyof LockStats, number>>(
+      // stale locks first, then the longest held: the ones an operator looks for by name
+      const held =
+        namedLimit > 0
+          ? await q.all<{ name: string; holders: number; heldSince: number; stale: number }>(
+              `SELECT l.name, COUNT(*) AS holders, MIN(h.acquired_at) AS "heldSince",
+                 CASE WHEN MIN(h.refreshed_at) < ? THEN 1 ELSE 0 END AS stale
+               FROM lock_holders h JOIN locks l ON l.id = h.lock_id
+               GROUP BY l.id, l.name
+               ORDER BY stale DESC, "heldSince", l.name
+               LIMIT ?`,
+              [now - staleAfterMs, namedLimit],
+            )
+          : [];
+      const row = await q.get<Record<string, number>>(
         `SELECT
            (SELECT COUNT(*) FROM locks) AS locks,
            (SELECT COUNT(DISTINCT lock_id) FROM lock_holders) AS "locksHeld",
@@ -257,8 +284,9 @@ export abstract class SqlStore implements Store {
              WHERE w.deadline > ? AND i.expires_at > ?) AS waiters,
            (SELECT COUNT(*) FROM hosts) AS hosts,
            (SELECT COUNT(*) FROM lock_events) AS events,
-           (SELECT COUNT(*) FROM webhook_cursors WHERE attempts > 0) AS "webhooksFailing"`,
-        [now - staleAfterMs, now, now],
+           (SELECT COUNT(*) FROM webhook_cursors WHERE attempts > 0) AS "webhooksFailing",
+           (SELECT COUNT(*) FROM instances WHERE expires_at > ?) AS "instancesAlive"`,
+        [now - staleAfterMs, now, now, now],
       );
       const n = (v: unknown) => Number(v ?? 0);
       return {
@@ -270,6 +298,14 @@ export abstract class SqlStore implements Store {
         hosts: n(row?.hosts),
         events: n(row?.events),
         webhooksFailing: n(row?.webhooksFailing),
+        instancesAlive: n(row?.instancesAlive),
+        now,
+        held: held.map((h) => ({
+          name: h.name,
+          holders: n(h.holders),
+          heldSince: n(h.heldSince),
+          stale: n(h.stale) === 1,
+        })),
       };
     });
   }

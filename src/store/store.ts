@@ -11,6 +11,7 @@ import type { HostDirectory } from './accounts-hosts.js';
 import type { Accounts, AuditActor, AuditType } from './accounts.js';
 import type { WebhookFeed } from './webhook-feed.js';
 import type { StoreHealth } from './health.js';
+import type { StoreTimings } from './timings.js';
 
 export interface HostIdentity {
   name: string;
@@ -140,6 +141,21 @@ export interface LockStats {
   events: number;
   /** webhook targets whose current event has failed at least once (retrying) */
   webhooksFailing: number;
+  /** server instances whose heartbeat lease has not run out (this one included) */
+  instancesAlive: number;
+  /** the database clock at the read */
+  now: number;
+  /** held locks by name, at most `namedLimit` of them: stale first, then the longest held */
+  held: HeldLock[];
+}
+
+export interface HeldLock {
+  name: string;
+  holders: number;
+  /** when the earliest current holder acquired it */
+  heldSince: number;
+  /** a holder has not refreshed within stale_after */
+  stale: boolean;
 }
 
 export interface UserRow {
@@ -161,6 +177,8 @@ export interface Store {
   ping(): Promise<void>;
   /** outage episodes and the notification connection's state, for the log and readiness */
   readonly health: StoreHealth;
+  /** every database call's duration and outcome, for /metrics */
+  readonly timings: StoreTimings;
 
   /** this process' id in the `instances` table; blocking waiters it queues carry it */
   readonly instanceId: string;
@@ -205,8 +223,8 @@ export interface Store {
   importLocks(data: LockImport): Promise<LockImportCounts>;
   /** for `keyholder doctor`: applied schema versions and the database's clock; changes nothing */
   diagnose(): Promise<{ appliedMigrations: number[]; clock: number }>;
-  /** counts for /metrics, read in one go */
-  lockStats(staleAfterMs: number): Promise<LockStats>;
+  /** counts for /metrics, read in one go, with up to `namedLimit` held locks by name */
+  lockStats(staleAfterMs: number, namedLimit?: number): Promise<LockStats>;
   /** deletes lock events older than `days` by the database clock; returns how many */
   expireEvents(days: number): Promise<number>;
   /** the same for the audit trail */
