@@ -12,10 +12,11 @@ import { usageErrorsExitWithError } from './usage-exit.js';
 import { registerCompletionCommand } from './completion.js';
 import { registerOperatorCommands } from './operator.js';
 import { registerUpdateCommands } from './update.js';
+import { VERSION } from '../version.js';
 
 const program = new Command('keyholder')
   .description('Distributed lock manager for server fleets (Foreman DLM compatible, FleetLock)')
-  .version('0.1.0')
+  .version(VERSION)
   .showHelpAfterError();
 usageErrorsExitWithError(program);
 
