@@ -16,6 +16,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
@@ -43,6 +44,8 @@ const isRoot = process.getuid?.() === 0;
 const HOST_PACKAGES = ['nodejs', 'libc6', 'libstdc++6', 'passwd', 'util-linux'];
 
 let outdir: string;
+/** every directory a test made, removed after the file */
+const made: string[] = [];
 const deb = (name: string, version: string, arch: string) =>
   path.join(outdir, `${name}_${version}_${arch}.deb`);
 const arch = () => run('dpkg', ['--print-architecture'], {}).stdout.trim();
@@ -56,6 +59,7 @@ function dpkgDeb(args: string[]): string {
 /** An empty system for dpkg: its database, and /etc files useradd expects. */
 function newTree(): string {
   const tree = mkdtempSync(path.join(tmpdir(), 'keyholder-deb-'));
+  made.push(tree);
   chmodSync(tree, 0o755); // the service user must reach the files inside
   mkdirSync(path.join(tree, 'var/lib/dpkg/info'), { recursive: true });
   mkdirSync(path.join(tree, 'var/lib/dpkg/updates'), { recursive: true });
@@ -199,6 +203,7 @@ async function undoNewestMigration(db: TestDatabase): Promise<void> {
 describe.runIf(isRoot && haveTool('dpkg-deb', 'dpkg'))('Debian packages', { timeout: DPKG_TIMEOUT }, () => {
   beforeAll(async () => {
     outdir = mkdtempSync(path.join(tmpdir(), 'keyholder-debs-'));
+    made.push(outdir);
     const client = path.dirname(await clientBundle());
     // zstd: several times faster than the default xz here, and dpkg ≥ 1.21.18 (bookworm) reads it
     const built = run(process.execPath, [
@@ -208,7 +213,10 @@ describe.runIf(isRoot && haveTool('dpkg-deb', 'dpkg'))('Debian packages', { time
     ]);
     expect(built.status, built.stderr).toBe(0);
   }, 300_000);
-  afterAll(removeClientBundle);
+  afterAll(async () => {
+    await removeClientBundle();
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
 
   it('the server package: native, so per architecture, pinned to the Node.js major it was built for', () => {
     const file = deb('keyholder', NEW_DEB, arch());
