@@ -15,11 +15,12 @@ import { registerCompletionCommand } from './completion.js';
 import { registerManCommand } from './man.js';
 import { registerOperatorCommands } from './operator.js';
 import { registerUpdateCommands } from './update.js';
+import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
   const program = new Command('keyholder')
     .description('Distributed lock manager for server fleets (Foreman DLM compatible, FleetLock)')
-    .version('0.1.0')
+    .version(VERSION)
     .showHelpAfterError();
   usageErrorsExitWithError(program);
 
