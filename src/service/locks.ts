@@ -13,7 +13,7 @@ import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type EventDraft, type LockStat
 import { assertLockName } from '../lock/validate.js';
 import type { MaintenanceWindow } from '../lock/windows.js';
 import type { HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
-import { Wakeup } from './wakeups.js';
+import { WaitQueues } from './wait-queue.js';
 
 /** What a create/update may set; `hostId: null` frees the lock, a number makes that host hold it. */
 export interface LockAttributes {
@@ -63,14 +63,19 @@ export function lockNotFound(ref: string): AppError {
 export class LockService {
   /** aborted at shutdown: blocked requests are answered instead of holding the server up */
   private readonly stopping = new AbortController();
+  /** this instance's blocked requests, woken when they may be admitted */
+  readonly waits: WaitQueues;
 
   constructor(
     private readonly store: Store,
     private readonly autoRegister: boolean,
-  ) {}
+  ) {
+    this.waits = new WaitQueues(store);
+  }
 
   stop(): void {
     this.stopping.abort();
+    this.waits.close();
   }
 
   private hostIdentity(name: string): HostIdentity {
@@ -92,13 +97,13 @@ export class LockService {
     const signal = options.signal
       ? AbortSignal.any([options.signal, this.stopping.signal])
       : this.stopping.signal;
-    const wakeup = new Wakeup(this.store, signal);
+    const ticket = this.waits.enter(signal);
     let waiterId: number | undefined;
     let deadline: number | undefined;
     let final = false;
     try {
       for (;;) {
-        wakeup.arm(undefined);
+        ticket.arm();
         const attempt = await this.store.lockOp<{ answer: LockAnswer; lockId: number; wait: number }>({
           ref,
           createIfMissing: true,
@@ -130,8 +135,8 @@ export class LockService {
         waiterId = attempt.waiterId ?? waiterId;
         // Granted, refused for good, or out of time (that attempt already left the queue).
         if (answer.ok || final || !WAITABLE.has(answer.reason) || wait <= 0) return answer;
-        wakeup.arm(lockId);
-        const woke = await wakeup.wait(wait);
+        ticket.place(lockId, waiterId);
+        const woke = await ticket.wait(wait);
         if (woke === 'aborted') {
           await this.leaveQueue(ref, waiterId);
           throw this.stopping.signal.aborted
@@ -141,7 +146,7 @@ export class LockService {
         if (woke === 'timeout') final = true;
       }
     } finally {
-      wakeup.close();
+      ticket.close();
     }
   }
 

@@ -7,6 +7,7 @@ import { MIGRATIONS } from '../migrations/index.js';
 import { SqlStore } from '../sql-store.js';
 import { UniqueViolation, type Tx } from '../sql.js';
 import { ChangeListener } from './listen.js';
+import { encodeChangeNote } from '../change-note.js';
 import { TABLES } from '../backup.js';
 
 // int8 (COUNT, BIGINT columns) as numbers: every value keyholder stores fits in 2^53.
@@ -245,13 +246,18 @@ export class PostgresStore extends SqlStore {
 
   private listener: ChangeListener | undefined;
 
-  protected override async signal(tx: Tx, lockId: number): Promise<void> {
-    await tx.get('SELECT pg_notify(?, ?)', [CHANGE_CHANNEL, String(lockId)]);
+  protected override async signal(tx: Tx, lockId: number, wake: number[] | undefined): Promise<void> {
+    const note = encodeChangeNote({ lockId, wake, from: this.instanceId });
+    await tx.get('SELECT pg_notify(?, ?)', [CHANGE_CHANNEL, note]);
   }
 
   protected override startListening(): void {
     this.listener ??= new ChangeListener(this.url, CHANGE_CHANNEL, {
-      onChange: (lockId) => this.emitChange(lockId),
+      // This instance told its own waiters at commit; its own notification comes back too.
+      onChange: (note) => {
+        if (note === null) this.emitChange(null);
+        else if (note.from !== this.instanceId) this.emitChange(note.lockId, note.wake);
+      },
       onLost: (err) => this.health.notificationsLost(err),
       onRestored: () => this.health.notificationsRestored(),
     });
