@@ -1,5 +1,6 @@
 // Lock operations as the API offers them: identify, run the pure rule inside one store
 // transaction, hand back what to render. No HTTP here and no SQL.
+import { setMaxListeners } from 'node:events';
 import { AppError, validationError } from '../errors.js';
 import {
   decideAcquire,
@@ -71,6 +72,8 @@ export class LockService {
     private readonly autoRegister: boolean,
   ) {
     this.waits = new WaitQueues(store);
+    // every blocked request listens for the shutdown: as many as there are waiters
+    setMaxListeners(0, this.stopping.signal);
   }
 
   stop(): void {
