@@ -13,6 +13,7 @@
 // The invariant (never more holders than max_holders) is checked three ways: in every granted
 // answer, by an observer sampling each lock every 200 ms, and afterwards by replaying each
 // lock's event log (acquire, release, expire, force_release) in order.
+import { setMaxListeners } from 'node:events';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 
@@ -117,6 +118,8 @@ class Client {
     private readonly options: FleetOptions,
     sockets: number,
   ) {
+    // every request in flight listens for the end of the run
+    setMaxListeners(0, this.ending.signal);
     this.agent = new https.Agent({ keepAlive: true, maxSockets: sockets, ca: options.caPem });
     this.blockingAgent = new https.Agent({
       keepAlive: true,
