@@ -106,10 +106,17 @@ interface Answer {
   body: unknown;
 }
 
+type Pool = 'short' | 'wait' | 'holder';
+
 class Client {
   private readonly agent: https.Agent;
   /** a blocked request holds its connection, as a host's would; short ones share a pool */
   private readonly blockingAgent: https.Agent;
+  /**
+   * a release never waits behind the fleet's other requests in the client (a real holder has
+   * its own connection): holders are few, at most the locks' max_holders together
+   */
+  private readonly holderAgent: https.Agent;
   /** cuts off everything still in flight or queued in the agents at the end of the run */
   private readonly ending = new AbortController();
   requests = 0;
@@ -121,6 +128,7 @@ class Client {
     // every request in flight listens for the end of the run
     setMaxListeners(0, this.ending.signal);
     this.agent = new https.Agent({ keepAlive: true, maxSockets: sockets, ca: options.caPem });
+    this.holderAgent = new https.Agent({ keepAlive: true, ca: options.caPem });
     this.blockingAgent = new https.Agent({
       keepAlive: true,
       maxSockets: options.waitConnections,
@@ -128,9 +136,14 @@ class Client {
     });
   }
 
-  request(method: string, path: string, headers: Record<string, string>, blocking = false): Promise<Answer> {
+  request(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    pool: Pool = 'short',
+  ): Promise<Answer> {
     return new Promise((resolve, reject) => {
-      const agent = blocking ? this.blockingAgent : this.agent;
+      const agent = pool === 'wait' ? this.blockingAgent : pool === 'holder' ? this.holderAgent : this.agent;
       const req = https.request(
         {
           host: '127.0.0.1',
@@ -163,9 +176,9 @@ class Client {
     });
   }
 
-  asHost(host: string, method: string, path: string, blocking = false): Promise<Answer> {
+  asHost(host: string, method: string, path: string, pool: Pool = 'short'): Promise<Answer> {
     const headers = { ssl_client_s_dn: `CN=${host}`, ssl_client_verify: 'SUCCESS' };
-    return this.request(method, path, headers, blocking);
+    return this.request(method, path, headers, pool);
   }
 
   /** an API token: a password would cost a scrypt per request (on purpose) */
@@ -205,6 +218,7 @@ class Client {
     this.ending.abort();
     this.agent.destroy();
     this.blockingAgent.destroy();
+    this.holderAgent.destroy();
   }
 }
 
@@ -309,7 +323,12 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
       while (!stopped && !granted) {
         const wait = blocking ? Math.min(options.waitSeconds, Math.ceil(left() / 1000)) : 0;
         if (wait <= 0 && blocking) break;
-        const r = await hostClient.asHost(name, 'PUT', wait > 0 ? `${path}?wait=${wait}` : path, wait > 0);
+        const r = await hostClient.asHost(
+          name,
+          'PUT',
+          wait > 0 ? `${path}?wait=${wait}` : path,
+          wait > 0 ? 'wait' : 'short',
+        );
         if (r.status === 200) granted = r;
         else if (r.status !== 412) {
           count(`PUT ${r.status}`);
@@ -330,7 +349,7 @@ export async function runFleet(options: FleetOptions): Promise<FleetResult> {
         violations.push(`answer to ${name}: holders ${holders.join(',')} (max ${lock.maxHolders})`);
       }
       await sleep(rand(options.holdMs));
-      const released = await hostClient.asHost(name, 'DELETE', path);
+      const released = await hostClient.asHost(name, 'DELETE', path, 'holder');
       if (released.status !== 200) violations.push(`release by ${name}: ${released.status}`);
       await sleep(rand(options.idleMs));
     }
