@@ -1,5 +1,6 @@
 // Lock operations as the API offers them: identify, run the pure rule inside one store
 // transaction, hand back what to render. No HTTP here and no SQL.
+import { setMaxListeners } from 'node:events';
 import { AppError, validationError } from '../errors.js';
 import { decideBlockingAcquire, queuePosition, type WaitState } from '../lock/queue.js';
 import type { HostRule } from '../lock/host-rules.js';
@@ -9,7 +10,7 @@ import { decideUpdate, type LockChanges } from '../lock/update.js';
 import { assertLockName } from '../lock/validate.js';
 import type { AuditActor } from '../store/accounts.js';
 import type { HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
-import { Wakeup } from './wakeups.js';
+import { WaitQueues } from './wait-queue.js';
 
 /** What a create/update may set; `hostId: null` frees the lock, a number makes that host hold it. */
 export type LockAttributes = LockChanges;
@@ -51,14 +52,21 @@ export function lockNotFound(ref: string): AppError {
 export class LockService {
   /** aborted at shutdown: blocked requests are answered instead of holding the server up */
   private readonly stopping = new AbortController();
+  /** this instance's blocked requests, woken when they may be admitted */
+  readonly waits: WaitQueues;
 
   constructor(
     private readonly store: Store,
     private readonly autoRegister: boolean,
-  ) {}
+  ) {
+    this.waits = new WaitQueues(store);
+    // every blocked request listens for the shutdown: as many as there are waiters
+    setMaxListeners(0, this.stopping.signal);
+  }
 
   stop(): void {
     this.stopping.abort();
+    this.waits.close();
   }
 
   private hostIdentity(name: string): HostIdentity {
@@ -78,13 +86,13 @@ export class LockService {
     const signal = options.signal
       ? AbortSignal.any([options.signal, this.stopping.signal])
       : this.stopping.signal;
-    const wakeup = new Wakeup(this.store, signal);
+    const ticket = this.waits.enter(signal);
     let waiterId: number | undefined;
     let deadline: number | undefined;
     let final = false;
     try {
       for (;;) {
-        wakeup.arm(undefined);
+        ticket.arm();
         const attempt = await this.store.hostLockOp<{
           answer: LockAnswer;
           keepWaiting: boolean;
@@ -118,8 +126,8 @@ export class LockService {
         waiterId = attempt.waiterId ?? waiterId;
         // Granted, refused for good, or out of time (that attempt already left the queue).
         if (!keepWaiting) return answer;
-        wakeup.arm(lockId);
-        const woke = await wakeup.wait(wait);
+        ticket.place(lockId, waiterId);
+        const woke = await ticket.wait(wait);
         if (woke === 'aborted') {
           await this.leaveQueue(ref, waiterId);
           throw this.stopping.signal.aborted
@@ -129,7 +137,7 @@ export class LockService {
         if (woke === 'timeout') final = true;
       }
     } finally {
-      wakeup.close();
+      ticket.close();
     }
   }
 

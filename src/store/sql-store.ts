@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { decideHostRule, verdictOf } from '../lock/host-rules.js';
-import { mayAdmitWaiters, waiterIsLive } from '../lock/queue.js';
+import { mayAdmitWaiters, waiterIsLive, type Waiter } from '../lock/queue.js';
+import { waitersToWake } from '../lock/wake.js';
 import { StoreHealth, isUnavailableError, unavailable } from './health.js';
 import { StoreTimings, type StoreCall, type StoreCallKind } from './timings.js';
 import { eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
@@ -183,19 +184,19 @@ export abstract class SqlStore implements Store {
   // one listener per blocked request: no limit
   private readonly changes = new EventEmitter().setMaxListeners(0);
 
-  onLockChanged(listener: (lockId: number | null) => void): () => void {
+  onLockChanged(listener: (lockId: number | null, wake?: readonly number[]) => void): () => void {
     this.changes.on('change', listener);
     this.startListening();
     return () => this.changes.off('change', listener);
   }
 
   /** tells this instance's listeners; dialects with cross-instance channels override `signal` */
-  protected emitChange(lockId: number | null): void {
-    this.changes.emit('change', lockId);
+  protected emitChange(lockId: number | null, wake?: readonly number[]): void {
+    this.changes.emit('change', lockId, wake);
   }
 
   /** PostgreSQL: NOTIFY inside the transaction, delivered to every instance on commit */
-  protected async signal(_tx: Tx, _lockId: number): Promise<void> {}
+  protected async signal(_tx: Tx, _lockId: number, _wake: number[] | undefined): Promise<void> {}
 
   /** PostgreSQL: LISTEN for other instances' changes */
   protected startListening(): void {}
@@ -409,8 +410,9 @@ export abstract class SqlStore implements Store {
           await rememberFencingCounter(tx, lock.name, lock.fencingCounter);
           // The lock's own events go with it (foreman_dlm); the deletion itself stays on record.
           await insertEvents(tx, null, lock.name, mutation.events, now);
-          await this.signal(tx, lock.id);
-          return { result: mutation.result, lock: undefined, changed: lock.id };
+          // Every waiter hears of it (their lock is gone), not just the head.
+          await this.signal(tx, lock.id, undefined);
+          return { result: mutation.result, lock: undefined, changed: lock.id, wake: undefined };
         }
         const next = mutation.next ?? lock;
         if (mutation.next) await applyNext(tx, lock, mutation.next);
@@ -434,14 +436,24 @@ export abstract class SqlStore implements Store {
         // Only a lock with a queue has anyone to wake, here or in another instance.
         const changed =
           queue.length > 0 && (mayAdmitWaiters(lock, next) || mutation.dequeue !== undefined || lapsed > 0);
-        if (changed) await this.signal(tx, lock.id);
-        return { result: mutation.result, lock: next, waiterId, changed: changed ? lock.id : undefined };
+        // Only the head of the queue, as many as places are free, may get in: only they are woken.
+        const wake = changed
+          ? waitersToWake(next, queueAfter(waiters, mutation.dequeue, waiterId), now)
+          : undefined;
+        if (changed) await this.signal(tx, lock.id, wake);
+        return {
+          result: mutation.result,
+          lock: next,
+          waiterId,
+          changed: changed ? lock.id : undefined,
+          wake,
+        };
       });
     } catch (err) {
       if (err instanceof NoSuchLock) return undefined;
       throw err;
     }
-    if (out.changed !== undefined) this.emitChange(out.changed);
+    if (out.changed !== undefined) this.emitChange(out.changed, out.wake);
     return { result: out.result, lock: out.lock, waiterId: out.waiterId };
   }
 
@@ -594,4 +606,11 @@ async function currentFencingCounter(tx: Tx, lockId: number): Promise<number> {
     lockId,
   ]);
   return Number(row?.fencing_counter ?? 0);
+}
+
+/** The live queue as a change leaves it: the waiter served or gone leaves, a new one is last. */
+function queueAfter(live: readonly Waiter[], dequeued: number | undefined, enqueued: number | undefined) {
+  const ids = live.filter((w) => w.id !== dequeued).map((w) => ({ id: w.id }));
+  if (enqueued !== undefined) ids.push({ id: enqueued });
+  return ids;
 }

@@ -209,8 +209,10 @@ export interface Store {
    * Called after any change that may let a waiter in (a holder left, a waiter left, the lock
    * was enabled or grew), in this instance and — on PostgreSQL — in every other instance.
    * `null` means "anything may have changed" (the notification channel was re-established).
+   * `wake` names the waiters at the head of the queue that may now be admitted (as many as
+   * places are free, see `waitersToWake`); undefined means any waiter of the lock may.
    */
-  onLockChanged(listener: (lockId: number | null) => void): () => void;
+  onLockChanged(listener: (lockId: number | null, wake?: readonly number[]) => void): () => void;
   /** runs `fn` unless another instance is running the job of that name; false if skipped */
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
   /** locks with a lease or a queued waiter past its time (or on a dead instance), for the expiry job */

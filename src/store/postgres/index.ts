@@ -7,6 +7,7 @@ import { MIGRATIONS } from '../migrations/index.js';
 import { SqlStore } from '../sql-store.js';
 import { UniqueViolation, type Tx } from '../sql.js';
 import { ChangeListener } from './listen.js';
+import { encodeChangeNote } from '../change-note.js';
 import { TABLES } from '../backup.js';
 import type { Verdict } from '../../lock/host-rules.js';
 import type { RejectReason } from '../../lock/rules.js';
@@ -250,13 +251,18 @@ export class PostgresStore extends SqlStore {
 
   private listener: ChangeListener | undefined;
 
-  protected override async signal(tx: Tx, lockId: number): Promise<void> {
-    await tx.get('SELECT pg_notify(?, ?)', [CHANGE_CHANNEL, String(lockId)]);
+  protected override async signal(tx: Tx, lockId: number, wake: number[] | undefined): Promise<void> {
+    const note = encodeChangeNote({ lockId, wake, from: this.instanceId });
+    await tx.get('SELECT pg_notify(?, ?)', [CHANGE_CHANNEL, note]);
   }
 
   protected override startListening(): void {
     this.listener ??= new ChangeListener(this.url, CHANGE_CHANNEL, {
-      onChange: (lockId) => this.emitChange(lockId),
+      // This instance told its own waiters at commit; its own notification comes back too.
+      onChange: (note) => {
+        if (note === null) this.emitChange(null);
+        else if (note.from !== this.instanceId) this.emitChange(note.lockId, note.wake);
+      },
       onLost: (err) => this.health.notificationsLost(err),
       onRestored: () => this.health.notificationsRestored(),
     });

@@ -3,13 +3,14 @@
 // `null` — "anything may have changed" — because notifications sent meanwhile are lost. The
 // loss and the recovery are reported once each (the log says so), not once per retry.
 import pg from 'pg';
+import { decodeChangeNote, type LockChangeNote } from '../change-note.js';
 
 const MAX_BACKOFF_MS = 5000;
 /** a database host that swallows packets must not leave the reconnect hanging */
 const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface ChangeListenerEvents {
-  onChange(lockId: number | null): void;
+  onChange(note: LockChangeNote | null): void;
   onLost(err: unknown): void;
   onRestored(): void;
 }
@@ -35,10 +36,7 @@ export class ChangeListener {
       keepAlive: true,
       connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
     });
-    client.on('notification', (msg) => {
-      const id = Number(msg.payload);
-      this.events.onChange(Number.isInteger(id) ? id : null);
-    });
+    client.on('notification', (msg) => this.events.onChange(decodeChangeNote(msg.payload)));
     client.on('error', (err) => this.retry(client, err));
     client.on('end', () => this.retry(client, new Error('LISTEN connection ended')));
     try {
