@@ -127,6 +127,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
       requestTimeoutSeconds: numberFrom(env, 'KEYHOLDER_HTTP_REQUEST_TIMEOUT_SECONDS'),
       maxConnectionAgeSeconds: numberFrom(env, 'KEYHOLDER_HTTP_MAX_CONNECTION_AGE_SECONDS'),
       maxConnections: numberFrom(env, 'KEYHOLDER_HTTP_MAX_CONNECTIONS'),
+      maxEventStreams: numberFrom(env, 'KEYHOLDER_HTTP_MAX_EVENT_STREAMS'),
       shutdownGraceSeconds: numberFrom(env, 'KEYHOLDER_HTTP_SHUTDOWN_GRACE_SECONDS'),
     },
     log: { level: env.KEYHOLDER_LOG_LEVEL || undefined },

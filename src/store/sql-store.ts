@@ -7,6 +7,7 @@ import { StoreHealth, isUnavailableError, unavailable } from './health.js';
 import { eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
 import { HostDirectory } from './accounts-hosts.js';
 import { Accounts } from './accounts.js';
+import { Overview } from './overview.js';
 import { WebhookFeed } from './webhook-feed.js';
 import { compileFilter } from './search-sql.js';
 import {
@@ -97,8 +98,19 @@ export abstract class SqlStore implements Store {
     return result;
   }
 
-  protected write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.guard(() => this.runWrite(fn), true);
+  protected async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const result = await this.guard(() => this.runWrite(fn), true);
+    // after the commit: a reader woken by this sees what was written
+    this.writes.emit('write');
+    return result;
+  }
+
+  // one listener per event stream hub (src/service/event-stream.ts), not per client
+  private readonly writes = new EventEmitter().setMaxListeners(0);
+
+  onWrite(listener: () => void): () => void {
+    this.writes.on('write', listener);
+    return () => this.writes.off('write', listener);
   }
 
   protected read<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
@@ -158,6 +170,8 @@ export abstract class SqlStore implements Store {
     (fn) => this.write(fn),
     (fn) => this.read(fn),
   );
+
+  readonly overview = new Overview((fn) => this.read(fn));
 
   // one listener per blocked request: no limit
   private readonly changes = new EventEmitter().setMaxListeners(0);

@@ -6,6 +6,7 @@ import type { LockFilter } from '../search/parse.js';
 import type { ExportDocument } from './backup.js';
 import type { HostDirectory } from './accounts-hosts.js';
 import type { Accounts } from './accounts.js';
+import type { Overview } from './overview.js';
 import type { WebhookFeed } from './webhook-feed.js';
 import type { StoreHealth } from './health.js';
 
@@ -150,6 +151,12 @@ export interface Store {
    * `null` means "anything may have changed" (the notification channel was re-established).
    */
   onLockChanged(listener: (lockId: number | null) => void): () => void;
+  /**
+   * Called after every write transaction of this instance has committed (locks, events, hosts,
+   * accounts alike): a cheap in-process wake-up for readers of the event stream. Other
+   * instances' writes are not reported here.
+   */
+  onWrite(listener: () => void): () => void;
   /** runs `fn` unless another instance is running the job of that name; false if skipped */
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
   /** locks with a lease or a queued waiter past its time (or on a dead instance), for the expiry job */
@@ -185,6 +192,8 @@ export interface Store {
   readonly accounts: Accounts;
   /** the hosts API: listing, admin-added hosts, can_acquire_locks (src/store/accounts-hosts.ts) */
   readonly hostDirectory: HostDirectory;
+  /** the web UI's overview counts and hourly activity (src/store/overview.ts) */
+  readonly overview: Overview;
   /** the event stream as webhooks read it, and the stale scan (src/store/webhook-feed.ts) */
   readonly webhookFeed: WebhookFeed;
 }

@@ -24,6 +24,8 @@ interface Call {
   params?: Record<string, string>;
   body?: unknown;
   headers?: Record<string, string>;
+  /** the answer is an endless event stream: only its status is awaited */
+  eventStream?: boolean;
 }
 
 interface Row {
@@ -141,6 +143,8 @@ const TABLE: Record<string, Row> = {
   'DELETE /api/hosts/:name': { rule: 'admin', ok: 200, call: freshHost },
 
   'GET /api/audit': { rule: 'admin', ok: 200 },
+  'GET /api/overview': { rule: 'viewer', ok: 200 },
+  'GET /api/events/stream': { rule: 'viewer', ok: 200, call: () => ({ eventStream: true }) },
 
   'GET /api/openapi.json': { rule: 'public', ok: 200 },
   'GET /api/docs': { rule: 'public', ok: 200 },
@@ -239,7 +243,12 @@ describe.each(STORES)('access matrix on %s', (kind) => {
     const path = url.replace(/:(\w+)|\*/g, (whole, name: string | undefined) =>
       encodeURIComponent(c.params?.[name ?? '*'] ?? whole),
     );
-    const opts: RequestOptions = { body: c.body, headers: { ...c.headers }, agent };
+    const opts: RequestOptions = {
+      body: c.body,
+      headers: { ...c.headers },
+      agent,
+      eventStreamHeadersOnly: c.eventStream,
+    };
     switch (caller) {
       case 'nobody':
         return s.request(method, path, opts);
