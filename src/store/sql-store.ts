@@ -381,14 +381,25 @@ export abstract class SqlStore implements Store {
       // Text sorts case-insensitively with a binary tie-break, so both stores (and every
       // PostgreSQL collation) list locks in the same order.
       const column = `l.${query.order.by}`;
-      const sortKey =
-        query.order.by === 'name' || query.order.by === 'type'
-          ? `LOWER(${column}) ${direction}, ${column} ${direction}`
-          : `${column} ${direction}`;
+      const orderParams: number[] = [];
+      let sortKey: string;
+      if (query.order.by === 'held_since') {
+        // what needs an operator first: stale, then held longest, then free (NULLs sort
+        // differently on the two stores, hence no NULL in the keys)
+        sortKey = `(SELECT CASE WHEN MIN(h.refreshed_at) < ? THEN 0 WHEN COUNT(*) > 0 THEN 1 ELSE 2 END
+             FROM lock_holders h WHERE h.lock_id = l.id) ${direction},
+           COALESCE((SELECT MIN(h.acquired_at) FROM lock_holders h WHERE h.lock_id = l.id), 0) ${direction},
+           LOWER(l.name) ${direction}, l.name ${direction}`;
+        orderParams.push(now - query.staleAfterMs);
+      } else if (query.order.by === 'name' || query.order.by === 'type') {
+        sortKey = `LOWER(${column}) ${direction}, ${column} ${direction}`;
+      } else {
+        sortKey = `${column} ${direction}`;
+      }
       const records = await q.all<LockRecord>(
         `SELECT ${LOCK_COLUMNS} FROM locks l WHERE ${where.sql}
          ORDER BY ${sortKey}, l.id ${direction} LIMIT ? OFFSET ?`,
-        [...where.params, query.limit, query.offset],
+        [...where.params, ...orderParams, query.limit, query.offset],
       );
       const holders = await loadHoldersOf(
         q,

@@ -70,7 +70,11 @@ export type NewLock = Pick<
 
 export interface ListLocksQuery {
   filter: LockFilter | null;
-  order: { by: 'name' | 'type' | 'id' | 'enabled' | 'created_at' | 'updated_at'; desc: boolean };
+  order: {
+    /** held_since: stale locks first, then by their oldest holder's acquisition, free locks last */
+    by: 'name' | 'type' | 'id' | 'enabled' | 'created_at' | 'updated_at' | 'held_since';
+    desc: boolean;
+  };
   limit: number;
   offset: number;
   staleAfterMs: number;

@@ -37,4 +37,21 @@ describe.each(STORES)('the overview on %s', (kind) => {
     expect(hours.at(-1)!.hour).toMatch(/^\d{4}-\d\d-\d\d \d\d:00:00 UTC$/);
     expect((await s.asAdmin('GET', '/api/overview?days=99')).status).toBe(422);
   });
+
+  it('orders locks by held_since: stale first, then the longest held, free locks last', async () => {
+    expect((await s.asHost('ov-3', 'PUT', '/api/dlmlocks/ov-fresh/lock')).status).toBe(200);
+    expect((await s.asHost('ov-4', 'PUT', '/api/dlmlocks/ov-fresher/lock')).status).toBe(200);
+    const names = async (order: string) =>
+      (await s.asAdmin('GET', `/api/dlmlocks?order=${encodeURIComponent(order)}`)).json.results.map(
+        (l: { name: string }) => l.name,
+      );
+    expect(await names('held_since')).toEqual(['ov-held', 'ov-fresh', 'ov-fresher', 'ov-free', 'ov-off']);
+    expect(await names('held_since DESC')).toEqual([
+      'ov-off',
+      'ov-free',
+      'ov-fresher',
+      'ov-fresh',
+      'ov-held',
+    ]);
+  });
 });
