@@ -32,6 +32,8 @@ export function renderLock(lock: LockState, ctx: RenderContext) {
     lease_seconds: lock.leaseSeconds,
     // the asking host's own token when it holds the lock, else the earliest holder's
     fencing_token: (mine ?? first)?.fencingToken ?? null,
+    // the lock's own counter: the last token handed out, whoever holds it now (UI, audits)
+    fencing_counter: lock.fencingCounter,
     stale: isStale(lock, ctx.now, ctx.staleAfterMs),
     windows: lock.windows,
     holders: lock.holders.map((h) => ({
@@ -74,6 +76,7 @@ export const lockSchema = {
     max_holders: { type: 'integer' },
     lease_seconds: { type: ['integer', 'null'] },
     fencing_token: { type: ['integer', 'null'] },
+    fencing_counter: { type: 'integer' },
     stale: { type: 'boolean' },
     windows: {
       type: 'array',
