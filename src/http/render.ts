@@ -3,6 +3,7 @@
 import { isStale } from '../lock/rules.js';
 import { formatNullableTimestamp, formatTimestamp } from '../lock/time.js';
 import type { LockState } from '../lock/types.js';
+import { nextWindowOpening } from '../lock/windows.js';
 import type { EventRow } from '../store/store.js';
 
 export interface RenderContext {
@@ -36,6 +37,11 @@ export function renderLock(lock: LockState, ctx: RenderContext) {
     fencing_counter: lock.fencingCounter,
     stale: isStale(lock, ctx.now, ctx.staleAfterMs),
     windows: lock.windows,
+    // when the next maintenance window opens (null: no windows, or none within eight days)
+    next_window_at:
+      lock.windows.length === 0
+        ? null
+        : formatNullableTimestamp(nextWindowOpening(lock.windows, ctx.now) ?? null),
     holders: lock.holders.map((h) => ({
       name: h.hostName,
       acquired_at: formatTimestamp(h.acquiredAt),
@@ -90,6 +96,7 @@ export const lockSchema = {
         },
       },
     },
+    next_window_at: nullableString,
     holders: {
       type: 'array',
       items: {
