@@ -4,11 +4,14 @@ import type { FastifyInstance } from 'fastify';
 import { validationError } from '../errors.js';
 import type { Access } from '../identity/access.js';
 import { formatTimestamp } from '../lock/time.js';
+import { renderStreamEvent } from './events.js';
+import { eventSchema, indexSchema } from './render.js';
 import type { Store } from '../store/store.js';
 
 const VIEWER = { access: { kind: 'user', role: 'viewer' } satisfies Access };
 const DAY_MS = 86_400_000;
 export const MAX_ACTIVITY_DAYS = 14;
+const HOST_EVENTS = 1000;
 
 const count = { type: 'integer' } as const;
 
@@ -72,6 +75,42 @@ export async function overviewRoutes(
         hosts_checked_in_24h: counts.hostsCheckedIn,
         now: formatTimestamp(counts.now),
         activity: activity.map((a) => ({ ...a, hour: formatTimestamp(a.hour) })),
+      };
+    },
+  );
+
+  // GET /api/hosts/:name/events: the host page's history (the newest 1000 events of the host)
+  app.get(
+    '/hosts/:name/events',
+    {
+      config: VIEWER,
+      schema: {
+        tags: ['hosts'],
+        response: {
+          200: indexSchema({
+            ...eventSchema,
+            properties: {
+              ...eventSchema.properties,
+              lock: {
+                type: 'object',
+                properties: { id: { type: ['integer', 'null'] }, name: { type: 'string' } },
+              },
+            },
+          }),
+        },
+      },
+    },
+    async (request) => {
+      const { name } = request.params as { name: string };
+      const { total, events } = await opts.store.overview.hostEvents(name, HOST_EVENTS);
+      return {
+        total,
+        subtotal: total,
+        page: 1,
+        per_page: HOST_EVENTS,
+        search: null,
+        sort: { by: 'created_at', order: 'DESC' },
+        results: events.map(renderStreamEvent),
       };
     },
   );

@@ -2,6 +2,8 @@
 // disabled, how many hosts checked in lately, and acquisitions and refusals per hour. Counts
 // only, each one indexed query, so the overview stays cheap with thousands of locks.
 import type { Run } from './accounts.js';
+import { toEventRow, type EventRecord } from './rows.js';
+import type { EventRow } from './store.js';
 
 export interface OverviewCounts {
   locks: number;
@@ -75,6 +77,24 @@ export class Overview {
         else slot.refusals += Number(r.n);
       }
       return out;
+    });
+  }
+
+  /**
+   * A host's history across locks, newest first: what it acquired, released, was refused or
+   * had taken away. Bounded by `limit`; event retention bounds the scan.
+   */
+  hostEvents(hostName: string, limit: number): Promise<{ total: number; events: EventRow[] }> {
+    return this.read(async (q) => {
+      const total = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM lock_events WHERE host_name = ?', [
+        hostName,
+      ]);
+      const records = await q.all<EventRecord>(
+        `SELECT id, lock_id, lock_name, event_type, host_name, user_login, detail, created_at
+         FROM lock_events WHERE host_name = ? ORDER BY id DESC LIMIT ?`,
+        [hostName, limit],
+      );
+      return { total: Number(total?.n ?? 0), events: records.map(toEventRow) };
     });
   }
 }

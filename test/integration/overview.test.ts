@@ -38,6 +38,17 @@ describe.each(STORES)('the overview on %s', (kind) => {
     expect((await s.asAdmin('GET', '/api/overview?days=99')).status).toBe(422);
   });
 
+  it("lists a host's events across locks, newest first", async () => {
+    const r = await s.asAdmin('GET', '/api/hosts/ov-2/events');
+    expect(r.status).toBe(200);
+    expect(r.json.total).toBe(1);
+    expect(r.json.results[0]).toMatchObject({
+      event_type: 'fail',
+      lock: { name: 'ov-held' },
+      host: { name: 'ov-2' },
+    });
+  });
+
   it('orders locks by held_since: stale first, then the longest held, free locks last', async () => {
     expect((await s.asHost('ov-3', 'PUT', '/api/dlmlocks/ov-fresh/lock')).status).toBe(200);
     expect((await s.asHost('ov-4', 'PUT', '/api/dlmlocks/ov-fresher/lock')).status).toBe(200);

@@ -144,6 +144,7 @@ const TABLE: Record<string, Row> = {
 
   'GET /api/audit': { rule: 'admin', ok: 200 },
   'GET /api/overview': { rule: 'viewer', ok: 200 },
+  'GET /api/hosts/:name/events': { rule: 'viewer', ok: 200, call: () => ({ params: { name: 'web01' } }) },
   'GET /api/events/stream': { rule: 'viewer', ok: 200, call: () => ({ eventStream: true }) },
 
   'GET /api/openapi.json': { rule: 'public', ok: 200 },
