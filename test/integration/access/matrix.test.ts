@@ -95,6 +95,11 @@ const TABLE: Record<string, Row> = {
   },
   'DELETE /api/dlmlocks/:id': { rule: 'admin', ok: 200, call: freshLock },
   'GET /api/dlmlocks/:id/dlmlock_events': { rule: 'viewer', ok: 200, call: () => lockRef },
+  'POST /api/dlmlocks/:id/release': {
+    rule: 'operator',
+    ok: 200,
+    call: async (ctx) => ({ ...(await freshLock(ctx)), body: { reason: 'matrix' } }),
+  },
 
   'GET /api/users': { rule: 'admin', ok: 200 },
   'POST /api/users': {
