@@ -60,6 +60,10 @@ export const ERRORS = {
   invalid_search: { status: 422, message: 'Invalid search query' },
   invalid_pagination: { status: 422, message: 'Invalid pagination' },
   client_gone: { status: 499, message: 'The client closed the connection while waiting for the lock' },
+  too_many_streams: {
+    status: 503,
+    message: 'Too many event streams are open on this server; try again later',
+  },
   unavailable: { status: 503, message: 'Service unavailable: the database cannot be reached' },
   internal: { status: 500, message: 'Internal server error' },
 } as const satisfies Record<string, { status: number; message: string }>;

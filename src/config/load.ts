@@ -130,6 +130,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
       requestTimeoutSeconds: numberFrom(env, 'KEYHOLDER_HTTP_REQUEST_TIMEOUT_SECONDS'),
       maxConnectionAgeSeconds: numberFrom(env, 'KEYHOLDER_HTTP_MAX_CONNECTION_AGE_SECONDS'),
       maxConnections: numberFrom(env, 'KEYHOLDER_HTTP_MAX_CONNECTIONS'),
+      maxEventStreams: numberFrom(env, 'KEYHOLDER_HTTP_MAX_EVENT_STREAMS'),
       shutdownGraceSeconds: numberFrom(env, 'KEYHOLDER_HTTP_SHUTDOWN_GRACE_SECONDS'),
     },
     metrics: { maxLockLabels: numberFrom(env, 'KEYHOLDER_METRICS_MAX_LOCK_LABELS') },

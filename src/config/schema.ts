@@ -261,6 +261,8 @@ export const ConfigSchema = z
           .default(600),
         /** open connections per instance; more are refused at once */
         maxConnections: z.number().int().min(1).max(1_000_000).default(4096),
+        /** open GET /api/events/stream connections per instance (the web UI holds one per tab) */
+        maxEventStreams: z.number().int().min(0).max(100_000).default(256),
         /** on SIGTERM, how long requests in flight may take before every connection is closed */
         shutdownGraceSeconds: z.number().min(0).max(600).default(10),
       })
@@ -271,6 +273,7 @@ export const ConfigSchema = z
         requestTimeoutSeconds: 30,
         maxConnectionAgeSeconds: 600,
         maxConnections: 4096,
+        maxEventStreams: 256,
         shutdownGraceSeconds: 10,
       }),
     /** /metrics (src/http/metrics-locks.ts) */

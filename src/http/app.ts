@@ -8,6 +8,7 @@ import type { Access } from '../identity/access.js';
 import { installAccessGate } from '../identity/gate.js';
 import type { Requester } from '../identity/requester.js';
 import { TlsExpiryWatch } from '../pki/expiry.js';
+import { EventHub } from '../service/event-stream.js';
 import { LockService } from '../service/locks.js';
 import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
@@ -18,6 +19,8 @@ import {
   installErrorHandling,
   installResponseHeaders,
 } from './errors.js';
+import { eventRoutes } from './events.js';
+import { overviewRoutes } from './overview.js';
 import { fleetlockRoutes } from './fleetlock.js';
 import { installTextGuard } from './text-guard.js';
 import { healthRoutes } from './health.js';
@@ -80,6 +83,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // Blocked acquires would hold a graceful shutdown up for minutes; they get a 503 to retry.
   app.addHook('preClose', async () => locks.stop());
   const staleAfterMs = config.locks.staleAfterSeconds * 1000;
+  const events = new EventHub(store, { maxClients: config.http.maxEventStreams });
+  // open streams never end by themselves: they must not hold a graceful shutdown up
+  app.addHook('preClose', async () => events.close());
   // before the routes, so its response hook counts every one of them
   installMetrics(app, {
     store,
@@ -96,6 +102,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(sessionRoutes, { prefix, store, identity, config });
     await app.register(hostRoutes, { prefix, store, staleAfterMs });
     await app.register(auditRoutes, { prefix, store });
+    await app.register(overviewRoutes, { prefix, store, staleAfterMs });
+    await app.register(eventRoutes, {
+      prefix,
+      hub: events,
+      maxAgeMs: config.http.maxConnectionAgeSeconds * 1000,
+    });
   }
   await app.register(fleetlockRoutes, {
     locks,

@@ -7,7 +7,8 @@ import type { ListLocksQuery } from '../store/store.js';
 export const DEFAULT_PER_PAGE = 20;
 export const MAX_PER_PAGE = 1000;
 
-const ORDER_FIELDS = ['name', 'type', 'id', 'enabled', 'created_at', 'updated_at'] as const;
+// held_since (a keyholder extension): stale locks first, then the longest held, free locks last
+const ORDER_FIELDS = ['name', 'type', 'id', 'enabled', 'created_at', 'updated_at', 'held_since'] as const;
 type OrderField = (typeof ORDER_FIELDS)[number];
 
 export interface IndexParams {

@@ -3,6 +3,7 @@
 import { isStale } from '../lock/rules.js';
 import { formatNullableTimestamp, formatTimestamp } from '../lock/time.js';
 import type { LockState } from '../lock/types.js';
+import { nextWindowOpening } from '../lock/windows.js';
 import type { EventRow } from '../store/store.js';
 
 export interface RenderContext {
@@ -32,8 +33,15 @@ export function renderLock(lock: LockState, ctx: RenderContext) {
     lease_seconds: lock.leaseSeconds,
     // the asking host's own token when it holds the lock, else the earliest holder's
     fencing_token: (mine ?? first)?.fencingToken ?? null,
+    // the lock's own counter: the last token handed out, whoever holds it now (UI, audits)
+    fencing_counter: lock.fencingCounter,
     stale: isStale(lock, ctx.now, ctx.staleAfterMs),
     windows: lock.windows,
+    // when the next maintenance window opens (null: no windows, or none within eight days)
+    next_window_at:
+      lock.windows.length === 0
+        ? null
+        : formatNullableTimestamp(nextWindowOpening(lock.windows, ctx.now) ?? null),
     holders: lock.holders.map((h) => ({
       name: h.hostName,
       acquired_at: formatTimestamp(h.acquiredAt),
@@ -74,6 +82,7 @@ export const lockSchema = {
     max_holders: { type: 'integer' },
     lease_seconds: { type: ['integer', 'null'] },
     fencing_token: { type: ['integer', 'null'] },
+    fencing_counter: { type: 'integer' },
     stale: { type: 'boolean' },
     windows: {
       type: 'array',
@@ -92,6 +101,7 @@ export const lockSchema = {
         },
       },
     },
+    next_window_at: nullableString,
     holders: {
       type: 'array',
       items: {

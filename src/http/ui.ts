@@ -37,7 +37,9 @@ export async function uiRoutes(app: FastifyInstance, opts: { root?: string } = {
   if (registered) {
     // serve: false — only reply.sendFile, so this route and its declared access stay the only way in
     // cacheControl: false — the route below sets its own: hashed assets forever, index.html never
-    await app.register(fastifyStatic, { root, serve: false, cacheControl: false });
+    // preCompressed — the build writes .br and .gz beside each text file; they are sent as they
+    // are to clients that accept them (Vary: Accept-Encoding), so no request compresses anything
+    await app.register(fastifyStatic, { root, serve: false, cacheControl: false, preCompressed: true });
   }
 
   app.get<{ Params: { '*': string } }>(
@@ -53,7 +55,10 @@ export async function uiRoutes(app: FastifyInstance, opts: { root?: string } = {
       reply.headers(SECURITY_HEADERS);
       if (path.startsWith('assets/')) {
         // Vite puts a content hash into every asset name: they never change
-        return reply.header('cache-control', 'public, max-age=31536000, immutable').sendFile(path);
+        return reply
+          .header('cache-control', 'public, max-age=31536000, immutable')
+          .header('vary', 'accept-encoding')
+          .sendFile(path);
       }
       // a new build must be picked up at once, so index.html is always revalidated
       return reply.header('cache-control', 'no-cache').sendFile('index.html');

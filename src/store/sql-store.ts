@@ -10,6 +10,7 @@ import { StoreTimings, type StoreCall, type StoreCallKind } from './timings.js';
 import { eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
 import { HostDirectory } from './accounts-hosts.js';
 import { Accounts, insertAudit } from './accounts.js';
+import { Overview } from './overview.js';
 import { WebhookFeed } from './webhook-feed.js';
 import { compileFilter } from './search-sql.js';
 import {
@@ -119,8 +120,19 @@ export abstract class SqlStore implements Store {
     return result;
   }
 
-  protected write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.guard(() => this.runWrite(fn), true, 'write');
+  protected async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    const result = await this.guard(() => this.runWrite(fn), true, 'write');
+    // after the commit: a reader woken by this sees what was written
+    this.writes.emit('write');
+    return result;
+  }
+
+  // one listener per event stream hub (src/service/event-stream.ts), not per client
+  private readonly writes = new EventEmitter().setMaxListeners(0);
+
+  onWrite(listener: () => void): () => void {
+    this.writes.on('write', listener);
+    return () => this.writes.off('write', listener);
   }
 
   protected read<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
@@ -180,6 +192,8 @@ export abstract class SqlStore implements Store {
     (fn) => this.write(fn),
     (fn) => this.read(fn),
   );
+
+  readonly overview = new Overview((fn) => this.read(fn));
 
   // one listener per blocked request: no limit
   private readonly changes = new EventEmitter().setMaxListeners(0);
@@ -480,14 +494,25 @@ export abstract class SqlStore implements Store {
       // Text sorts case-insensitively with a binary tie-break, so both stores (and every
       // PostgreSQL collation) list locks in the same order.
       const column = `l.${query.order.by}`;
-      const sortKey =
-        query.order.by === 'name' || query.order.by === 'type'
-          ? `LOWER(${column}) ${direction}, ${column} ${direction}`
-          : `${column} ${direction}`;
+      const orderParams: number[] = [];
+      let sortKey: string;
+      if (query.order.by === 'held_since') {
+        // what needs an operator first: stale, then held longest, then free (NULLs sort
+        // differently on the two stores, hence no NULL in the keys)
+        sortKey = `(SELECT CASE WHEN MIN(h.refreshed_at) < ? THEN 0 WHEN COUNT(*) > 0 THEN 1 ELSE 2 END
+             FROM lock_holders h WHERE h.lock_id = l.id) ${direction},
+           COALESCE((SELECT MIN(h.acquired_at) FROM lock_holders h WHERE h.lock_id = l.id), 0) ${direction},
+           LOWER(l.name) ${direction}, l.name ${direction}`;
+        orderParams.push(now - query.staleAfterMs);
+      } else if (query.order.by === 'name' || query.order.by === 'type') {
+        sortKey = `LOWER(${column}) ${direction}, ${column} ${direction}`;
+      } else {
+        sortKey = `${column} ${direction}`;
+      }
       const records = await q.all<LockRecord>(
         `SELECT ${LOCK_COLUMNS} FROM locks l WHERE ${where.sql}
          ORDER BY ${sortKey}, l.id ${direction} LIMIT ? OFFSET ?`,
-        [...where.params, query.limit, query.offset],
+        [...where.params, ...orderParams, query.limit, query.offset],
       );
       const holders = await loadHoldersOf(
         q,

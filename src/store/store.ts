@@ -9,6 +9,7 @@ import type { ExportDocument } from './backup.js';
 import type { LockImport, LockImportCounts } from './lock-import.js';
 import type { HostDirectory } from './accounts-hosts.js';
 import type { Accounts, AuditActor, AuditType } from './accounts.js';
+import type { Overview } from './overview.js';
 import type { WebhookFeed } from './webhook-feed.js';
 import type { StoreHealth } from './health.js';
 import type { StoreTimings } from './timings.js';
@@ -101,7 +102,11 @@ export type NewLock = Pick<
 
 export interface ListLocksQuery {
   filter: LockFilter | null;
-  order: { by: 'name' | 'type' | 'id' | 'enabled' | 'created_at' | 'updated_at'; desc: boolean };
+  order: {
+    /** held_since: stale locks first, then by their oldest holder's acquisition, free locks last */
+    by: 'name' | 'type' | 'id' | 'enabled' | 'created_at' | 'updated_at' | 'held_since';
+    desc: boolean;
+  };
   limit: number;
   offset: number;
   staleAfterMs: number;
@@ -213,6 +218,12 @@ export interface Store {
    * places are free, see `waitersToWake`); undefined means any waiter of the lock may.
    */
   onLockChanged(listener: (lockId: number | null, wake?: readonly number[]) => void): () => void;
+  /**
+   * Called after every write transaction of this instance has committed (locks, events, hosts,
+   * accounts alike): a cheap in-process wake-up for readers of the event stream. Other
+   * instances' writes are not reported here.
+   */
+  onWrite(listener: () => void): () => void;
   /** runs `fn` unless another instance is running the job of that name; false if skipped */
   runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
   /** locks with a lease or a queued waiter past its time (or on a dead instance), for the expiry job */
@@ -250,6 +261,8 @@ export interface Store {
   readonly accounts: Accounts;
   /** the hosts API: listing, admin-added hosts, can_acquire_locks (src/store/accounts-hosts.ts) */
   readonly hostDirectory: HostDirectory;
+  /** the web UI's overview counts and hourly activity (src/store/overview.ts) */
+  readonly overview: Overview;
   /** the event stream as webhooks read it, and the stale scan (src/store/webhook-feed.ts) */
   readonly webhookFeed: WebhookFeed;
 }

@@ -86,6 +86,18 @@ export class WebhookFeed {
     });
   }
 
+  /** The newest event id at least `settleMs` old (0 when there is none): where a live reader starts. */
+  latestEventId(settleMs: number): Promise<number> {
+    return this.read(async (q) => {
+      const now = await q.now();
+      const r = await q.get<{ id: number | null }>(
+        'SELECT MAX(id) AS id FROM lock_events WHERE created_at <= ?',
+        [now - settleMs],
+      );
+      return r?.id == null ? 0 : Number(r.id);
+    });
+  }
+
   /** Records `stale` for holders past stale_after that were not reported since their last refresh. */
   reportStale(staleAfterMs: number, limit = 500): Promise<number> {
     return this.write(async (tx) => {

@@ -24,6 +24,8 @@ export interface RequestOptions {
   noContentType?: boolean;
   /** give up (reject) when no answer has arrived within this long */
   timeoutMs?: number;
+  /** an event stream (text/event-stream) never ends: answer with its status and headers, then hang up */
+  eventStreamHeadersOnly?: boolean;
 }
 
 export function httpsRequest(
@@ -59,6 +61,11 @@ export function httpsRequest(
         servername: 'localhost',
       },
       (res) => {
+        if (opts.eventStreamHeadersOnly && /^text\/event-stream/.test(res.headers['content-type'] ?? '')) {
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: '', json: undefined });
+          res.destroy();
+          return;
+        }
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('error', reject);

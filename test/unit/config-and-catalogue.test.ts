@@ -107,6 +107,7 @@ describe('loadConfig', () => {
       requestTimeoutSeconds: 30,
       maxConnectionAgeSeconds: 600,
       maxConnections: 4096,
+      maxEventStreams: 256,
       shutdownGraceSeconds: 10,
     });
     const http = loadConfig({

@@ -1,5 +1,5 @@
 // The frame: masthead with the user and logout, a navigation sidebar that folds away on a
-// phone, and the pages. Logged out, every path shows the login page and stays in the address
+// phone (and closes once a page is picked there), the live-stream state, and the pages. Logged out, every path shows the login page and stays in the address
 // bar, so a bookmarked lock page opens after login.
 import {
   Bullseye,
@@ -22,7 +22,12 @@ import {
   ToolbarContent,
   ToolbarItem,
 } from '@patternfly/react-core';
+import { useEffect, useState } from 'react';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
+import { LiveProvider, useLiveConnected } from './live';
+import { AccountPage } from './pages/Account';
+import { AuditPage } from './pages/Audit';
+import { HostPage } from './pages/Host';
 import { HostsPage } from './pages/Hosts';
 import { LockPage } from './pages/Lock';
 import { LocksPage } from './pages/Locks';
@@ -40,28 +45,70 @@ export function App() {
     );
   if (session === null) return <LoginPage />;
   return (
-    <Page masthead={<Header />} sidebar={<Sidebar />} isManagedSidebar>
+    <LiveProvider>
+      <Frame />
+    </LiveProvider>
+  );
+}
+
+/** PatternFly's breakpoint below which the sidebar overlays the page */
+const DESKTOP = 1200;
+const isDesktop = () => window.innerWidth >= DESKTOP;
+
+function Frame() {
+  const admin = useCan('admin');
+  const [sidebarOpen, setSidebarOpen] = useState(isDesktop);
+  const { pathname } = useLocation();
+  // a phone's menu covers the page: it closes once a page was picked
+  useEffect(() => {
+    if (!isDesktop()) setSidebarOpen(false);
+  }, [pathname]);
+  return (
+    <Page
+      masthead={<Header sidebarOpen={sidebarOpen} onToggle={() => setSidebarOpen((o) => !o)} />}
+      sidebar={<Sidebar isOpen={sidebarOpen} />}
+      onPageResize={(_e, { windowSize }) => windowSize >= DESKTOP && setSidebarOpen(true)}
+    >
       <Routes>
         <Route path="/" element={<Navigate to="/locks" replace />} />
         <Route path="/locks" element={<LocksPage />} />
         <Route path="/locks/:id" element={<LockPage />} />
         <Route path="/hosts" element={<HostsPage />} />
-        {useCanAdmin() && <Route path="/users" element={<UsersPage />} />}
+        <Route path="/hosts/:name" element={<HostPage />} />
+        <Route path="/account" element={<AccountPage />} />
+        {admin && <Route path="/users" element={<UsersPage />} />}
+        {admin && <Route path="/audit" element={<AuditPage />} />}
         <Route path="*" element={<Navigate to="/locks" replace />} />
       </Routes>
     </Page>
   );
 }
 
-const useCanAdmin = () => useCan('admin');
+function LiveIndicator() {
+  const live = useLiveConnected();
+  return (
+    <span
+      className={live ? 'kh-live kh-live-on' : 'kh-live'}
+      data-testid="live-state"
+      title={live ? 'Updates arrive as they happen' : 'The event stream is down: refreshing every 2 s'}
+    >
+      {live ? 'live' : 'polling'}
+    </span>
+  );
+}
 
-function Header() {
+function Header({ sidebarOpen, onToggle }: { sidebarOpen: boolean; onToggle(): void }) {
   const { session, logout } = useSession();
   return (
     <Masthead>
       <MastheadMain>
         <MastheadToggle>
-          <PageToggleButton isHamburgerButton aria-label="Navigation" />
+          <PageToggleButton
+            isHamburgerButton
+            aria-label="Navigation"
+            isSidebarOpen={sidebarOpen}
+            onSidebarToggle={onToggle}
+          />
         </MastheadToggle>
         <MastheadBrand>
           <MastheadLogo component="span">keyholder</MastheadLogo>
@@ -71,6 +118,9 @@ function Header() {
         <Toolbar isStatic>
           <ToolbarContent>
             <ToolbarItem align={{ default: 'alignEnd' }}>
+              <LiveIndicator />
+            </ToolbarItem>
+            <ToolbarItem>
               <span data-testid="whoami">
                 {session?.user.login} ({session?.user.role})
               </span>
@@ -87,17 +137,23 @@ function Header() {
   );
 }
 
-function Sidebar() {
+function Sidebar({ isOpen }: { isOpen: boolean }) {
   const navigate = useNavigate();
   const { pathname } = useLocation();
   const admin = useCan('admin');
   const items = [
     { to: '/locks', label: 'Locks' },
     { to: '/hosts', label: 'Hosts' },
-    ...(admin ? [{ to: '/users', label: 'Users & tokens' }] : []),
+    ...(admin
+      ? [
+          { to: '/users', label: 'Users & tokens' },
+          { to: '/audit', label: 'Audit trail' },
+        ]
+      : []),
+    { to: '/account', label: 'Your account' },
   ];
   return (
-    <PageSidebar>
+    <PageSidebar isSidebarOpen={isOpen}>
       <PageSidebarBody>
         <Nav aria-label="Main">
           <NavList>

@@ -24,6 +24,16 @@ export interface Holder {
   expires_at: string | null;
 }
 
+/** Exactly one day rule: weekly `days`, monthly `nth_weekday` or `days_of_month`. */
+export interface Window {
+  days?: string[];
+  nth_weekday?: { nth: number; day: string };
+  days_of_month?: number[];
+  start: string;
+  duration_minutes: number;
+  time_zone: string;
+}
+
 export interface Lock {
   id: number;
   name: string;
@@ -33,13 +43,18 @@ export interface Lock {
   updated_at: string;
   max_holders: number;
   lease_seconds: number | null;
-  fencing_token: number;
+  fencing_token: number | null;
+  /** the lock's own counter: the last token handed out */
+  fencing_counter?: number;
   stale: boolean;
+  windows?: Window[];
+  next_window_at?: string | null;
   holders: Holder[];
 }
 
 export interface LockEvent {
   id: number;
+  lock?: { id: number | null; name: string };
   event_type: string;
   created_at: string;
   host: { name: string } | null;
@@ -81,9 +96,20 @@ export class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** per-field messages of a 422 (`error.errors`) */
+    readonly fields: Record<string, string[]> = {},
   ) {
     super(message);
   }
+}
+
+/** The message and, for a validation failure, what is wrong with each field. */
+export function explain(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const fields = err instanceof ApiError ? Object.entries(err.fields) : [];
+  // the API's message usually says it already; the fields only when it is the bare title
+  if (fields.length === 0 || err.message !== 'Validation failed') return err.message;
+  return `${err.message}: ${fields.map(([f, msgs]) => `${f} ${msgs.join(', ')}`).join('; ')}`;
 }
 
 let csrfToken: string | null = null;
@@ -106,8 +132,9 @@ export async function api<T>(method: string, path: string, body?: unknown): Prom
   const text = await res.text();
   const json: unknown = text ? safeJson(text) : undefined;
   if (!res.ok) {
-    const message = (json as { error?: { message?: string } } | undefined)?.error?.message;
-    throw new ApiError(res.status, message ?? `${res.status} ${res.statusText}`);
+    const error = (json as { error?: { message?: string; errors?: Record<string, string[]> } } | undefined)
+      ?.error;
+    throw new ApiError(res.status, error?.message ?? `${res.status} ${res.statusText}`, error?.errors ?? {});
   }
   return json as T;
 }

@@ -1,4 +1,7 @@
-import '@patternfly/patternfly/patternfly.css';
+// Only PatternFly's base (tokens, fonts, resets): each component brings its own CSS through
+// @patternfly/react-styles, so the bundle carries the CSS of the components in use only.
+import '@patternfly/patternfly/patternfly-base.css';
+import './app.css';
 import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { BrowserRouter } from 'react-router-dom';

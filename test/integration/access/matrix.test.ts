@@ -24,6 +24,8 @@ interface Call {
   params?: Record<string, string>;
   body?: unknown;
   headers?: Record<string, string>;
+  /** the answer is an endless event stream: only its status is awaited */
+  eventStream?: boolean;
 }
 
 interface Row {
@@ -93,6 +95,11 @@ const TABLE: Record<string, Row> = {
   },
   'DELETE /api/dlmlocks/:id': { rule: 'admin', ok: 200, call: freshLock },
   'GET /api/dlmlocks/:id/dlmlock_events': { rule: 'viewer', ok: 200, call: () => lockRef },
+  'POST /api/dlmlocks/:id/release': {
+    rule: 'operator',
+    ok: 200,
+    call: async (ctx) => ({ ...(await freshLock(ctx)), body: { reason: 'matrix' } }),
+  },
 
   'GET /api/users': { rule: 'admin', ok: 200 },
   'POST /api/users': {
@@ -141,6 +148,9 @@ const TABLE: Record<string, Row> = {
   'DELETE /api/hosts/:name': { rule: 'admin', ok: 200, call: freshHost },
 
   'GET /api/audit': { rule: 'admin', ok: 200 },
+  'GET /api/overview': { rule: 'viewer', ok: 200 },
+  'GET /api/hosts/:name/events': { rule: 'viewer', ok: 200, call: () => ({ params: { name: 'web01' } }) },
+  'GET /api/events/stream': { rule: 'viewer', ok: 200, call: () => ({ eventStream: true }) },
 
   'GET /api/openapi.json': { rule: 'public', ok: 200 },
   'GET /api/docs': { rule: 'public', ok: 200 },
@@ -239,7 +249,12 @@ describe.each(STORES)('access matrix on %s', (kind) => {
     const path = url.replace(/:(\w+)|\*/g, (whole, name: string | undefined) =>
       encodeURIComponent(c.params?.[name ?? '*'] ?? whole),
     );
-    const opts: RequestOptions = { body: c.body, headers: { ...c.headers }, agent };
+    const opts: RequestOptions = {
+      body: c.body,
+      headers: { ...c.headers },
+      agent,
+      eventStreamHeadersOnly: c.eventStream,
+    };
     switch (caller) {
       case 'nobody':
         return s.request(method, path, opts);

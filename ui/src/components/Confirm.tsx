@@ -8,9 +8,10 @@ interface Props {
   children: ReactNode;
   variant?: 'danger' | 'secondary' | 'warning';
   onConfirm(): Promise<void> | void;
+  onOpen?(): void;
 }
 
-export function ConfirmButton({ label, title, children, variant = 'danger', onConfirm }: Props) {
+export function ConfirmButton({ label, title, children, variant = 'danger', onConfirm, onOpen }: Props) {
   const [open, setOpen] = useState(false);
   const [busy, setBusy] = useState(false);
   const confirm = async () => {
@@ -24,7 +25,13 @@ export function ConfirmButton({ label, title, children, variant = 'danger', onCo
   };
   return (
     <>
-      <Button variant={variant} onClick={() => setOpen(true)}>
+      <Button
+        variant={variant}
+        onClick={() => {
+          onOpen?.();
+          setOpen(true);
+        }}
+      >
         {label}
       </Button>
       <Modal variant="small" isOpen={open} onClose={() => setOpen(false)} aria-labelledby="confirm-title">

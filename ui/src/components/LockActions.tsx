@@ -1,10 +1,12 @@
-// What the caller's role allows on a lock: operator enables, disables and force-releases;
+// What the caller's role allows on a lock: operator enables, disables, edits and force-releases;
 // admin also deletes. A viewer sees no buttons (the server would refuse them anyway).
 import { Alert, Button, Flex, FlexItem } from '@patternfly/react-core';
 import { useState } from 'react';
 import { api, lockPath, type Lock } from '../api';
 import { useCan } from '../session';
 import { ConfirmButton } from './Confirm';
+import { EditLockButton } from './LockForm';
+import { ReleaseButton } from './ReleaseDialog';
 
 interface Props {
   lock: Lock;
@@ -46,17 +48,12 @@ export function LockActions({ lock, onChanged, onDeleted }: Props) {
             </Button>
           )}
         </FlexItem>
+        <FlexItem>
+          <EditLockButton lock={lock} onSaved={onChanged} />
+        </FlexItem>
         {lock.holders.length > 0 && (
           <FlexItem>
-            <ConfirmButton
-              label="Release"
-              variant="warning"
-              title={`Force release ${lock.name}?`}
-              onConfirm={() => update({ host_id: null })}
-            >
-              {lock.holders.map((h) => h.name).join(', ')} will no longer hold the lock, whatever it is doing
-              right now.
-            </ConfirmButton>
+            <ReleaseButton lock={lock} onReleased={onChanged} />
           </FlexItem>
         )}
         {admin && (

@@ -1,23 +1,28 @@
-// The API's timestamps are UTC ("2026-11-26 08:00:00 UTC"); people read local time and "how long ago".
-export function parseApiTime(s: string): Date {
-  return new Date(s.replace(' UTC', 'Z').replace(' ', 'T'));
+// A point in time as people read it: relative ("in 52 min", "3 h ago"), the exact local and UTC
+// time on hover (title). It re-renders every 30 s so "just now" does not stay on screen for an hour.
+import { useEffect, useState } from 'react';
+import { parseApiTime, relative } from '../format';
+
+export { parseApiTime } from '../format';
+
+function useNow(everyMs = 30_000): number {
+  const [now, setNow] = useState(Date.now);
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), everyMs);
+    return () => clearInterval(t);
+  }, [everyMs]);
+  return now;
 }
 
-function ago(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 60) return `${Math.max(s, 0)}s ago`;
-  if (s < 3600) return `${Math.floor(s / 60)}m ago`;
-  if (s < 86400) return `${Math.floor(s / 3600)}h ago`;
-  return `${Math.floor(s / 86400)}d ago`;
-}
-
-export function Time({ value }: { value: string | null | undefined }) {
-  if (!value) return <>never</>;
+export function Time({ value, never = 'never' }: { value: string | null | undefined; never?: string }) {
+  const now = useNow();
+  if (!value) return <>{never}</>;
   const d = parseApiTime(value);
   if (Number.isNaN(d.getTime())) return <>{value}</>;
+  const exact = `${d.toLocaleString()} (${value})`;
   return (
-    <time dateTime={d.toISOString()} title={value}>
-      {d.toLocaleString()} ({ago(Date.now() - d.getTime())})
+    <time dateTime={d.toISOString()} title={exact}>
+      {relative(d, now)}
     </time>
   );
 }

@@ -1,25 +1,32 @@
-// Hosts that take locks: last check-in, locks held, stale; searchable and paged like locks.
+// Hosts that take locks: last check-in, locks held, stale; searchable and paged like locks,
+// with the state in the URL. Each name opens the host page.
 import { Alert, Content, Label, LabelGroup, PageSection, Title } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
-import { useState } from 'react';
 import { Link } from 'react-router-dom';
 import { api, query, type Host, type Page } from '../api';
-import { ListToolbar, type ListState } from '../components/ListToolbar';
+import { ListPagination, ListToolbar, SearchError, type ListState } from '../components/ListToolbar';
 import { StaleBadge } from '../components/LockStatus';
 import { Time } from '../components/Time';
-import { usePoll } from '../poll';
+import { useLive } from '../live';
+import { intParam, useUrlState } from '../url-state';
 
 export function HostsPage() {
-  const [list, setList] = useState<ListState>({ search: '', page: 1, perPage: 20 });
+  const [url, setUrl] = useUrlState({ q: '', page: '1', per_page: '20' });
+  const list: ListState = { search: url.q, page: intParam(url.page, 1), perPage: intParam(url.per_page, 20) };
+  const setList = (next: ListState) =>
+    setUrl({ q: next.search, page: String(next.page), per_page: String(next.perPage) });
   const path = `/api/hosts${query({ search: list.search, page: list.page, per_page: list.perPage })}`;
-  const { data, error } = usePoll(path, () => api<Page<Host>>('GET', path));
+  const { data: answer, error } = useLive(path, () => api<Page<Host>>('GET', path));
+  const searchError = error && /search/i.test(error) ? error : undefined;
+  const data = searchError ? undefined : answer;
 
   return (
     <PageSection>
       <Title headingLevel="h1">Hosts</Title>
       <ListToolbar state={list} onChange={setList} count={data?.subtotal ?? 0} placeholder="stale = true" />
-      {error && <Alert variant="danger" isInline title={error} data-testid="list-error" />}
-      <Table aria-label="Hosts" variant="compact" gridBreakPoint="grid-md">
+      {searchError && <SearchError search={url.q} message={searchError} />}
+      {error && !searchError && <Alert variant="danger" isInline title={error} data-testid="list-error" />}
+      <Table aria-label="Hosts" variant="compact" gridBreakPoint="grid-md" className="kh-dense">
         <Thead>
           <Tr>
             <Th>Name</Th>
@@ -31,7 +38,11 @@ export function HostsPage() {
         <Tbody>
           {data?.results.map((host) => (
             <Tr key={host.id} data-testid={`host-row-${host.name}`}>
-              <Td dataLabel="Name">{host.name}</Td>
+              <Td dataLabel="Name">
+                <Link to={`/hosts/${encodeURIComponent(host.name)}`} className="kh-name">
+                  {host.name}
+                </Link>
+              </Td>
               <Td dataLabel="Last check-in">
                 <Time value={host.last_checkin_at} />
               </Td>
@@ -46,17 +57,30 @@ export function HostsPage() {
                     ))}
               </Td>
               <Td dataLabel="State">
-                <LabelGroup>
-                  {host.stale && <StaleBadge />}
-                  {!host.can_acquire_locks && <Label color="red">barred</Label>}
-                  {!host.stale && host.can_acquire_locks && <Label color="green">ok</Label>}
-                </LabelGroup>
+                <HostState host={host} />
               </Td>
             </Tr>
           ))}
         </Tbody>
       </Table>
       {data && data.results.length === 0 && <Content component="p">No hosts match.</Content>}
+      {data && data.subtotal > list.perPage && (
+        <ListPagination state={list} onChange={setList} count={data.subtotal} bottom />
+      )}
     </PageSection>
+  );
+}
+
+export function HostState({ host }: { host: Host }) {
+  return (
+    <LabelGroup>
+      {host.stale && <StaleBadge />}
+      {!host.can_acquire_locks && (
+        <Label color="red" data-testid="barred">
+          barred
+        </Label>
+      )}
+      {!host.stale && host.can_acquire_locks && <Label color="green">ok</Label>}
+    </LabelGroup>
   );
 }

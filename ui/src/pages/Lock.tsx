@@ -1,4 +1,5 @@
-// One lock: its settings, holders, actions and event timeline, polled.
+// One lock: its settings, holders, actions and event timeline, refreshed by the live stream
+// whenever an event of this lock arrives. A lock that is gone (404) says so and stops asking.
 import {
   Alert,
   Breadcrumb,
@@ -12,18 +13,28 @@ import {
 } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import { Link, useNavigate, useParams } from 'react-router-dom';
-import { api, lockPath, type Lock, type LockEvent, type Page } from '../api';
+import { api, lockPath, type Lock, type LockEvent, type Page, type Window } from '../api';
+import { EVENT_WINDOW, EventTable } from '../components/Events';
 import { LockActions } from '../components/LockActions';
 import { LockStatus } from '../components/LockStatus';
 import { Time } from '../components/Time';
-import { usePoll } from '../poll';
+import { duration, parseApiTime, seconds } from '../format';
+import { useLive } from '../live';
+import { intParam, useUrlState } from '../url-state';
 
 export function LockPage() {
   const id = useParams().id!;
   const navigate = useNavigate();
-  const lock = usePoll(`lock ${id}`, () => api<Lock>('GET', lockPath(id)));
-  const events = usePoll(`events ${id}`, () =>
-    api<Page<LockEvent>>('GET', `${lockPath(id)}/dlmlock_events?per_page=50`),
+  const [url, setUrl] = useUrlState({ type: '', host: '', page: '1' });
+  const lock = useLive(
+    `lock ${id}`,
+    () => api<Lock>('GET', lockPath(id)),
+    (e) => e.lock.id === Number(id) || e.lock.name === id,
+  );
+  const events = useLive(
+    `events ${id}`,
+    () => api<Page<LockEvent>>('GET', `${lockPath(id)}/dlmlock_events?per_page=${EVENT_WINDOW}`),
+    (e) => e.lock.id === Number(id) || e.lock.name === id,
   );
   const l = lock.data;
   const reload = () => {
@@ -37,16 +48,33 @@ export function LockPage() {
         <BreadcrumbItem render={() => <Link to="/locks">Locks</Link>} />
         <BreadcrumbItem isActive>{l?.name ?? id}</BreadcrumbItem>
       </Breadcrumb>
-      {lock.error && <Alert variant="danger" isInline title={lock.error} />}
-      {l && (
+      {lock.notFound && (
+        <Alert variant="warning" isInline title="This lock does not exist (any more)" data-testid="not-found">
+          <Link to="/locks">Back to the locks</Link>
+        </Alert>
+      )}
+      {lock.error && !lock.notFound && <Alert variant="danger" isInline title={lock.error} />}
+      {l && !lock.notFound && (
         <>
-          <Title headingLevel="h1">{l.name}</Title>
+          <Title headingLevel="h1" className="kh-name">
+            {l.name}
+          </Title>
           <LockStatus lock={l} />
           <DescriptionList isCompact isHorizontal columnModifier={{ default: '1Col', lg: '2Col' }}>
             <Item term="Type">{l.type}</Item>
             <Item term="Holders allowed">{l.max_holders}</Item>
-            <Item term="Lease">{l.lease_seconds === null ? 'none' : `${l.lease_seconds} s`}</Item>
-            <Item term="Fencing token">{l.fencing_token}</Item>
+            <Item term="Lease">{l.lease_seconds === null ? 'none' : seconds(l.lease_seconds)}</Item>
+            <Item term="Fencing token" testId="lock-fencing-token">
+              {l.fencing_counter ?? l.fencing_token ?? '—'}
+            </Item>
+            <Item term="Windows" testId="lock-windows">
+              {l.windows && l.windows.length > 0 ? l.windows.map(windowText).join('; ') : 'always open'}
+            </Item>
+            {l.windows && l.windows.length > 0 && (
+              <Item term="Next window opens" testId="next-window">
+                <Time value={l.next_window_at} never="not within eight days" />
+              </Item>
+            )}
             <Item term="Created">
               <Time value={l.created_at} />
             </Item>
@@ -64,6 +92,7 @@ export function LockPage() {
                 <Tr>
                   <Th>Host</Th>
                   <Th>Acquired</Th>
+                  <Th>Held for</Th>
                   <Th>Fencing token</Th>
                   <Th>Lease ends</Th>
                 </Tr>
@@ -71,12 +100,19 @@ export function LockPage() {
               <Tbody>
                 {l.holders.map((h) => (
                   <Tr key={h.name} data-testid="holder">
-                    <Td dataLabel="Host">{h.name}</Td>
+                    <Td dataLabel="Host">
+                      <Link to={`/hosts/${encodeURIComponent(h.name)}`} className="kh-name">
+                        {h.name}
+                      </Link>
+                    </Td>
                     <Td dataLabel="Acquired">
                       <Time value={h.acquired_at} />
                     </Td>
+                    <Td dataLabel="Held for">
+                      {duration(Date.now() - parseApiTime(h.acquired_at).getTime())}
+                    </Td>
                     <Td dataLabel="Fencing token">{h.fencing_token}</Td>
-                    <Td dataLabel="Lease ends">
+                    <Td dataLabel="Lease ends" data-testid="lease-ends">
                       {h.expires_at ? <Time value={h.expires_at} /> : 'no lease'}
                     </Td>
                   </Tr>
@@ -86,39 +122,40 @@ export function LockPage() {
           )}
         </>
       )}
-      <Title headingLevel="h2">Events</Title>
-      {events.error && <Alert variant="danger" isInline title={events.error} />}
-      <Table aria-label="Events" variant="compact" gridBreakPoint="grid-md">
-        <Thead>
-          <Tr>
-            <Th>When</Th>
-            <Th>Event</Th>
-            <Th>By</Th>
-            <Th>Detail</Th>
-          </Tr>
-        </Thead>
-        <Tbody>
-          {events.data?.results.map((e) => (
-            <Tr key={e.id} data-testid="event">
-              <Td dataLabel="When">
-                <Time value={e.created_at} />
-              </Td>
-              <Td dataLabel="Event">{e.event_type}</Td>
-              <Td dataLabel="By">{e.host?.name ?? e.user?.login ?? '—'}</Td>
-              <Td dataLabel="Detail">{e.detail ?? ''}</Td>
-            </Tr>
-          ))}
-        </Tbody>
-      </Table>
+      {!lock.notFound && (
+        <>
+          <Title headingLevel="h2">Events</Title>
+          {events.error && <Alert variant="danger" isInline title={events.error} />}
+          {events.data && (
+            <EventTable
+              events={events.data.results}
+              total={events.data.total}
+              filters={{ type: url.type, host: url.host, page: intParam(url.page, 1) }}
+              onFilters={(f) => setUrl({ type: f.type, host: f.host, page: String(f.page) })}
+            />
+          )}
+        </>
+      )}
     </PageSection>
   );
 }
 
-function Item({ term, children }: { term: string; children: React.ReactNode }) {
+const NTH: Record<number, string> = { 1: '1st', 2: '2nd', 3: '3rd', 4: '4th', [-1]: 'last' };
+
+export function windowText(w: Window): string {
+  const when = w.days
+    ? w.days.join(', ')
+    : w.nth_weekday
+      ? `${NTH[w.nth_weekday.nth] ?? w.nth_weekday.nth} ${w.nth_weekday.day} of the month`
+      : `day ${(w.days_of_month ?? []).join(', ')} of the month`;
+  return `${when} ${w.start} for ${duration(w.duration_minutes * 60_000)} (${w.time_zone})`;
+}
+
+function Item({ term, children, testId }: { term: string; children: React.ReactNode; testId?: string }) {
   return (
     <DescriptionListGroup>
       <DescriptionListTerm>{term}</DescriptionListTerm>
-      <DescriptionListDescription>{children}</DescriptionListDescription>
+      <DescriptionListDescription data-testid={testId}>{children}</DescriptionListDescription>
     </DescriptionListGroup>
   );
 }

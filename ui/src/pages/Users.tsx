@@ -1,17 +1,45 @@
-// Admins only: users with their roles (read-only here; the API and CLI change them) and API
-// tokens, which can be issued (the secret is shown once) and revoked.
-import { Alert, ClipboardCopy, PageSection, Title } from '@patternfly/react-core';
+// Admins only: users (create, change role, reset password, delete) and API tokens, which can
+// be issued (the secret is shown once) and revoked.
+import {
+  Alert,
+  ClipboardCopy,
+  FormSelect,
+  FormSelectOption,
+  PageSection,
+  TextInput,
+  Title,
+} from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import { useState } from 'react';
-import { api, type Page, type Token, type User } from '../api';
+import { api, explain, type Page, type Role, type Token, type User } from '../api';
 import { ConfirmButton } from '../components/Confirm';
 import { Time } from '../components/Time';
 import { TokenForm } from '../components/TokenForm';
-import { usePoll } from '../poll';
+import { CreateUserForm, ROLES } from '../components/UserForms';
+import { useLive } from '../live';
+import { useSession } from '../session';
+
+const never = () => false;
 
 export function UsersPage() {
-  const users = usePoll('users', () => api<Page<User>>('GET', '/api/users?per_page=1000'));
-  const tokens = usePoll('tokens', () => api<Page<Token>>('GET', '/api/tokens?per_page=1000'));
+  const { session } = useSession();
+  // lock events say nothing about users and tokens: no live refresh, re-read after each action
+  const users = useLive('users', () => api<Page<User>>('GET', '/api/users?per_page=1000'), never);
+  const tokens = useLive('tokens', () => api<Page<Token>>('GET', '/api/tokens?per_page=1000'), never);
+  const [resetting, setResetting] = useState<string>();
+  const [newPassword, setNewPassword] = useState('');
+  const [notice, setNotice] = useState<string>();
+  const userAction = async (method: string, login: string, body?: unknown, done?: string) => {
+    setError(undefined);
+    setNotice(undefined);
+    try {
+      await api(method, `/api/users/${encodeURIComponent(login)}`, body);
+      if (done) setNotice(done);
+    } catch (err) {
+      setError(explain(err));
+    }
+    users.reload();
+  };
   const [issued, setIssued] = useState<string>();
   const [error, setError] = useState<string>();
 
@@ -29,21 +57,77 @@ export function UsersPage() {
     <PageSection>
       <Title headingLevel="h1">Users</Title>
       {users.error && <Alert variant="danger" isInline title={users.error} />}
+      {notice && <Alert variant="success" isInline isPlain title={notice} data-testid="user-notice" />}
+      {error && <Alert variant="danger" isInline title={error} data-testid="user-error" />}
+      <CreateUserForm onCreated={users.reload} />
       <Table aria-label="Users" variant="compact" gridBreakPoint="grid-md">
         <Thead>
           <Tr>
             <Th>Login</Th>
             <Th>Role</Th>
             <Th>Created</Th>
+            <Th screenReaderText="Actions" />
           </Tr>
         </Thead>
         <Tbody>
           {users.data?.results.map((u) => (
             <Tr key={u.id} data-testid={`user-row-${u.login}`}>
               <Td dataLabel="Login">{u.login}</Td>
-              <Td dataLabel="Role">{u.role}</Td>
+              <Td dataLabel="Role">
+                <FormSelect
+                  id={`role-${u.login}`}
+                  aria-label={`Role of ${u.login}`}
+                  value={u.role}
+                  isDisabled={u.login === session?.user.login}
+                  onChange={(_e, role) =>
+                    void userAction('PUT', u.login, { role: role as Role }, `${u.login} is now ${role}`)
+                  }
+                >
+                  {ROLES.map((r) => (
+                    <FormSelectOption key={r} value={r} label={r} />
+                  ))}
+                </FormSelect>
+              </Td>
               <Td dataLabel="Created">
                 <Time value={u.created_at} />
+              </Td>
+              <Td dataLabel="Actions" className="kh-actions">
+                <ConfirmButton
+                  label="Reset password"
+                  variant="secondary"
+                  title={`New password for ${u.login}`}
+                  onConfirm={async () => {
+                    await userAction(
+                      'PUT',
+                      u.login,
+                      { password: newPassword },
+                      `Password of ${u.login} reset`,
+                    );
+                    setNewPassword('');
+                  }}
+                  onOpen={() => setResetting(u.login)}
+                >
+                  {resetting === u.login && (
+                    <TextInput
+                      aria-label="New password"
+                      id="reset-password"
+                      type="password"
+                      autoComplete="new-password"
+                      value={newPassword}
+                      onChange={(_e, v) => setNewPassword(v)}
+                    />
+                  )}
+                  Their UI sessions end; tokens keep working.
+                </ConfirmButton>
+                {u.login !== session?.user.login && (
+                  <ConfirmButton
+                    label="Delete"
+                    title={`Delete ${u.login}?`}
+                    onConfirm={() => userAction('DELETE', u.login, undefined, `${u.login} deleted`)}
+                  >
+                    {u.login} can no longer log in; their tokens stop working.
+                  </ConfirmButton>
+                )}
               </Td>
             </Tr>
           ))}
@@ -65,7 +149,7 @@ export function UsersPage() {
           </ClipboardCopy>
         </Alert>
       )}
-      {(error ?? tokens.error) && <Alert variant="danger" isInline title={error ?? tokens.error} />}
+      {tokens.error && <Alert variant="danger" isInline title={tokens.error} />}
       <Table aria-label="Tokens" variant="compact" gridBreakPoint="grid-md">
         <Thead>
           <Tr>
