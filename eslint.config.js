@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'ui/dist/', 'coverage/', 'data/', '.tmp/'] },
+  { ignores: ['dist/', 'node_modules/', 'ui/dist/', 'client/dist/', 'protocol/dist/', 'coverage/', 'data/', '.tmp/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -7,11 +7,9 @@ import { registerUserCommands } from './user.js';
 import { registerEventCommands } from './events.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerBackupCommands } from './backup.js';
-import { registerLockCommands } from './lock.js';
-import { usageErrorsExitWithError } from './usage-exit.js';
+// the host-side commands (lock, update, locks/hosts/events) come from the client package
+import { registerClientCommands, usageErrorsExitWithError } from 'keyholder-client';
 import { registerCompletionCommand } from './completion.js';
-import { registerOperatorCommands } from './operator.js';
-import { registerUpdateCommands } from './update.js';
 
 const program = new Command('keyholder')
   .description('Distributed lock manager for server fleets (Foreman DLM compatible, FleetLock)')
@@ -25,9 +23,7 @@ registerUserCommands(program);
 registerEventCommands(program);
 registerDoctorCommand(program);
 registerBackupCommands(program);
-registerLockCommands(program);
-registerUpdateCommands(program);
-registerOperatorCommands(program);
+registerClientCommands(program);
 // last: it describes every command registered before it
 registerCompletionCommand(program);
 

@@ -1,6 +1,7 @@
 // The lock JSON of GET/PUT/DELETE .../lock. Foreman DLM sends the base keys; keyholder adds
 // extensions (max_holders, holders, fencing_token). Parsing is tolerant on purpose: unknown keys
 // are kept, missing extensions are simply absent, so one client serves both servers.
+import { PRECONDITION_FAILED_MESSAGE } from 'keyholder-protocol';
 import { z } from 'zod';
 import { ClientError } from './errors.js';
 
@@ -80,4 +81,4 @@ export function parseServerError(body: unknown): ServerError {
 }
 
 /** foreman_dlm's one 412 text; it says nothing specific, so the client looks up why itself. */
-export const GENERIC_412 = 'Precondition failed. Lock is in invalid state for this operation.';
+export const GENERIC_412 = PRECONDITION_FAILED_MESSAGE;

@@ -5,12 +5,12 @@
 // 2 error, 3 server unreachable.
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ApiClient } from '../client/api-client.js';
-import { validateLockName } from '../client/config.js';
-import { ClientError, EXIT_OK } from '../client/errors.js';
-import { say } from '../client/output.js';
-import { loadClientConfig } from '../client/setup.js';
-import { renderTable } from '../client/table.js';
+import { ApiClient } from '../api-client.js';
+import { validateLockName } from '../config.js';
+import { ClientError, EXIT_OK } from '../errors.js';
+import { say } from '../output.js';
+import { loadClientConfig } from '../setup.js';
+import { renderTable } from '../table.js';
 import { reportError, seconds } from './lock.js';
 
 interface OperatorFlags {
