@@ -1,24 +1,25 @@
 // The lock JSON of GET/PUT/DELETE /api/dlmlocks/:id/lock as keyholder sends it: foreman_dlm's
 // keys plus keyholder's extensions. A Foreman server sends only the base keys, so clients parse
-// the extensions as optional.
+// the extensions as optional. Type aliases, not interfaces, so a record of them fits the
+// client's tolerant parse (which keeps unknown keys).
 
-export interface HolderJson {
+export type HolderJson = {
   name: string;
   acquired_at: string;
   fencing_token: number;
   /** null without a lease */
   expires_at: string | null;
-}
+};
 
 /** a maintenance window: on these days, from start (HH:MM) for duration_minutes, in time_zone */
-export interface WindowJson {
+export type WindowJson = {
   days: string[];
   start: string;
   duration_minutes: number;
   time_zone: string;
-}
+};
 
-export interface LockJson {
+export type LockJson = {
   id: number;
   host_id: number | null;
   name: string;
@@ -35,4 +36,4 @@ export interface LockJson {
   stale: boolean;
   windows: WindowJson[];
   holders: HolderJson[];
-}
+};

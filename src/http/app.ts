@@ -10,6 +10,7 @@ import type { Requester } from '../identity/requester.js';
 import { LockService } from '../service/locks.js';
 import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
+import { eventRoutes } from './events.js';
 import {
   clientErrorHandler,
   frameworkErrorHandler,
@@ -85,6 +86,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(sessionRoutes, { prefix, store, identity, config });
     await app.register(hostRoutes, { prefix, store, staleAfterMs });
     await app.register(auditRoutes, { prefix, store });
+    await app.register(eventRoutes, { prefix, store });
   }
   await app.register(fleetlockRoutes, {
     locks,
