@@ -11,6 +11,7 @@ import { LockService } from '../service/locks.js';
 import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
 import { eventRoutes } from './events.js';
+import { lockReleaseRoutes } from './lock-release.js';
 import {
   clientErrorHandler,
   frameworkErrorHandler,
@@ -81,6 +82,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installMetrics(app, { store, staleAfterMs, instanceId: config.instanceId });
   for (const prefix of API_PREFIXES) {
     await app.register(dlmlockRoutes, { prefix, locks, staleAfterMs });
+    await app.register(lockReleaseRoutes, { prefix, locks, staleAfterMs });
     await app.register(userRoutes, { prefix, store });
     await app.register(tokenRoutes, { prefix, store });
     await app.register(sessionRoutes, { prefix, store, identity, config });

@@ -83,6 +83,11 @@ export const lockSchema = {
         type: 'object',
         properties: {
           days: { type: 'array', items: { type: 'string' } },
+          nth_weekday: {
+            type: 'object',
+            properties: { nth: { type: 'integer' }, day: { type: 'string' } },
+          },
+          days_of_month: { type: 'array', items: { type: 'integer' } },
           start: { type: 'string' },
           duration_minutes: { type: 'integer' },
           time_zone: { type: 'string' },
@@ -123,6 +128,16 @@ const windowSchema = {
     days: {
       type: 'array',
       items: { type: 'string', enum: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] },
+    },
+    nth_weekday: {
+      type: 'object',
+      description: 'instead of days: the nth (1-4, or -1 for the last) such weekday of each month',
+      properties: { nth: { type: 'integer', enum: [1, 2, 3, 4, -1] }, day: { type: 'string' } },
+    },
+    days_of_month: {
+      type: 'array',
+      description: 'instead of days: these days of each month',
+      items: { type: 'integer', minimum: 1, maximum: 31 },
     },
     start: { type: 'string', description: 'local time HH:MM' },
     duration_minutes: { type: 'integer', minimum: 1 },

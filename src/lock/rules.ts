@@ -115,12 +115,16 @@ export function decideRelease(
   return reject('held');
 }
 
-/** An operator frees a lock (or one holder of it) regardless of who holds it. */
+/**
+ * An operator frees a lock (or one holder of it) regardless of who holds it. Each freed holder
+ * gets a `force_release` event whose actor is the operator and whose detail is the reason.
+ */
 export function decideForceRelease(
   current: LockState,
   now: number,
   actor: Actor,
   hostName?: string,
+  reason: string | null = null,
 ): Decision {
   const { lock, events } = expireLeases(current, now);
   const freed = lock.holders.filter((h) => hostName === undefined || h.hostName === hostName);
@@ -131,7 +135,11 @@ export function decideForceRelease(
     next: { ...lock, updatedAt: now, holders: lock.holders.filter((h) => !freed.includes(h)) },
     events: [
       ...events,
-      ...freed.map((h) => ({ ...eventFor('force_release', actor), hostId: h.hostId, hostName: h.hostName })),
+      ...freed.map((h) => ({
+        ...eventFor('force_release', actor, reason),
+        hostId: h.hostId,
+        hostName: h.hostName,
+      })),
     ],
   };
 }

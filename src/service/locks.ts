@@ -12,6 +12,7 @@ import {
 import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type EventDraft, type LockState } from '../lock/types.js';
 import { assertLockName } from '../lock/validate.js';
 import type { MaintenanceWindow } from '../lock/windows.js';
+import type { AuditActor } from '../store/accounts.js';
 import type { HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
 import { Wakeup } from './wakeups.js';
 
@@ -289,6 +290,46 @@ export class LockService {
       decide: (current, ctx) => {
         if (!current) throw lockNotFound(ref);
         return { ...applyUpdate(current, attrs, actor, ctx), result: undefined };
+      },
+    });
+    return lock!;
+  }
+
+  /**
+   * An operator frees one holder (`hostName`) or every holder of a lock, with a reason that goes
+   * into each `force_release` event and, in the same transaction, into the audit trail. Naming a
+   * host that does not hold the lock changes nothing and says so (a typo must not look done).
+   */
+  async forceRelease(
+    ref: string,
+    by: { actor: Actor; audit: AuditActor },
+    options: { hostName?: string; reason: string },
+  ): Promise<LockState> {
+    const { hostName, reason } = options;
+    const { lock } = await this.store.lockOp({
+      ref,
+      createIfMissing: false,
+      actor: by.actor,
+      decide: (current, ctx) => {
+        if (!current) throw lockNotFound(ref);
+        const decision = decideForceRelease(current, ctx.now, by.actor, hostName, reason);
+        if (hostName !== undefined && (!decision.ok || decision.outcome !== 'released')) {
+          throw validationError({ host: [`'${hostName}' does not hold lock '${current.name}'`] });
+        }
+        const freed = decision.events.filter((e) => e.type === 'force_release').map((e) => e.hostName);
+        return {
+          next: decision.next,
+          events: decision.events,
+          result: undefined,
+          audit: freed.length
+            ? {
+                type: 'lock_force_release',
+                actor: by.audit,
+                target: current.name,
+                detail: `released ${freed.join(', ')}: ${reason}`,
+              }
+            : undefined,
+        };
       },
     });
     return lock!;

@@ -15,7 +15,8 @@ export type AuditType =
   | 'token_revoke'
   | 'host_create'
   | 'host_update'
-  | 'host_delete';
+  | 'host_delete'
+  | 'lock_force_release';
 
 /** Who did it: a user (with the client address), or the command line (`login` = "(cli)"). */
 export interface AuditActor {

@@ -6,7 +6,7 @@ import { waiterIsLive } from '../lock/queue.js';
 import { StoreHealth, isUnavailableError, unavailable } from './health.js';
 import { eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
 import { HostDirectory } from './accounts-hosts.js';
-import { Accounts } from './accounts.js';
+import { Accounts, insertAudit } from './accounts.js';
 import { WebhookFeed } from './webhook-feed.js';
 import { compileFilter } from './search-sql.js';
 import {
@@ -323,6 +323,10 @@ export abstract class SqlStore implements Store {
       const next = mutation.next ?? lock;
       if (mutation.next) await applyNext(tx, lock, mutation.next);
       await insertEvents(tx, lock.id, next.name, mutation.events, now);
+      if (mutation.audit) {
+        const { type, actor, target, detail } = mutation.audit;
+        await insertAudit(tx, type, actor, target, detail, now);
+      }
       let waiterId: number | undefined;
       if (mutation.dequeue !== undefined) {
         await tx.defer('DELETE FROM lock_waiters WHERE id = ?', [mutation.dequeue]);

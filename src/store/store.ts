@@ -5,7 +5,7 @@ import type { Actor, EventDraft, HostRef, LockState } from '../lock/types.js';
 import type { LockFilter } from '../search/parse.js';
 import type { ExportDocument } from './backup.js';
 import type { HostDirectory } from './accounts-hosts.js';
-import type { Accounts } from './accounts.js';
+import type { Accounts, AuditActor, AuditType } from './accounts.js';
 import type { WebhookFeed } from './webhook-feed.js';
 import type { StoreHealth } from './health.js';
 
@@ -25,6 +25,8 @@ export interface LockMutation<T> {
   enqueue?: { deadline: number };
   /** leave the queue: this waiter was served, gave up or went away */
   dequeue?: number;
+  /** an operator's action recorded in the audit trail in the same transaction */
+  audit?: { type: AuditType; actor: AuditActor; target: string; detail: string | null };
 }
 
 /** A host queued for a lock by a blocking acquire. */

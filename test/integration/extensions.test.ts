@@ -128,6 +128,35 @@ describe.each(STORES)('extensions on %s', (kind) => {
     expect((await acquire('w2', 'windowed')).status).toBe(200);
   });
 
+  it('keeps calendar windows (n-th weekday, days of the month) and names their next opening', async () => {
+    const now = new Date();
+    // a day of the month that is neither today nor tomorrow (UTC), so the lock is closed now
+    const day = ((now.getUTCDate() + 2) % 28) + 1;
+    const monthly = { days_of_month: [day], start: '00:00', duration_minutes: 60, time_zone: 'UTC' };
+    // the first such weekday of a month: never today's weekday, so closed now
+    const nth = {
+      nth_weekday: { nth: 1, day: DAYS[(now.getUTCDay() + 3) % 7]! },
+      start: '03:00',
+      duration_minutes: 60,
+      time_zone: 'Europe/Berlin',
+    };
+    const c = await s.asAdmin('POST', '/api/dlmlocks', {
+      body: { name: 'monthly', windows: [monthly, nth] },
+    });
+    expect(c.status).toBe(201);
+    expect(c.json.windows).toEqual([monthly, nth]);
+    const r = await acquire('m1', 'monthly');
+    expect(r.status).toBe(412);
+    expect(r.headers['x-lock-reason']).toBe('outside_window');
+    expect(r.headers['x-lock-next-window']).toMatch(/^\d{4}-\d\d-\d\d \d\d:00:00 UTC$/);
+    const bad = await s.asAdmin('PUT', '/api/dlmlocks/monthly', {
+      body: { windows: [{ ...nth, nth_weekday: { nth: 5, day: 'sun' } }] },
+    });
+    expect(bad.status).toBe(422);
+    expect(bad.json.error.errors.windows[0]).toMatch(/nth_weekday must be/);
+    expect((await s.asAdmin('GET', '/api/dlmlocks/monthly')).json.windows).toEqual([monthly, nth]);
+  });
+
   it.each([
     [{ windows: 'sundays' }],
     [{ windows: [{ days: ['sun'], start: '2am', duration_minutes: 60, time_zone: 'UTC' }] }],
