@@ -11,13 +11,15 @@ export type HolderJson = {
   expires_at: string | null;
 };
 
-/** a maintenance window: on these days, from start (HH:MM) for duration_minutes, in time_zone */
+/**
+ * A maintenance window: from start (HH:MM) for duration_minutes, in time_zone, on the days of
+ * exactly one rule: weekly `days`, the n-th (or last, -1) weekday of a month, or days of the month.
+ */
 export type WindowJson = {
-  days: string[];
   start: string;
   duration_minutes: number;
   time_zone: string;
-};
+} & ({ days: string[] } | { nth_weekday: { nth: number; day: string } } | { days_of_month: number[] });
 
 export type LockJson = {
   id: number;
