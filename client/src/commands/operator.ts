@@ -313,13 +313,36 @@ Examples:
       }),
     );
 
+  withApiOptions(
+    locks
+      .command('release <name>')
+      .description('free the lock from one holder or all of them (force release), saying why'),
+  )
+    .option('--holder <host>', 'only this holder (default: every holder)')
+    .requiredOption(
+      '--reason <text>',
+      'why: recorded in the lock event and the audit trail (1-500 characters)',
+    )
+    .option('--json', 'print the lock JSON after the release')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  keyholder locks release reboot-slots --holder web03.example.com --reason "web03 died mid-update"' +
+        '\n  keyholder locks release web-cluster --reason "stuck since the power cut"',
+    )
+    .action(
+      action(async (api, flags: OperatorFlags & { holder?: string; reason: string }, name: string) => {
+        // POST …/release records the operator and the reason (a PUT host_id: null records neither)
+        const lock = await api.call<LockRow>('POST', `${lockPath(name)}/release`, {
+          ...(flags.holder !== undefined && { host: flags.holder }),
+          reason: flags.reason,
+        });
+        if (flags.json) return json(lock);
+        const from = flags.holder === undefined ? 'every holder' : flags.holder;
+        say(process.stdout, `released lock '${name}' from ${from}`, 'ok');
+      }),
+    );
+
   const simple: SimpleVerb[] = [
-    [
-      'release',
-      'free the lock from all its holders (force release)',
-      (api, n) => api.call('PUT', lockPath(n), { host_id: null }),
-      'released',
-    ],
     [
       'disable',
       'refuse every acquire until enabled again',
