@@ -1,5 +1,5 @@
 // Client configuration: flags → config file (/etc/keyholder/client.yaml) → Puppet's agent
-// certificates (src/client/puppet.ts). Validated once, with messages naming the file and field.
+// certificates (client/src/puppet.ts). Validated once, with messages naming the file and field.
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { clampWait, lockNameProblems, MAX_WAIT_SECONDS } from 'keyholder-protocol';

@@ -1,4 +1,4 @@
-// `keyholder update`: the unattended update workflow (see src/client/workflow.ts), run by
+// `keyholder update`: the unattended update workflow (see client/src/workflow.ts), run by
 // keyholder-update.timer and, with --resume, by keyholder-resume.service at boot.
 import { Command, Option } from 'commander';
 import { resolveUpdateSettings, stateDirOf } from '../config.js';
