@@ -93,6 +93,12 @@ const TABLE: Record<string, Row> = {
   },
   'DELETE /api/dlmlocks/:id': { rule: 'admin', ok: 200, call: freshLock },
   'GET /api/dlmlocks/:id/dlmlock_events': { rule: 'viewer', ok: 200, call: () => lockRef },
+  'POST /api/dlmlocks/:id/release': {
+    rule: 'operator',
+    ok: 200,
+    call: async (ctx) => ({ ...(await freshLock(ctx)), body: { reason: 'access matrix' } }),
+  },
+  'GET /api/events': { rule: 'viewer', ok: 200 },
 
   'GET /api/users': { rule: 'admin', ok: 200 },
   'POST /api/users': {
