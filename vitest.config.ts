@@ -13,7 +13,7 @@ export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     // the container image build: `npm run test:image` (vitest.image.config.ts)
-    exclude: [...configDefaults.exclude, 'test/image/**'],
+    exclude: [...configDefaults.exclude, 'test/image/**', 'test/node/**'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

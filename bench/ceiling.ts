@@ -3,6 +3,9 @@
 // identity, no store: what is left is HTTP + TLS + fastify routing and serialisation.
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ServerOptions as HttpsOptions } from 'node:https';
+import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
+import { TLS_SESSION_SECONDS } from '../src/identity/tls-material.js';
+import { sessionIdContext, SessionIdCache, trustFingerprint } from '../src/pki/tls-sessions.js';
 import { lockSchema } from '../src/http/render.js';
 
 // A lock as keyholder renders it after an acquire (same keys, similar lengths).
@@ -56,4 +59,38 @@ export function buildCeiling(https: HttpsOptions): FastifyInstance {
   app.put('/api/dlmlocks/:id/lock', { schema }, answer);
   app.delete('/api/dlmlocks/:id/lock', { schema }, answer);
   return app;
+}
+
+const FIXED_ANSWER = Buffer.from(
+  `HTTP/1.1 200 OK\r\ncontent-type: application/json; charset=utf-8\r\n` +
+    `content-length: ${Buffer.byteLength(JSON.stringify(FIXED_BODY))}\r\nconnection: close\r\n\r\n` +
+    JSON.stringify(FIXED_BODY),
+);
+
+/**
+ * The handshake ceiling: a bare TLS server with keyholder's TLS options (client certificate
+ * asked for and verified, TLS >= 1.2, session tickets and IDs for resumption) that answers
+ * whatever request arrives with the fixed lock JSON and closes. No HTTP parser, no app.
+ */
+export function buildBareTls(files: { cert: Buffer; key: Buffer; ca: Buffer }): TlsServer {
+  const server = createTlsServer(
+    {
+      ...files,
+      requestCert: true,
+      rejectUnauthorized: false,
+      minVersion: 'TLSv1.2',
+      sessionIdContext: sessionIdContext(trustFingerprint(files.ca)),
+      sessionTimeout: TLS_SESSION_SECONDS,
+    },
+    (socket) => {
+      let seen = '';
+      socket.on('data', (chunk: Buffer) => {
+        seen += chunk.toString('latin1');
+        if (seen.includes('\r\n\r\n')) socket.end(FIXED_ANSWER);
+      });
+      socket.on('error', () => socket.destroy());
+    },
+  );
+  new SessionIdCache(10_000, TLS_SESSION_SECONDS * 1000).attach(server);
+  return server;
 }

@@ -19,6 +19,12 @@ export interface LoadSpec {
   measureMs: number;
   /** a response is ok only if its status is 200 and, when set, its body contains this */
   expectBody?: string;
+  /**
+   * every request on a new connection, as a `curl` per request makes it (no keep-alive); the
+   * latency then includes the handshake. `resume`: offer the TLS session of the previous
+   * connection (a long-lived client that keeps it; a fresh `curl` process cannot)
+   */
+  newConnections?: { resume: boolean };
 }
 
 export interface LoadResult {
@@ -30,6 +36,8 @@ export interface LoadResult {
   statuses: Record<string, number>;
   socketErrors: number;
   reconnects: number;
+  handshakes: number;
+  resumed: number;
   p50Ms: number;
   p99Ms: number;
   clientCpuPercent: number;
@@ -47,6 +55,9 @@ interface Window {
   latencies: number[];
   socketErrors: number;
   reconnects: number;
+  /** new-connection mode: handshakes in the window, and how many of them resumed a session */
+  handshakes: number;
+  resumed: number;
   firstError?: string;
 }
 
@@ -91,10 +102,12 @@ class Client {
       } else {
         this.socket = netConnect({ host, port }, onUp);
       }
-      this.socket.setNoDelay(true);
-      this.socket.once('error', reject);
-      this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
-      this.socket.on('close', () => this.onClose());
+      const socket = this.socket;
+      socket.setNoDelay(true);
+      socket.once('error', reject);
+      socket.on('data', (chunk: Buffer) => this.onData(chunk));
+      // a connection closed on purpose (new-connection mode) may report it after its successor is up
+      socket.on('close', () => socket === this.socket && this.onClose());
       this.socket.on('error', (err) => this.fail(`socket: ${err.message}`));
     });
   }
@@ -105,6 +118,28 @@ class Client {
     this.inFlight = true;
     this.sentAt = performance.now();
     this.socket.write(req);
+  }
+
+  /** new-connection mode: close this connection, open the next (resuming if asked), send */
+  private cycle(): void {
+    if (this.w.stopping) return;
+    this.up = false; // a deliberate close, not a drop: onClose leaves it alone
+    this.socket.destroy();
+    if (!this.spec.newConnections?.resume) this.session = undefined;
+    const started = performance.now();
+    this.connect().then(
+      () => {
+        if (this.w.measuring) this.w.handshakes++;
+        if (this.w.measuring && (this.socket as TLSSocket).isSessionReused?.()) this.w.resumed++;
+        this.send();
+        this.sentAt = started; // what a user sees: handshake and request together
+      },
+      (err: Error) => {
+        if (this.w.measuring) this.w.errors++;
+        this.fail(`connect: ${err.message}`);
+        setTimeout(() => this.cycle(), 10);
+      },
+    );
   }
 
   close(): void {
@@ -171,7 +206,8 @@ class Client {
         w.firstError ??= `HTTP ${this.status}: ${body.slice(0, 200)}`;
       }
     }
-    this.send();
+    if (this.spec.newConnections) this.cycle();
+    else this.send();
   }
 }
 
@@ -192,6 +228,8 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     latencies: [],
     socketErrors: 0,
     reconnects: 0,
+    handshakes: 0,
+    resumed: 0,
   };
   const clients = spec.requests.map((_, i) => new Client(spec, i, w));
   // all handshakes first, so the measured window holds none of them
@@ -221,6 +259,8 @@ async function run(spec: LoadSpec): Promise<LoadResult> {
     statuses: w.statuses,
     socketErrors: w.socketErrors,
     reconnects: w.reconnects,
+    handshakes: w.handshakes,
+    resumed: w.resumed,
     p50Ms: percentile(sorted, 50),
     p99Ms: percentile(sorted, 99),
     clientCpuPercent: ((cpu.user + cpu.system) / 1e6 / seconds) * 100,

@@ -38,6 +38,12 @@ export interface CommitRates {
 
 export interface HttpRow {
   workload: string;
+  /** what a commit means for this row: see run.ts */
+  durability?: string;
+  /** the workload this row's ratio is measured against (default: the bare-fastify ceiling) */
+  baseline?: string;
+  /** keep-alive (the main table) or new connections per request */
+  newConnections?: boolean;
   clients: number;
   result: LoadResult;
   reqPerSec: number;
@@ -54,6 +60,7 @@ export interface MeasureOptions {
   measureMs: number;
   pki?: BenchPki;
   expectBody?: string;
+  newConnections?: { resume: boolean };
 }
 
 let specCounter = 0;
@@ -86,6 +93,7 @@ export async function measure(
     warmupMs: opts.warmupMs,
     measureMs: opts.measureMs,
     expectBody: opts.expectBody,
+    newConnections: opts.newConnections,
   };
   const file = join(opts.dir, `load-${specCounter++}.json`);
   writeFileSync(file, JSON.stringify(spec), { mode: 0o600 });
@@ -144,6 +152,7 @@ export function describe(row: HttpRow): string {
     `${row.workload} @${row.clients}: ${Math.round(row.reqPerSec).toLocaleString('en-US')} req/s, ` +
     `p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, errors ${errors}, CPU server ` +
     `${cpu(row.serverCpu)} load ${cpu(r.clientCpuPercent)} other ${cpu(row.otherCpu)}` +
+    (r.handshakes ? `; ${r.handshakes} handshakes, ${r.resumed} resumed` : '') +
     (row.commits
       ? `; ${Math.round(row.commits.commitsPerSec)} commits/s, ${row.commits.requestsPerCommit.toFixed(1)} ` +
         `req/commit, loop blocked in COMMIT ${Math.round(row.commits.blockedPercent)}%, ` +

@@ -7,10 +7,11 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/load.js';
 import { startServer } from '../src/server.js';
-import { buildCeiling } from './ceiling.js';
+import { buildBareTls, buildCeiling } from './ceiling.js';
 
 export interface ServeSpec {
-  mode: 'ceiling' | 'keyholder';
+  /** bare-tls: TLS handshakes and one fixed HTTP answer per connection, nothing else */
+  mode: 'ceiling' | 'keyholder' | 'bare-tls';
   tls: { cert: string; key: string; ca: string };
   dataDir: string;
   databaseUrl?: string;
@@ -54,6 +55,18 @@ function countCommits(): void {
 }
 
 async function start(spec: ServeSpec): Promise<{ port: number; close(): Promise<void> }> {
+  if (spec.mode === 'bare-tls') {
+    const server = buildBareTls({
+      cert: readFileSync(spec.tls.cert),
+      key: readFileSync(spec.tls.key),
+      ca: readFileSync(spec.tls.ca),
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return {
+      port: (server.address() as AddressInfo).port,
+      close: () => new Promise((resolve) => server.close(() => resolve())),
+    };
+  }
   if (spec.mode === 'ceiling') {
     // the same options keyholder's startServer passes to fastify
     const app = buildCeiling({

@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 
 export interface StorageResult {
   name: string;
+  durability: string;
   opsPerSec: number;
   ops: number;
   seconds: number;
@@ -40,6 +41,7 @@ export function sqliteCommits(file: string, warmupMs: number, measureMs: number)
     const seconds = (performance.now() - t0) / 1000;
     return {
       name: 'SQLite durable commits (1 UPDATE/tx)',
+      durability: 'fdatasync per commit (WAL, synchronous=FULL)',
       opsPerSec: ops / seconds,
       ops,
       seconds,
@@ -94,6 +96,7 @@ export async function pgTransactions(
   await Promise.all(clients.map((c) => c.end()));
   return {
     name: `PostgreSQL 1-UPDATE transactions, ${connections} connections`,
+    durability: 'fsync=on, synchronous_commit=on',
     opsPerSec: ops / seconds,
     ops,
     seconds,

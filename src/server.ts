@@ -16,6 +16,7 @@ const EVENT_EXPIRY_INTERVAL_MS = 3_600_000;
 import { hashPassword, randomPassword } from './identity/passwords.js';
 import { readTlsContext, tlsReloader, type TlsFiles } from './identity/tls-material.js';
 import { ensureDevPki, pkiPaths } from './pki/dev.js';
+import { TlsExpiryWatch } from './pki/expiry.js';
 import { openStore } from './store/open.js';
 import type { Store } from './store/store.js';
 import { validationErrorField } from './store/errors.js';
@@ -23,7 +24,7 @@ import { validationErrorField } from './store/errors.js';
 export type { TlsFiles };
 
 export async function resolveTlsFiles(config: Config): Promise<TlsFiles> {
-  const { cert, key, ca, crl } = config.tls;
+  const { cert, key, ca, crl, ticketKeyFile } = config.tls;
   if (cert || key || ca) {
     const missing = (['cert', 'key', 'ca'] as const).filter((k) => !config.tls[k]);
     if (missing.length) {
@@ -31,11 +32,19 @@ export async function resolveTlsFiles(config: Config): Promise<TlsFiles> {
         `tls.${missing.join(', tls.')} must be set too (KEYHOLDER_TLS_CERT, _KEY and _CA go together)`,
       );
     }
-    return { cert: cert!, key: key!, ca: ca!, crl, development: false, generated: false };
+    return { cert: cert!, key: key!, ca: ca!, crl, ticketKeyFile, development: false, generated: false };
   }
-  const generated = await ensureDevPki(config.dataDir);
+  const generated = await ensureDevPki(config.dataDir, [], { keyType: config.tls.devKeyType });
   const p = pkiPaths(config.dataDir);
-  return { cert: p.serverCert, key: p.serverKey, ca: p.caCert, crl, development: true, generated };
+  return {
+    cert: p.serverCert,
+    key: p.serverKey,
+    ca: p.caCert,
+    crl,
+    ticketKeyFile,
+    development: true,
+    generated,
+  };
 }
 
 /** Creates user `admin` on an empty database; returns the password only if it made one up. */
@@ -93,7 +102,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const store = openStore(config);
   await store.migrate();
   const admin = await bootstrapAdmin(store, config);
-  const app = await buildApp({ config, store, https, logger });
+  const tlsExpiry = new TlsExpiryWatch(https);
+  const app = await buildApp({ config, store, https, logger, tls: tlsExpiry });
   // Outages are logged once per episode (src/store/health.ts); jobs failing meanwhile are not.
   store.health.onEvent((event) => logHealthEvent(app.log, event));
   const jobFailed = (what: string) => (err: unknown) => {
@@ -101,14 +111,29 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   };
   const heartbeat = await startHeartbeat(store, config.locks, jobFailed('instance heartbeat failed'));
   const connections = new ConnectionGuard(app.server as HttpsServer, config.http);
-  const webhooks = new WebhookDelivery(store, config.webhooks, app.log);
+  const webhooks = new WebhookDelivery(
+    store,
+    config.webhooks,
+    app.log,
+    config.locks.staleAfterSeconds * 1000,
+    (givenUp) => app.metrics.webhookFailed(givenUp),
+  );
   await webhooks.start();
   await app.listen({ host: config.host, port: config.port });
-  const tlsReload = tlsReloader(app.server as HttpsServer, tls, config.tls.watchSeconds, app.log, () => {
-    const ended = connections.expireCertificateConnections();
-    if (ended > 0)
-      app.log.info({ connections: ended }, 'connections with client certificates closed after the reload');
-  });
+  const tlsReload = tlsReloader(
+    app.server as HttpsServer,
+    tls,
+    config.tls.watchSeconds,
+    app.log,
+    () => {
+      // the files were just read and found good; their dates are what /metrics reports now
+      tlsExpiry.update(readTlsContext(tls));
+      const ended = connections.expireCertificateConnections();
+      if (ended > 0)
+        app.log.info({ connections: ended }, 'connections with client certificates closed after the reload');
+    },
+    config.tls.sessionCacheSize,
+  );
   const expiry = every(
     config.locks.expiryIntervalSeconds * 1000,
     () => expireOnce(store),

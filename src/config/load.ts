@@ -88,6 +88,9 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
       crl: env.KEYHOLDER_TLS_CRL || undefined,
       watchSeconds: numberFrom(env, 'KEYHOLDER_TLS_WATCH_SECONDS'),
       devPki: boolFrom(env, 'KEYHOLDER_TLS_DEV_PKI'),
+      devKeyType: env.KEYHOLDER_TLS_DEV_KEY_TYPE || undefined,
+      ticketKeyFile: env.KEYHOLDER_TLS_TICKET_KEY_FILE || undefined,
+      sessionCacheSize: numberFrom(env, 'KEYHOLDER_TLS_SESSION_CACHE_SIZE'),
     },
     database: {
       url: secret(env, 'KEYHOLDER_DATABASE_URL'),
@@ -129,6 +132,7 @@ function fromEnv(env: NodeJS.ProcessEnv): Plain {
       maxConnections: numberFrom(env, 'KEYHOLDER_HTTP_MAX_CONNECTIONS'),
       shutdownGraceSeconds: numberFrom(env, 'KEYHOLDER_HTTP_SHUTDOWN_GRACE_SECONDS'),
     },
+    metrics: { maxLockLabels: numberFrom(env, 'KEYHOLDER_METRICS_MAX_LOCK_LABELS') },
     log: { level: env.KEYHOLDER_LOG_LEVEL || undefined },
   };
 }

@@ -15,6 +15,9 @@ const trustedProxy = z.string().refine(
   { message: 'must be an IP address or CIDR (e.g. 10.0.0.0/8)' },
 );
 
+/** What a webhook target receives (src/jobs/notify-formats.ts). */
+export const WEBHOOK_FORMATS = ['keyholder', 'slack', 'teams', 'alertmanager'] as const;
+
 /** What a webhook may subscribe to (SPEC §3). */
 export const WEBHOOK_EVENTS = [
   'acquire',
@@ -43,9 +46,18 @@ export const ConfigSchema = z
         watchSeconds: z.number().int().min(0).max(86_400).default(0),
         /** false: without cert/key/ca the server stops and says what to mount (packages, images) */
         devPki: z.boolean().default(true),
+        /** key type of the development PKI generated in dataDir/pki (`keyholder ca` has --key-type) */
+        devKeyType: z.enum(['ecdsa', 'rsa']).default('ecdsa'),
+        /**
+         * a file of at least 32 random bytes that the TLS session ticket keys are derived from;
+         * instances sharing it resume each other's sessions (default: a random secret per process)
+         */
+        ticketKeyFile: z.string().min(1).optional(),
+        /** TLS 1.2 session IDs kept for resumption by clients without tickets (0: none) */
+        sessionCacheSize: z.number().int().min(0).max(1_000_000).default(10_000),
       })
       .strict()
-      .default({ watchSeconds: 0, devPki: true }),
+      .default({ watchSeconds: 0, devPki: true, devKeyType: 'ecdsa', sessionCacheSize: 10_000 }),
     database: z
       .object({
         url: z
@@ -199,8 +211,10 @@ export const ConfigSchema = z
             z
               .object({
                 url: z.string().regex(/^https?:\/\/\S+$/, 'must be an http:// or https:// URL'),
-                /** HMAC-SHA256 key: receivers check X-Keyholder-Signature with it */
-                secret: z.string().min(16, 'must be at least 16 characters'),
+                /** keyholder: signed JSON; slack/teams: a chat message; alertmanager: stale-lock alerts (url = Alertmanager's base URL) */
+                format: z.enum(WEBHOOK_FORMATS).default('keyholder'),
+                /** HMAC-SHA256 key: receivers check X-Keyholder-Signature with it (format keyholder) */
+                secret: z.string().min(16, 'must be at least 16 characters').optional(),
                 events: z
                   .array(z.enum(WEBHOOK_EVENTS))
                   .min(1)
@@ -208,16 +222,24 @@ export const ConfigSchema = z
                 timeoutSeconds: z.number().min(0.1).max(60).default(5),
                 /** a PEM file to verify an https receiver's certificate against (else the system CAs) */
                 ca: z.string().optional(),
+                /** format alertmanager: labels added to every alert (severity defaults to warning) */
+                labels: z.record(z.string().regex(/^[a-zA-Z_][a-zA-Z0-9_]*$/), z.string()).default({}),
               })
-              .strict(),
+              .strict()
+              .refine((t) => t.format !== 'keyholder' || t.secret !== undefined, {
+                message: 'a keyholder-format target needs a secret (at least 16 characters)',
+                path: ['secret'],
+              }),
           )
           .default([]),
         pollIntervalSeconds: z.number().min(0.05).max(60).default(1),
         /** attempts per event before it is skipped (logged) so one bad event cannot stall a target */
         maxAttempts: z.number().int().min(1).max(100).default(12),
+        /** how often alertmanager targets are told again about locks that are still stale */
+        alertResendSeconds: z.number().min(1).max(3600).default(60),
       })
       .strict()
-      .default({ targets: [], pollIntervalSeconds: 1, maxAttempts: 12 }),
+      .default({ targets: [], pollIntervalSeconds: 1, maxAttempts: 12, alertResendSeconds: 60 }),
     /** request and connection limits (src/http/connections.ts); each guards against a slow or idle client */
     http: z
       .object({
@@ -251,6 +273,17 @@ export const ConfigSchema = z
         maxConnections: 4096,
         shutdownGraceSeconds: 10,
       }),
+    /** /metrics (src/http/metrics-locks.ts) */
+    metrics: z
+      .object({
+        /**
+         * at most this many locks appear by name in the per-lock series (stale ones first, then
+         * the longest held); the rest are counted in keyholder_lock_series_omitted
+         */
+        maxLockLabels: z.number().int().min(0).max(10_000).default(50),
+      })
+      .strict()
+      .default({ maxLockLabels: 50 }),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

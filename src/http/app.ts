@@ -7,6 +7,7 @@ import { AppError } from '../errors.js';
 import type { Access } from '../identity/access.js';
 import { installAccessGate } from '../identity/gate.js';
 import type { Requester } from '../identity/requester.js';
+import { TlsExpiryWatch } from '../pki/expiry.js';
 import { LockService } from '../service/locks.js';
 import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
@@ -44,6 +45,8 @@ export interface AppDeps {
   store: Store;
   https?: HttpsOptions;
   logger?: FastifyServerOptions['logger'];
+  /** the expiry dates of the TLS material in use, kept current by the reloader (default: of `https`) */
+  tls?: TlsExpiryWatch;
 }
 
 /** Foreman accepts an optional API version segment. */
@@ -79,7 +82,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('preClose', async () => locks.stop());
   const staleAfterMs = config.locks.staleAfterSeconds * 1000;
   // before the routes, so its response hook counts every one of them
-  installMetrics(app, { store, staleAfterMs, instanceId: config.instanceId });
+  installMetrics(app, {
+    store,
+    staleAfterMs,
+    maxLockLabels: config.metrics.maxLockLabels,
+    instanceId: config.instanceId,
+    tls: deps.tls ?? (deps.https ? new TlsExpiryWatch(deps.https) : undefined),
+  });
   for (const prefix of API_PREFIXES) {
     await app.register(dlmlockRoutes, { prefix, locks, staleAfterMs });
     await app.register(lockReleaseRoutes, { prefix, locks, staleAfterMs });

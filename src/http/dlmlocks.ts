@@ -5,6 +5,7 @@ import { HEADERS, MAX_WAIT_SECONDS } from 'keyholder-protocol';
 import { AppError, ERRORS, validationError } from '../errors.js';
 import type { LockAnswer, LockService } from '../service/locks.js';
 import { parseLockAttributes } from './body.js';
+import { noteAcquire } from './metrics-outcomes.js';
 import { parseIndexParams, parsePaging, toListQuery } from './query.js';
 import { eventSchema, indexSchema, lockBodySchema, lockSchema, renderEvent, renderLock } from './render.js';
 import type { Access } from '../identity/access.js';
@@ -111,7 +112,11 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
     { config: access({ kind: 'host' }), schema: lockResponse },
     async (request: IdRequest, reply) => {
       const waitSeconds = parseWait((request.query as Record<string, unknown>).wait);
-      if (!waitSeconds) return answer(reply, await locks.acquire(request.params.id, request.who.hostName!));
+      if (!waitSeconds)
+        return answer(
+          reply,
+          noteAcquire(request, 'dlmlocks', await locks.acquire(request.params.id, request.who.hostName!)),
+        );
       // A waiter whose client goes away must leave the queue and never be granted.
       const gone = new AbortController();
       reply.raw.on('close', () => {
@@ -119,7 +124,11 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
       });
       return answer(
         reply,
-        await locks.acquire(request.params.id, request.who.hostName!, { waitSeconds, signal: gone.signal }),
+        noteAcquire(
+          request,
+          'dlmlocks',
+          await locks.acquire(request.params.id, request.who.hostName!, { waitSeconds, signal: gone.signal }),
+        ),
       );
     },
   );

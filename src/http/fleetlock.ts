@@ -12,6 +12,7 @@ import type { LockAnswer, LockService } from '../service/locks.js';
 import type { LockState } from '../lock/types.js';
 import { fromDatabaseText } from './errors.js';
 import { checkProtocolHeader, FleetLockError, lockNameOf, parseClientParams } from './fleetlock-body.js';
+import { noteAcquire } from './metrics-outcomes.js';
 
 export interface FleetLockRoutesOptions {
   locks: LockService;
@@ -152,6 +153,7 @@ export async function fleetlockRoutes(app: FastifyInstance, opts: FleetLockRoute
       nothingOnRefusal: !known,
     });
     if (!answer) throw unknownGroup(group);
+    noteAcquire(request, 'fleetlock', answer);
     if (!answer.ok) throw refusal(answer);
     const mine = answer.lock.holders.find((h) => h.hostName === holder);
     if (mine) reply.header('x-fencing-token', String(mine.fencingToken));

@@ -1,33 +1,42 @@
 // Prometheus metrics at /metrics: request counts and latencies per route (the route's pattern,
-// never the raw URL, so lock names do not become label values), the lock table's state read
-// from the database at scrape time — so every instance reports the same, shared numbers — and
-// Node's process metrics. Aggregates only, nothing about who holds what: public like /healthz.
+// never the raw URL, so lock names do not become label values), the lock table's state
+// (src/http/metrics-locks.ts), grants and refusals (src/http/metrics-outcomes.ts), database
+// call latencies and outages, webhook failures, when the TLS material runs out, and Node's
+// process metrics. Public like /healthz: lock names of held locks, no holders, no secrets.
 // keyholder_build_info names the instance that answered: behind a load balancer, consecutive
 // scrapes reach different processes, and without it their counters read as resets.
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { LockStats, Store } from '../store/store.js';
+import type { TlsExpiryWatch } from '../pki/expiry.js';
+import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
+import { installLockMetrics } from './metrics-locks.js';
+import { lockOutcomeCounters } from './metrics-outcomes.js';
 
 export interface MetricsOptions {
   store: Store;
   staleAfterMs: number;
+  /** `metrics.maxLockLabels`: how many held locks the per-lock series name */
+  maxLockLabels: number;
   /** `instanceId` from the configuration; default this machine's name and the listening port */
   instanceId?: string;
+  /** the TLS material in use (absent when the app is built without TLS, as in some tests) */
+  tls?: TlsExpiryWatch;
 }
 
-const GAUGES: [keyof LockStats, string, string][] = [
-  ['locks', 'keyholder_locks', 'Locks that exist'],
-  ['locksHeld', 'keyholder_locks_held', 'Locks with at least one holder'],
-  ['holders', 'keyholder_lock_holders', 'Holders over all locks (semaphores count each)'],
-  ['locksStale', 'keyholder_locks_stale', 'Held locks not refreshed within locks.staleAfterSeconds'],
-  ['waiters', 'keyholder_lock_waiters', 'Blocking acquires waiting in a queue, over all instances'],
-  ['hosts', 'keyholder_hosts', 'Registered hosts'],
-  ['events', 'keyholder_lock_events', 'Lock events kept (see events.retentionDays)'],
-  ['webhooksFailing', 'keyholder_webhooks_failing', 'Webhook targets retrying a failed delivery'],
-];
+/** What other parts of the server report into /metrics. */
+export interface AppMetrics {
+  /** a webhook POST failed; `givenUp`: it was the event's last attempt (the event is skipped) */
+  webhookFailed(givenUp: boolean): void;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: AppMetrics;
+  }
+}
 
 export function installMetrics(app: FastifyInstance, opts: MetricsOptions): void {
   const registry = new Registry();
@@ -62,30 +71,96 @@ export function installMetrics(app: FastifyInstance, opts: MetricsOptions): void
     },
   });
 
-  // One read per scrape fills all the lock gauges.
-  let pending: Promise<LockStats> | undefined;
-  const stats = () =>
-    (pending ??= opts.store.lockStats(opts.staleAfterMs).finally(() => (pending = undefined)));
-  for (const [key, name, help] of GAUGES) {
-    new Gauge({
-      name,
-      help,
-      registers: [registry],
-      async collect() {
-        this.set((await stats())[key]);
-      },
-    });
-  }
+  installLockMetrics(registry, opts);
+  installDatabaseMetrics(registry, opts.store);
+  if (opts.tls) installTlsMetrics(registry, opts.tls);
+  app.decorate('metrics', webhookMetrics(registry));
 
+  app.decorateRequest('lockAcquire', null);
+  const countAcquire = lockOutcomeCounters(registry);
   app.addHook('onResponse', async (request, reply) => {
     const route = request.routeOptions.url ?? '(unmatched)';
     const method = request.method;
     requests.inc({ method, route, status: String(reply.statusCode) });
     latency.observe({ method, route }, reply.elapsedTime / 1000);
+    countAcquire(request);
   });
 
   app.get('/metrics', { config: { access: { kind: 'public' } } }, async (_request, reply) => {
     reply.type(registry.contentType);
     return registry.metrics();
   });
+}
+
+function installDatabaseMetrics(registry: Registry, store: Store): void {
+  const duration = new Histogram({
+    name: 'keyholder_database_duration_seconds',
+    help: 'Database calls (a transaction, a read, a readiness probe) by operation, as this instance timed them',
+    labelNames: ['operation'] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5],
+    registers: [registry],
+  });
+  const errors = new Counter({
+    name: 'keyholder_database_errors_total',
+    help: 'Database calls that failed because the database was unavailable (answered 503), by operation',
+    labelNames: ['operation'] as const,
+    registers: [registry],
+  });
+  for (const operation of ['read', 'write'] as const) errors.inc({ operation }, 0);
+  store.timings.onCall(({ kind, seconds, outcome }) => {
+    duration.observe({ operation: kind }, seconds);
+    if (outcome === 'unavailable') errors.inc({ operation: kind });
+  });
+  new Gauge({
+    name: 'keyholder_database_up',
+    help: '0 while this instance sees a database outage (answering 503), else 1',
+    registers: [registry],
+    collect() {
+      this.set(store.health.isDown ? 0 : 1);
+    },
+  });
+}
+
+function installTlsMetrics(registry: Registry, tls: TlsExpiryWatch): void {
+  new Gauge({
+    name: 'keyholder_tls_certificate_expiry_timestamp_seconds',
+    help: 'When the certificate in use runs out (Unix time): the server certificate, and the first of the client CA bundle',
+    labelNames: ['certificate'] as const,
+    registers: [registry],
+    collect() {
+      const { serverNotAfter, caNotAfter } = tls.get();
+      this.set({ certificate: 'server' }, serverNotAfter / 1000);
+      this.set({ certificate: 'ca' }, caNotAfter / 1000);
+    },
+  });
+  // only with a CRL (tls.crl is fixed at start; a reload re-reads the same file)
+  if (tls.get().crlNextUpdate === undefined) return;
+  new Gauge({
+    name: 'keyholder_tls_crl_next_update_timestamp_seconds',
+    help: 'The next update of the CRL in use (Unix time); client certificates are refused after it',
+    registers: [registry],
+    collect() {
+      const next = tls.get().crlNextUpdate;
+      if (next !== undefined) this.set(next / 1000);
+    },
+  });
+}
+
+function webhookMetrics(registry: Registry): AppMetrics {
+  const failures = new Counter({
+    name: 'keyholder_webhook_failures_total',
+    help: 'Webhook POSTs that failed (no answer, or not 2xx); each retry counts',
+    registers: [registry],
+  });
+  const dropped = new Counter({
+    name: 'keyholder_webhook_events_dropped_total',
+    help: 'Webhook events skipped after webhooks.maxAttempts failed attempts',
+    registers: [registry],
+  });
+  return {
+    webhookFailed(givenUp) {
+      failures.inc();
+      if (givenUp) dropped.inc();
+    },
+  };
 }

@@ -19,17 +19,16 @@ export async function deleteHost(store: Store, ref: string, actor: AuditActor): 
     actor.userId !== null && actor.login !== null ? { user: { id: actor.userId, login: actor.login } } : {};
   const freed: string[] = [];
   for (const held of host.locks) {
-    const { result } = await store.lockOp({
+    const done = await store.lockOp({
       ref: String(held.id),
-      createIfMissing: false,
       actor: lockActor,
       decide: (lock, ctx) => {
-        if (!lock || lock.id !== held.id) return { events: [], result: false };
-        const d = decideForceRelease(lock, ctx.now, lockActor, host.name);
+        if (lock.id !== held.id) return { events: [], result: false };
+        const d = decideForceRelease(lock, ctx.now, lockActor, { hostName: host.name });
         return { next: d.next, events: d.events, result: d.ok && d.outcome === 'released' };
       },
     });
-    if (result) freed.push(held.name);
+    if (done?.result) freed.push(held.name);
   }
   const detail = freed.length ? `released ${freed.map((n) => JSON.stringify(n)).join(', ')}` : null;
   if (!(await store.hostDirectory.delete(host.id, actor, detail))) throw hostNotFound(ref);

@@ -3,7 +3,7 @@
 // (`expire` event) and lapsed waiters leave the queue, even when nobody else asks for the lock
 // (acquire checks leases too, so this only makes expiry visible and wakes waiters) — event and
 // audit retention, and the stale scan; plus `every`, the timer they run on.
-import { expireLeases } from '../lock/rules.js';
+import { decideExpiry } from '../lock/rules.js';
 import type { Store } from '../store/store.js';
 
 const BATCH = 200;
@@ -14,13 +14,11 @@ export async function expireOnce(store: Store): Promise<number> {
     for (const lockId of await store.findExpiredLocks(BATCH)) {
       await store.lockOp({
         ref: String(lockId),
-        createIfMissing: false,
         actor: {},
         decide: (lock, ctx) => {
-          if (!lock) return { events: [], result: undefined };
-          const { lock: next, events } = expireLeases(lock, ctx.now);
+          const { changed, next, events } = decideExpiry(lock, ctx.now);
           expired += events.length;
-          return events.length ? { next, events, result: undefined } : { events: [], result: undefined };
+          return changed ? { next, events, result: undefined } : { events: [], result: undefined };
         },
       });
     }

@@ -56,11 +56,10 @@ export function decideAcquire(
   if (!lock.enabled) return reject('disabled');
   if (!host.canAcquireLocks) return reject('host_barred');
 
-  const expiresAt = lock.leaseSeconds === null ? null : now + lock.leaseSeconds * 1000;
   const mine = lock.holders.find((h) => h.hostId === host.id);
   if (mine) {
     // Re-acquire by the holder is idempotent (foreman_dlm) and refreshes the lease.
-    const refreshed: Holder = { ...mine, refreshedAt: now, expiresAt };
+    const refreshed: Holder = { ...mine, refreshedAt: now, expiresAt: leaseEnd(lock, now) };
     return {
       ok: true,
       outcome: 'refreshed',
@@ -74,6 +73,24 @@ export function decideAcquire(
   // Windows gate new holders only: a holder refreshing across a reboot is never turned away.
   if (lock.windows.length > 0 && !isInsideWindow(lock.windows, now)) return reject('outside_window');
 
+  return {
+    ok: true,
+    outcome: 'acquired',
+    next: admitHolder(lock, host, now),
+    events: [...events, eventFor('acquire', actor)],
+  };
+}
+
+/** When a holder admitted or refreshed at `now` loses the lock by itself (null: never). */
+export function leaseEnd(lock: LockState, now: number): number | null {
+  return lock.leaseSeconds === null ? null : now + lock.leaseSeconds * 1000;
+}
+
+/**
+ * The one place a new holder comes in: it gets the next fencing token, and the lock's counter
+ * moves to it (SPEC section 8: tokens only grow). Acquire and an operator's update share it.
+ */
+export function admitHolder(lock: LockState, host: { id: number; name: string }, now: number): LockState {
   const token = lock.fencingCounter + 1;
   const holder: Holder = {
     hostId: host.id,
@@ -81,14 +98,9 @@ export function decideAcquire(
     acquiredAt: now,
     refreshedAt: now,
     fencingToken: token,
-    expiresAt,
+    expiresAt: leaseEnd(lock, now),
   };
-  return {
-    ok: true,
-    outcome: 'acquired',
-    next: { ...lock, fencingCounter: token, updatedAt: now, holders: [...lock.holders, holder] },
-    events: [...events, eventFor('acquire', actor)],
-  };
+  return { ...lock, fencingCounter: token, updatedAt: now, holders: [...lock.holders, holder] };
 }
 
 export function decideRelease(
@@ -115,6 +127,13 @@ export function decideRelease(
   return reject('held');
 }
 
+export interface ForceReleaseOptions {
+  /** free only this holder; every holder when omitted */
+  hostName?: string;
+  /** the operator's reason, kept as the events' detail */
+  reason?: string;
+}
+
 /**
  * An operator frees a lock (or one holder of it) regardless of who holds it. Each freed holder
  * gets a `force_release` event whose actor is the operator and whose detail is the reason.
@@ -123,10 +142,10 @@ export function decideForceRelease(
   current: LockState,
   now: number,
   actor: Actor,
-  hostName?: string,
-  reason: string | null = null,
+  options: ForceReleaseOptions = {},
 ): Decision {
   const { lock, events } = expireLeases(current, now);
+  const { hostName, reason } = options;
   const freed = lock.holders.filter((h) => hostName === undefined || h.hostName === hostName);
   if (freed.length === 0) return { ok: true, outcome: 'not_held', next: lock, events };
   return {
@@ -135,13 +154,23 @@ export function decideForceRelease(
     next: { ...lock, updatedAt: now, holders: lock.holders.filter((h) => !freed.includes(h)) },
     events: [
       ...events,
+      // The operator is the actor; the freed holder is the host the event is about.
       ...freed.map((h) => ({
-        ...eventFor('force_release', actor, reason),
+        ...eventFor('force_release', actor, reason ?? null),
         hostId: h.hostId,
         hostName: h.hostName,
       })),
     ],
   };
+}
+
+/** The expiry job's rule: holders past their lease go; nothing else changes. */
+export function decideExpiry(
+  current: LockState,
+  now: number,
+): { changed: boolean; next: LockState; events: EventDraft[] } {
+  const { lock, events } = expireLeases(current, now);
+  return { changed: events.length > 0, next: lock, events };
 }
 
 export function isStale(lock: LockState, now: number, staleAfterMs: number): boolean {

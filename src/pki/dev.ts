@@ -3,7 +3,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { createCa, issueCertificate, type KeyedCert } from './x509.js';
+import { createCa, issueCertificate, keyTypeOf, type KeyedCert, type KeyOptions } from './x509.js';
 
 export interface PkiPaths {
   dir: string;
@@ -37,12 +37,21 @@ function readCa(paths: PkiPaths): KeyedCert {
   return { certPem: readFileSync(paths.caCert, 'utf8'), keyPem: readFileSync(paths.caKey, 'utf8') };
 }
 
-/** Creates the CA and server certificate unless they exist; returns whether it created them. */
-export async function ensureDevPki(dataDir: string, extraNames: string[] = []): Promise<boolean> {
+/**
+ * Creates the CA and server certificate unless they exist; returns whether it created them.
+ * `keys` applies to what it creates (ECDSA P-256 by default, RSA-4096 on request).
+ */
+export async function ensureDevPki(
+  dataDir: string,
+  extraNames: string[] = [],
+  keys: KeyOptions = {},
+): Promise<boolean> {
   const paths = pkiPaths(dataDir);
   if (existsSync(paths.caCert) && existsSync(paths.serverCert)) return false;
   mkdirSync(paths.dir, { recursive: true, mode: 0o700 });
-  const ca = existsSync(paths.caCert) ? readCa(paths) : await createCa();
+  const ca = existsSync(paths.caCert)
+    ? readCa(paths)
+    : await createCa('keyholder development CA', 3650, keys);
   if (!existsSync(paths.caCert)) writeKeyed(paths.caCert, paths.caKey, ca);
   const names = [
     ...new Set(['localhost', hostname(), ...extraNames].filter((n) => n && !/^[\d.:]+$/.test(n))),
@@ -52,16 +61,21 @@ export async function ensureDevPki(dataDir: string, extraNames: string[] = []): 
     dnsNames: names,
     ipAddresses: ['127.0.0.1', '::1'],
     usage: 'server',
+    ...keys,
   });
   writeKeyed(paths.serverCert, paths.serverKey, server);
   return true;
 }
 
-/** Writes <dataDir>/pki/hosts/<host>.crt and .key, signed by the development CA. */
+/**
+ * Writes <dataDir>/pki/hosts/<host>.crt and .key, signed by the development CA; the key is of
+ * the CA's type unless `keys` says otherwise.
+ */
 export async function issueHostCertificate(
   dataDir: string,
   host: string,
   outDir?: string,
+  keys: KeyOptions = {},
 ): Promise<{ cert: string; key: string }> {
   if (!/^[A-Za-z0-9._-]{1,253}$/.test(host)) {
     throw new Error(`'${host}' is not a host name (letters, digits, '.', '-', '_')`);
@@ -70,7 +84,13 @@ export async function issueHostCertificate(
   const ca = readCa(paths);
   const dir = outDir ?? join(paths.dir, 'hosts');
   mkdirSync(dir, { recursive: true });
-  const pair = await issueCertificate(ca, { commonName: host, dnsNames: [host], usage: 'client' });
+  const pair = await issueCertificate(ca, {
+    commonName: host,
+    dnsNames: [host],
+    usage: 'client',
+    ...keys,
+    keyType: keys.keyType ?? keyTypeOf(ca.certPem),
+  });
   const cert = join(dir, `${host}.crt`);
   const key = join(dir, `${host}.key`);
   writeKeyed(cert, key, pair);

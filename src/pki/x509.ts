@@ -1,5 +1,7 @@
 // A small PKI for trying keyholder out and for tests: a CA, a server certificate and host
-// (client) certificates, all ECDSA P-256 (cheap handshakes, see DESIGN.md), plus CRLs.
+// (client) certificates, plus CRLs. Keys are ECDSA P-256 unless asked otherwise (cheap
+// handshakes, see DESIGN.md); RSA (4096 bits, as Puppet's CA issues them) on request. A
+// certificate is signed with its CA's own key type, whatever the certificate's key is.
 // Parsing and signing come from @peculiar/x509 on Node's WebCrypto; nothing is hand-rolled.
 import 'reflect-metadata';
 import { webcrypto } from 'node:crypto';
@@ -10,15 +12,38 @@ import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[1]);
 
-const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+export type KeyType = 'ecdsa' | 'rsa';
+export const KEY_TYPES: readonly KeyType[] = ['ecdsa', 'rsa'];
+
+const ECDSA = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+/** RSA key size unless asked otherwise: what Puppet's CA issues */
+export const DEFAULT_RSA_BITS = 4096;
+const rsa = (modulusLength: number) =>
+  ({
+    name: 'RSASSA-PKCS1-v1_5',
+    hash: 'SHA-256',
+    modulusLength,
+    publicExponent: new Uint8Array([1, 0, 1]),
+  }) as const;
 const DAY_MS = 86_400_000;
+
+export interface KeyOptions {
+  /** default ecdsa (P-256) */
+  keyType?: KeyType;
+  /** RSA only; default DEFAULT_RSA_BITS */
+  rsaBits?: number;
+}
+
+function algorithm(opts: KeyOptions) {
+  return opts.keyType === 'rsa' ? rsa(opts.rsaBits ?? DEFAULT_RSA_BITS) : ECDSA;
+}
 
 export interface KeyedCert {
   certPem: string;
   keyPem: string;
 }
 
-export interface IssueOptions {
+export interface IssueOptions extends KeyOptions {
   /** subject CN; for hosts this is the host name keyholder sees */
   commonName: string;
   /** extra subject RDNs, e.g. "O=Example" */
@@ -37,8 +62,8 @@ export interface IssueOptions {
   days?: number;
 }
 
-async function generateKeys(): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;
+async function generateKeys(opts: KeyOptions): Promise<CryptoKeyPair> {
+  return (await webcrypto.subtle.generateKey(algorithm(opts), true, ['sign', 'verify'])) as CryptoKeyPair;
 }
 
 /** PEM text ends with a newline, so `cat cert key > haproxy.pem` gives a loadable file. */
@@ -51,10 +76,31 @@ async function exportKeyPem(key: CryptoKey): Promise<string> {
   return pemText(x509.PemConverter.encode(der, 'PRIVATE KEY'));
 }
 
-async function importKeyPem(pem: string): Promise<CryptoKey> {
-  const der = x509.PemConverter.decode(pem)[0];
+/** The CA's signing key, of the type its certificate names (older dev CAs are all ECDSA). */
+async function importCaKey(ca: KeyedCert, caCert: x509.X509Certificate): Promise<CryptoKey> {
+  const der = x509.PemConverter.decode(ca.keyPem)[0];
   if (!der) throw new Error('no private key in PEM');
-  return webcrypto.subtle.importKey('pkcs8', der, ALG, true, ['sign']);
+  return webcrypto.subtle.importKey('pkcs8', der, signingAlgorithm(caCert), true, ['sign']);
+}
+
+function signingAlgorithm(caCert: x509.X509Certificate) {
+  const name = caCert.publicKey.algorithm.name;
+  if (name === 'ECDSA') return ECDSA;
+  if (name === 'RSASSA-PKCS1-v1_5') return { name, hash: 'SHA-256' } as const;
+  throw new Error(`the CA's key type (${name}) is neither ECDSA nor RSA`);
+}
+
+/** The key type of a certificate (a CA's, say): what `keyholder ca issue` follows by default. */
+export function keyTypeOf(certPem: string): KeyType {
+  return signingAlgorithm(new x509.X509Certificate(certPem)).name === 'ECDSA' ? 'ecdsa' : 'rsa';
+}
+
+/** keyAgreement is for (EC)DH keys; an RSA key encrypts the TLS 1.2 key exchange instead */
+function keyUsages(opts: KeyOptions): number {
+  return (
+    x509.KeyUsageFlags.digitalSignature |
+    (opts.keyType === 'rsa' ? x509.KeyUsageFlags.keyEncipherment : x509.KeyUsageFlags.keyAgreement)
+  );
 }
 
 function serial(): string {
@@ -68,8 +114,12 @@ function escapeRdn(value: string): string {
   return value.replace(/([,+"\\<>;=])/g, '\\$1');
 }
 
-export async function createCa(commonName = 'keyholder development CA', days = 3650): Promise<KeyedCert> {
-  const keys = await generateKeys();
+export async function createCa(
+  commonName = 'keyholder development CA',
+  days = 3650,
+  keyOptions: KeyOptions = {},
+): Promise<KeyedCert> {
+  const keys = await generateKeys(keyOptions);
   const name = `CN=${escapeRdn(commonName)}`;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -77,7 +127,7 @@ export async function createCa(commonName = 'keyholder development CA', days = 3
     notBefore: new Date(Date.now() - DAY_MS),
     notAfter: new Date(Date.now() + days * DAY_MS),
     keys,
-    signingAlgorithm: ALG,
+    signingAlgorithm: algorithm(keyOptions),
     extensions: [
       new x509.BasicConstraintsExtension(true, 0, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
@@ -89,8 +139,8 @@ export async function createCa(commonName = 'keyholder development CA', days = 3
 
 export async function issueCertificate(ca: KeyedCert, opts: IssueOptions): Promise<KeyedCert> {
   const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = await importKeyPem(ca.keyPem);
-  const keys = await generateKeys();
+  const caKey = await importCaKey(ca, caCert);
+  const keys = await generateKeys(opts);
   const subject = opts.subject
     ? new x509.Name(opts.subject)
     : [opts.organization ? `O=${escapeRdn(opts.organization)}` : null, `CN=${escapeRdn(opts.commonName)}`]
@@ -110,13 +160,10 @@ export async function issueCertificate(ca: KeyedCert, opts: IssueOptions): Promi
     notAfter,
     publicKey: keys.publicKey,
     signingKey: caKey,
-    signingAlgorithm: ALG,
+    signingAlgorithm: signingAlgorithm(caCert),
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement,
-        true,
-      ),
+      new x509.KeyUsagesExtension(keyUsages(opts), true),
       new x509.ExtendedKeyUsageExtension(
         [opts.usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth],
         false,
@@ -135,7 +182,7 @@ export async function createCrl(
   validity: { thisUpdate?: Date; nextUpdate?: Date } = {},
 ): Promise<string> {
   const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = await importKeyPem(ca.keyPem);
+  const caKey = await importCaKey(ca, caCert);
   const crl = await x509.X509CrlGenerator.create({
     issuer: caCert.subject,
     thisUpdate: validity.thisUpdate ?? new Date(Date.now() - 60_000),
@@ -146,7 +193,7 @@ export async function createCrl(
       reason: x509.X509CrlReason.keyCompromise,
     })),
     signingKey: caKey,
-    signingAlgorithm: ALG,
+    signingAlgorithm: signingAlgorithm(caCert),
     extensions: [await x509.AuthorityKeyIdentifierExtension.create(caCert, false)],
   });
   // OpenSSL (and so Node's tls) only reads the 'X509 CRL' PEM label

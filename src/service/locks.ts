@@ -1,31 +1,18 @@
 // Lock operations as the API offers them: identify, run the pure rule inside one store
 // transaction, hand back what to render. No HTTP here and no SQL.
 import { AppError, validationError } from '../errors.js';
-import {
-  decideAcquire,
-  decideForceRelease,
-  decideRelease,
-  WAITABLE,
-  type Decision,
-  type RejectReason,
-} from '../lock/rules.js';
-import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type EventDraft, type LockState } from '../lock/types.js';
+import { decideBlockingAcquire, queuePosition, type WaitState } from '../lock/queue.js';
+import type { HostRule } from '../lock/host-rules.js';
+import { decideAcquire, decideForceRelease, type Decision, type RejectReason } from '../lock/rules.js';
+import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type LockState } from '../lock/types.js';
+import { decideUpdate, type LockChanges } from '../lock/update.js';
 import { assertLockName } from '../lock/validate.js';
-import type { MaintenanceWindow } from '../lock/windows.js';
 import type { AuditActor } from '../store/accounts.js';
 import type { HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
 import { Wakeup } from './wakeups.js';
 
 /** What a create/update may set; `hostId: null` frees the lock, a number makes that host hold it. */
-export interface LockAttributes {
-  name?: string;
-  type?: string;
-  enabled?: boolean;
-  hostId?: number | null;
-  maxHolders?: number;
-  leaseSeconds?: number | null;
-  windows?: MaintenanceWindow[];
-}
+export type LockAttributes = LockChanges;
 
 export type LockAnswer =
   | { ok: true; lock: LockState; hostName: string }
@@ -85,9 +72,7 @@ export class LockService {
   async acquire(ref: string, hostName: string, options: AcquireOptions = {}): Promise<LockAnswer> {
     const waitMs = (options.waitSeconds ?? 0) * 1000;
     if (waitMs <= 0) {
-      return this.hostOp(ref, hostName, options, (lock, host, now, ctx) =>
-        decideAcquire(lock, host, now, { host }, ctx.waiters.length),
-      );
+      return this.hostRule('acquire', ref, hostName, options);
     }
     assertLockName(ref);
     const signal = options.signal
@@ -100,37 +85,39 @@ export class LockService {
     try {
       for (;;) {
         wakeup.arm(undefined);
-        const attempt = await this.store.lockOp<{ answer: LockAnswer; lockId: number; wait: number }>({
+        const attempt = await this.store.hostLockOp<{
+          answer: LockAnswer;
+          keepWaiting: boolean;
+          lockId: number;
+          wait: number;
+        }>({
           ref,
           createIfMissing: true,
           createWith: options.createMaxHolders ? { maxHolders: options.createMaxHolders } : undefined,
           host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
           actor: {},
-          decide: (current, ctx) => {
-            const lock = current!;
-            const host = ctx.host!;
+          decide: (lock, host, ctx) => {
             deadline ??= ctx.now + waitMs;
-            const mine = ctx.waiters.find((w) => w.id === waiterId);
-            const ahead = mine ? ctx.waiters.filter((w) => w.id < mine.id).length : ctx.waiters.length;
-            const decision = decideAcquire(lock, host, ctx.now, { host }, ahead);
-            const keepWaiting = !decision.ok && WAITABLE.has(decision.reason) && !final && ctx.now < deadline;
-            const answer: LockAnswer = decision.ok
-              ? { ok: true, lock: decision.next, hostName }
-              : { ok: false, lock: decision.next, hostName, reason: decision.reason, at: ctx.now };
+            const wait: WaitState = { waiterId, deadline, final };
+            const step = decideBlockingAcquire(lock, host, ctx.now, ctx.waiters, wait);
             return {
-              next: decision.next,
-              // Only the final refusal is a `fail` event, not every wake-up of a waiting host.
-              events: keepWaiting ? decision.events.filter((e) => e.type !== 'fail') : decision.events,
-              result: { answer, lockId: lock.id, wait: deadline - ctx.now },
-              enqueue: keepWaiting && !mine ? { deadline } : undefined,
-              dequeue: !keepWaiting && mine ? mine.id : undefined,
+              next: step.decision.next,
+              events: step.events,
+              result: {
+                answer: toAnswer(step.decision, hostName, ctx),
+                keepWaiting: step.keepWaiting,
+                lockId: lock.id,
+                wait: deadline - ctx.now,
+              },
+              enqueue: step.enqueue,
+              dequeue: step.dequeue,
             };
           },
         });
-        const { answer, lockId, wait } = attempt.result;
+        const { answer, keepWaiting, lockId, wait } = attempt.result;
         waiterId = attempt.waiterId ?? waiterId;
         // Granted, refused for good, or out of time (that attempt already left the queue).
-        if (answer.ok || final || !WAITABLE.has(answer.reason) || wait <= 0) return answer;
+        if (!keepWaiting) return answer;
         wakeup.arm(lockId);
         const woke = await wakeup.wait(wait);
         if (woke === 'aborted') {
@@ -159,34 +146,26 @@ export class LockService {
   ): Promise<LockAnswer | undefined> {
     assertLockName(ref);
     try {
-      const { result } = await this.store.lockOp<LockAnswer>({
+      const done = await this.store.hostLockOp<LockAnswer>({
         ref,
         createIfMissing: options.createIfMissing,
         createWith: options.createMaxHolders ? { maxHolders: options.createMaxHolders } : undefined,
         host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
         actor: {},
-        decide: (lock, ctx) => {
-          if (!lock) throw new RolledBack(undefined);
-          const decision = decideAcquire(lock, ctx.host!, ctx.now, { host: ctx.host! }, ctx.waiters.length);
-          if (!decision.ok) {
-            const answer: LockAnswer = {
-              ok: false,
-              lock: decision.next,
-              hostName,
-              reason: decision.reason,
-              at: ctx.now,
-            };
-            if (options.nothingOnRefusal) throw new RolledBack(answer);
-            return { next: decision.next, events: decision.events, result: answer };
-          }
-          return {
-            next: decision.next,
-            events: decision.events,
-            result: { ok: true, lock: decision.next, hostName },
-          };
+        decide: (lock, host, ctx) => {
+          const decision = decideAcquire(
+            lock,
+            host,
+            ctx.now,
+            { host },
+            queuePosition(ctx.waiters, undefined),
+          );
+          const answer = toAnswer(decision, hostName, ctx);
+          if (!decision.ok && options.nothingOnRefusal) throw new RolledBack(answer);
+          return { next: decision.next, events: decision.events, result: answer };
         },
       });
-      return result;
+      return done?.result;
     } catch (err) {
       if (err instanceof RolledBack) return err.answer;
       throw err;
@@ -198,7 +177,6 @@ export class LockService {
     if (waiterId === undefined) return;
     await this.store.lockOp({
       ref,
-      createIfMissing: false,
       actor: {},
       decide: (_lock, ctx) => ({
         events: [],
@@ -209,37 +187,26 @@ export class LockService {
   }
 
   release(ref: string, hostName: string, options: HostOpOptions = {}): Promise<LockAnswer> {
-    return this.hostOp(ref, hostName, options, (lock, host, now) => decideRelease(lock, host, now));
+    return this.hostRule('release', ref, hostName, options);
   }
 
-  private async hostOp(
+  private async hostRule(
+    rule: HostRule,
     ref: string,
     hostName: string,
     options: HostOpOptions,
-    rule: (
-      lock: LockState,
-      host: NonNullable<LockOpContext['host']>,
-      now: number,
-      ctx: LockOpContext,
-    ) => Decision,
   ): Promise<LockAnswer> {
     // The name may become a new lock's name (foreman_dlm auto-creates), so it must be valid.
     assertLockName(ref);
-    const { result } = await this.store.lockOp({
+    const done = await this.store.hostRule({
+      rule,
       ref,
-      createIfMissing: true,
       createWith: options.createMaxHolders ? { maxHolders: options.createMaxHolders } : undefined,
       host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
-      actor: {},
-      decide: (lock, ctx) => {
-        const decision = rule(lock!, ctx.host!, ctx.now, ctx);
-        const answer: LockAnswer = decision.ok
-          ? { ok: true, lock: decision.next, hostName }
-          : { ok: false, lock: decision.next, hostName, reason: decision.reason, at: ctx.now };
-        return { next: decision.next, events: decision.events, result: answer };
-      },
     });
-    return result;
+    return done.ok
+      ? { ok: true, lock: done.lock, hostName }
+      : { ok: false, lock: done.lock, hostName, reason: done.reason, at: done.now };
   }
 
   /** GET …/lock by a host: foreman_dlm records the check-in even when only looking. */
@@ -282,17 +249,17 @@ export class LockService {
   }
 
   async update(ref: string, attrs: LockAttributes, actor: Actor): Promise<LockState> {
-    const { lock } = await this.store.lockOp({
+    const done = await this.store.lockOp({
       ref,
-      createIfMissing: false,
       actor,
       targetHostId: typeof attrs.hostId === 'number' ? attrs.hostId : undefined,
       decide: (current, ctx) => {
-        if (!current) throw lockNotFound(ref);
-        return { ...applyUpdate(current, attrs, actor, ctx), result: undefined };
+        const { next, events } = decideUpdate(current, attrs, ctx.now, actor, ctx.targetHost);
+        return { next, events, result: next };
       },
     });
-    return lock!;
+    if (!done) throw lockNotFound(ref);
+    return done.result;
   }
 
   /**
@@ -306,13 +273,11 @@ export class LockService {
     options: { hostName?: string; reason: string },
   ): Promise<LockState> {
     const { hostName, reason } = options;
-    const { lock } = await this.store.lockOp({
+    const done = await this.store.lockOp({
       ref,
-      createIfMissing: false,
       actor: by.actor,
       decide: (current, ctx) => {
-        if (!current) throw lockNotFound(ref);
-        const decision = decideForceRelease(current, ctx.now, by.actor, hostName, reason);
+        const decision = decideForceRelease(current, ctx.now, by.actor, { hostName, reason });
         if (hostName !== undefined && (!decision.ok || decision.outcome !== 'released')) {
           throw validationError({ host: [`'${hostName}' does not hold lock '${current.name}'`] });
         }
@@ -320,7 +285,7 @@ export class LockService {
         return {
           next: decision.next,
           events: decision.events,
-          result: undefined,
+          result: decision.next,
           audit: freed.length
             ? {
                 type: 'lock_force_release',
@@ -332,20 +297,18 @@ export class LockService {
         };
       },
     });
-    return lock!;
+    if (!done) throw lockNotFound(ref);
+    return done.result;
   }
 
   async remove(ref: string, actor: Actor): Promise<LockState> {
-    const { result } = await this.store.lockOp({
+    const done = await this.store.lockOp({
       ref,
-      createIfMissing: false,
       actor,
-      decide: (current) => {
-        if (!current) throw lockNotFound(ref);
-        return { delete: true, events: [eventFor('delete', actor)], result: current };
-      },
+      decide: (current) => ({ delete: true, events: [eventFor('delete', actor)], result: current }),
     });
-    return result;
+    if (!done) throw lockNotFound(ref);
+    return done.result;
   }
 
   list(query: ListLocksQuery) {
@@ -358,63 +321,8 @@ export class LockService {
   }
 }
 
-function applyUpdate(
-  current: LockState,
-  attrs: LockAttributes,
-  actor: Actor,
-  ctx: LockOpContext,
-): { next: LockState; events: EventDraft[] } {
-  const events: EventDraft[] = [];
-  let next: LockState = {
-    ...current,
-    name: attrs.name ?? current.name,
-    type: attrs.type ?? current.type,
-    enabled: attrs.enabled ?? current.enabled,
-    maxHolders: attrs.maxHolders ?? current.maxHolders,
-    leaseSeconds: attrs.leaseSeconds === undefined ? current.leaseSeconds : attrs.leaseSeconds,
-    windows: attrs.windows ?? current.windows,
-    updatedAt: ctx.now,
-  };
-  if (next.leaseSeconds !== current.leaseSeconds) {
-    const lease = next.leaseSeconds;
-    next.holders = next.holders.map((h) => ({
-      ...h,
-      expiresAt: lease === null ? null : h.refreshedAt + lease * 1000,
-    }));
-  }
-  if (next.enabled !== current.enabled) events.push(eventFor(next.enabled ? 'enable' : 'disable', actor));
-
-  if (attrs.hostId === null) {
-    const freed = decideForceRelease(next, ctx.now, actor);
-    next = freed.next;
-    events.push(...freed.events);
-  } else if (attrs.hostId !== undefined) {
-    const target = ctx.targetHost;
-    if (!target) throw validationError({ host_id: ['does not name a known host'] });
-    if (!next.holders.some((h) => h.hostId === target.id)) {
-      // foreman_dlm lets an operator set the holder: the others are freed, the host holds it.
-      const freed = decideForceRelease(next, ctx.now, actor);
-      const token = freed.next.fencingCounter + 1;
-      next = {
-        ...freed.next,
-        fencingCounter: token,
-        holders: [
-          {
-            hostId: target.id,
-            hostName: target.name,
-            acquiredAt: ctx.now,
-            refreshedAt: ctx.now,
-            fencingToken: token,
-            expiresAt: next.leaseSeconds === null ? null : ctx.now + next.leaseSeconds * 1000,
-          },
-        ],
-      };
-      events.push(...freed.events, {
-        ...eventFor('acquire', actor),
-        hostId: target.id,
-        hostName: target.name,
-      });
-    }
-  }
-  return { next, events };
+function toAnswer(decision: Decision, hostName: string, ctx: LockOpContext): LockAnswer {
+  return decision.ok
+    ? { ok: true, lock: decision.next, hostName }
+    : { ok: false, lock: decision.next, hostName, reason: decision.reason, at: ctx.now };
 }

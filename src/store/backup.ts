@@ -182,6 +182,38 @@ export async function assertEmpty(tx: Tx): Promise<void> {
   }
 }
 
+/** An INSERT of one row into one of the backed-up tables, its columns checked against TABLES. */
+function insertStatement(table: string, row: Record<string, Value>) {
+  const spec = TABLES.find((t) => t.name === table);
+  if (!spec) throw new Error(`unknown table ${table}`);
+  const columns = Object.keys(row);
+  const unknown = columns.filter((c) => !spec.columns.includes(c));
+  if (unknown.length) throw new Error(`${table} has no columns ${unknown.join(', ')}`);
+  const values = normalize({ ...spec, columns }, row);
+  return {
+    spec,
+    sql: `INSERT INTO ${table} (${columns.join(', ')}) VALUES (${columns.map(() => '?').join(', ')})`,
+    params: columns.map((c) => values[c]),
+  };
+}
+
+/**
+ * One row, by column name, into a table with an id; returns the new id. For importers that
+ * build rows themselves (src/store/lock-import.ts).
+ */
+export async function insertRow(tx: Tx, table: string, row: Record<string, Value>): Promise<number> {
+  const { spec, sql, params } = insertStatement(table, row);
+  if (!spec.identity) throw new Error(`${table} has no id: write its rows with deferRow`);
+  const inserted = await tx.get<{ id: number }>(`${sql} RETURNING id`, params);
+  return Number(inserted!.id);
+}
+
+/** One row whose id nobody needs: PostgreSQL sends it with the COMMIT (thousands of events at once). */
+export async function deferRow(tx: Tx, table: string, row: Record<string, Value>): Promise<void> {
+  const { sql, params } = insertStatement(table, row);
+  await tx.defer(sql, params);
+}
+
 export async function importTables(
   tx: Tx,
   tables: ExportDocument['tables'],

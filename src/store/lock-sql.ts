@@ -4,7 +4,8 @@ import { AppError, validationError } from '../errors.js';
 import type { EventDraft, Holder, HostRef, LockState } from '../lock/types.js';
 import { UniqueViolation, type Queryable, type Tx } from './sql.js';
 import { LOCK_COLUMNS, windowsColumn, toHolder, type HolderRecord, type LockRecord } from './rows.js';
-import type { HostIdentity, Waiter } from './store.js';
+import type { Waiter } from '../lock/queue.js';
+import type { HostIdentity } from './store.js';
 
 const MAX_ID = 2 ** 53 - 1;
 
@@ -13,16 +14,6 @@ export function numericId(ref: string): number | undefined {
   if (!/^\d{1,16}$/.test(ref)) return undefined;
   const n = Number(ref);
   return n > 0 && n <= MAX_ID ? n : undefined;
-}
-
-/** Whether a change may let a queued host in: someone left, or the lock opened up. */
-export function mayAdmitWaiters(prev: LockState, next: LockState): boolean {
-  return (
-    next.holders.length < prev.holders.length ||
-    next.maxHolders > prev.maxHolders ||
-    (next.enabled && !prev.enabled) ||
-    JSON.stringify(next.windows) !== JSON.stringify(prev.windows)
-  );
 }
 
 /** A holder row with its host's name; the columns `toHolder` reads. */
@@ -82,20 +73,35 @@ function toHostRef(row: HostRefRecord): HostRef {
   return { id: Number(row.id), name: row.name, canAcquireLocks: Boolean(row.can_acquire_locks) };
 }
 
+/**
+ * A host's check-in is recorded at most once a second (`last_checkin_at` is shown to the
+ * second): on PostgreSQL every UPDATE writes a new row version, and a host that asks many
+ * times a second would otherwise cost a write per request.
+ */
+export const CHECKIN_EVERY_MS = 1000;
+
 export async function upsertHost(tx: Tx, host: HostIdentity, now: number): Promise<HostRef> {
-  // Nearly every request comes from a known host: the plain UPDATE is the cheap path.
-  let row = await tx.get<HostRefRecord>(
-    'UPDATE hosts SET last_checkin_at = ? WHERE name = ? RETURNING id, name, can_acquire_locks',
-    [now, host.name],
+  // Nearly every request comes from a known host that checked in a moment ago: one read.
+  const known = await tx.get<HostRefRecord & { last_checkin_at: number | null }>(
+    'SELECT id, name, can_acquire_locks, last_checkin_at FROM hosts WHERE name = ?',
+    [host.name],
   );
-  if (!row && host.autoRegister) {
-    row = await tx.get<HostRefRecord>(
-      `INSERT INTO hosts (name, created_at, last_checkin_at) VALUES (?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET last_checkin_at = excluded.last_checkin_at
-       RETURNING id, name, can_acquire_locks`,
-      [host.name, now, now],
-    );
+  if (known) {
+    const last = known.last_checkin_at === null ? null : Number(known.last_checkin_at);
+    if (last === null || now - last >= CHECKIN_EVERY_MS) {
+      // Not deferred: the host row is locked before the lock row, in every path, so two
+      // transactions never wait for each other's rows in opposite order.
+      await tx.run('UPDATE hosts SET last_checkin_at = ? WHERE id = ?', [now, known.id]);
+    }
+    return toHostRef(known);
   }
+  if (!host.autoRegister) throw new AppError('unknown_host');
+  const row = await tx.get<HostRefRecord>(
+    `INSERT INTO hosts (name, created_at, last_checkin_at) VALUES (?, ?, ?)
+     ON CONFLICT (name) DO UPDATE SET last_checkin_at = excluded.last_checkin_at
+     RETURNING id, name, can_acquire_locks`,
+    [host.name, now, now],
+  );
   if (!row) throw new AppError('unknown_host');
   return toHostRef(row);
 }

@@ -2,12 +2,16 @@
 // implementation. Every lock state change runs `decide` inside one transaction that holds
 // the lock's row, so check-and-set is atomic across requests and server instances.
 import type { Actor, EventDraft, HostRef, LockState } from '../lock/types.js';
+import type { HostRule, Verdict } from '../lock/host-rules.js';
+import type { Waiter } from '../lock/queue.js';
 import type { LockFilter } from '../search/parse.js';
 import type { ExportDocument } from './backup.js';
+import type { LockImport, LockImportCounts } from './lock-import.js';
 import type { HostDirectory } from './accounts-hosts.js';
 import type { Accounts, AuditActor, AuditType } from './accounts.js';
 import type { WebhookFeed } from './webhook-feed.js';
 import type { StoreHealth } from './health.js';
+import type { StoreTimings } from './timings.js';
 
 export interface HostIdentity {
   name: string;
@@ -21,25 +25,18 @@ export interface LockMutation<T> {
   delete?: boolean;
   events: EventDraft[];
   result: T;
-  /** queue the requesting host for the lock until `deadline` (blocking acquire) */
-  enqueue?: { deadline: number };
   /** leave the queue: this waiter was served, gave up or went away */
   dequeue?: number;
   /** an operator's action recorded in the audit trail in the same transaction */
   audit?: { type: AuditType; actor: AuditActor; target: string; detail: string | null };
 }
 
-/** A host queued for a lock by a blocking acquire. */
-export interface Waiter {
-  id: number;
-  hostId: number;
-  deadline: number;
-  /** when the heartbeat lease of the instance the waiter's request is on runs out (null: gone) */
-  instanceExpiresAt: number | null;
+export interface HostLockMutation<T> extends LockMutation<T> {
+  /** queue the requesting host for the lock until `deadline` (blocking acquire) */
+  enqueue?: { deadline: number };
 }
 
 export interface LockOpContext {
-  host?: HostRef;
   /** the host named by `targetHostId`, when it exists */
   targetHost?: HostRef;
   now: number;
@@ -47,20 +44,53 @@ export interface LockOpContext {
   waiters: Waiter[];
 }
 
+/** An operation on an existing lock (operator actions, jobs); a missing lock writes nothing. */
 export interface LockOp<T> {
   /** a numeric id or a lock name, as it came in the URL */
+  ref: string;
+  /** a host looked up by id in the same transaction (an operator setting the holder) */
+  targetHostId?: number;
+  actor: Actor;
+  /** pure: must not do I/O or await anything (it runs inside a shared transaction) */
+  decide(lock: LockState, ctx: LockOpContext): LockMutation<T>;
+}
+
+/** An operation a host asks for on a lock (acquire, release): the host is checked in too. */
+export interface HostLockOp<T> {
   ref: string;
   /** foreman_dlm creates missing locks on acquire and release */
   createIfMissing: boolean;
   /** settings of a lock created here (FleetLock groups get their configured max_holders) */
   createWith?: { maxHolders: number };
-  /** the requesting host; registered/touched in the same transaction */
-  host?: HostIdentity;
-  /** a host looked up by id in the same transaction (an operator setting the holder) */
-  targetHostId?: number;
+  /** the requesting host; registered/checked in within the same transaction */
+  host: HostIdentity;
   actor: Actor;
-  /** pure: must not do I/O or await anything (it runs inside a shared transaction) */
-  decide(lock: LockState | undefined, ctx: LockOpContext): LockMutation<T>;
+  /** pure, as `LockOp.decide` */
+  decide(lock: LockState, host: HostRef, ctx: LockOpContext): HostLockMutation<T>;
+}
+
+/** A host's acquire or release without waiting (the hot path): the rule is named, not passed. */
+export interface HostRuleOp {
+  rule: HostRule;
+  ref: string;
+  /** settings of a lock created here */
+  createWith?: { maxHolders: number };
+  host: HostIdentity;
+}
+
+export type HostRuleResult = Verdict & {
+  /** the lock after the request */
+  lock: LockState;
+  /** the database's clock when the rule ran */
+  now: number;
+};
+
+export interface LockOpResult<T> {
+  result: T;
+  /** the lock's state after the operation; undefined when it was deleted */
+  lock: LockState | undefined;
+  /** the queue entry an `enqueue` created */
+  waiterId?: number;
 }
 
 /** What a new lock is created with; the rest (id, counter, times, holders) the store sets. */
@@ -111,6 +141,21 @@ export interface LockStats {
   events: number;
   /** webhook targets whose current event has failed at least once (retrying) */
   webhooksFailing: number;
+  /** server instances whose heartbeat lease has not run out (this one included) */
+  instancesAlive: number;
+  /** the database clock at the read */
+  now: number;
+  /** held locks by name, at most `namedLimit` of them: stale first, then the longest held */
+  held: HeldLock[];
+}
+
+export interface HeldLock {
+  name: string;
+  holders: number;
+  /** when the earliest current holder acquired it */
+  heldSince: number;
+  /** a holder has not refreshed within stale_after */
+  stale: boolean;
 }
 
 export interface UserRow {
@@ -132,6 +177,8 @@ export interface Store {
   ping(): Promise<void>;
   /** outage episodes and the notification connection's state, for the log and readiness */
   readonly health: StoreHealth;
+  /** every database call's duration and outcome, for /metrics */
+  readonly timings: StoreTimings;
 
   /** this process' id in the `instances` table; blocking waiters it queues carry it */
   readonly instanceId: string;
@@ -145,7 +192,19 @@ export interface Store {
   /** at a clean shutdown: this instance's row and queue entries go */
   retireInstance(): Promise<void>;
 
-  lockOp<T>(op: LockOp<T>): Promise<{ result: T; lock: LockState | undefined; waiterId?: number }>;
+  /** runs `op.decide` on the lock's row in one transaction; undefined when there is no such lock */
+  lockOp<T>(op: LockOp<T>): Promise<LockOpResult<T> | undefined>;
+  /**
+   * The same for a host's request; undefined (and nothing written, not even the host's
+   * registration) when the lock neither exists nor may be created.
+   */
+  hostLockOp<T>(op: HostLockOp<T> & { createIfMissing: true }): Promise<LockOpResult<T>>;
+  hostLockOp<T>(op: HostLockOp<T>): Promise<LockOpResult<T> | undefined>;
+  /**
+   * A host's acquire or release (creating the lock when missing), as `decideHostRule` says.
+   * PostgreSQL runs it as one server-side function call where it can.
+   */
+  hostRule(op: HostRuleOp): Promise<HostRuleResult>;
   /**
    * Called after any change that may let a waiter in (a holder left, a waiter left, the lock
    * was enabled or grew), in this instance and — on PostgreSQL — in every other instance.
@@ -160,10 +219,12 @@ export interface Store {
   exportData(): Promise<ExportDocument>;
   /** `keyholder import`: into an empty database only, in one transaction; rows per table */
   importData(doc: ExportDocument): Promise<Record<string, number>>;
+  /** `keyholder import-foreman`: locks, holders and events into a keyholder without locks, one transaction */
+  importLocks(data: LockImport): Promise<LockImportCounts>;
   /** for `keyholder doctor`: applied schema versions and the database's clock; changes nothing */
   diagnose(): Promise<{ appliedMigrations: number[]; clock: number }>;
-  /** counts for /metrics, read in one go */
-  lockStats(staleAfterMs: number): Promise<LockStats>;
+  /** counts for /metrics, read in one go, with up to `namedLimit` held locks by name */
+  lockStats(staleAfterMs: number, namedLimit?: number): Promise<LockStats>;
   /** deletes lock events older than `days` by the database clock; returns how many */
   expireEvents(days: number): Promise<number>;
   /** the same for the audit trail */

@@ -50,6 +50,8 @@ describe.each(STORES)('metrics on %s', (kind) => {
   it('counts requests by route pattern and status, never by lock name', async () => {
     await s.asHost('m5', 'PUT', '/api/dlmlocks/secret-name/lock');
     await s.asHost('m6', 'PUT', '/api/dlmlocks/secret-name/lock');
+    // held locks are named in keyholder_lock_held_seconds (metrics-operations.test.ts); free ones never
+    await s.asHost('m5', 'DELETE', '/api/dlmlocks/secret-name/lock');
     const r = await s.request('GET', '/metrics');
     expect(r.text).not.toContain('secret-name');
     expect(r.text).toMatch(

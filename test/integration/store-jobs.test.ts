@@ -48,16 +48,19 @@ describe('PostgreSQL: jobs and notifications across two store instances', () => 
     // A waiter joins the queue of a lock, then leaves it: that change is worth a wake-up.
     // Repeated until the LISTEN connection, set up in the background, hears one.
     for (let i = 0; i < 50 && seen.length === 0; i++) {
-      const queued = await one.lockOp({
+      const queued = await one.hostLockOp({
         ref: `notified-${i}`,
         createIfMissing: true,
         host: { name: 'n1', autoRegister: true },
         actor: {},
-        decide: (lock, ctx) => ({ events: [], result: lock!.id, enqueue: { deadline: ctx.now + 60_000 } }),
+        decide: (lock, _host, ctx) => ({
+          events: [],
+          result: lock.id,
+          enqueue: { deadline: ctx.now + 60_000 },
+        }),
       });
       await one.lockOp({
         ref: `notified-${i}`,
-        createIfMissing: false,
         actor: {},
         decide: () => ({ events: [], result: undefined, dequeue: queued.waiterId }),
       });
@@ -70,23 +73,22 @@ describe('PostgreSQL: jobs and notifications across two store instances', () => 
   it('does not signal changes of locks nobody waits for', async () => {
     const seen: (number | null)[] = [];
     const stop = one.onLockChanged((id) => seen.push(id));
-    await one.lockOp({
+    await one.hostLockOp({
       ref: 'unwatched',
       createIfMissing: true,
       host: { name: 'n2', autoRegister: true },
       actor: {},
-      decide: (lock, ctx) => ({
-        next: { ...lock!, enabled: false, updatedAt: ctx.now },
+      decide: (lock, _host, ctx) => ({
+        next: { ...lock, enabled: false, updatedAt: ctx.now },
         events: [],
         result: undefined,
       }),
     });
     await one.lockOp({
       ref: 'unwatched',
-      createIfMissing: false,
       actor: {},
       decide: (lock, ctx) => ({
-        next: { ...lock!, enabled: true, updatedAt: ctx.now },
+        next: { ...lock, enabled: true, updatedAt: ctx.now },
         events: [],
         result: undefined,
       }),

@@ -54,6 +54,11 @@ export interface PgClusterOptions {
    * by default every login is trusted
    */
   passwords?: boolean;
+  /**
+   * fsync=on, synchronous_commit=on, full_page_writes=on, as a production server runs (the
+   * bench); by default the throwaway cluster skips fsync, which only a test can afford
+   */
+  durable?: boolean;
 }
 
 export async function startPgCluster(clusterOptions: PgClusterOptions = {}): Promise<PgCluster> {
@@ -92,8 +97,9 @@ export async function startPgCluster(clusterOptions: PgClusterOptions = {}): Pro
     '-c listen_addresses=127.0.0.1',
     `-c unix_socket_directories=${dir}`,
     '-c max_connections=300',
-    '-c fsync=off',
-    '-c full_page_writes=off',
+    ...(clusterOptions.durable
+      ? ['-c fsync=on', '-c synchronous_commit=on', '-c full_page_writes=on']
+      : ['-c fsync=off', '-c full_page_writes=off']),
   ].join(' ');
   const start = () => asPg(pgCtl, ['-D', data, '-l', join(dir, 'log'), '-o', options, '-w', 'start']);
   start();

@@ -15,7 +15,7 @@ export function haveTool(command: string, debianPackage: string): boolean {
 export function run(
   command: string,
   args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {},
 ) {
   const result: SpawnSyncReturns<string> = spawnSync(command, args, {
     encoding: 'utf8',

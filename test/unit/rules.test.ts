@@ -1,14 +1,18 @@
 // Every transition of the pure lock rules: free, held by me, held by another, full, disabled,
 // host barred, lease expired; for acquire, release and forced release.
 import { describe, expect, it } from 'vitest';
+import { decideBlockingAcquire, mayAdmitWaiters, queuePosition, type Waiter } from '../../src/lock/queue.js';
 import {
+  admitHolder,
   decideAcquire,
+  decideExpiry,
   decideForceRelease,
   decideRelease,
   expireLeases,
   isStale,
 } from '../../src/lock/rules.js';
 import type { Holder, HostRef, LockState } from '../../src/lock/types.js';
+import { decideUpdate, type LockChanges } from '../../src/lock/update.js';
 
 const NOW = 1_700_000_000_000;
 const A: HostRef = { id: 1, name: 'a', canAcquireLocks: true };
@@ -197,12 +201,9 @@ describe('decideForceRelease', () => {
     ]);
   });
   it('frees one named holder, and is a no-op on a free lock', () => {
-    const d = decideForceRelease(
-      lock({ maxHolders: 2, holders: [holder(A, 1), holder(B, 2)] }),
-      NOW,
-      admin,
-      'b',
-    );
+    const d = decideForceRelease(lock({ maxHolders: 2, holders: [holder(A, 1), holder(B, 2)] }), NOW, admin, {
+      hostName: 'b',
+    });
     expect(d.next.holders.map((h) => h.hostName)).toEqual(['a']);
     expect(decideForceRelease(lock(), NOW, admin)).toMatchObject({
       ok: true,
@@ -226,5 +227,255 @@ describe('expireLeases and isStale', () => {
     expect(isStale(l, NOW, 1000)).toBe(true);
     expect(isStale(l, NOW, 2000)).toBe(false);
     expect(isStale(lock(), NOW, 0)).toBe(false);
+  });
+});
+
+const admin = { user: { id: 9, login: 'admin' } };
+const X: HostRef = { id: 4, name: 'x', canAcquireLocks: true };
+
+describe('decideUpdate', () => {
+  const held = lock({ maxHolders: 2, fencingCounter: 5, holders: [holder(A, 4), holder(B, 5)] });
+  const cases: {
+    name: string;
+    before: LockState;
+    changes: LockChanges;
+    target?: HostRef;
+    holders: [string, number][];
+    counter: number;
+    events: [string, string | null][];
+  }[] = [
+    {
+      name: 'settings only: holders and counter stay, no event',
+      before: held,
+      changes: { type: 'T', maxHolders: 3 },
+      holders: [
+        ['a', 4],
+        ['b', 5],
+      ],
+      counter: 5,
+      events: [],
+    },
+    {
+      name: 'disable: a disable event by the operator',
+      before: held,
+      changes: { enabled: false },
+      holders: [
+        ['a', 4],
+        ['b', 5],
+      ],
+      counter: 5,
+      events: [['disable', null]],
+    },
+    {
+      name: 'host_id null frees every holder',
+      before: held,
+      changes: { hostId: null },
+      holders: [],
+      counter: 5,
+      events: [
+        ['force_release', 'a'],
+        ['force_release', 'b'],
+      ],
+    },
+    {
+      name: 'host_id of another host: the others go, it holds with the next token',
+      before: held,
+      changes: { hostId: X.id },
+      target: X,
+      holders: [['x', 6]],
+      counter: 6,
+      events: [
+        ['force_release', 'a'],
+        ['force_release', 'b'],
+        ['acquire', 'x'],
+      ],
+    },
+    {
+      name: 'host_id of a current holder changes nothing',
+      before: held,
+      changes: { hostId: A.id },
+      target: A,
+      holders: [
+        ['a', 4],
+        ['b', 5],
+      ],
+      counter: 5,
+      events: [],
+    },
+    {
+      name: 'host_id on a free lock after deletions continues the counter',
+      before: lock({ fencingCounter: 41 }),
+      changes: { hostId: C.id, enabled: false },
+      target: C,
+      holders: [['c', 42]],
+      counter: 42,
+      events: [
+        ['disable', null],
+        ['acquire', 'c'],
+      ],
+    },
+  ];
+  it.each(cases)('$name', ({ before, changes, target, holders, counter, events }) => {
+    const d = decideUpdate(before, changes, NOW, admin, target);
+    expect(d.next.holders.map((h) => [h.hostName, h.fencingToken])).toEqual(holders);
+    expect(d.next.fencingCounter).toBe(counter);
+    expect(d.next.updatedAt).toBe(NOW);
+    expect(d.events.map((e) => [e.type, e.hostName])).toEqual(events);
+    expect(d.events.every((e) => e.userLogin === 'admin')).toBe(true);
+  });
+
+  it('a new lease applies to the holders from their last refresh; an unknown host_id is a 422', () => {
+    const d = decideUpdate(held, { leaseSeconds: 10 }, NOW, admin);
+    expect(d.next.holders.map((h) => h.expiresAt)).toEqual([NOW - 5000 + 10_000, NOW - 5000 + 10_000]);
+    expect(() => decideUpdate(held, { hostId: 99 }, NOW, admin)).toThrow(/validation|Validation/);
+  });
+
+  it('shares the new-holder rule with acquire: same token, times and lease', () => {
+    const free = lock({ fencingCounter: 7, leaseSeconds: 30 });
+    const byUpdate = decideUpdate(free, { hostId: A.id }, NOW, admin, A).next.holders;
+    expect(byUpdate).toEqual(decideAcquire(free, A, NOW).next.holders);
+    expect(byUpdate).toEqual(admitHolder(free, A, NOW).holders);
+  });
+});
+
+describe('decideForceRelease with options, decideExpiry', () => {
+  it.each([
+    { hostName: undefined, reason: undefined, left: [], freed: ['a', 'b'], detail: null },
+    { hostName: 'a', reason: 'stuck after reboot', left: ['b'], freed: ['a'], detail: 'stuck after reboot' },
+    { hostName: 'c', reason: 'x', left: ['a', 'b'], freed: [], detail: null },
+  ])('hostName $hostName, reason $reason', ({ hostName, reason, left, freed, detail }) => {
+    const before = lock({ maxHolders: 2, holders: [holder(A, 1), holder(B, 2)] });
+    const d = decideForceRelease(before, NOW, admin, { hostName, reason });
+    expect(d.next.holders.map((h) => h.hostName)).toEqual(left);
+    expect(d.events.map((e) => [e.type, e.hostName, e.userLogin, e.detail])).toEqual(
+      freed.map((h) => ['force_release', h, 'admin', detail]),
+    );
+    expect(d).toMatchObject({ ok: true, outcome: freed.length ? 'released' : 'not_held' });
+  });
+
+  it.each([
+    { expiresAt: NOW, changed: true, left: [] },
+    { expiresAt: NOW + 1, changed: false, left: ['a'] },
+    { expiresAt: null, changed: false, left: ['a'] },
+  ])('lease ending $expiresAt: changed $changed', ({ expiresAt, changed, left }) => {
+    const d = decideExpiry(lock({ holders: [holder(A, 1, { expiresAt })] }), NOW);
+    expect(d.changed).toBe(changed);
+    expect(d.next.holders.map((h) => h.hostName)).toEqual(left);
+    expect(d.events.map((e) => e.type)).toEqual(changed ? ['expire'] : []);
+  });
+});
+
+describe('queue rules', () => {
+  const w = (id: number, hostId: number): Waiter => ({
+    id,
+    hostId,
+    deadline: NOW + 10_000,
+    instanceExpiresAt: NOW + 10_000,
+  });
+  const queue = [w(10, 2), w(11, 3), w(12, 4)];
+
+  it.each([
+    { waiterId: undefined, ahead: 3 },
+    { waiterId: 10, ahead: 0 },
+    { waiterId: 12, ahead: 2 },
+    { waiterId: 99, ahead: 3 },
+  ])('queuePosition of $waiterId is $ahead', ({ waiterId, ahead }) => {
+    expect(queuePosition(queue, waiterId)).toBe(ahead);
+  });
+
+  const base = lock({ maxHolders: 2, holders: [holder(A, 1), holder(B, 2)] });
+  it.each([
+    { name: 'a holder left', next: { ...base, holders: [holder(A, 1)] }, admits: true },
+    { name: 'more places', next: { ...base, maxHolders: 3 }, admits: true },
+    { name: 'only the type changed', next: { ...base, type: 'x' }, admits: false },
+    { name: 'a refresh', next: { ...base, updatedAt: NOW }, admits: false },
+    { name: 'fewer places', next: { ...base, maxHolders: 1 }, admits: false },
+  ])('mayAdmitWaiters: $name → $admits', ({ next, admits }) => {
+    expect(mayAdmitWaiters(base, next)).toBe(admits);
+  });
+  it('mayAdmitWaiters: enabling a lock opens it', () => {
+    expect(mayAdmitWaiters({ ...base, enabled: false }, base)).toBe(true);
+  });
+
+  const held = lock({ fencingCounter: 1, holders: [holder(A, 1)] });
+  const free = lock({ fencingCounter: 1 });
+  it.each([
+    {
+      name: 'held, time left, not queued: joins the queue, no fail event',
+      lock: held,
+      waiters: [],
+      wait: { deadline: NOW + 5000, final: false },
+      keepWaiting: true,
+      enqueue: true,
+      dequeue: undefined,
+      events: [],
+    },
+    {
+      name: 'held, already queued: waits on without a new entry',
+      lock: held,
+      waiters: [w(20, 3)],
+      wait: { waiterId: 20, deadline: NOW + 5000, final: false },
+      keepWaiting: true,
+      enqueue: false,
+      dequeue: undefined,
+      events: [],
+    },
+    {
+      name: 'held, time up: refused with a fail event, leaves the queue',
+      lock: held,
+      waiters: [w(20, 3)],
+      wait: { waiterId: 20, deadline: NOW, final: false },
+      keepWaiting: false,
+      enqueue: false,
+      dequeue: 20,
+      events: ['fail'],
+    },
+    {
+      name: 'held, final attempt: refused for good',
+      lock: held,
+      waiters: [],
+      wait: { deadline: NOW + 5000, final: true },
+      keepWaiting: false,
+      enqueue: false,
+      dequeue: undefined,
+      events: ['fail'],
+    },
+    {
+      name: 'free but someone queued ahead: waits its turn',
+      lock: free,
+      waiters: [w(19, 2), w(20, 3)],
+      wait: { waiterId: 20, deadline: NOW + 5000, final: false },
+      keepWaiting: true,
+      enqueue: false,
+      dequeue: undefined,
+      events: [],
+    },
+    {
+      name: 'free and first in the queue: granted, leaves the queue',
+      lock: free,
+      waiters: [w(20, 3), w(21, 2)],
+      wait: { waiterId: 20, deadline: NOW + 5000, final: false },
+      keepWaiting: false,
+      enqueue: false,
+      dequeue: 20,
+      events: ['acquire'],
+    },
+    {
+      name: 'disabled: refused at once, never queued',
+      lock: lock({ enabled: false }),
+      waiters: [],
+      wait: { deadline: NOW + 5000, final: false },
+      keepWaiting: false,
+      enqueue: false,
+      dequeue: undefined,
+      events: ['fail'],
+    },
+  ])('decideBlockingAcquire: $name', ({ lock: l, waiters, wait, keepWaiting, enqueue, dequeue, events }) => {
+    const step = decideBlockingAcquire(l, C, NOW, waiters, wait);
+    expect(step.keepWaiting).toBe(keepWaiting);
+    expect(step.enqueue !== undefined).toBe(enqueue);
+    if (enqueue) expect(step.enqueue).toEqual({ deadline: wait.deadline });
+    expect(step.dequeue).toBe(dequeue);
+    expect(step.events.map((e) => e.type)).toEqual(events);
   });
 });

@@ -8,6 +8,11 @@ import { SqlStore } from '../sql-store.js';
 import { UniqueViolation, type Tx } from '../sql.js';
 import { ChangeListener } from './listen.js';
 import { TABLES } from '../backup.js';
+import type { Verdict } from '../../lock/host-rules.js';
+import type { RejectReason } from '../../lock/rules.js';
+import { numericId } from '../lock-sql.js';
+import { toHolder, toLockState, type HolderRecord, type LockRecord } from '../rows.js';
+import type { HostRuleOp, HostRuleResult } from '../store.js';
 
 // int8 (COUNT, BIGINT columns) as numbers: every value keyholder stores fits in 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -316,6 +321,41 @@ export class PostgresStore extends SqlStore {
     }
   }
 
+  /**
+   * The hot path: one call of the server-side rule (migration 6) in autocommit — one round
+   * trip, its writes and their commit included. NULL from it means "not for me" (see
+   * src/store/migrations/host-rule.ts) and the general path runs.
+   */
+  override async hostRule(op: HostRuleOp): Promise<HostRuleResult> {
+    const fast = await this.guard(() => this.callHostRule(op), true);
+    return fast ?? super.hostRule(op);
+  }
+
+  private async callHostRule(op: HostRuleOp): Promise<HostRuleResult | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { rows } = await this.withClient((client) =>
+          client.query<{ out: ServerRuleAnswer | null }>({
+            name: 'keyholder_host_rule',
+            text: 'SELECT keyholder_host_rule($1, $2, $3, $4) AS out',
+            values: [op.rule, op.ref, numericId(op.ref) ?? null, op.host.name],
+          }),
+        );
+        const out = rows[0]?.out;
+        if (!out) return undefined;
+        const lock = toLockState(out.lock, out.holders.map(toHolder));
+        if (out.reason !== null) return { ok: false, reason: out.reason, lock, now: Number(out.now) };
+        if (out.outcome === null) throw new Error('keyholder_host_rule answered neither outcome nor reason');
+        return { ok: true, outcome: out.outcome, lock, now: Number(out.now) };
+      } catch (err) {
+        // Deadlocks and serialization failures are retried, as for every write transaction.
+        const code = (err as { code?: string }).code;
+        if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
+        throw translate(err);
+      }
+    }
+  }
+
   protected async runSnapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
     return this.withClient(async (client, discard) => {
       try {
@@ -341,6 +381,15 @@ export class PostgresStore extends SqlStore {
   protected async runRead<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
     return fn(new PgTx(this.pool));
   }
+}
+
+/** What keyholder_host_rule returns (jsonb): the verdict, the lock row and its holders. */
+interface ServerRuleAnswer {
+  outcome: Extract<Verdict, { ok: true }>['outcome'] | null;
+  reason: RejectReason | null;
+  now: number;
+  lock: LockRecord;
+  holders: HolderRecord[];
 }
 
 /**

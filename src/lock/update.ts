@@ -1,0 +1,72 @@
+// An operator's update of a lock (PUT /api/dlmlocks/:id): settings, enable/disable, and
+// foreman_dlm's `host_id`, which frees the lock (null) or makes one host its sole holder.
+// Pure; the new holder comes in through `admitHolder`, the same rule an acquire uses.
+import { validationError } from '../errors.js';
+import { admitHolder, decideForceRelease } from './rules.js';
+import { eventFor, type Actor, type EventDraft, type HostRef, type LockState } from './types.js';
+import type { MaintenanceWindow } from './windows.js';
+
+/** What an update may set; `hostId: null` frees the lock, a number makes that host hold it. */
+export interface LockChanges {
+  name?: string;
+  type?: string;
+  enabled?: boolean;
+  hostId?: number | null;
+  maxHolders?: number;
+  leaseSeconds?: number | null;
+  windows?: MaintenanceWindow[];
+}
+
+/**
+ * `targetHost`: the host `changes.hostId` names, looked up by the store in the same
+ * transaction (undefined when no such host exists — a 422).
+ */
+export function decideUpdate(
+  current: LockState,
+  changes: LockChanges,
+  now: number,
+  actor: Actor,
+  targetHost?: HostRef,
+): { next: LockState; events: EventDraft[] } {
+  const events: EventDraft[] = [];
+  let next: LockState = {
+    ...current,
+    name: changes.name ?? current.name,
+    type: changes.type ?? current.type,
+    enabled: changes.enabled ?? current.enabled,
+    maxHolders: changes.maxHolders ?? current.maxHolders,
+    leaseSeconds: changes.leaseSeconds === undefined ? current.leaseSeconds : changes.leaseSeconds,
+    windows: changes.windows ?? current.windows,
+    updatedAt: now,
+  };
+  if (next.leaseSeconds !== current.leaseSeconds) {
+    // A new lease applies to the current holders too, counted from their last refresh.
+    const lease = next.leaseSeconds;
+    next.holders = next.holders.map((h) => ({
+      ...h,
+      expiresAt: lease === null ? null : h.refreshedAt + lease * 1000,
+    }));
+  }
+  if (next.enabled !== current.enabled) events.push(eventFor(next.enabled ? 'enable' : 'disable', actor));
+
+  if (changes.hostId === null) {
+    const freed = decideForceRelease(next, now, actor);
+    next = freed.next;
+    events.push(...freed.events);
+  } else if (changes.hostId !== undefined) {
+    if (!targetHost || targetHost.id !== changes.hostId) {
+      throw validationError({ host_id: ['does not name a known host'] });
+    }
+    if (!next.holders.some((h) => h.hostId === targetHost.id)) {
+      // foreman_dlm lets an operator set the holder: the others are freed, the host holds it.
+      const freed = decideForceRelease(next, now, actor);
+      next = admitHolder({ ...freed.next, holders: [] }, targetHost, now);
+      events.push(...freed.events, {
+        ...eventFor('acquire', actor),
+        hostId: targetHost.id,
+        hostName: targetHost.name,
+      });
+    }
+  }
+  return { next, events };
+}

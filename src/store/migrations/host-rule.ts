@@ -1,0 +1,128 @@
+// Migration 6 (PostgreSQL): a host's acquire and release as one server-side function, so the
+// hot path is one round trip (`SELECT keyholder_host_rule(…)` in autocommit) instead of five.
+// It is a copy of `decideHostRule` (src/lock/host-rules.ts) — expire leases, then acquire
+// (refresh when held) or release — and test/integration/rule-parity.test.ts runs the same
+// table of cases through both. What it does not cover it hands back as NULL, having written
+// nothing but the host's check-in, and the store runs the general TypeScript path instead:
+// an unknown host (registration or unknown_host), a missing lock (creation and its fencing
+// counter), a lock with maintenance windows (time-zone rules: luxon, not SQL), and a lock with
+// a queue (queue position, lapsed waiters, NOTIFY for wake-ups). None of these is the steady
+// state of a fleet polling its update lock.
+//
+// The check-in is written at most once a second (CHECKIN_EVERY_MS in src/store/lock-sql.ts),
+// and before the lock row is taken, in the same order as the TypeScript path.
+
+export const HOST_RULE_FUNCTION = `
+CREATE OR REPLACE FUNCTION keyholder_host_rule(p_rule text, p_ref text, p_ref_id bigint, p_host text)
+RETURNS jsonb LANGUAGE plpgsql AS $fn$
+DECLARE
+  v_now bigint := (extract(epoch from clock_timestamp()) * 1000)::bigint;
+  v_host hosts%ROWTYPE;
+  v_lock locks%ROWTYPE;
+  v_mine lock_holders%ROWTYPE;
+  v_was_updated bigint;
+  v_was_counter bigint;
+  v_count integer;
+  v_expired integer;
+  v_expires bigint;
+  v_outcome text;
+  v_reason text;
+BEGIN
+  SELECT * INTO v_host FROM hosts WHERE name = p_host;
+  IF NOT FOUND THEN RETURN NULL; END IF;
+  IF v_host.last_checkin_at IS NULL OR v_now - v_host.last_checkin_at >= 1000 THEN
+    UPDATE hosts SET last_checkin_at = v_now WHERE id = v_host.id;
+  END IF;
+
+  -- foreman_dlm tries a numeric id first, then the name.
+  IF p_ref_id IS NOT NULL THEN
+    SELECT * INTO v_lock FROM locks WHERE id = p_ref_id FOR UPDATE;
+  END IF;
+  IF v_lock.id IS NULL THEN
+    SELECT * INTO v_lock FROM locks WHERE name = p_ref FOR UPDATE;
+  END IF;
+  IF v_lock.id IS NULL OR v_lock.windows IS NOT NULL
+     OR EXISTS (SELECT 1 FROM lock_waiters WHERE lock_id = v_lock.id) THEN
+    RETURN NULL;
+  END IF;
+  v_was_updated := v_lock.updated_at;
+  v_was_counter := v_lock.fencing_counter;
+
+  -- expireLeases: holders past their lease go first, an expire event each.
+  WITH gone AS (
+    DELETE FROM lock_holders WHERE lock_id = v_lock.id AND expires_at <= v_now
+    RETURNING host_id, fencing_token
+  )
+  INSERT INTO lock_events (lock_id, lock_name, event_type, host_id, host_name, created_at)
+  SELECT v_lock.id, v_lock.name, 'expire', g.host_id, h.name, v_now
+  FROM gone g JOIN hosts h ON h.id = g.host_id ORDER BY g.fencing_token;
+  GET DIAGNOSTICS v_expired = ROW_COUNT;
+  IF v_expired > 0 THEN v_lock.updated_at := v_now; END IF;
+
+  SELECT * INTO v_mine FROM lock_holders WHERE lock_id = v_lock.id AND host_id = v_host.id;
+  SELECT count(*) INTO v_count FROM lock_holders WHERE lock_id = v_lock.id;
+  v_expires := CASE WHEN v_lock.lease_seconds IS NULL THEN NULL ELSE v_now + v_lock.lease_seconds * 1000 END;
+
+  IF p_rule = 'acquire' THEN
+    IF NOT v_lock.enabled THEN
+      v_reason := 'disabled';
+    ELSIF NOT v_host.can_acquire_locks THEN
+      v_reason := 'host_barred';
+    ELSIF v_mine.lock_id IS NOT NULL THEN
+      v_outcome := 'refreshed';
+      v_lock.updated_at := v_now;
+      IF v_mine.refreshed_at <> v_now OR v_mine.expires_at IS DISTINCT FROM v_expires THEN
+        UPDATE lock_holders SET refreshed_at = v_now, expires_at = v_expires, stale_reported_at = NULL
+        WHERE lock_id = v_lock.id AND host_id = v_host.id;
+      END IF;
+    ELSIF v_count >= v_lock.max_holders THEN
+      v_reason := CASE WHEN v_lock.max_holders = 1 THEN 'held' ELSE 'full' END;
+    ELSE
+      -- admitHolder: the next fencing token
+      v_outcome := 'acquired';
+      v_lock.fencing_counter := v_lock.fencing_counter + 1;
+      v_lock.updated_at := v_now;
+      INSERT INTO lock_holders (lock_id, host_id, acquired_at, refreshed_at, fencing_token, expires_at)
+      VALUES (v_lock.id, v_host.id, v_now, v_now, v_lock.fencing_counter, v_expires);
+      INSERT INTO lock_events (lock_id, lock_name, event_type, host_id, host_name, created_at)
+      VALUES (v_lock.id, v_lock.name, 'acquire', v_host.id, v_host.name, v_now);
+    END IF;
+  ELSE
+    IF NOT v_lock.enabled THEN
+      v_reason := 'disabled';
+    ELSIF v_mine.lock_id IS NOT NULL THEN
+      v_outcome := 'released';
+      v_lock.updated_at := v_now;
+      DELETE FROM lock_holders WHERE lock_id = v_lock.id AND host_id = v_host.id;
+      INSERT INTO lock_events (lock_id, lock_name, event_type, host_id, host_name, created_at)
+      VALUES (v_lock.id, v_lock.name, 'release', v_host.id, v_host.name, v_now);
+    ELSIF v_count = 0 THEN
+      v_outcome := 'not_held';
+    ELSE
+      v_reason := 'held';
+    END IF;
+  END IF;
+
+  IF v_reason IS NOT NULL THEN
+    INSERT INTO lock_events (lock_id, lock_name, event_type, host_id, host_name, detail, created_at)
+    VALUES (v_lock.id, v_lock.name, 'fail', v_host.id, v_host.name, p_rule || ': ' || v_reason, v_now);
+  END IF;
+  IF v_lock.updated_at <> v_was_updated OR v_lock.fencing_counter <> v_was_counter THEN
+    UPDATE locks SET updated_at = v_lock.updated_at, fencing_counter = v_lock.fencing_counter
+    WHERE id = v_lock.id;
+  END IF;
+
+  RETURN jsonb_build_object(
+    'outcome', v_outcome,
+    'reason', v_reason,
+    'now', v_now,
+    'lock', to_jsonb(v_lock),
+    'holders', COALESCE((
+      SELECT jsonb_agg(jsonb_build_object(
+        'lock_id', lh.lock_id, 'host_id', lh.host_id, 'host_name', h.name,
+        'acquired_at', lh.acquired_at, 'refreshed_at', lh.refreshed_at,
+        'fencing_token', lh.fencing_token, 'expires_at', lh.expires_at) ORDER BY lh.fencing_token)
+      FROM lock_holders lh JOIN hosts h ON h.id = lh.host_id WHERE lh.lock_id = v_lock.id), '[]'::jsonb)
+  );
+END
+$fn$;`;

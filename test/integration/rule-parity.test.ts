@@ -1,0 +1,337 @@
+// One table of lock-rule cases, run three ways: through the pure rules of src/lock (the
+// reference), through each store's general path (the TypeScript rule inside the store's
+// transaction), and through `store.hostRule` — on PostgreSQL the server-side function of
+// migration 6. Every step must give the same verdict, the same lock (holders, fencing tokens,
+// times) as returned and as read back, and in the end the same events.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decideHostRule, verdictOf, type Verdict } from '../../src/lock/host-rules.js';
+import { decideForceRelease, type ForceReleaseOptions } from '../../src/lock/rules.js';
+import type { EventDraft, HostRef, LockState } from '../../src/lock/types.js';
+import { decideUpdate, type LockChanges } from '../../src/lock/update.js';
+import type { PostgresStore } from '../../src/store/postgres/index.js';
+import type { Store } from '../../src/store/store.js';
+import { createTestDatabase, STORES, type TestDatabase } from '../support/stores.js';
+
+type HostKey = 'a' | 'b' | 'c';
+type Step =
+  | { op: 'acquire'; host: HostKey }
+  | { op: 'release'; host: HostKey }
+  | { op: 'force'; host?: HostKey; reason?: string }
+  | { op: 'update'; changes: Omit<LockChanges, 'hostId'>; holder?: HostKey | null }
+  | { op: 'sleep'; ms: number };
+
+interface Case {
+  name: string;
+  lock: { maxHolders?: number; leaseSeconds?: number | null };
+  barred?: HostKey[];
+  steps: Step[];
+}
+
+const operator = { user: { id: 77, login: 'parity-op' } };
+const ALWAYS_OPEN = [
+  {
+    days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
+    start: '00:00',
+    duration_minutes: 10_080,
+    time_zone: 'UTC',
+  },
+] as LockChanges['windows'];
+
+const CASES: Case[] = [
+  {
+    name: 'mutex: acquire, refusal, refresh, release, release of a free lock and of another host',
+    lock: {},
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'a' },
+      { op: 'release', host: 'b' },
+      { op: 'release', host: 'a' },
+      { op: 'release', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'release', host: 'a' },
+    ],
+  },
+  {
+    name: 'semaphore of 2: full, a place freed, tokens only grow',
+    lock: { maxHolders: 2 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'c' },
+      { op: 'release', host: 'a' },
+      { op: 'acquire', host: 'c' },
+      { op: 'acquire', host: 'a' },
+      { op: 'release', host: 'b' },
+      { op: 'acquire', host: 'a' },
+    ],
+  },
+  {
+    name: 'disabled lock and barred host',
+    lock: {},
+    barred: ['c'],
+    steps: [
+      { op: 'update', changes: { enabled: false } },
+      { op: 'acquire', host: 'a' },
+      { op: 'release', host: 'a' },
+      { op: 'update', changes: { enabled: true } },
+      { op: 'acquire', host: 'c' },
+      { op: 'acquire', host: 'a' },
+      { op: 'update', changes: { enabled: false } },
+      { op: 'release', host: 'a' },
+    ],
+  },
+  {
+    name: 'operator: one holder freed with a reason, host_id set, everyone freed',
+    lock: { maxHolders: 2 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'force', host: 'a', reason: 'stuck after reboot' },
+      { op: 'acquire', host: 'c' },
+      { op: 'update', changes: { maxHolders: 1 }, holder: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'force' },
+      { op: 'release', host: 'a' },
+      { op: 'acquire', host: 'b' },
+    ],
+  },
+  {
+    name: 'lease: the expired holder goes on the next request',
+    lock: { leaseSeconds: 1 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'sleep', ms: 1100 },
+      { op: 'acquire', host: 'b' },
+      { op: 'release', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'release', host: 'b' },
+    ],
+  },
+  {
+    name: 'maintenance windows (PostgreSQL hands these to the general path)',
+    lock: {},
+    steps: [
+      { op: 'update', changes: { windows: ALWAYS_OPEN } },
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'release', host: 'a' },
+      { op: 'update', changes: { windows: [] } },
+      { op: 'acquire', host: 'b' },
+    ],
+  },
+];
+
+type Path = 'general' | 'hostRule';
+interface StepOut {
+  verdict?: Verdict;
+  lock: LockState;
+  now: number;
+}
+
+async function runStep(
+  store: Store,
+  path: Path,
+  ref: string,
+  hosts: Record<HostKey, HostRef>,
+  step: Exclude<Step, { op: 'sleep' }>,
+): Promise<StepOut> {
+  if (step.op === 'acquire' || step.op === 'release') {
+    const rule = step.op;
+    const host = { name: hosts[step.host].name, autoRegister: true };
+    if (path === 'hostRule') {
+      const { lock, now, ...verdict } = await store.hostRule({ rule, ref, host });
+      return { verdict, lock, now };
+    }
+    const done = await store.hostLockOp<StepOut>({
+      ref,
+      createIfMissing: true,
+      host,
+      actor: {},
+      decide: (lock, ref_, ctx) => {
+        const d = decideHostRule(rule, lock, ref_, ctx.now, ctx.waiters);
+        return {
+          next: d.next,
+          events: d.events,
+          result: { verdict: verdictOf(d), lock: d.next, now: ctx.now },
+        };
+      },
+    });
+    return done.result;
+  }
+  const done = await store.lockOp<StepOut>(
+    step.op === 'force'
+      ? {
+          ref,
+          actor: operator,
+          decide: (lock, ctx) => {
+            const options = { hostName: step.host && hosts[step.host].name, reason: step.reason };
+            const d = decideForceRelease(lock, ctx.now, operator, options);
+            return {
+              next: d.next,
+              events: d.events,
+              result: { verdict: verdictOf(d), lock: d.next, now: ctx.now },
+            };
+          },
+        }
+      : {
+          ref,
+          actor: operator,
+          targetHostId: step.holder ? hosts[step.holder].id : undefined,
+          decide: (lock, ctx) => {
+            const changes = {
+              ...step.changes,
+              hostId: step.holder === undefined ? undefined : step.holder && hosts[step.holder].id,
+            };
+            const d = decideUpdate(lock, changes, ctx.now, operator, ctx.targetHost);
+            return { next: d.next, events: d.events, result: { lock: d.next, now: ctx.now } };
+          },
+        },
+  );
+  if (!done) throw new Error(`lock ${ref} vanished`);
+  return done.result;
+}
+
+/** The reference: the same step through the pure rules, at the clock the store reported. */
+function model(
+  lock: LockState,
+  step: Exclude<Step, { op: 'sleep' }>,
+  hosts: Record<HostKey, HostRef>,
+  now: number,
+): { verdict?: Verdict; next: LockState; events: EventDraft[] } {
+  if (step.op === 'acquire' || step.op === 'release') {
+    const d = decideHostRule(step.op, lock, hosts[step.host], now, []);
+    return { verdict: verdictOf(d), next: d.next, events: d.events };
+  }
+  if (step.op === 'force') {
+    const options: ForceReleaseOptions = {
+      hostName: step.host && hosts[step.host].name,
+      reason: step.reason,
+    };
+    const d = decideForceRelease(lock, now, operator, options);
+    return { verdict: verdictOf(d), next: d.next, events: d.events };
+  }
+  const target = step.holder ? hosts[step.holder] : undefined;
+  const changes = { ...step.changes, hostId: step.holder === undefined ? undefined : (target?.id ?? null) };
+  return decideUpdate(lock, changes, now, operator, target);
+}
+
+describe.each(STORES)('rule parity on %s', (kind) => {
+  let db: TestDatabase;
+  let store: Store;
+  beforeAll(async () => {
+    db = await createTestDatabase(kind);
+    store = db.open();
+    await store.migrate();
+  });
+  afterAll(async () => {
+    await store?.close();
+    await db?.dispose();
+  });
+
+  const paths: Path[] = kind === 'postgres' ? ['general', 'hostRule'] : ['hostRule'];
+  const table = paths.flatMap((path) => CASES.map((c, i) => ({ ...c, path, i })));
+
+  it.each(table)('$path: $name', async ({ path, i, lock: settings, barred = [], steps }) => {
+    const prefix = `p${i}-${path}-`;
+    const hosts = {} as Record<HostKey, HostRef>;
+    for (const key of ['a', 'b', 'c'] as const) {
+      hosts[key] = await store.touchHost({ name: `${prefix}${key}`, autoRegister: true });
+      if (barred.includes(key)) {
+        await store.setHostCanAcquire(hosts[key].name, false);
+        hosts[key] = { ...hosts[key], canAcquireLocks: false };
+      }
+    }
+    const ref = `${prefix}lock`;
+    let expected = await store.createLock(
+      {
+        name: ref,
+        type: 'ForemanDlm::Dlmlock::Update',
+        enabled: true,
+        maxHolders: settings.maxHolders ?? 1,
+        leaseSeconds: settings.leaseSeconds ?? null,
+        windows: [],
+      },
+      {},
+    );
+    const events: EventDraft[] = [];
+    for (const [n, step] of steps.entries()) {
+      if (step.op === 'sleep') {
+        await new Promise((r) => setTimeout(r, step.ms));
+        continue;
+      }
+      const got = await runStep(store, path, ref, hosts, step);
+      const want = model(expected, step, hosts, got.now);
+      const where = `step ${n} (${JSON.stringify(step)})`;
+      expect(got.verdict, where).toEqual(want.verdict);
+      expect(got.lock, where).toEqual(want.next);
+      expect(await store.getLock(ref), where).toEqual(want.next);
+      expected = want.next;
+      events.push(...want.events);
+    }
+    const recorded = await store.listEvents(expected.id, 100, 0);
+    const shape = (e: {
+      type: string;
+      hostName: string | null;
+      userLogin: string | null;
+      detail: string | null;
+    }) => [e.type, e.hostName, e.userLogin, e.detail];
+    expect(
+      recorded.events
+        .reverse()
+        .filter((e) => e.type !== 'create')
+        .map(shape),
+    ).toEqual(events.map(shape));
+  });
+
+  it.runIf(kind === 'postgres')(
+    'the server-side function answers plain locks itself, and hands the rest on',
+    async () => {
+      const { pool } = store as PostgresStore;
+      await store.touchHost({ name: 'direct-a', autoRegister: true });
+      await store.createLock(
+        { name: 'direct', type: 'T', enabled: true, maxHolders: 1, leaseSeconds: null, windows: [] },
+        {},
+      );
+      const call = async (ref: string, host: string) =>
+        (
+          await pool.query<{ out: unknown }>('SELECT keyholder_host_rule($1, $2, NULL, $3) AS out', [
+            'acquire',
+            ref,
+            host,
+          ])
+        ).rows[0]!.out;
+      expect(await call('direct', 'direct-a')).toMatchObject({ outcome: 'acquired', reason: null });
+      // unknown host, missing lock, a lock with windows: NULL, and the general path runs
+      expect(await call('direct', 'direct-nobody')).toBeNull();
+      expect(await call('direct-missing', 'direct-a')).toBeNull();
+      await store.lockOp({
+        ref: 'direct',
+        actor: operator,
+        decide: (lock, ctx) => ({
+          next: { ...lock, windows: ALWAYS_OPEN ?? [], updatedAt: ctx.now },
+          events: [],
+          result: 0,
+        }),
+      });
+      expect(await call('direct', 'direct-a')).toBeNull();
+    },
+  );
+
+  it('hostRule creates a missing lock and registers an unknown host (the general path)', async () => {
+    const done = await store.hostRule({
+      rule: 'acquire',
+      ref: `created-${kind}`,
+      host: { name: `newcomer-${kind}`, autoRegister: true },
+    });
+    expect(done).toMatchObject({ ok: true, outcome: 'acquired' });
+    expect(done.lock.holders.map((h) => [h.hostName, h.fencingToken])).toEqual([[`newcomer-${kind}`, 1]]);
+    const again = await store.hostRule({
+      rule: 'release',
+      ref: String(done.lock.id),
+      host: { name: `newcomer-${kind}`, autoRegister: false },
+    });
+    expect(again).toMatchObject({ ok: true, outcome: 'released', lock: { id: done.lock.id, holders: [] } });
+  });
+});
