@@ -20,10 +20,14 @@ export function startTsChild(
   nodeArgs: string[] = [],
 ): Child {
   const file = fileURLToPath(new URL(script, import.meta.url));
-  const proc = spawn(process.execPath, [...nodeArgs, '--import', TSX_LOADER, file], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, ...env },
-  });
+  const proc = spawn(
+    process.execPath,
+    [...nodeArgs, '--conditions=keyholder-source', '--import', TSX_LOADER, file],
+    {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, ...env },
+    },
+  );
   // the IPC channel may already be gone when we say 'stop' to a child that is exiting by itself
   proc.on('error', () => undefined);
   const waiting = new Map<string, Array<(m: unknown) => void>>();

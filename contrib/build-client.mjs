@@ -8,12 +8,12 @@
 //     README.md            docs/client.md
 //     THIRD-PARTY-LICENSES the licences of the bundled libraries
 //     contrib/             systemd units, example hooks and the example client config
-import { build } from 'esbuild';
-import { chmod, copyFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { bundleClient, writeNotices } from '../client/bundle.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
@@ -24,36 +24,14 @@ await rm(outdir, { recursive: true, force: true });
 await mkdir(path.join(outdir, 'contrib'), { recursive: true });
 
 const bundle = path.join(outdir, 'keyholder.cjs');
-const result = await build({
-  entryPoints: [path.join(root, 'src/client/main.ts')],
+// the client package's commands under the name `keyholder`, with shell completion
+const packages = await bundleClient({
+  entry: path.join(root, 'src/cli/client-main.ts'),
   outfile: bundle,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  // CommonJS, so the file also runs when installed without its extension (/usr/local/bin/keyholder)
-  // where no package.json says "module".
-  format: 'cjs',
-  define: { KEYHOLDER_VERSION: JSON.stringify(pkg.version) },
-  legalComments: 'none',
-  metafile: true,
-  logLevel: 'warning',
+  version: pkg.version,
 });
-await chmod(bundle, 0o755);
-
 // The bundle carries third-party code: ship its licences with it.
-const packages = new Set();
-for (const input of Object.keys(result.metafile.inputs)) {
-  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
-  if (m) packages.add(m[1]);
-}
-const notices = [];
-for (const name of [...packages].sort()) {
-  const dir = path.join(root, 'node_modules', name);
-  const meta = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8'));
-  const licence = await firstExisting(dir, ['LICENSE', 'LICENSE.md', 'LICENSE.txt', 'license', 'license.md']);
-  notices.push(`${name}@${meta.version} (${meta.license ?? 'see below'})\n\n${licence ?? ''}`.trim());
-}
-await writeFile(path.join(outdir, 'THIRD-PARTY-LICENSES'), `${notices.join(`\n\n${'-'.repeat(72)}\n\n`)}\n`);
+await writeNotices(path.join(outdir, 'THIRD-PARTY-LICENSES'), packages, path.join(root, 'node_modules'));
 
 await writeFile(
   path.join(outdir, 'package.json'),
@@ -77,16 +55,5 @@ for (const entry of ['systemd', 'hooks', 'client.example.yaml']) {
   await cp(path.join(root, 'contrib', entry), path.join(outdir, 'contrib', entry), { recursive: true });
 }
 process.stdout.write(
-  `built ${path.relative(process.cwd(), bundle) || bundle} (${packages.size} bundled packages)\n`,
+  `built ${path.relative(process.cwd(), bundle) || bundle} (${packages.length} bundled packages)\n`,
 );
-
-async function firstExisting(dir, names) {
-  for (const name of names) {
-    try {
-      return await readFile(path.join(dir, name), 'utf8');
-    } catch {
-      // try the next spelling
-    }
-  }
-  return undefined;
-}

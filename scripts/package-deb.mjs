@@ -255,6 +255,19 @@ function copyProductionModules(target) {
     rmSync(path.join(sqlite, dir), { recursive: true, force: true });
   mkdirSync(path.dirname(addon), { recursive: true });
   renameSync(kept, addon);
+  // The server imports the client and protocol workspaces (node_modules has only links to them):
+  // their builds (npm run build:workspaces), as real directories.
+  for (const [name, dir] of [
+    ['keyholder-protocol', 'protocol'],
+    ['keyholder-client', 'client'],
+  ]) {
+    const built = path.join(root, dir, 'dist');
+    if (!existsSync(built)) fail(`${built} is missing: run npm run build`);
+    rmSync(path.join(target, name), { recursive: true, force: true });
+    mkdirSync(path.join(target, name), { recursive: true });
+    copyFileSync(path.join(root, dir, 'package.json'), path.join(target, name, 'package.json'));
+    execFileSync('cp', ['-a', built, path.join(target, name, 'dist')]);
+  }
 }
 
 /** The man pages, made from the built CLI's own command tree, gzipped as Debian policy wants. */

@@ -2,6 +2,8 @@
 // Route handlers throw `AppError`s by code; src/http/errors.ts renders them in Foreman's
 // `{"error":{...}}` shape. A test checks that every code here is documented in the README.
 
+import { PRECONDITION_FAILED_MESSAGE } from 'keyholder-protocol';
+
 export const ERRORS = {
   unauthorized: { status: 401, message: 'Unable to authenticate user' },
   host_not_user: {
@@ -34,10 +36,8 @@ export const ERRORS = {
   too_many_attempts: { status: 429, message: 'Too many failed logins; try again later' },
   not_found: { status: 404, message: 'Resource not found' },
   route_not_found: { status: 404, message: 'Route not found' },
-  precondition_failed: {
-    status: 412,
-    message: 'Precondition failed. Lock is in invalid state for this operation.',
-  },
+  // foreman_dlm's text, which clients compare against (keyholder-protocol)
+  precondition_failed: { status: 412, message: PRECONDITION_FAILED_MESSAGE },
   bad_request: { status: 400, message: 'Bad request' },
   bad_url: { status: 400, message: 'The URL is not valid (broken percent-encoding)' },
   uri_too_long: {

@@ -9,12 +9,10 @@ import { registerEventCommands } from './events.js';
 import { registerDoctorCommand } from './doctor.js';
 import { registerBackupCommands } from './backup.js';
 import { registerImportForemanCommand } from './import-foreman.js';
-import { registerLockCommands } from './lock.js';
-import { usageErrorsExitWithError } from './usage-exit.js';
+// the host-side commands (lock, update, locks/hosts/events) come from the client package
+import { registerClientCommands, usageErrorsExitWithError } from 'keyholder-client';
 import { registerCompletionCommand } from './completion.js';
 import { registerManCommand } from './man.js';
-import { registerOperatorCommands } from './operator.js';
-import { registerUpdateCommands } from './update.js';
 import { VERSION } from '../version.js';
 
 export function buildProgram(): Command {
@@ -31,9 +29,7 @@ export function buildProgram(): Command {
   registerDoctorCommand(program);
   registerBackupCommands(program);
   registerImportForemanCommand(program);
-  registerLockCommands(program);
-  registerUpdateCommands(program);
-  registerOperatorCommands(program);
+  registerClientCommands(program);
   // last: it describes every command registered before it
   registerCompletionCommand(program);
   registerManCommand(program);

@@ -12,6 +12,7 @@ import { EventHub } from '../service/event-stream.js';
 import { LockService } from '../service/locks.js';
 import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
+import { eventRoutes } from './events.js';
 import { lockReleaseRoutes } from './lock-release.js';
 import {
   clientErrorHandler,
@@ -19,7 +20,7 @@ import {
   installErrorHandling,
   installResponseHeaders,
 } from './errors.js';
-import { eventRoutes } from './events.js';
+import { eventListRoutes } from './event-list.js';
 import { overviewRoutes } from './overview.js';
 import { fleetlockRoutes } from './fleetlock.js';
 import { installTextGuard } from './text-guard.js';
@@ -108,6 +109,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       hub: events,
       maxAgeMs: config.http.maxConnectionAgeSeconds * 1000,
     });
+    await app.register(eventListRoutes, { prefix, store });
   }
   await app.register(fleetlockRoutes, {
     locks,

@@ -1,6 +1,7 @@
 // The foreman_dlm API (/api/dlmlocks…). Handlers parse, identify, call the lock service and
 // render; the rules live in src/lock and every change is one store transaction.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { HEADERS, MAX_WAIT_SECONDS } from 'keyholder-protocol';
 import { AppError, ERRORS, validationError } from '../errors.js';
 import type { LockAnswer, LockService } from '../service/locks.js';
 import { parseLockAttributes } from './body.js';
@@ -42,8 +43,6 @@ function outsideWindow(lock: LockState, now: number) {
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
-export const MAX_WAIT_SECONDS = 300;
-
 /**
  * The create/update body schema is there for the OpenAPI document only: fastify's validator
  * would coerce types (`1` → `true`) before src/http/body.ts could refuse them with Rails-style
@@ -76,23 +75,23 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
   const answer = (reply: FastifyReply, result: LockAnswer) => {
     if (!result.ok) {
       // The body is foreman_dlm's, byte for byte; why it failed travels in headers clients may read.
-      reply.header('X-Lock-Reason', result.reason);
+      reply.header(HEADERS.lockReason, result.reason);
       if (result.lock.holders.length > 0) {
         reply.header(
-          'X-Lock-Holders',
+          HEADERS.lockHolders,
           result.lock.holders.map((h) => encodeURIComponent(h.hostName)).join(','),
         );
       }
       if (result.reason === 'outside_window') {
         const body = outsideWindow(result.lock, result.at);
-        if (body.error.next_window_at) reply.header('X-Lock-Next-Window', body.error.next_window_at);
+        if (body.error.next_window_at) reply.header(HEADERS.lockNextWindow, body.error.next_window_at);
         return reply.code(412).send(body);
       }
       return reply.code(412).send(preconditionFailed(result.lock.id));
     }
     const body = render(result.lock, result.hostName);
     const mine = result.lock.holders.find((h) => h.hostName === result.hostName);
-    if (mine) reply.header('X-Fencing-Token', String(mine.fencingToken));
+    if (mine) reply.header(HEADERS.fencingToken, String(mine.fencingToken));
     return reply.send(body);
   };
 

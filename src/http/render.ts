@@ -1,5 +1,6 @@
 // Lock JSON exactly as foreman_dlm renders it, plus keyholder's extension keys, and the
 // response schemas that keep serialisation on fastify's compiled (fast-json-stringify) path.
+import type { LockJson } from 'keyholder-protocol';
 import { isStale } from '../lock/rules.js';
 import { formatNullableTimestamp, formatTimestamp } from '../lock/time.js';
 import type { LockState } from '../lock/types.js';
@@ -13,7 +14,8 @@ export interface RenderContext {
   staleAfterMs: number;
 }
 
-export function renderLock(lock: LockState, ctx: RenderContext) {
+/** The lock JSON both sides know (keyholder-protocol's LockJson). */
+export function renderLock(lock: LockState, ctx: RenderContext): LockJson {
   const first = lock.holders[0];
   const mine = ctx.hostName === undefined ? undefined : lock.holders.find((h) => h.hostName === ctx.hostName);
   return {

@@ -1,10 +1,12 @@
 // The lock rules of foreman_dlm, extended to counting semaphores, fencing tokens and leases.
 // Pure: a state and a request in, the next state, the events and the answer out.
 // The store runs these inside one transaction holding the lock's row.
+import type { LockReason } from 'keyholder-protocol';
 import { isInsideWindow } from './windows.js';
 import { eventFor, type Actor, type EventDraft, type Holder, type HostRef, type LockState } from './types.js';
 
-export type RejectReason = 'held' | 'full' | 'queued' | 'disabled' | 'host_barred' | 'outside_window';
+// the reasons travel to clients in X-Lock-Reason; the protocol lists them for both sides
+export type RejectReason = LockReason;
 
 /** Reasons that may pass by themselves, so a blocking acquire keeps waiting for them. */
 export const WAITABLE: ReadonlySet<RejectReason> = new Set(['held', 'full', 'queued']);

@@ -1,8 +1,11 @@
 // Validation of what users may set on a lock, with Rails-style per-field messages.
+import { lockNameProblems, MAX_LOCK_NAME_LENGTH } from 'keyholder-protocol';
 import { validationError, type FieldErrors } from '../errors.js';
 import { DEFAULT_LOCK_TYPE } from './types.js';
 
-export const MAX_NAME_LENGTH = 255;
+// the name rule is the protocol's: the client checks the same one before it sends
+export { lockNameProblems };
+export const MAX_NAME_LENGTH = MAX_LOCK_NAME_LENGTH;
 export const MAX_HOLDERS_LIMIT = 10_000;
 export const MAX_LEASE_SECONDS = 366 * 86_400;
 
@@ -12,16 +15,6 @@ const TYPE_ALIASES: Record<string, string> = {
   'Dlmlock::Update': DEFAULT_LOCK_TYPE,
   'Dlmlock:Update': DEFAULT_LOCK_TYPE,
 };
-
-export function lockNameProblems(name: string): string[] {
-  const problems: string[] = [];
-  if (name.trim() === '') problems.push("can't be blank");
-  if (name.length > MAX_NAME_LENGTH) problems.push(`is too long (maximum is ${MAX_NAME_LENGTH} characters)`);
-  if (name.includes('/')) problems.push('must not contain /');
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(name)) problems.push('must not contain control characters');
-  return problems;
-}
 
 export function assertLockName(name: string): void {
   const problems = lockNameProblems(name);

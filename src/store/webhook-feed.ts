@@ -98,6 +98,19 @@ export class WebhookFeed {
     });
   }
 
+  /** The newest `limit` events at least `settleMs` old, oldest first: where a reader of the stream starts. */
+  latestEvents(settleMs: number, limit: number): Promise<EventRow[]> {
+    return this.read(async (q) => {
+      const now = await q.now();
+      const records = await q.all<EventRecord>(
+        `SELECT id, lock_id, lock_name, event_type, host_name, user_login, detail, created_at
+         FROM lock_events WHERE created_at <= ? ORDER BY id DESC LIMIT ?`,
+        [now - settleMs, limit],
+      );
+      return records.map(toEventRow).reverse();
+    });
+  }
+
   /** Records `stale` for holders past stale_after that were not reported since their last refresh. */
   reportStale(staleAfterMs: number, limit = 500): Promise<number> {
     return this.write(async (tx) => {

@@ -5,8 +5,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileConfigSchema, resolveConnection, resolveUpdateSettings } from '../../src/client/config.js';
-import { findPuppetFiles, parsePuppetConf, type PuppetLookup } from '../../src/client/puppet.js';
+import { fileConfigSchema, resolveConnection, resolveUpdateSettings } from '../../client/src/config.js';
+import { findPuppetFiles, parsePuppetConf, type PuppetLookup } from '../../client/src/puppet.js';
 
 let dir: string;
 beforeAll(async () => {

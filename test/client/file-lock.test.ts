@@ -4,7 +4,7 @@ import { mkdir, mkdtemp, rm, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lockRun, runLockPath, staleAfterMs } from '../../src/client/file-lock.js';
+import { lockRun, runLockPath, staleAfterMs } from '../../client/src/file-lock.js';
 
 let dir: string;
 beforeAll(async () => {

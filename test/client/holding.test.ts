@@ -1,9 +1,9 @@
 // The rules that decide whether a host still holds its lock, and which failures leave the
 // outcome of a request unknown (an acquire that may have been granted) or map to which exit code.
 import { describe, expect, it } from 'vitest';
-import { ClientError, exitCodeFor, outcomeUnknown } from '../../src/client/errors.js';
-import { judgeHolding } from '../../src/client/holding.js';
-import { parseLockJson } from '../../src/client/lock-json.js';
+import { ClientError, exitCodeFor, outcomeUnknown } from '../../client/src/errors.js';
+import { judgeHolding } from '../../client/src/holding.js';
+import { parseLockJson } from '../../client/src/lock-json.js';
 
 const hold = { lock: 'web', host: 'web01.example.com', fencingToken: '7' };
 const lockWith = (holders: { name: string; fencing_token?: number }[], extra: object = {}) =>

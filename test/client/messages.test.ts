@@ -1,8 +1,8 @@
 // The one-line explanations of a refused (412) request: from keyholder's X-Lock-* headers when
 // present, from the lock as seen right after when the server is Foreman.
 import { describe, expect, it } from 'vitest';
-import { GENERIC_412, type LockJson } from '../../src/client/lock-json.js';
-import { explain412 } from '../../src/client/messages.js';
+import { GENERIC_412, type LockJson } from '../../client/src/lock-json.js';
+import { explain412 } from '../../client/src/messages.js';
 
 const lock = (patch: Partial<LockJson>): LockJson => ({ name: 'l', enabled: true, host: null, ...patch });
 

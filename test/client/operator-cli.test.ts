@@ -1,6 +1,7 @@
 // The operator commands (`keyholder locks|hosts|events`) against a real keyholder on each store,
-// over the HTTP API with an API token: create a semaphore, list and show it, force-release it
-// while `events tail` watches, bar a host (its next acquire gets 412), and the errors.
+// over the HTTP API with an API token: create a semaphore, list and show it, force-release one
+// holder and then all with a reason (in the event and the audit trail) while `events tail` of
+// the lock and of every lock watch, bar a host (its next acquire gets 412), and the errors.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { STORES } from '../support/stores.js';
@@ -27,6 +28,7 @@ describe.each(STORES)('operator commands (%s)', (kind) => {
       headers: { 'content-type': 'application/json' },
     });
 
+  // about twenty client processes (each a Node start) and two tails: more than the default timeout
   it('creates, lists, shows and force-releases a semaphore while events tail follows', async () => {
     const created = await op('locks', 'create', 'reboot-slots', '--max-holders', '2', '--lease', '600');
     expect([created.code, created.stdout.trim()]).toEqual([0, "created lock 'reboot-slots'"]);
@@ -49,17 +51,66 @@ describe.each(STORES)('operator commands (%s)', (kind) => {
     expect(shown.stdout).toMatch(/web01\.example\.com\s+\S+ \S+ UTC\s+1\s/);
     expect(shown.stdout).toMatch(/web02\.example\.com\s+\S+ \S+ UTC\s+2\s/);
 
+    // one tail of this lock, one of every lock (GET /api/events)
     const tail = await startCli(['events', 'tail', '--lock', 'reboot-slots', '--cacert', s.pki.caPath], {
       env,
     });
+    const tailAll = await startCli(['events', 'tail', '--cacert', s.pki.caPath], { env });
     await waitFor('the tail to show the past acquires', () => tail.stdout().split('acquire').length > 2);
-    const released = await op('locks', 'release', 'reboot-slots');
-    expect([released.code, released.stdout.trim()]).toEqual([0, "released lock 'reboot-slots'"]);
-    await waitFor('the tail to see the release', () => /release\s+web01\.example\.com/.test(tail.stdout()));
-    tail.child.kill('SIGTERM');
-    await tail.done;
-    const after = await s.asAdmin('GET', '/api/dlmlocks/reboot-slots');
-    expect((after.json as { holders: unknown[] }).holders).toEqual([]);
+    await waitFor('the tail of every lock to show them', () =>
+      /reboot-slots\s+acquire\s+web02\.example\.com/.test(tailAll.stdout()),
+    );
+
+    const noReason = await op('locks', 'release', 'reboot-slots');
+    expect([noReason.code, noReason.stderr]).toEqual([2, expect.stringMatching(/--reason/)]);
+
+    const reason = 'web01 died mid-update';
+    const one = await op(
+      'locks',
+      'release',
+      'reboot-slots',
+      '--holder',
+      'web01.example.com',
+      '--reason',
+      reason,
+    );
+    expect([one.code, one.stdout.trim()]).toEqual([0, "released lock 'reboot-slots' from web01.example.com"]);
+    const holders = async () =>
+      (
+        (await s.asAdmin('GET', '/api/dlmlocks/reboot-slots')).json as { holders: { name: string }[] }
+      ).holders.map((h) => h.name);
+    expect(await holders()).toEqual(['web02.example.com']);
+    // the event names the operator and says why; so does the audit trail
+    const line = /force_release\s+web01\.example\.com, user admin {2}\(web01 died mid-update\)/;
+    await waitFor('the tail to see the release', () => line.test(tail.stdout()));
+    await waitFor('the tail of every lock to see it', () =>
+      new RegExp(`reboot-slots\\s+${line.source}`).test(tailAll.stdout()),
+    );
+    const events = await s.asAdmin('GET', '/api/dlmlocks/reboot-slots/dlmlock_events');
+    expect((events.json as { results: unknown[] }).results[0]).toMatchObject({
+      event_type: 'force_release',
+      host: { name: 'web01.example.com' },
+      user: { login: 'admin' },
+      detail: reason,
+    });
+    const audit = await s.asAdmin('GET', '/api/audit?event_type=lock_force_release');
+    expect((audit.json as { results: unknown[] }).results[0]).toMatchObject({
+      actor: { login: 'admin' },
+      target: 'reboot-slots',
+      detail: `released web01.example.com: ${reason}`,
+    });
+
+    const rest = await op('locks', 'release', 'reboot-slots', '--reason', 'maintenance over', '--json');
+    expect(rest.code).toBe(0);
+    expect(JSON.parse(rest.stdout)).toMatchObject({ name: 'reboot-slots', holders: [] });
+    await waitFor('the tail to see the last release', () =>
+      /force_release\s+web02\.example\.com/.test(tail.stdout()),
+    );
+    for (const t of [tail, tailAll]) {
+      t.child.kill('SIGTERM');
+      await t.done;
+    }
+    expect(await holders()).toEqual([]);
 
     const window = { days: ['sun'], start: '02:00', duration_minutes: 120, time_zone: 'Europe/Berlin' };
     const set = await op('locks', 'set', 'quiet', '--lease', '30', '--window', JSON.stringify(window));
@@ -72,7 +123,7 @@ describe.each(STORES)('operator commands (%s)', (kind) => {
     expect((await acquireAs('web03.example.com', 'quiet')).status).toBe(412);
     expect((await op('locks', 'delete', 'quiet')).code).toBe(0);
     expect((await s.asAdmin('GET', '/api/dlmlocks/quiet')).status).toBe(404);
-  });
+  }, 120_000);
 
   it('bars a host (its next acquire gets 412) and lets it back', async () => {
     expect((await acquireAs('db01.example.com', 'db')).status).toBe(200);

@@ -20,7 +20,7 @@ describe('terminal output', () => {
       },
     );
     expect(r.code).toBe(2);
-    expect(r.stderr).toBe('keyholder: lock name "a/b" contains "/"\n');
+    expect(r.stderr).toBe('keyholder: lock name "a/b" must not contain /\n');
   });
 
   it.runIf(hasScript)('is coloured on a terminal unless NO_COLOR is set', async () => {
@@ -44,9 +44,9 @@ describe('terminal output', () => {
       }
     };
     const coloured = run({ NO_COLOR: undefined });
-    expect(coloured).toContain(`${ESC}31mkeyholder: lock name "a/b" contains "/"`);
+    expect(coloured).toContain(`${ESC}31mkeyholder: lock name "a/b" must not contain /`);
     const plain = run({ NO_COLOR: '1' });
-    expect(plain).toContain('keyholder: lock name "a/b" contains "/"');
+    expect(plain).toContain('keyholder: lock name "a/b" must not contain /');
     expect(plain).not.toContain(ESC);
   });
 });

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXIT_ERROR, EXIT_LOCK_LOST, EXIT_UNAVAILABLE, EXIT_UNREACHABLE } from '../../src/client/errors.js';
+import { EXIT_ERROR, EXIT_LOCK_LOST, EXIT_UNAVAILABLE, EXIT_UNREACHABLE } from '../../client/src/errors.js';
 import { ROOT } from './support/bundle.js';
 
 function unitSettings(file: string): Map<string, string[]> {

@@ -1,7 +1,7 @@
 // The update workflow's rules, without processes: which step follows which outcome, and where a
 // run starts (or refuses to) given the state file a previous run left.
 import { describe, expect, it } from 'vitest';
-import { STEPS, holdsLock, nextAfter, planStart, type Step } from '../../src/client/workflow.js';
+import { STEPS, holdsLock, nextAfter, planStart, type Step } from '../../client/src/workflow.js';
 
 describe('update workflow rules', () => {
   it('walks the steps in the documented order', () => {

@@ -22,7 +22,8 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   /** a safety net against a hung client, not an expectation */
   timeoutMs?: number;
-  /** run another entry point instead of the bundle, e.g. ['--import', 'tsx', 'src/cli/main.ts'] */
+  /** run another entry point instead of the bundle, e.g. ['--import', 'tsx', 'src/cli/main.ts']
+   *  (with '--conditions=keyholder-source' for the workspaces' sources) */
   entry?: string[];
 }
 

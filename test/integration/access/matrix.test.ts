@@ -98,8 +98,9 @@ const TABLE: Record<string, Row> = {
   'POST /api/dlmlocks/:id/release': {
     rule: 'operator',
     ok: 200,
-    call: async (ctx) => ({ ...(await freshLock(ctx)), body: { reason: 'matrix' } }),
+    call: async (ctx) => ({ ...(await freshLock(ctx)), body: { reason: 'access matrix' } }),
   },
+  'GET /api/events': { rule: 'viewer', ok: 200 },
 
   'GET /api/users': { rule: 'admin', ok: 200 },
   'POST /api/users': {

@@ -1,13 +1,13 @@
-// `keyholder update`: the unattended update workflow (see src/client/workflow.ts), run by
+// `keyholder update`: the unattended update workflow (see client/src/workflow.ts), run by
 // keyholder-update.timer and, with --resume, by keyholder-resume.service at boot.
 import { Command, Option } from 'commander';
-import { resolveUpdateSettings, stateDirOf } from '../client/config.js';
-import { EXIT_OK, exitCodeFor } from '../client/errors.js';
-import { createLogger } from '../client/log.js';
-import { connectWith, loadClientConfig, type CommonFlags } from '../client/setup.js';
-import { interruptOnSignals } from '../client/signals.js';
-import { readState } from '../client/state.js';
-import { runUpdate } from '../client/update-runner.js';
+import { resolveUpdateSettings, stateDirOf } from '../config.js';
+import { EXIT_OK, exitCodeFor } from '../errors.js';
+import { createLogger } from '../log.js';
+import { connectWith, loadClientConfig, type CommonFlags } from '../setup.js';
+import { interruptOnSignals } from '../signals.js';
+import { readState } from '../state.js';
+import { runUpdate } from '../update-runner.js';
 import { addConnectionOptions, seconds } from './lock.js';
 
 interface UpdateFlags extends CommonFlags {

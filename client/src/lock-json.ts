@@ -1,6 +1,7 @@
 // The lock JSON of GET/PUT/DELETE .../lock. Foreman DLM sends the base keys; keyholder adds
 // extensions (max_holders, holders, fencing_token). Parsing is tolerant on purpose: unknown keys
 // are kept, missing extensions are simply absent, so one client serves both servers.
+import { PRECONDITION_FAILED_MESSAGE, type LockJson as ProtocolLockJson } from 'keyholder-protocol';
 import { z } from 'zod';
 import { ClientError } from './errors.js';
 
@@ -27,7 +28,11 @@ const lockSchema = z.looseObject({
   lease_seconds: z.number().nullish(),
 });
 
+/** What this client reads: keyholder's lock JSON (keyholder-protocol), or Foreman's subset. */
 export type LockJson = z.infer<typeof lockSchema>;
+// keyholder's own answer must parse as what the client reads: a protocol change that breaks
+// the client fails the typecheck here.
+const _keyholderAnswerFits = (answer: ProtocolLockJson): LockJson => answer;
 export type HolderJson = z.infer<typeof holderSchema>;
 
 export function parseLockJson(body: unknown): LockJson {
@@ -80,4 +85,4 @@ export function parseServerError(body: unknown): ServerError {
 }
 
 /** foreman_dlm's one 412 text; it says nothing specific, so the client looks up why itself. */
-export const GENERIC_412 = 'Precondition failed. Lock is in invalid state for this operation.';
+export const GENERIC_412 = PRECONDITION_FAILED_MESSAGE;

@@ -5,12 +5,12 @@
 // 2 error, 3 server unreachable.
 import { readFile } from 'node:fs/promises';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ApiClient } from '../client/api-client.js';
-import { validateLockName } from '../client/config.js';
-import { ClientError, EXIT_OK } from '../client/errors.js';
-import { say } from '../client/output.js';
-import { loadClientConfig } from '../client/setup.js';
-import { renderTable } from '../client/table.js';
+import { ApiClient } from '../api-client.js';
+import { validateLockName } from '../config.js';
+import { ClientError, EXIT_OK } from '../errors.js';
+import { say } from '../output.js';
+import { loadClientConfig } from '../setup.js';
+import { renderTable } from '../table.js';
 import { reportError, seconds } from './lock.js';
 
 interface OperatorFlags {
@@ -45,6 +45,8 @@ interface EventRow {
   host: { name: string } | null;
   user: { login: string } | null;
   detail?: string | null;
+  /** in GET /api/events (every lock's stream) */
+  lock?: { id: number | null; name: string };
 }
 interface HostRow {
   name: string;
@@ -138,9 +140,11 @@ function lockTable(locks: LockRow[]): string {
   );
 }
 
-function eventLine(e: EventRow): string {
+/** One event as a line; `withLock` names the lock too (a tail of every lock). */
+function eventLine(e: EventRow, withLock = false): string {
   const who = [e.host?.name, e.user ? `user ${e.user.login}` : undefined].filter(Boolean).join(', ');
-  return `${e.created_at}  ${e.event_type.padEnd(13)} ${who}${e.detail ? `  (${e.detail})` : ''}`;
+  const lock = withLock && e.lock ? `${e.lock.name}  ` : '';
+  return `${e.created_at}  ${lock}${e.event_type.padEnd(13)} ${who}${e.detail ? `  (${e.detail})` : ''}`;
 }
 
 function searchOf(search: string | undefined, opts: { stale?: boolean; held?: boolean }): string {
@@ -309,13 +313,36 @@ Examples:
       }),
     );
 
+  withApiOptions(
+    locks
+      .command('release <name>')
+      .description('free the lock from one holder or all of them (force release), saying why'),
+  )
+    .option('--holder <host>', 'only this holder (default: every holder)')
+    .requiredOption(
+      '--reason <text>',
+      'why: recorded in the lock event and the audit trail (1-500 characters)',
+    )
+    .option('--json', 'print the lock JSON after the release')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  keyholder locks release reboot-slots --holder web03.example.com --reason "web03 died mid-update"' +
+        '\n  keyholder locks release web-cluster --reason "stuck since the power cut"',
+    )
+    .action(
+      action(async (api, flags: OperatorFlags & { holder?: string; reason: string }, name: string) => {
+        // POST …/release records the operator and the reason (a PUT host_id: null records neither)
+        const lock = await api.call<LockRow>('POST', `${lockPath(name)}/release`, {
+          ...(flags.holder !== undefined && { host: flags.holder }),
+          reason: flags.reason,
+        });
+        if (flags.json) return json(lock);
+        const from = flags.holder === undefined ? 'every holder' : flags.holder;
+        say(process.stdout, `released lock '${name}' from ${from}`, 'ok');
+      }),
+    );
+
   const simple: SimpleVerb[] = [
-    [
-      'release',
-      'free the lock from all its holders (force release)',
-      (api, n) => api.call('PUT', lockPath(n), { host_id: null }),
-      'released',
-    ],
     [
       'disable',
       'refuse every acquire until enabled again',
@@ -417,31 +444,67 @@ function registerHosts(program: Command): void {
 
 function registerEvents(program: Command): void {
   const events = program.commands.find((c) => c.name() === 'events') ?? program.command('events');
-  withApiOptions(events.command('tail').description("follow a lock's events as they happen (API token)"))
-    .requiredOption('--lock <name>', 'the lock whose events to follow')
+  withApiOptions(
+    events
+      .command('tail')
+      .description('follow the events of every lock, or of one, as they happen (API token)'),
+  )
+    .option('--lock <name>', 'only the events of this lock')
     .addOption(new Option('--interval <seconds>', 'how often to look (default 1)').argParser(positiveInt))
     .option('-n, --lines <n>', 'how many past events to show first (default 10)', (v) => seconds(v))
     .option('--json', 'one JSON object per event')
-    .addHelpText('after', '\nExample:\n  keyholder events tail --lock web-cluster')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  keyholder events tail\n  keyholder events tail --lock web-cluster --lines 50',
+    )
     .action(
-      action(async (api, flags: OperatorFlags & { lock: string; interval?: number; lines?: number }) => {
-        const path = `${lockPath(flags.lock)}/dlmlock_events?per_page=`;
-        const show = (e: EventRow) => (flags.json ? out(JSON.stringify(e)) : out(eventLine(e)));
-        const first = await api.get<{ results: EventRow[] }>(`${path}${Math.max(1, flags.lines ?? 10)}`);
-        let lastId = 0;
-        for (const e of first.results.slice(0, flags.lines ?? 10).reverse()) {
-          show(e);
-          lastId = Math.max(lastId, e.id);
+      action(async (api, flags: OperatorFlags & { lock?: string; interval?: number; lines?: number }) => {
+        const lines = flags.lines ?? 10;
+        const show = (e: EventRow) =>
+          out(flags.json ? JSON.stringify(e) : eventLine(e, flags.lock === undefined));
+        const pause = () => new Promise((resolve) => setTimeout(resolve, (flags.interval ?? 1) * 1000));
+        if (flags.lock !== undefined) {
+          validateLockName(flags.lock);
+          return tailOneLock(api, flags.lock, lines, show, pause);
         }
-        if (first.results.length) lastId = Math.max(lastId, ...first.results.map((e) => e.id));
+        // every lock: GET /api/events, newest first, then after the last id seen
+        type Page = { last_id: number; results: EventRow[] };
+        const first = await api.get<Page>(`/api/events?per_page=${Math.max(1, lines)}`);
+        first.results.slice(first.results.length - lines).forEach(show);
+        let lastId = first.last_id;
         for (;;) {
-          await new Promise((resolve) => setTimeout(resolve, (flags.interval ?? 1) * 1000));
-          const page = await api.get<{ results: EventRow[] }>(`${path}100`);
-          for (const e of page.results.filter((x) => x.id > lastId).reverse()) show(e);
-          lastId = Math.max(lastId, ...page.results.map((e) => e.id));
+          await pause();
+          let page: Page;
+          do {
+            page = await api.get<Page>(`/api/events?after_id=${lastId}&per_page=${TAIL_PAGE}`);
+            page.results.forEach(show);
+            lastId = page.last_id;
+          } while (page.results.length === TAIL_PAGE);
         }
       }),
     );
+}
+
+const TAIL_PAGE = 100;
+
+/** One lock's events: its newest page, polled (the lock's event list is newest first). */
+async function tailOneLock(
+  api: ApiClient,
+  lock: string,
+  lines: number,
+  show: (e: EventRow) => void,
+  pause: () => Promise<unknown>,
+): Promise<never> {
+  const path = `${lockPath(lock)}/dlmlock_events?per_page=`;
+  const first = await api.get<{ results: EventRow[] }>(`${path}${Math.max(1, lines)}`);
+  for (const e of first.results.slice(0, lines).reverse()) show(e);
+  let lastId = Math.max(0, ...first.results.map((e) => e.id));
+  for (;;) {
+    await pause();
+    const page = await api.get<{ results: EventRow[] }>(`${path}${TAIL_PAGE}`);
+    for (const e of page.results.filter((x) => x.id > lastId).reverse()) show(e);
+    lastId = Math.max(lastId, ...page.results.map((e) => e.id));
+  }
 }
 
 export function registerOperatorCommands(program: Command): void {

@@ -4,7 +4,7 @@
 // --help and --version still exit 0. Set on the program before its commands are added, so every
 // command inherits it.
 import type { Command } from 'commander';
-import { EXIT_ERROR } from '../client/errors.js';
+import { EXIT_ERROR } from '../errors.js';
 
 export function usageErrorsExitWithError(program: Command): Command {
   return program.exitOverride((err) => {

@@ -1,4 +1,4 @@
-// Runs the update workflow (src/client/workflow.ts decides, this file acts): hooks, lock calls,
+// Runs the update workflow (client/src/workflow.ts decides, this file acts): hooks, lock calls,
 // the state file before every step, the reboot. Everything it does is logged with a time stamp.
 import type { UpdateSettings } from './config.js';
 import { ClientError, outcomeUnknown } from './errors.js';

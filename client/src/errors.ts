@@ -3,27 +3,10 @@
 // reached" (3, systemd restarts the units on it) and "the lock was lost while held" (4) without
 // parsing messages.
 
-export type ClientErrorKind =
-  /** the lock exists but cannot be taken/released now (HTTP 412, or our own run is busy) */
-  | 'unavailable'
-  /** bad or missing configuration, unreadable certificate files */
-  | 'config'
-  /** the server could not be reached, or the connection broke before its answer (refused, DNS, timeout, reset) */
-  | 'unreachable'
-  /** TLS failed in the handshake: the server's certificate is not trusted, or ours was rejected */
-  | 'tls'
-  /** the server answered 401/403: this host (certificate) is not allowed */
-  | 'auth'
-  /** any other unexpected HTTP answer, or a body that is not what the API promises */
-  | 'protocol'
-  /** an update hook failed or timed out; the lock is deliberately kept */
-  | 'hook'
-  /** the local state file or file lock could not be used */
-  | 'local'
-  /** stopped by SIGTERM/SIGINT/SIGHUP (shutdown, Ctrl-C) */
-  | 'interrupted'
-  /** this host held the lock and does not any more (lease ran out, an operator freed it) */
-  | 'lost';
+import type { ErrorKind } from 'keyholder-protocol';
+
+// the kinds themselves, each explained, are keyholder-protocol's ERROR_KINDS
+export type ClientErrorKind = ErrorKind;
 
 export class ClientError extends Error {
   override readonly name = 'ClientError';

@@ -1,7 +1,8 @@
 // Client configuration: flags → config file (/etc/keyholder/client.yaml) → Puppet's agent
-// certificates (src/client/puppet.ts). Validated once, with messages naming the file and field.
+// certificates (client/src/puppet.ts). Validated once, with messages naming the file and field.
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
+import { clampWait, lockNameProblems, MAX_WAIT_SECONDS } from 'keyholder-protocol';
 import { z } from 'zod';
 import { ClientError } from './errors.js';
 import { describePuppetSearch, findPuppetFiles, type PuppetFiles, type PuppetLookup } from './puppet.js';
@@ -141,12 +142,8 @@ export function resolveConnection(
   };
 }
 
-/** keyholder holds a blocking acquire at most this long; a longer wait is asked as this. */
-export const MAX_WAIT_SECONDS = 300;
-
-export function clampWait(seconds: number): number {
-  return Math.min(seconds, MAX_WAIT_SECONDS);
-}
+// keyholder holds a blocking acquire at most MAX_WAIT_SECONDS; a longer wait is asked as that.
+export { clampWait, MAX_WAIT_SECONDS };
 
 export const DEFAULT_STATE_DIR = '/var/lib/keyholder';
 
@@ -206,7 +203,10 @@ export function stateDirOf(flags: UpdateFlags, file: FileConfig): string {
 }
 
 /** Names travel in the URL path; `/` can never round-trip through Foreman's router. */
+/** The server's name rule, checked before anything is sent: a typo in a unit fails at once. */
 export function validateLockName(name: string): void {
-  if (name.length === 0) throw new ClientError('config', 'lock name is empty');
-  if (name.includes('/')) throw new ClientError('config', `lock name "${name}" contains "/"`);
+  const problems = lockNameProblems(name);
+  if (problems.length > 0) {
+    throw new ClientError('config', `lock name ${JSON.stringify(name)} ${problems.join(', ')}`);
+  }
 }

@@ -1,15 +1,15 @@
 // `keyholder lock status|acquire|release NAME`: the host side of the Foreman DLM API, for
 // scripts and operators. Exit codes: 0 done, 1 lock not available (HTTP 412), 2 any other error.
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ClientError, EXIT_ERROR, EXIT_OK, exitCodeFor } from '../client/errors.js';
-import { clampWait, MAX_WAIT_SECONDS, validateLockName } from '../client/config.js';
-import { lockExec } from '../client/lock-exec.js';
-import { createLogger } from '../client/log.js';
-import { interruptOnSignals } from '../client/signals.js';
-import { acquireWithRetry, lockOnce } from '../client/lock-ops.js';
-import { statusLine, successLine } from '../client/messages.js';
-import { say } from '../client/output.js';
-import { connect, type CommonFlags } from '../client/setup.js';
+import { ClientError, EXIT_ERROR, EXIT_OK, exitCodeFor } from '../errors.js';
+import { clampWait, MAX_WAIT_SECONDS, validateLockName } from '../config.js';
+import { lockExec } from '../lock-exec.js';
+import { createLogger } from '../log.js';
+import { interruptOnSignals } from '../signals.js';
+import { acquireWithRetry, lockOnce } from '../lock-ops.js';
+import { statusLine, successLine } from '../messages.js';
+import { say } from '../output.js';
+import { connect, type CommonFlags } from '../setup.js';
 
 interface LockFlags extends CommonFlags {
   json?: boolean;

@@ -4,6 +4,7 @@
 import https from 'node:https';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { HEADERS } from 'keyholder-protocol';
 import { ClientError } from './errors.js';
 import {
   GENERIC_412,
@@ -77,7 +78,7 @@ export class DlmClient {
   private lockOr412(res: RawResponse): LockResult {
     if (res.status === 412) return { ok: false, status: 412, error: preconditionError(res) };
     const lock = this.expectLock(res);
-    const token = header(res.headers, 'x-fencing-token');
+    const token = header(res.headers, HEADERS.fencingToken.toLowerCase());
     return { ok: true, lock, ...(token !== undefined && { fencingToken: token }) };
   }
 
@@ -201,8 +202,8 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
  */
 function preconditionError(res: RawResponse): ServerError {
   const error = parseServerError(res.body);
-  const reason = header(res.headers, 'x-lock-reason');
-  const holders = header(res.headers, 'x-lock-holders')
+  const reason = header(res.headers, HEADERS.lockReason.toLowerCase());
+  const holders = header(res.headers, HEADERS.lockHolders.toLowerCase())
     ?.split(',')
     .map((n) => safeDecode(n.trim()))
     .filter((n) => n.length > 0);
