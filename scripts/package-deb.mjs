@@ -21,16 +21,19 @@ import {
   renameSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readFileSync,
   readdirSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { gzipSync } from 'node:zlib';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -96,6 +99,7 @@ function stageServer(dir) {
   file(dir, 'etc/keyholder/keyholder.yaml', readFileSync(path.join(root, 'contrib/server/keyholder.yaml')));
   mkdirSync(path.join(dir, 'etc/keyholder/tls'), { recursive: true });
   docs(dir, 'keyholder', [['README.md', 'README.md']]);
+  manPages(dir);
 
   const control = {
     Package: 'keyholder',
@@ -263,6 +267,24 @@ function copyProductionModules(target) {
     mkdirSync(path.join(target, name), { recursive: true });
     copyFileSync(path.join(root, dir, 'package.json'), path.join(target, name, 'package.json'));
     execFileSync('cp', ['-a', built, path.join(target, name, 'dist')]);
+  }
+}
+
+/** The man pages, made from the built CLI's own command tree, gzipped as Debian policy wants. */
+function manPages(dir) {
+  const made = mkdtempSync(path.join(tmpdir(), 'keyholder-man-'));
+  try {
+    execFileSync(process.execPath, [path.join(root, 'dist/cli/main.js'), 'man-pages', '--output', made]);
+    const man1 = path.join(dir, 'usr/share/man/man1');
+    mkdirSync(man1, { recursive: true });
+    for (const page of readdirSync(made).filter((f) => f.endsWith('.1'))) {
+      writeFileSync(
+        path.join(man1, `${page}.gz`),
+        gzipSync(readFileSync(path.join(made, page)), { level: 9 }),
+      );
+    }
+  } finally {
+    rmSync(made, { recursive: true, force: true });
   }
 }
 

@@ -29,7 +29,7 @@ const NODE_UNAVAILABLE_CODES = new Set([
 ]);
 /** pg reports a dead connection with messages only, without a code. */
 const UNAVAILABLE_MESSAGES =
-  /Connection terminated|not queryable|Connection ended unexpectedly|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery mode)/i;
+  /Connection terminated|not queryable|Connection ended unexpectedly|timeout exceeded when trying to connect|the database system is (starting up|shutting down|in recovery mode)|is not currently accepting connections/i;
 
 /** Whether a store error means the database cannot be used right now (retry later). */
 export function isUnavailableError(err: unknown): boolean {

@@ -237,6 +237,8 @@ describe.runIf(isRoot && haveTool('dpkg-deb', 'dpkg'))('Debian packages', { time
       '/lib/systemd/system/keyholder.service',
       '/etc/keyholder/keyholder.yaml',
       '/usr/share/doc/keyholder/CHANGELOG.md',
+      '/usr/share/man/man1/keyholder.1.gz',
+      '/usr/share/man/man1/keyholder-lock.1.gz',
     ]) {
       expect(paths, wanted).toContain(wanted);
     }

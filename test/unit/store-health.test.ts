@@ -22,6 +22,8 @@ describe('isUnavailableError', () => {
     [undefined, 'Connection terminated unexpectedly'],
     [undefined, 'Client has encountered a connection error and is not queryable'],
     [undefined, 'timeout exceeded when trying to connect'],
+    // ALTER DATABASE … ALLOW_CONNECTIONS false (a maintenance switch): SQLSTATE 55000 at connect
+    ['55000', 'database "keyholder" is not currently accepting connections'],
   ])('%s %s: unavailable', (code, message) => {
     expect(isUnavailableError(Object.assign(new Error(message), { code }))).toBe(true);
   });
@@ -30,6 +32,7 @@ describe('isUnavailableError', () => {
     ['23505', 'duplicate key value'],
     ['22021', 'invalid byte sequence for encoding "UTF8": 0x00'],
     ['42P01', 'relation does not exist'],
+    ['55000', 'cannot execute in a read-only transaction state'],
     ['SQLITE_CONSTRAINT_UNIQUE', 'UNIQUE constraint failed'],
     [undefined, 'something else'],
   ])('%s %s: not unavailable', (code, message) => {
