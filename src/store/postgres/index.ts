@@ -333,7 +333,7 @@ export class PostgresStore extends SqlStore {
    * src/store/migrations/host-rule.ts) and the general path runs.
    */
   override async hostRule(op: HostRuleOp): Promise<HostRuleResult> {
-    const fast = await this.guard(() => this.callHostRule(op), true);
+    const fast = await this.guard(() => this.callHostRule(op), true, 'write');
     return fast ?? super.hostRule(op);
   }
 
