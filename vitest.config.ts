@@ -1,15 +1,8 @@
-import { fileURLToPath } from 'node:url';
 import { configDefaults, defineConfig } from 'vitest/config';
+import { workspaceSources } from './vitest.workspaces.js';
 
 export default defineConfig({
-  // The workspaces from their sources, as the typecheck sees them (the "keyholder-source"
-  // condition): a test of a client or protocol file needs no build first.
-  resolve: {
-    alias: {
-      'keyholder-protocol': fileURLToPath(new URL('protocol/src/index.ts', import.meta.url)),
-      'keyholder-client': fileURLToPath(new URL('client/src/index.ts', import.meta.url)),
-    },
-  },
+  resolve: workspaceSources,
   test: {
     include: ['test/**/*.test.ts'],
     // the container image build: `npm run test:image` (vitest.image.config.ts)

@@ -2,8 +2,10 @@
 // Apart from npm test, because a cold run compiles better-sqlite3 for each runtime (minutes;
 // cached afterwards in node_modules/.cache/keyholder-node).
 import { defineConfig } from 'vitest/config';
+import { workspaceSources } from './vitest.workspaces.js';
 
 export default defineConfig({
+  resolve: workspaceSources,
   test: {
     include: ['test/node/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],

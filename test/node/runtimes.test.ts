@@ -11,7 +11,7 @@ import { clientBundle, removeClientBundle } from '../client/support/bundle.js';
 import { httpsRequest } from '../support/http.js';
 import { prepareRuntime, type Runtime } from '../support/node-runtime.js';
 import { testPki } from '../support/pki.js';
-import { serverEnv } from '../support/process.js';
+import { listeningUrl, serverEnv } from '../support/process.js';
 import { createTestDatabase, STORES, type TestDatabase } from '../support/stores.js';
 import { run } from '../support/tools.js';
 
@@ -26,24 +26,7 @@ async function startOn(runtime: Runtime, env: Record<string, string>) {
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 60_000);
-    const read = (d: Buffer) => {
-      out += d.toString();
-      const m = /keyholder listening on (https:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    proc.stdout!.on('data', read);
-    proc.stderr!.on('data', read);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server on Node ${runtime.version} exited with ${code}:\n${out}`));
-    });
-  });
+  const { url } = await listeningUrl(proc, `server on Node ${runtime.version}`, 60_000);
   return {
     url,
     stop: () =>

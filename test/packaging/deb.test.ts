@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { querySql } from '../support/db-sql.js';
 import { httpsRequest } from '../support/http.js';
 import { testPki, type TestPki } from '../support/pki.js';
+import { listeningUrl } from '../support/process.js';
 import { createTestDatabase, STORES, type StoreKind, type TestDatabase } from '../support/stores.js';
 import { haveTool, run } from '../support/tools.js';
 import { clientBundle, removeClientBundle, ROOT } from '../client/support/bundle.js';
@@ -139,24 +140,7 @@ async function startInstalled(tree: string, db: TestDatabase): Promise<Installed
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`installed server did not start:\n${out}`)), 30_000);
-    const read = (d: Buffer) => {
-      out += d.toString();
-      const m = /keyholder listening on (https:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    proc.stdout!.on('data', read);
-    proc.stderr!.on('data', read);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`installed server exited with ${code}:\n${out}`));
-    });
-  });
+  const { url } = await listeningUrl(proc, 'installed server', 30_000);
   return {
     proc,
     url,

@@ -20,6 +20,36 @@ function exited(proc: ChildProcess): Promise<void> {
   return new Promise((resolve) => proc.once('exit', () => resolve()));
 }
 
+/**
+ * Collects a starting server's output and resolves with the URL it says it listens on; rejects
+ * with that output when it exits first or says nothing within `timeoutMs`.
+ */
+export async function listeningUrl(
+  proc: ChildProcess,
+  label: string,
+  timeoutMs: number,
+): Promise<{ url: string; output: () => string }> {
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${label} did not start:\n${out}`)), timeoutMs);
+    const read = (d: Buffer) => {
+      out += d.toString();
+      const m = /keyholder listening on (https:\/\/\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    };
+    proc.stdout!.on('data', read);
+    proc.stderr!.on('data', read);
+    proc.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${label} exited with ${code}:\n${out}`));
+    });
+  });
+  return { url, output: () => out };
+}
+
 export async function startServerProcess(
   env: Record<string, string>,
   args: string[] = [],
@@ -30,29 +60,12 @@ export async function startServerProcess(
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd,
   });
-  let out = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${out}`)), 30_000);
-    const check = () => {
-      const m = /keyholder listening on (https:\/\/\S+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    };
-    proc.stdout!.on('data', check);
-    proc.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${code}:\n${out}`));
-    });
-  });
+  const { url, output } = await listeningUrl(proc, 'server', 30_000);
   return {
     proc,
     url,
     port: Number(new URL(url).port),
-    output: () => out,
+    output,
     kill9: async () => {
       proc.kill('SIGKILL');
       await exited(proc);
