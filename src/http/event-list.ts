@@ -5,25 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import { validationError } from '../errors.js';
 import type { Access } from '../identity/access.js';
 import type { Store } from '../store/store.js';
+import { EVENT_SETTLE_MS } from '../store/webhook-feed.js';
 import { parsePaging } from './query.js';
-import { eventSchema, renderEvent } from './render.js';
-
-/**
- * Events younger than this are held back: PostgreSQL hands out event ids before commit, so a
- * lower id can still commit after a higher one, and a reader whose cursor moved past it would
- * never see it (the webhook sender waits the same way).
- */
-export const EVENT_SETTLE_MS = 1000;
+import { eventWithLockSchema, renderEventWithLock } from './render.js';
 
 const VIEWER = { access: { kind: 'user', role: 'viewer' } satisfies Access };
-
-const streamEventSchema = {
-  ...eventSchema,
-  properties: {
-    ...eventSchema.properties,
-    lock: { type: 'object', properties: { id: { type: ['integer', 'null'] }, name: { type: 'string' } } },
-  },
-} as const;
 
 function parseAfterId(raw: unknown): number | undefined {
   if (raw === undefined || raw === '') return undefined;
@@ -54,7 +40,7 @@ export async function eventListRoutes(app: FastifyInstance, opts: { store: Store
             properties: {
               per_page: { type: 'integer' },
               last_id: { type: 'integer', description: 'the after_id to ask with next' },
-              results: { type: 'array', items: streamEventSchema },
+              results: { type: 'array', items: eventWithLockSchema },
             },
           },
         },
@@ -71,7 +57,7 @@ export async function eventListRoutes(app: FastifyInstance, opts: { store: Store
       return {
         per_page: perPage,
         last_id: events.at(-1)?.id ?? afterId ?? 0,
-        results: events.map((e) => ({ ...renderEvent(e), lock: { id: e.lockId, name: e.lockName } })),
+        results: events.map(renderEventWithLock),
       };
     },
   );

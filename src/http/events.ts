@@ -6,8 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { validationError } from '../errors.js';
 import type { Access } from '../identity/access.js';
 import type { EventHub } from '../service/event-stream.js';
-import type { EventRow } from '../store/store.js';
-import { renderEvent } from './render.js';
+import { renderEventWithLock } from './render.js';
 
 export interface EventRoutesOptions {
   hub: EventHub;
@@ -21,10 +20,6 @@ const VIEWER = { access: { kind: 'user', role: 'viewer' } satisfies Access };
 const MAX_BUFFERED_BYTES = 1024 * 1024;
 /** what an EventSource waits before reconnecting */
 const RETRY_MS = 2000;
-
-export function renderStreamEvent(e: EventRow) {
-  return { ...renderEvent(e), lock: { id: e.lockId, name: e.lockName } };
-}
 
 function lastEventId(request: FastifyRequest): number {
   const query = request.query as Record<string, unknown>;
@@ -119,7 +114,9 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
             after,
             send: (events) =>
               write(
-                events.map((e) => `id: ${e.id}\ndata: ${JSON.stringify(renderStreamEvent(e))}\n\n`).join(''),
+                events
+                  .map((e) => `id: ${e.id}\ndata: ${JSON.stringify(renderEventWithLock(e))}\n\n`)
+                  .join(''),
               ),
             reset: (latest) => write(`id: ${latest}\nevent: reset\ndata: {}\n\n`),
             close: end,

@@ -4,8 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { validationError } from '../errors.js';
 import type { Access } from '../identity/access.js';
 import { formatTimestamp } from '../lock/time.js';
-import { renderStreamEvent } from './events.js';
-import { eventSchema, indexSchema } from './render.js';
+import { eventWithLockSchema, indexSchema, renderEventWithLock } from './render.js';
 import type { Store } from '../store/store.js';
 
 const VIEWER = { access: { kind: 'user', role: 'viewer' } satisfies Access };
@@ -87,16 +86,7 @@ export async function overviewRoutes(
       schema: {
         tags: ['hosts'],
         response: {
-          200: indexSchema({
-            ...eventSchema,
-            properties: {
-              ...eventSchema.properties,
-              lock: {
-                type: 'object',
-                properties: { id: { type: ['integer', 'null'] }, name: { type: 'string' } },
-              },
-            },
-          }),
+          200: indexSchema(eventWithLockSchema),
         },
       },
     },
@@ -110,7 +100,7 @@ export async function overviewRoutes(
         per_page: HOST_EVENTS,
         search: null,
         sort: { by: 'created_at', order: 'DESC' },
-        results: events.map(renderStreamEvent),
+        results: events.map(renderEventWithLock),
       };
     },
   );

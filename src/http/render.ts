@@ -65,6 +65,11 @@ export function renderEvent(e: EventRow) {
   };
 }
 
+/** An event read outside its lock's page (every lock's list, the live stream, a host's history): it names its lock. */
+export function renderEventWithLock(e: EventRow) {
+  return { ...renderEvent(e), lock: { id: e.lockId, name: e.lockName } };
+}
+
 const nullableString = { type: ['string', 'null'] } as const;
 
 export const lockSchema = {
@@ -129,6 +134,14 @@ export const eventSchema = {
     host: { type: ['object', 'null'], properties: { name: { type: 'string' } } },
     user: { type: ['object', 'null'], properties: { login: { type: 'string' } } },
     detail: nullableString,
+  },
+} as const;
+
+export const eventWithLockSchema = {
+  ...eventSchema,
+  properties: {
+    ...eventSchema.properties,
+    lock: { type: 'object', properties: { id: { type: ['integer', 'null'] }, name: { type: 'string' } } },
   },
 } as const;
 

@@ -52,7 +52,7 @@ export function describeEvent(e: EventRow): string {
   }
 }
 
-/** Slack's incoming webhooks take `text` with mrkdwn; `*bold*` marks the lock and the host. */
+/** Slack's incoming webhooks take a plain `text`: the sentence and when it happened. */
 export function slackBody(e: EventRow): string {
   return JSON.stringify({ text: `keyholder: ${describeEvent(e)} (${formatTimestamp(e.createdAt)})` });
 }

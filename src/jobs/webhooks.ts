@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { Agent, fetch } from 'undici';
 import type { Config } from '../config/schema.js';
 import type { EventRow, Store } from '../store/store.js';
+import { EVENT_SETTLE_MS } from '../store/webhook-feed.js';
 import {
   firingAlerts,
   keyholderBody,
@@ -20,8 +21,6 @@ import {
 
 type Target = Config['webhooks']['targets'][number];
 
-/** How long an event must have been committed before it is sent (see WebhookFeed.eventsAfter). */
-const SETTLE_MS = 1000;
 const BATCH = 100;
 /** stale locks re-posted per pass; more than this is a fleet-wide incident, not a lock's */
 const MAX_STALE_ALERTS = 500;
@@ -124,7 +123,7 @@ export class WebhookDelivery {
     const feed = this.store.webhookFeed;
     // A read on every pass; writes only when the cursor moves (start() created it).
     const cursor = (await feed.load(target.url)) ?? (await feed.cursor(target.url));
-    const { events, now } = await feed.eventsAfter(cursor.lastEventId, SETTLE_MS, BATCH);
+    const { events, now } = await feed.eventsAfter(cursor.lastEventId, EVENT_SETTLE_MS, BATCH);
     if (events.length === 0 || (cursor.nextAttemptAt !== null && cursor.nextAttemptAt > now)) return 0;
     let delivered = 0;
     for (const event of events) {

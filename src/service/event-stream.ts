@@ -161,7 +161,7 @@ export class EventHub {
   }
 
   private async ensureCursor(): Promise<number> {
-    this.cursor ??= await this.store.webhookFeed.latestEventId(this.settleMs);
+    this.cursor ??= (await this.store.webhookFeed.latestEvents(this.settleMs, 1)).at(-1)?.id ?? 0;
     return this.cursor;
   }
 

@@ -7,6 +7,14 @@ import { insertEvents } from './lock-sql.js';
 import { toEventRow, type EventRecord } from './rows.js';
 import type { EventRow } from './store.js';
 
+/**
+ * How old an event must be before a reader that follows the feed by id takes it: PostgreSQL
+ * hands out event ids before commit, so a lower id can still commit after a higher one, and a
+ * reader whose cursor moved past it would never see it. The webhook sender and the event list
+ * wait this long.
+ */
+export const EVENT_SETTLE_MS = 1000;
+
 export interface WebhookCursor {
   lastEventId: number;
   attempts: number;
@@ -83,18 +91,6 @@ export class WebhookFeed {
         [afterId, now - settleMs, limit],
       );
       return { events: records.map(toEventRow), now };
-    });
-  }
-
-  /** The newest event id at least `settleMs` old (0 when there is none): where a live reader starts. */
-  latestEventId(settleMs: number): Promise<number> {
-    return this.read(async (q) => {
-      const now = await q.now();
-      const r = await q.get<{ id: number | null }>(
-        'SELECT MAX(id) AS id FROM lock_events WHERE created_at <= ?',
-        [now - settleMs],
-      );
-      return r?.id == null ? 0 : Number(r.id);
     });
   }
 

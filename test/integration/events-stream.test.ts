@@ -2,7 +2,7 @@
 // pages on with after_id, oldest first, and sees each event exactly once (events younger than
 // the settle time wait, so the test waits it out); bad cursors get a 422, hosts a 401.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { EVENT_SETTLE_MS } from '../../src/http/event-list.js';
+import { EVENT_SETTLE_MS } from '../../src/store/webhook-feed.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { STORES } from '../support/stores.js';
 
