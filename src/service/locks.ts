@@ -10,6 +10,7 @@ import { decideUpdate, type LockChanges } from '../lock/update.js';
 import { assertLockName } from '../lock/validate.js';
 import type { AuditActor } from '../store/accounts.js';
 import type { HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
+import { LapsedWaiters } from './lapsed-waiters.js';
 import { WaitQueues } from './wait-queue.js';
 
 /** What a create/update may set; `hostId: null` frees the lock, a number makes that host hold it. */
@@ -54,6 +55,8 @@ export class LockService {
   private readonly stopping = new AbortController();
   /** this instance's blocked requests, woken when they may be admitted */
   readonly waits: WaitQueues;
+  /** queue entries of requests that ended with an error, removed as soon as the database answers */
+  readonly lapsed = new LapsedWaiters((ref, waiterId) => this.leaveQueue(ref, waiterId));
 
   constructor(
     private readonly store: Store,
@@ -67,6 +70,7 @@ export class LockService {
   stop(): void {
     this.stopping.abort();
     this.waits.close();
+    this.lapsed.stop();
   }
 
   private hostIdentity(name: string): HostIdentity {
@@ -129,13 +133,17 @@ export class LockService {
         ticket.place(lockId, waiterId);
         const woke = await ticket.wait(wait);
         if (woke === 'aborted') {
-          await this.leaveQueue(ref, waiterId);
           throw this.stopping.signal.aborted
             ? new AppError('unavailable', 'Service unavailable: the server is shutting down; try again')
             : new AppError('client_gone');
         }
         if (woke === 'timeout') final = true;
       }
+    } catch (err) {
+      // Gone (client, shutdown) or failed (the database down): the entry must not hold up the
+      // hosts behind it until its deadline. Removed now, or once the database answers again.
+      if (waiterId !== undefined) await this.lapsed.leave(ref, waiterId, Date.now() + waitMs);
+      throw err;
     } finally {
       ticket.close();
     }

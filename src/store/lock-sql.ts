@@ -81,9 +81,15 @@ function toHostRef(row: HostRefRecord): HostRef {
 export const CHECKIN_EVERY_MS = 1000;
 
 export async function upsertHost(tx: Tx, host: HostIdentity, now: number): Promise<HostRef> {
-  // Nearly every request comes from a known host that checked in a moment ago: one read.
+  // Nearly every request comes from a known host that checked in a moment ago: one read. On
+  // PostgreSQL it takes the row's key-share lock (the check-in UPDATE does not conflict with
+  // it): without it, an operator's DELETE of the host could commit between this read and the
+  // holder or queue row written below, which then breaks the foreign key (a 500). With it the
+  // deletion waits for this transaction, or this read waits for the deletion and finds no row.
   const known = await tx.get<HostRefRecord & { last_checkin_at: number | null }>(
-    'SELECT id, name, can_acquire_locks, last_checkin_at FROM hosts WHERE name = ?',
+    `SELECT id, name, can_acquire_locks, last_checkin_at FROM hosts WHERE name = ?${
+      tx.dialect === 'postgres' ? ' FOR KEY SHARE' : ''
+    }`,
     [host.name],
   );
   if (known) {

@@ -28,7 +28,9 @@ DECLARE
   v_outcome text;
   v_reason text;
 BEGIN
-  SELECT * INTO v_host FROM hosts WHERE name = p_host;
+  -- KEY SHARE: an operator's DELETE of the host waits for this call (or this waits for it and
+  -- finds no row), so the holder row below never points at a host deleted meanwhile (migration 12).
+  SELECT * INTO v_host FROM hosts WHERE name = p_host FOR KEY SHARE;
   IF NOT FOUND THEN RETURN NULL; END IF;
   IF v_host.last_checkin_at IS NULL OR v_now - v_host.last_checkin_at >= 1000 THEN
     UPDATE hosts SET last_checkin_at = v_now WHERE id = v_host.id;

@@ -189,4 +189,12 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: HOST_RULE_FUNCTION,
   },
   { version: 7, name: 'lock list order index', sqlite: listOrder(), postgres: listOrder() },
+  {
+    version: 12,
+    name: 'host rule locks the host row',
+    // The fast path's host read takes the row's key-share lock (see HOST_RULE_FUNCTION): a host
+    // deleted during its own acquire no longer breaks the holder row's foreign key.
+    sqlite: 'SELECT 1',
+    postgres: HOST_RULE_FUNCTION,
+  },
 ];
