@@ -105,7 +105,9 @@ function parsePause(attrs: Record<string, unknown>, out: LockAttributes, errors:
   else if (until !== undefined) {
     const at = typeof until === 'string' ? parseInstant(until) : undefined;
     if (at === undefined)
-      errors.paused_until = ['must be a timestamp such as 2026-12-24T18:00:00Z (UTC without an offset) or null'];
+      errors.paused_until = [
+        'must be a timestamp such as 2026-12-24T18:00:00Z (UTC without an offset) or null',
+      ];
     else out.pausedUntil = at;
   }
   const reason = attrs.pause_reason;

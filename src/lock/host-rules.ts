@@ -22,7 +22,8 @@ export function decideHostRule(
   globalPause: Pause | null = null,
 ): Decision {
   // A request without a queue entry of its own comes after every live waiter.
-  if (rule === 'acquire') return decideAcquire(lock, host, now, { host }, queuePosition(waiters, undefined), globalPause);
+  if (rule === 'acquire')
+    return decideAcquire(lock, host, now, { host }, queuePosition(waiters, undefined), globalPause);
   return decideRelease(lock, host, now);
 }
 

@@ -73,7 +73,14 @@ export function decideBlockingAcquire(
   globalPause: Pause | null = null,
 ): BlockingDecision {
   const queued = waiters.some((w) => w.id === wait.waiterId);
-  const decision = decideAcquire(lock, host, now, { host }, queuePosition(waiters, wait.waiterId), globalPause);
+  const decision = decideAcquire(
+    lock,
+    host,
+    now,
+    { host },
+    queuePosition(waiters, wait.waiterId),
+    globalPause,
+  );
   const keepWaiting = !decision.ok && WAITABLE.has(decision.reason) && !wait.final && now < wait.deadline;
   return {
     decision,

@@ -3,7 +3,14 @@
 import { AppError, validationError } from '../errors.js';
 import type { EventDraft, Holder, HostRef, LockState } from '../lock/types.js';
 import { UniqueViolation, type Queryable, type Tx } from './sql.js';
-import { LOCK_COLUMNS, blackoutsColumn, windowsColumn, toHolder, type HolderRecord, type LockRecord } from './rows.js';
+import {
+  LOCK_COLUMNS,
+  blackoutsColumn,
+  windowsColumn,
+  toHolder,
+  type HolderRecord,
+  type LockRecord,
+} from './rows.js';
 import type { Waiter } from '../lock/queue.js';
 import type { HostIdentity } from './store.js';
 

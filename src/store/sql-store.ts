@@ -487,7 +487,10 @@ export abstract class SqlStore implements Store {
     return this.read(async (q) => ({ now: await q.now(), pause: await readStoredPause(q) }));
   }
 
-  async setGlobalPause(pause: Pause | null, actor: AuditActor): Promise<{ pause: Pause | null; now: number }> {
+  async setGlobalPause(
+    pause: Pause | null,
+    actor: AuditActor,
+  ): Promise<{ pause: Pause | null; now: number }> {
     return this.write(async (tx) => {
       const now = await tx.now();
       const before = await readStoredPause(tx);
