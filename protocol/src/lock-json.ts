@@ -21,6 +21,9 @@ export type WindowJson = {
   time_zone: string;
 } & ({ days: string[] } | { nth_weekday: { nth: number; day: string } } | { days_of_month: number[] });
 
+/** Whole local days (from and to inclusive, YYYY-MM-DD) on which no new holder is admitted. */
+export type BlackoutJson = { from: string; to: string; time_zone: string; reason?: string };
+
 export type LockJson = {
   id: number;
   host_id: number | null;
@@ -39,7 +42,14 @@ export type LockJson = {
   fencing_counter: number;
   stale: boolean;
   windows: WindowJson[];
-  /** when the next maintenance window opens; null without windows or none within reach */
+  blackouts: BlackoutJson[];
+  /** no new holder before this time (shown as set, also once it has passed); null: not paused */
+  paused_until: string | null;
+  pause_reason: string | null;
+  /**
+   * refused now by a pause, blackout or window: when a new holder may come in; otherwise the
+   * next window opening (null without windows, or when nothing opens within 400 days)
+   */
   next_window_at: string | null;
   holders: HolderJson[];
 };

@@ -12,6 +12,8 @@ import { EventHub } from '../service/event-stream.js';
 import { LockService } from '../service/locks.js';
 import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
+import { pauseRoutes } from './pause.js';
+import { PauseService } from '../service/pause.js';
 import { eventRoutes } from './events.js';
 import { lockReleaseRoutes } from './lock-release.js';
 import {
@@ -81,6 +83,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await registerOpenApi(app);
 
   const locks = new LockService(store, config.hosts.autoRegister);
+  const pauses = new PauseService(store);
   // Blocked acquires would hold a graceful shutdown up for minutes; they get a 503 to retry.
   app.addHook('preClose', async () => locks.stop());
   const staleAfterMs = config.locks.staleAfterSeconds * 1000;
@@ -96,7 +99,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     tls: deps.tls ?? (deps.https ? new TlsExpiryWatch(deps.https) : undefined),
   });
   for (const prefix of API_PREFIXES) {
-    await app.register(dlmlockRoutes, { prefix, locks, staleAfterMs });
+    await app.register(dlmlockRoutes, { prefix, locks, staleAfterMs, pauses });
+    await app.register(pauseRoutes, { prefix, pauses });
     await app.register(lockReleaseRoutes, { prefix, locks, staleAfterMs });
     await app.register(userRoutes, { prefix, store });
     await app.register(tokenRoutes, { prefix, store });

@@ -9,9 +9,21 @@ import {
   lockNameProblems,
   normalizeLockType,
 } from '../lock/validate.js';
+import { MAX_PAUSE_REASON_LENGTH, parseBlackouts, parseInstant } from '../lock/calendar.js';
 import { parseWindows } from '../lock/windows.js';
 
-const KNOWN = ['name', 'type', 'enabled', 'host_id', 'max_holders', 'lease_seconds', 'windows'];
+const KNOWN = [
+  'name',
+  'type',
+  'enabled',
+  'host_id',
+  'max_holders',
+  'lease_seconds',
+  'windows',
+  'blackouts',
+  'paused_until',
+  'pause_reason',
+];
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -76,6 +88,33 @@ export function parseLockAttributes(body: unknown): LockAttributes {
     if (problems.length) errors.windows = problems;
     else out.windows = windows;
   }
+  if (attrs.blackouts !== undefined) {
+    const { blackouts, problems } = parseBlackouts(attrs.blackouts);
+    if (problems.length) errors.blackouts = problems;
+    else out.blackouts = blackouts;
+  }
+  parsePause(attrs, out, errors);
   if (Object.keys(errors).length > 0) throw validationError(errors);
   return out;
+}
+
+/** `paused_until` (a timestamp or null) and `pause_reason` (a short text or null). */
+function parsePause(attrs: Record<string, unknown>, out: LockAttributes, errors: FieldErrors): void {
+  const until = attrs.paused_until;
+  if (until === null) out.pausedUntil = null;
+  else if (until !== undefined) {
+    const at = typeof until === 'string' ? parseInstant(until) : undefined;
+    if (at === undefined)
+      errors.paused_until = [
+        'must be a timestamp such as 2026-12-24T18:00:00Z (UTC without an offset) or null',
+      ];
+    else out.pausedUntil = at;
+  }
+  const reason = attrs.pause_reason;
+  if (reason === null) out.pauseReason = null;
+  else if (reason !== undefined) {
+    if (typeof reason !== 'string' || reason.length > MAX_PAUSE_REASON_LENGTH)
+      errors.pause_reason = [`must be a text of at most ${MAX_PAUSE_REASON_LENGTH} characters, or null`];
+    else out.pauseReason = reason;
+  }
 }

@@ -4,7 +4,7 @@ import type { LockJson } from 'keyholder-protocol';
 import { isStale } from '../lock/rules.js';
 import { formatNullableTimestamp, formatTimestamp } from '../lock/time.js';
 import type { LockState } from '../lock/types.js';
-import { nextWindowOpening } from '../lock/windows.js';
+import { nextWindowAt, type Pause } from '../lock/calendar.js';
 import type { EventRow } from '../store/store.js';
 
 export interface RenderContext {
@@ -12,6 +12,8 @@ export interface RenderContext {
   hostName?: string;
   now: number;
   staleAfterMs: number;
+  /** the global pause, for next_window_at (omitted: the lock's own calendar only) */
+  globalPause?: Pause | null;
 }
 
 /** The lock JSON both sides know (keyholder-protocol's LockJson). */
@@ -39,11 +41,11 @@ export function renderLock(lock: LockState, ctx: RenderContext): LockJson {
     fencing_counter: lock.fencingCounter,
     stale: isStale(lock, ctx.now, ctx.staleAfterMs),
     windows: lock.windows,
-    // when the next maintenance window opens (null: no windows, or none within eight days)
-    next_window_at:
-      lock.windows.length === 0
-        ? null
-        : formatNullableTimestamp(nextWindowOpening(lock.windows, ctx.now) ?? null),
+    blackouts: lock.blackouts,
+    paused_until: formatNullableTimestamp(lock.pausedUntil),
+    pause_reason: lock.pauseReason,
+    // refused now (pause, blackout, window): when that ends; else the next window opening
+    next_window_at: formatNullableTimestamp(nextWindowAt(lock, ctx.globalPause ?? null, ctx.now) ?? null),
     holders: lock.holders.map((h) => ({
       name: h.hostName,
       acquired_at: formatTimestamp(h.acquiredAt),
@@ -71,6 +73,19 @@ export function renderEventWithLock(e: EventRow) {
 }
 
 const nullableString = { type: ['string', 'null'] } as const;
+
+// a function declaration, so the lock schema above can use it (hoisted)
+function blackoutSchemaOut() {
+  return {
+    type: 'object',
+    properties: {
+      from: { type: 'string', description: 'first day, YYYY-MM-DD (inclusive)' },
+      to: { type: 'string', description: 'last day, YYYY-MM-DD (inclusive)' },
+      time_zone: { type: 'string', description: 'IANA time zone of the days, e.g. Europe/Berlin' },
+      reason: { type: 'string' },
+    },
+  } as const;
+}
 
 export const lockSchema = {
   type: 'object',
@@ -108,6 +123,9 @@ export const lockSchema = {
         },
       },
     },
+    blackouts: { type: 'array', items: blackoutSchemaOut() },
+    paused_until: nullableString,
+    pause_reason: nullableString,
     next_window_at: nullableString,
     holders: {
       type: 'array',
@@ -178,6 +196,17 @@ const lockAttributes = {
     max_holders: { type: 'integer', minimum: 1 },
     lease_seconds: { type: ['integer', 'null'], minimum: 1 },
     windows: { type: ['array', 'null'], items: windowSchema },
+    blackouts: {
+      type: ['array', 'null'],
+      maxItems: 100,
+      description: 'whole local days without new holders; null or [] removes them',
+      items: blackoutSchemaOut(),
+    },
+    paused_until: {
+      type: ['string', 'null'],
+      description: 'no new holder before this time (ISO 8601, UTC without an offset); null lifts the pause',
+    },
+    pause_reason: { type: ['string', 'null'], maxLength: 200 },
   },
 } as const;
 

@@ -2,6 +2,7 @@
 // holds the lock already) and release — by name, so a store can run the rule it is asked for
 // (and PostgreSQL its server-side copy of it, migration 6; test/integration/rule-parity.test.ts
 // holds the two to the same table of cases).
+import type { Pause } from './calendar.js';
 import { queuePosition, type Waiter } from './queue.js';
 import { decideAcquire, decideRelease, type Decision, type RejectReason } from './rules.js';
 import type { HostRef, LockState } from './types.js';
@@ -18,9 +19,11 @@ export function decideHostRule(
   host: HostRef,
   now: number,
   waiters: readonly Waiter[],
+  globalPause: Pause | null = null,
 ): Decision {
   // A request without a queue entry of its own comes after every live waiter.
-  if (rule === 'acquire') return decideAcquire(lock, host, now, { host }, queuePosition(waiters, undefined));
+  if (rule === 'acquire')
+    return decideAcquire(lock, host, now, { host }, queuePosition(waiters, undefined), globalPause);
   return decideRelease(lock, host, now);
 }
 

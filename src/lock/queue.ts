@@ -2,6 +2,7 @@
 // queue entry belongs to the instance whose request is waiting: it counts only while its time
 // is not up and that instance is alive (its heartbeat lease, by the database clock, has not
 // run out). A killed instance's entries thus stop blocking others within one lease.
+import type { Pause } from './calendar.js';
 import { decideAcquire, WAITABLE, type Decision } from './rules.js';
 import type { EventDraft, HostRef, LockState } from './types.js';
 
@@ -69,9 +70,17 @@ export function decideBlockingAcquire(
   now: number,
   waiters: readonly Waiter[],
   wait: WaitState,
+  globalPause: Pause | null = null,
 ): BlockingDecision {
   const queued = waiters.some((w) => w.id === wait.waiterId);
-  const decision = decideAcquire(lock, host, now, { host }, queuePosition(waiters, wait.waiterId));
+  const decision = decideAcquire(
+    lock,
+    host,
+    now,
+    { host },
+    queuePosition(waiters, wait.waiterId),
+    globalPause,
+  );
   const keepWaiting = !decision.ok && WAITABLE.has(decision.reason) && !wait.final && now < wait.deadline;
   return {
     decision,

@@ -2,7 +2,7 @@
 // Pure: a state and a request in, the next state, the events and the answer out.
 // The store runs these inside one transaction holding the lock's row.
 import type { LockReason } from 'keyholder-protocol';
-import { isInsideWindow } from './windows.js';
+import { calendarRefusal, type Pause } from './calendar.js';
 import { eventFor, type Actor, type EventDraft, type Holder, type HostRef, type LockState } from './types.js';
 
 // the reasons travel to clients in X-Lock-Reason; the protocol lists them for both sides
@@ -50,6 +50,7 @@ export function decideAcquire(
   now: number,
   actor: Actor = { host },
   queuedAhead = 0,
+  globalPause: Pause | null = null,
 ): Decision {
   const { lock, events } = expireLeases(current, now);
   const reject = refusal(lock, events, actor, 'acquire');
@@ -70,8 +71,10 @@ export function decideAcquire(
   // Lowering max_holders below the holder count keeps the holders; nobody new gets in.
   if (lock.holders.length >= lock.maxHolders) return reject(lock.maxHolders === 1 ? 'held' : 'full');
   if (queuedAhead >= lock.maxHolders - lock.holders.length) return reject('queued');
-  // Windows gate new holders only: a holder refreshing across a reboot is never turned away.
-  if (lock.windows.length > 0 && !isInsideWindow(lock.windows, now)) return reject('outside_window');
+  // Pauses, blackouts and windows gate new holders only: a holder refreshing across a reboot
+  // is never turned away. None of them is waitable: a blocking acquire is answered at once.
+  const closed = calendarRefusal(lock, globalPause, now);
+  if (closed) return reject(closed);
 
   return {
     ok: true,

@@ -1,6 +1,7 @@
 // The lock state the rules reason about. Times are milliseconds since the epoch, taken from
 // the database's clock by the store, so several server instances agree on them.
 
+import type { Blackout } from './calendar.js';
 import type { MaintenanceWindow } from './windows.js';
 
 export const DEFAULT_LOCK_TYPE = 'ForemanDlm::Dlmlock::Update';
@@ -24,6 +25,11 @@ export interface LockState {
   leaseSeconds: number | null;
   /** empty: no restriction; otherwise new holders are only admitted inside a window */
   windows: MaintenanceWindow[];
+  /** whole local days on which no new holder is admitted (holidays, freezes) */
+  blackouts: Blackout[];
+  /** no new holder before this instant (null: not paused; a past instant is kept as given) */
+  pausedUntil: number | null;
+  pauseReason: string | null;
   /** the highest fencing token ever issued for this lock; only grows */
   fencingCounter: number;
   createdAt: number;

@@ -4,6 +4,7 @@
 import { validationError } from '../errors.js';
 import { admitHolder, decideForceRelease } from './rules.js';
 import { eventFor, type Actor, type EventDraft, type HostRef, type LockState } from './types.js';
+import type { Blackout } from './calendar.js';
 import type { MaintenanceWindow } from './windows.js';
 
 /** What an update may set; `hostId: null` frees the lock, a number makes that host hold it. */
@@ -15,6 +16,10 @@ export interface LockChanges {
   maxHolders?: number;
   leaseSeconds?: number | null;
   windows?: MaintenanceWindow[];
+  blackouts?: Blackout[];
+  /** null lifts the lock's pause (and drops its reason) */
+  pausedUntil?: number | null;
+  pauseReason?: string | null;
 }
 
 /**
@@ -37,8 +42,13 @@ export function decideUpdate(
     maxHolders: changes.maxHolders ?? current.maxHolders,
     leaseSeconds: changes.leaseSeconds === undefined ? current.leaseSeconds : changes.leaseSeconds,
     windows: changes.windows ?? current.windows,
+    blackouts: changes.blackouts ?? current.blackouts,
+    pausedUntil: changes.pausedUntil === undefined ? current.pausedUntil : changes.pausedUntil,
+    pauseReason: changes.pauseReason === undefined ? current.pauseReason : changes.pauseReason,
     updatedAt: now,
   };
+  // a reason belongs to a pause: lifting the pause drops it
+  if (next.pausedUntil === null) next.pauseReason = null;
   if (next.leaseSeconds !== current.leaseSeconds) {
     // A new lease applies to the current holders too, counted from their last refresh.
     const lease = next.leaseSeconds;

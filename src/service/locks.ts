@@ -3,6 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { AppError, validationError } from '../errors.js';
 import { decideBlockingAcquire, queuePosition, type WaitState } from '../lock/queue.js';
+import type { Pause } from '../lock/calendar.js';
 import type { HostRule } from '../lock/host-rules.js';
 import { decideAcquire, decideForceRelease, type Decision, type RejectReason } from '../lock/rules.js';
 import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type LockState } from '../lock/types.js';
@@ -18,7 +19,15 @@ export type LockAttributes = LockChanges;
 
 export type LockAnswer =
   | { ok: true; lock: LockState; hostName: string }
-  | { ok: false; lock: LockState; hostName: string; reason: RejectReason; at: number };
+  | {
+      ok: false;
+      lock: LockState;
+      hostName: string;
+      reason: RejectReason;
+      at: number;
+      /** the global pause the decision saw (null: none) */
+      globalPause: Pause | null;
+    };
 
 export interface HostOpOptions {
   /** max_holders of the lock if this call creates it */
@@ -111,7 +120,7 @@ export class LockService {
           decide: (lock, host, ctx) => {
             deadline ??= ctx.now + waitMs;
             const wait: WaitState = { waiterId, deadline, final };
-            const step = decideBlockingAcquire(lock, host, ctx.now, ctx.waiters, wait);
+            const step = decideBlockingAcquire(lock, host, ctx.now, ctx.waiters, wait, ctx.globalPause);
             return {
               next: step.decision.next,
               events: step.events,
@@ -175,6 +184,7 @@ export class LockService {
             ctx.now,
             { host },
             queuePosition(ctx.waiters, undefined),
+            ctx.globalPause,
           );
           const answer = toAnswer(decision, hostName, ctx);
           if (!decision.ok && options.nothingOnRefusal) throw new RolledBack(answer);
@@ -222,7 +232,14 @@ export class LockService {
     });
     return done.ok
       ? { ok: true, lock: done.lock, hostName }
-      : { ok: false, lock: done.lock, hostName, reason: done.reason, at: done.now };
+      : {
+          ok: false,
+          lock: done.lock,
+          hostName,
+          reason: done.reason,
+          at: done.now,
+          globalPause: done.globalPause ?? null,
+        };
   }
 
   /** GET …/lock by a host: foreman_dlm records the check-in even when only looking. */
@@ -259,6 +276,9 @@ export class LockService {
         maxHolders: attrs.maxHolders ?? 1,
         leaseSeconds: attrs.leaseSeconds ?? null,
         windows: attrs.windows ?? [],
+        blackouts: attrs.blackouts ?? [],
+        pausedUntil: attrs.pausedUntil ?? null,
+        pauseReason: attrs.pausedUntil ? (attrs.pauseReason ?? null) : null,
       },
       actor,
     );
@@ -340,5 +360,12 @@ export class LockService {
 function toAnswer(decision: Decision, hostName: string, ctx: LockOpContext): LockAnswer {
   return decision.ok
     ? { ok: true, lock: decision.next, hostName }
-    : { ok: false, lock: decision.next, hostName, reason: decision.reason, at: ctx.now };
+    : {
+        ok: false,
+        lock: decision.next,
+        hostName,
+        reason: decision.reason,
+        at: ctx.now,
+        globalPause: ctx.globalPause ?? null,
+      };
 }

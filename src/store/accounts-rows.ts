@@ -16,7 +16,10 @@ export type AuditType =
   | 'host_create'
   | 'host_update'
   | 'host_delete'
-  | 'lock_force_release';
+  | 'lock_force_release'
+  /** the global pause set or changed, and lifted (src/http/pause.ts) */
+  | 'pause'
+  | 'resume';
 
 /** Who did it: a user (with the client address), or the command line (`login` = "(cli)"). */
 export interface AuditActor {

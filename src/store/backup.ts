@@ -39,6 +39,9 @@ export const TABLES: TableSpec[] = [
       'fencing_counter',
       'created_at',
       'updated_at',
+      'blackouts',
+      'paused_until',
+      'pause_reason',
     ],
     booleans: ['enabled'],
     identity: true,
@@ -99,6 +102,12 @@ export const TABLES: TableSpec[] = [
     // hands out a token it handed out before
     name: 'fencing_counters',
     columns: ['lock_name', 'counter'],
+    identity: false,
+  },
+  {
+    // the global pause (migration 9)
+    name: 'settings',
+    columns: ['name', 'value', 'updated_at'],
     identity: false,
   },
 ];

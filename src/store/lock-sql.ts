@@ -3,7 +3,14 @@
 import { AppError, validationError } from '../errors.js';
 import type { EventDraft, Holder, HostRef, LockState } from '../lock/types.js';
 import { UniqueViolation, type Queryable, type Tx } from './sql.js';
-import { LOCK_COLUMNS, windowsColumn, toHolder, type HolderRecord, type LockRecord } from './rows.js';
+import {
+  LOCK_COLUMNS,
+  blackoutsColumn,
+  windowsColumn,
+  toHolder,
+  type HolderRecord,
+  type LockRecord,
+} from './rows.js';
 import type { Waiter } from '../lock/queue.js';
 import type { HostIdentity } from './store.js';
 
@@ -162,6 +169,9 @@ const LOCK_FIELDS: [column: string, value: (l: LockState) => unknown][] = [
   ['max_holders', (l) => l.maxHolders],
   ['lease_seconds', (l) => l.leaseSeconds],
   ['windows', (l) => windowsColumn(l.windows)],
+  ['blackouts', (l) => blackoutsColumn(l.blackouts)],
+  ['paused_until', (l) => l.pausedUntil],
+  ['pause_reason', (l) => l.pauseReason],
   ['fencing_counter', (l) => l.fencingCounter],
   ['updated_at', (l) => l.updatedAt],
 ];

@@ -1,10 +1,11 @@
 // Row shapes as both databases return them, and their mapping to the lock model.
 import type { Holder, LockState } from '../lock/types.js';
+import type { Blackout } from '../lock/calendar.js';
 import type { MaintenanceWindow } from '../lock/windows.js';
 import type { EventRow, HostRow, Role, UserRow } from './store.js';
 
 export const LOCK_COLUMNS =
-  'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.windows, l.fencing_counter, l.created_at, l.updated_at';
+  'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.windows, l.fencing_counter, l.created_at, l.updated_at, l.blackouts, l.paused_until, l.pause_reason';
 
 export interface LockRecord {
   id: number;
@@ -18,6 +19,10 @@ export interface LockRecord {
   fencing_counter: number;
   created_at: number;
   updated_at: number;
+  /** JSON array of blackouts, NULL when none */
+  blackouts: string | null;
+  paused_until: number | null;
+  pause_reason: string | null;
 }
 
 export interface HolderRecord {
@@ -73,6 +78,9 @@ export function toLockState(r: LockRecord, holders: Holder[]): LockState {
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     holders,
+    blackouts: r.blackouts ? (JSON.parse(r.blackouts) as Blackout[]) : [],
+    pausedUntil: r.paused_until === null || r.paused_until === undefined ? null : Number(r.paused_until),
+    pauseReason: r.pause_reason ?? null,
   };
 }
 
@@ -121,4 +129,8 @@ export function toHostRow(r: HostRecord): HostRow {
 
 export function windowsColumn(windows: readonly MaintenanceWindow[]): string | null {
   return windows.length > 0 ? JSON.stringify(windows) : null;
+}
+
+export function blackoutsColumn(blackouts: readonly Blackout[]): string | null {
+  return blackouts.length > 0 ? JSON.stringify(blackouts) : null;
 }

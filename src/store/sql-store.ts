@@ -36,9 +36,13 @@ import {
   rememberFencingCounter,
   upsertHost,
 } from './lock-sql.js';
+import { readGlobalPause, readStoredPause, writeGlobalPause } from './settings-sql.js';
+import type { Pause } from '../lock/calendar.js';
+import type { AuditActor } from './accounts.js';
 import { type Tx } from './sql.js';
 import {
   LOCK_COLUMNS,
+  blackoutsColumn,
   windowsColumn,
   toEventRow,
   toLockState,
@@ -362,8 +366,14 @@ export abstract class SqlStore implements Store {
       host: op.host,
       actor: {},
       decide: (lock, host, ctx) => {
-        const decision = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters);
-        const result: HostRuleResult = { ...verdictOf(decision), lock: decision.next, now: ctx.now };
+        const globalPause = ctx.globalPause ?? null;
+        const decision = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters, globalPause);
+        const result: HostRuleResult = {
+          ...verdictOf(decision),
+          lock: decision.next,
+          now: ctx.now,
+          globalPause,
+        };
         return { next: decision.next, events: decision.events, result };
       },
     });
@@ -418,7 +428,9 @@ export abstract class SqlStore implements Store {
             ...gone.map((w) => w.id),
           ]);
         }
-        const mutation = decide(lock, host, { targetHost, now, waiters });
+        // host requests may admit a holder: the global pause is read in this same transaction
+        const globalPause = create ? await readGlobalPause(tx, now) : undefined;
+        const mutation = decide(lock, host, { targetHost, now, waiters, globalPause });
         if (mutation.delete) {
           await tx.run('DELETE FROM locks WHERE id = ?', [lock.id]);
           await rememberFencingCounter(tx, lock.name, lock.fencingCounter);
@@ -469,6 +481,27 @@ export abstract class SqlStore implements Store {
     }
     if (out.changed !== undefined) this.emitChange(out.changed, out.wake);
     return { result: out.result, lock: out.lock, waiterId: out.waiterId };
+  }
+
+  async getGlobalPause(): Promise<{ pause: Pause | null; now: number }> {
+    return this.read(async (q) => ({ now: await q.now(), pause: await readStoredPause(q) }));
+  }
+
+  async setGlobalPause(
+    pause: Pause | null,
+    actor: AuditActor,
+  ): Promise<{ pause: Pause | null; now: number }> {
+    return this.write(async (tx) => {
+      const now = await tx.now();
+      const before = await readStoredPause(tx);
+      await writeGlobalPause(tx, pause, now);
+      const detail = pause
+        ? `until ${new Date(pause.until).toISOString()}${pause.reason ? `: ${pause.reason}` : ''}`
+        : null;
+      // lifting a pause that was never set changes nothing and is not recorded
+      if (pause || before) await insertAudit(tx, pause ? 'pause' : 'resume', actor, 'all locks', detail, now);
+      return { pause, now };
+    });
   }
 
   async getLock(ref: string): Promise<LockState | undefined> {
@@ -532,8 +565,9 @@ export abstract class SqlStore implements Store {
       const now = await tx.now();
       const record = await insertUnique(
         tx,
-        `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, windows, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
+        `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, windows, created_at, updated_at,
+           blackouts, paused_until, pause_reason)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
         [
           input.name,
           input.type,
@@ -543,6 +577,9 @@ export abstract class SqlStore implements Store {
           windowsColumn(input.windows),
           now,
           now,
+          blackoutsColumn(input.blackouts ?? []),
+          input.pausedUntil ?? null,
+          input.pauseReason ?? null,
         ],
       );
       const created = toLockState(record as LockRecord, []);

@@ -3,6 +3,7 @@
 // the lock's row, so check-and-set is atomic across requests and server instances.
 import type { Actor, EventDraft, HostRef, LockState } from '../lock/types.js';
 import type { HostRule, Verdict } from '../lock/host-rules.js';
+import type { Pause } from '../lock/calendar.js';
 import type { Waiter } from '../lock/queue.js';
 import type { LockFilter } from '../search/parse.js';
 import type { ExportDocument } from './backup.js';
@@ -43,6 +44,8 @@ export interface LockOpContext {
   now: number;
   /** the lock's live queue (deadline not passed, instance alive: src/lock/queue.ts), oldest first */
   waiters: Waiter[];
+  /** the global pause as the transaction reads it (host operations only; null: none) */
+  globalPause?: Pause | null;
 }
 
 /** An operation on an existing lock (operator actions, jobs); a missing lock writes nothing. */
@@ -84,6 +87,8 @@ export type HostRuleResult = Verdict & {
   lock: LockState;
   /** the database's clock when the rule ran */
   now: number;
+  /** the global pause the rule saw (null: none) */
+  globalPause?: Pause | null;
 };
 
 export interface LockOpResult<T> {
@@ -98,7 +103,8 @@ export interface LockOpResult<T> {
 export type NewLock = Pick<
   LockState,
   'name' | 'type' | 'enabled' | 'maxHolders' | 'leaseSeconds' | 'windows'
->;
+> &
+  Partial<Pick<LockState, 'blackouts' | 'pausedUntil' | 'pauseReason'>>;
 
 export interface ListLocksQuery {
   filter: LockFilter | null;
@@ -242,6 +248,10 @@ export interface Store {
   expireEvents(days: number): Promise<number>;
   /** the same for the audit trail */
   expireAudit(days: number): Promise<number>;
+  /** the stored global pause (even when its time has passed) and the database's clock */
+  getGlobalPause(): Promise<{ pause: Pause | null; now: number }>;
+  /** sets (null: lifts) the global pause, with an audit entry in the same transaction */
+  setGlobalPause(pause: Pause | null, actor: AuditActor): Promise<{ pause: Pause | null; now: number }>;
   getLock(ref: string): Promise<LockState | undefined>;
   listLocks(q: ListLocksQuery): Promise<{ total: number; subtotal: number; locks: LockState[]; now: number }>;
   createLock(input: NewLock, actor: Actor): Promise<LockState>;

@@ -10,6 +10,7 @@ import type { EventDraft, HostRef, LockState } from '../../src/lock/types.js';
 import { decideUpdate, type LockChanges } from '../../src/lock/update.js';
 import type { PostgresStore } from '../../src/store/postgres/index.js';
 import type { Store } from '../../src/store/store.js';
+import type { Pause } from '../../src/lock/calendar.js';
 import { createTestDatabase, STORES, type TestDatabase } from '../support/stores.js';
 
 type HostKey = 'a' | 'b' | 'c';
@@ -18,7 +19,9 @@ type Step =
   | { op: 'release'; host: HostKey }
   | { op: 'force'; host?: HostKey; reason?: string }
   | { op: 'update'; changes: Omit<LockChanges, 'hostId'>; holder?: HostKey | null }
-  | { op: 'sleep'; ms: number };
+  | { op: 'sleep'; ms: number }
+  /** the global pause until then (ms from now), or lifted (null) */
+  | { op: 'pause'; forMs: number | null };
 
 interface Case {
   name: string;
@@ -36,6 +39,8 @@ const ALWAYS_OPEN = [
     time_zone: 'UTC',
   },
 ] as LockChanges['windows'];
+const ALWAYS_BLACK = [{ from: '2000-01-01', to: '2999-12-31', time_zone: 'Europe/Berlin', reason: 'parity' }];
+const FAR = Date.parse('2999-01-01T00:00:00Z');
 
 const CASES: Case[] = [
   {
@@ -121,6 +126,41 @@ const CASES: Case[] = [
       { op: 'acquire', host: 'b' },
     ],
   },
+  {
+    name: 'blackouts and a lock pause (PostgreSQL hands these to the general path)',
+    lock: { maxHolders: 2 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'update', changes: { blackouts: ALWAYS_BLACK } },
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'a' },
+      { op: 'update', changes: { blackouts: [], pausedUntil: FAR, pauseReason: 'parity' } },
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'a' },
+      { op: 'release', host: 'a' },
+      // a pause in the past pauses nothing (and is kept as given)
+      { op: 'update', changes: { pausedUntil: Date.parse('2001-01-01T00:00:00Z') } },
+      { op: 'acquire', host: 'b' },
+      { op: 'update', changes: { pausedUntil: null } },
+      { op: 'acquire', host: 'c' },
+    ],
+  },
+  {
+    name: 'the global pause (PostgreSQL hands every lock to the general path while it holds)',
+    lock: { maxHolders: 3 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'pause', forMs: 3_600_000 },
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'a' },
+      { op: 'release', host: 'a' },
+      { op: 'pause', forMs: null },
+      { op: 'acquire', host: 'b' },
+      { op: 'pause', forMs: -1000 },
+      { op: 'acquire', host: 'c' },
+      { op: 'pause', forMs: null },
+    ],
+  },
 ];
 
 type Path = 'general' | 'hostRule';
@@ -135,13 +175,13 @@ async function runStep(
   path: Path,
   ref: string,
   hosts: Record<HostKey, HostRef>,
-  step: Exclude<Step, { op: 'sleep' }>,
+  step: Exclude<Step, { op: 'sleep' | 'pause' }>,
 ): Promise<StepOut> {
   if (step.op === 'acquire' || step.op === 'release') {
     const rule = step.op;
     const host = { name: hosts[step.host].name, autoRegister: true };
     if (path === 'hostRule') {
-      const { lock, now, ...verdict } = await store.hostRule({ rule, ref, host });
+      const { lock, now, globalPause: _seen, ...verdict } = await store.hostRule({ rule, ref, host });
       return { verdict, lock, now };
     }
     const done = await store.hostLockOp<StepOut>({
@@ -150,7 +190,7 @@ async function runStep(
       host,
       actor: {},
       decide: (lock, ref_, ctx) => {
-        const d = decideHostRule(rule, lock, ref_, ctx.now, ctx.waiters);
+        const d = decideHostRule(rule, lock, ref_, ctx.now, ctx.waiters, ctx.globalPause);
         return {
           next: d.next,
           events: d.events,
@@ -196,12 +236,13 @@ async function runStep(
 /** The reference: the same step through the pure rules, at the clock the store reported. */
 function model(
   lock: LockState,
-  step: Exclude<Step, { op: 'sleep' }>,
+  step: Exclude<Step, { op: 'sleep' | 'pause' }>,
   hosts: Record<HostKey, HostRef>,
   now: number,
+  globalPause: Pause | null,
 ): { verdict?: Verdict; next: LockState; events: EventDraft[] } {
   if (step.op === 'acquire' || step.op === 'release') {
-    const d = decideHostRule(step.op, lock, hosts[step.host], now, []);
+    const d = decideHostRule(step.op, lock, hosts[step.host], now, [], globalPause);
     return { verdict: verdictOf(d), next: d.next, events: d.events };
   }
   if (step.op === 'force') {
@@ -256,13 +297,20 @@ describe.each(STORES)('rule parity on %s', (kind) => {
       {},
     );
     const events: EventDraft[] = [];
+    let globalPause: Pause | null = null;
     for (const [n, step] of steps.entries()) {
       if (step.op === 'sleep') {
         await new Promise((r) => setTimeout(r, step.ms));
         continue;
       }
+      if (step.op === 'pause') {
+        const now = (await store.getGlobalPause()).now;
+        globalPause = step.forMs === null ? null : { until: now + step.forMs, reason: 'parity' };
+        await store.setGlobalPause(globalPause, { userId: null, login: '(test)', address: null });
+        continue;
+      }
       const got = await runStep(store, path, ref, hosts, step);
-      const want = model(expected, step, hosts, got.now);
+      const want = model(expected, step, hosts, got.now, globalPause);
       const where = `step ${n} (${JSON.stringify(step)})`;
       expect(got.verdict, where).toEqual(want.verdict);
       expect(got.lock, where).toEqual(want.next);
@@ -316,6 +364,33 @@ describe.each(STORES)('rule parity on %s', (kind) => {
         }),
       });
       expect(await call('direct', 'direct-a')).toBeNull();
+      // blackouts, a paused_until (even a past one) and an active global pause: NULL too
+      await store.createLock(
+        { name: 'direct2', type: 'T', enabled: true, maxHolders: 1, leaseSeconds: null, windows: [] },
+        {},
+      );
+      expect(await call('direct2', 'direct-a')).toMatchObject({ outcome: 'acquired' });
+      const cli = { userId: null, login: '(test)', address: null };
+      await store.setGlobalPause({ until: Date.now() + 3_600_000, reason: 'parity' }, cli);
+      expect(await call('direct2', 'direct-a')).toBeNull();
+      await store.setGlobalPause({ until: Date.now() - 1000, reason: 'over' }, cli);
+      expect(await call('direct2', 'direct-a')).toMatchObject({ outcome: 'refreshed' });
+      await store.setGlobalPause(null, cli);
+      for (const change of [
+        { blackouts: ALWAYS_BLACK },
+        { pausedUntil: Date.parse('2001-01-01T00:00:00Z') },
+      ]) {
+        await store.lockOp({
+          ref: 'direct2',
+          actor: operator,
+          decide: (lock, ctx) => ({
+            next: { ...lock, blackouts: [], pausedUntil: null, ...change, updatedAt: ctx.now },
+            events: [],
+            result: 0,
+          }),
+        });
+        expect(await call('direct2', 'direct-a'), JSON.stringify(change)).toBeNull();
+      }
     },
   );
 

@@ -175,6 +175,25 @@ function listOrder(): string {
 CREATE INDEX locks_name_order ON locks (LOWER(name), name, id);`;
 }
 
+/**
+ * Blackouts and pauses (src/lock/calendar.ts): a lock's blackout days (JSON, NULL when none),
+ * its `paused_until` with a reason, and `settings`, small server-wide values every instance
+ * reads in the transaction that decides — the global pause is its row `pause`. PostgreSQL
+ * reinstalls the host rule, which hands such locks and an active global pause to TypeScript.
+ */
+function calendar(dialect: 'sqlite' | 'postgres'): string {
+  const ddl = `
+ALTER TABLE locks ADD COLUMN blackouts TEXT;
+ALTER TABLE locks ADD COLUMN paused_until BIGINT;
+ALTER TABLE locks ADD COLUMN pause_reason TEXT;
+CREATE TABLE settings (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);`;
+  return dialect === 'postgres' ? `${ddl}\n${HOST_RULE_FUNCTION}` : ddl;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sqlite: initial('sqlite'), postgres: initial('postgres') },
   { version: 2, name: 'accounts', sqlite: accounts('sqlite'), postgres: accounts('postgres') },
@@ -189,6 +208,7 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: HOST_RULE_FUNCTION,
   },
   { version: 7, name: 'lock list order index', sqlite: listOrder(), postgres: listOrder() },
+  { version: 9, name: 'blackouts and pauses', sqlite: calendar('sqlite'), postgres: calendar('postgres') },
   {
     version: 12,
     name: 'host rule locks the host row',

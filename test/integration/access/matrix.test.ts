@@ -101,6 +101,14 @@ const TABLE: Record<string, Row> = {
     call: async (ctx) => ({ ...(await freshLock(ctx)), body: { reason: 'access matrix' } }),
   },
   'GET /api/events': { rule: 'viewer', ok: 200 },
+  'GET /api/pause': { rule: 'viewer', ok: 200 },
+  // a time already past: stored, audited, but pausing nothing while the matrix still acquires
+  'PUT /api/pause': {
+    rule: 'operator',
+    ok: 200,
+    call: () => ({ body: { paused_until: '2001-01-01T00:00:00Z', pause_reason: 'access matrix' } }),
+  },
+  'DELETE /api/pause': { rule: 'operator', ok: 200 },
 
   'GET /api/users': { rule: 'admin', ok: 200 },
   'POST /api/users': {
