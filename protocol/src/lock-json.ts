@@ -21,6 +21,9 @@ export type WindowJson = {
   time_zone: string;
 } & ({ days: string[] } | { nth_weekday: { nth: number; day: string } } | { days_of_month: number[] });
 
+/** A health gate's definition; the keys beyond these depend on its type (see the README). */
+export type GateJson = { name: string; type: string; cache_seconds: number };
+
 export type LockJson = {
   id: number;
   host_id: number | null;
@@ -42,4 +45,8 @@ export type LockJson = {
   /** when the next maintenance window opens; null without windows or none within reach */
   next_window_at: string | null;
   holders: HolderJson[];
+  /** health gates checked before a new holder is admitted (definitions; credentials by name) */
+  gates?: GateJson[];
+  /** the gates' last known results */
+  gate_status?: { name: string; ok: boolean; detail: string; checked_at: string }[];
 };

@@ -10,8 +10,9 @@ import {
   normalizeLockType,
 } from '../lock/validate.js';
 import { parseWindows } from '../lock/windows.js';
+import { parseGates } from '../lock/gates.js';
 
-const KNOWN = ['name', 'type', 'enabled', 'host_id', 'max_holders', 'lease_seconds', 'windows'];
+const KNOWN = ['name', 'type', 'enabled', 'host_id', 'max_holders', 'lease_seconds', 'windows', 'gates'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -75,6 +76,11 @@ export function parseLockAttributes(body: unknown): LockAttributes {
     const { windows, problems } = parseWindows(attrs.windows);
     if (problems.length) errors.windows = problems;
     else out.windows = windows;
+  }
+  if (attrs.gates !== undefined) {
+    const { gates, problems } = parseGates(attrs.gates);
+    if (problems.length) errors.gates = problems;
+    else out.gates = gates;
   }
   if (Object.keys(errors).length > 0) throw validationError(errors);
   return out;

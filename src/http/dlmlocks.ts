@@ -41,6 +41,12 @@ function outsideWindow(lock: LockState, now: number) {
   };
 }
 
+/** A header value: printable ASCII only (an upstream's text may carry anything), kept short. */
+export function headerSafe(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 197)}...` : clean;
+}
+
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 /**
@@ -69,13 +75,15 @@ function actorOf(request: FastifyRequest) {
 
 export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOptions): Promise<void> {
   const { locks, staleAfterMs } = opts;
+  const gateStatus = (lock: LockState) => locks.gateStatus(lock);
   const render = (lock: Parameters<typeof renderLock>[0], hostName?: string) =>
-    renderLock(lock, { hostName, now: Date.now(), staleAfterMs });
+    renderLock(lock, { hostName, now: Date.now(), staleAfterMs, gateStatus });
 
   const answer = (reply: FastifyReply, result: LockAnswer) => {
     if (!result.ok) {
       // The body is foreman_dlm's, byte for byte; why it failed travels in headers clients may read.
       reply.header(HEADERS.lockReason, result.reason);
+      if (result.gate !== undefined) reply.header(HEADERS.lockGate, headerSafe(result.gate));
       if (result.lock.holders.length > 0) {
         reply.header(
           HEADERS.lockHolders,
@@ -158,7 +166,7 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
         sort: params.order.given
           ? { by: params.order.by, order: params.order.desc ? 'DESC' : 'ASC' }
           : { by: null, order: null },
-        results: page.map((l) => renderLock(l, { now, staleAfterMs })),
+        results: page.map((l) => renderLock(l, { now, staleAfterMs, gateStatus })),
       };
     },
   );

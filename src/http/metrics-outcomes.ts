@@ -17,6 +17,7 @@ const REASONS = Object.keys({
   disabled: true,
   host_barred: true,
   outside_window: true,
+  gate_failed: true,
 } satisfies Record<RejectReason, true>) as RejectReason[];
 
 declare module 'fastify' {
@@ -40,7 +41,7 @@ export function lockOutcomeCounters(registry: Registry) {
   });
   const refusals = new Counter({
     name: 'keyholder_lock_refusals_total',
-    help: 'Acquires refused, by API and reason (held, full, queued, disabled, host_barred, outside_window)',
+    help: 'Acquires refused, by API and reason (held, full, queued, disabled, host_barred, outside_window, gate_failed)',
     labelNames: ['api', 'reason'] as const,
     registers: [registry],
   });

@@ -2,6 +2,7 @@
 // Pure: a state and a request in, the next state, the events and the answer out.
 // The store runs these inside one transaction holding the lock's row.
 import type { LockReason } from 'keyholder-protocol';
+import { checkGates, NO_VERDICTS, type GateVerdicts } from './gates.js';
 import { isInsideWindow } from './windows.js';
 import { eventFor, type Actor, type EventDraft, type Holder, type HostRef, type LockState } from './types.js';
 
@@ -9,7 +10,14 @@ import { eventFor, type Actor, type EventDraft, type Holder, type HostRef, type 
 export type RejectReason = LockReason;
 
 /** Reasons that may pass by themselves, so a blocking acquire keeps waiting for them. */
-export const WAITABLE: ReadonlySet<RejectReason> = new Set(['held', 'full', 'queued']);
+export const WAITABLE: ReadonlySet<RuleReason> = new Set(['held', 'full', 'queued', 'gate_failed']);
+
+/**
+ * Inside the rules and the service only: the lock would admit the host but has gates without a
+ * verdict for their current definitions; the service checks them (I/O) and asks again. Never
+ * answered to a client and never a `fail` event.
+ */
+export type RuleReason = RejectReason | 'gates_needed';
 
 export type Decision =
   | {
@@ -18,7 +26,7 @@ export type Decision =
       next: LockState;
       events: EventDraft[];
     }
-  | { ok: false; reason: RejectReason; next: LockState; events: EventDraft[] };
+  | { ok: false; reason: RuleReason; next: LockState; events: EventDraft[] };
 
 /** Drops holders whose lease ran out, with an `expire` event each. */
 export function expireLeases(lock: LockState, now: number): { lock: LockState; events: EventDraft[] } {
@@ -50,6 +58,7 @@ export function decideAcquire(
   now: number,
   actor: Actor = { host },
   queuedAhead = 0,
+  gateVerdicts: GateVerdicts = NO_VERDICTS,
 ): Decision {
   const { lock, events } = expireLeases(current, now);
   const reject = refusal(lock, events, actor, 'acquire');
@@ -72,6 +81,12 @@ export function decideAcquire(
   if (queuedAhead >= lock.maxHolders - lock.holders.length) return reject('queued');
   // Windows gate new holders only: a holder refreshing across a reboot is never turned away.
   if (lock.windows.length > 0 && !isInsideWindow(lock.windows, now)) return reject('outside_window');
+  // Gates last: a lock that would refuse anyway causes no upstream query.
+  if (lock.gates?.length) {
+    const gates = checkGates(lock.gates, gateVerdicts);
+    if (gates.kind === 'needed') return { ok: false, reason: 'gates_needed', next: lock, events };
+    if (gates.kind === 'failed') return reject('gate_failed');
+  }
 
   return {
     ok: true,

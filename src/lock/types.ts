@@ -1,6 +1,7 @@
 // The lock state the rules reason about. Times are milliseconds since the epoch, taken from
 // the database's clock by the store, so several server instances agree on them.
 
+import type { GateDefinition } from './gates.js';
 import type { MaintenanceWindow } from './windows.js';
 
 export const DEFAULT_LOCK_TYPE = 'ForemanDlm::Dlmlock::Update';
@@ -24,6 +25,8 @@ export interface LockState {
   leaseSeconds: number | null;
   /** empty: no restriction; otherwise new holders are only admitted inside a window */
   windows: MaintenanceWindow[];
+  /** health gates a new holder must pass (src/lock/gates.ts); absent or empty: none */
+  gates?: GateDefinition[];
   /** the highest fencing token ever issued for this lock; only grows */
   fencingCounter: number;
   createdAt: number;
@@ -55,7 +58,9 @@ export type EventType =
   | 'force_release'
   | 'update'
   /** a holder went past stale_after without refreshing (recorded once per holder and episode) */
-  | 'stale';
+  | 'stale'
+  /** a health gate's outcome changed (pass → fail or back); detail names the gate and why */
+  | 'gate';
 
 export interface EventDraft {
   type: EventType;

@@ -4,6 +4,7 @@
 import { validationError } from '../errors.js';
 import { admitHolder, decideForceRelease } from './rules.js';
 import { eventFor, type Actor, type EventDraft, type HostRef, type LockState } from './types.js';
+import type { GateDefinition } from './gates.js';
 import type { MaintenanceWindow } from './windows.js';
 
 /** What an update may set; `hostId: null` frees the lock, a number makes that host hold it. */
@@ -15,6 +16,8 @@ export interface LockChanges {
   maxHolders?: number;
   leaseSeconds?: number | null;
   windows?: MaintenanceWindow[];
+  /** replaces the list; [] removes every gate */
+  gates?: GateDefinition[];
 }
 
 /**
@@ -37,6 +40,7 @@ export function decideUpdate(
     maxHolders: changes.maxHolders ?? current.maxHolders,
     leaseSeconds: changes.leaseSeconds === undefined ? current.leaseSeconds : changes.leaseSeconds,
     windows: changes.windows ?? current.windows,
+    gates: changes.gates ?? current.gates,
     updatedAt: now,
   };
   if (next.leaseSeconds !== current.leaseSeconds) {

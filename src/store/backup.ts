@@ -39,6 +39,7 @@ export const TABLES: TableSpec[] = [
       'fencing_counter',
       'created_at',
       'updated_at',
+      'gates',
     ],
     booleans: ['enabled'],
     identity: true,

@@ -3,7 +3,14 @@
 import { AppError, validationError } from '../errors.js';
 import type { EventDraft, Holder, HostRef, LockState } from '../lock/types.js';
 import { UniqueViolation, type Queryable, type Tx } from './sql.js';
-import { LOCK_COLUMNS, windowsColumn, toHolder, type HolderRecord, type LockRecord } from './rows.js';
+import {
+  LOCK_COLUMNS,
+  gatesColumn,
+  windowsColumn,
+  toHolder,
+  type HolderRecord,
+  type LockRecord,
+} from './rows.js';
 import type { Waiter } from '../lock/queue.js';
 import type { HostIdentity } from './store.js';
 
@@ -158,6 +165,7 @@ const LOCK_FIELDS: [column: string, value: (l: LockState) => unknown][] = [
   ['windows', (l) => windowsColumn(l.windows)],
   ['fencing_counter', (l) => l.fencingCounter],
   ['updated_at', (l) => l.updatedAt],
+  ['gates', (l) => gatesColumn(l.gates)],
 ];
 
 /**

@@ -1,10 +1,11 @@
 // Row shapes as both databases return them, and their mapping to the lock model.
 import type { Holder, LockState } from '../lock/types.js';
+import type { GateDefinition } from '../lock/gates.js';
 import type { MaintenanceWindow } from '../lock/windows.js';
 import type { EventRow, HostRow, Role, UserRow } from './store.js';
 
 export const LOCK_COLUMNS =
-  'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.windows, l.fencing_counter, l.created_at, l.updated_at';
+  'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.windows, l.fencing_counter, l.created_at, l.updated_at, l.gates';
 
 export interface LockRecord {
   id: number;
@@ -18,6 +19,8 @@ export interface LockRecord {
   fencing_counter: number;
   created_at: number;
   updated_at: number;
+  /** JSON array of health gates (migration 8), NULL when none */
+  gates?: string | null;
 }
 
 export interface HolderRecord {
@@ -73,6 +76,7 @@ export function toLockState(r: LockRecord, holders: Holder[]): LockState {
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     holders,
+    gates: r.gates ? (JSON.parse(r.gates) as GateDefinition[]) : [],
   };
 }
 
@@ -121,4 +125,8 @@ export function toHostRow(r: HostRecord): HostRow {
 
 export function windowsColumn(windows: readonly MaintenanceWindow[]): string | null {
   return windows.length > 0 ? JSON.stringify(windows) : null;
+}
+
+export function gatesColumn(gates: readonly GateDefinition[] | undefined): string | null {
+  return gates && gates.length > 0 ? JSON.stringify(gates) : null;
 }

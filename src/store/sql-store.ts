@@ -11,6 +11,7 @@ import { eventFor, type Actor, type HostRef, type LockState } from '../lock/type
 import { HostDirectory } from './accounts-hosts.js';
 import { Accounts, insertAudit } from './accounts.js';
 import { Overview } from './overview.js';
+import { GateStates } from './gate-states.js';
 import { WebhookFeed } from './webhook-feed.js';
 import { compileFilter } from './search-sql.js';
 import {
@@ -39,6 +40,7 @@ import {
 import { type Tx } from './sql.js';
 import {
   LOCK_COLUMNS,
+  gatesColumn,
   windowsColumn,
   toEventRow,
   toLockState,
@@ -194,6 +196,10 @@ export abstract class SqlStore implements Store {
   );
 
   readonly overview = new Overview((fn) => this.read(fn));
+  readonly gateStates = new GateStates(
+    (fn) => this.write(fn),
+    (fn) => this.read(fn),
+  );
 
   // one listener per blocked request: no limit
   private readonly changes = new EventEmitter().setMaxListeners(0);
@@ -362,7 +368,7 @@ export abstract class SqlStore implements Store {
       host: op.host,
       actor: {},
       decide: (lock, host, ctx) => {
-        const decision = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters);
+        const decision = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters, op.gateVerdicts);
         const result: HostRuleResult = { ...verdictOf(decision), lock: decision.next, now: ctx.now };
         return { next: decision.next, events: decision.events, result };
       },
@@ -545,7 +551,10 @@ export abstract class SqlStore implements Store {
           now,
         ],
       );
-      const created = toLockState(record as LockRecord, []);
+      const created = { ...toLockState(record as LockRecord, []), gates: input.gates ?? [] };
+      if (created.gates.length > 0) {
+        await tx.run('UPDATE locks SET gates = ? WHERE id = ?', [gatesColumn(created.gates), created.id]);
+      }
       await inheritFencingCounter(tx, created.id);
       const lock = { ...created, fencingCounter: await currentFencingCounter(tx, created.id) };
       await insertEvents(tx, lock.id, lock.name, [eventFor('create', actor)], now);
