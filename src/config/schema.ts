@@ -28,6 +28,8 @@ export const WEBHOOK_EVENTS = [
   'enable',
   'disable',
   'force_release',
+  /** a health gate's outcome changed (pass → fail or back) */
+  'gate',
 ] as const;
 
 export const ConfigSchema = z
