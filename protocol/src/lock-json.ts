@@ -23,6 +23,8 @@ export type WindowJson = {
 
 /** Whole local days (from and to inclusive, YYYY-MM-DD) on which no new holder is admitted. */
 export type BlackoutJson = { from: string; to: string; time_zone: string; reason?: string };
+/** A health gate's definition; the keys beyond these depend on its type (see the README). */
+export type GateJson = { name: string; type: string; cache_seconds: number };
 
 export type LockJson = {
   id: number;
@@ -52,4 +54,8 @@ export type LockJson = {
    */
   next_window_at: string | null;
   holders: HolderJson[];
+  /** health gates checked before a new holder is admitted (definitions; credentials by name) */
+  gates?: GateJson[];
+  /** the gates' last known results */
+  gate_status?: { name: string; ok: boolean; detail: string; checked_at: string }[];
 };

@@ -10,6 +10,7 @@ export const LOCK_REASONS = [
   'outside_window',
   'paused',
   'blackout',
+  'gate_failed',
 ] as const;
 
 export type LockReason = (typeof LOCK_REASONS)[number];

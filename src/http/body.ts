@@ -11,6 +11,7 @@ import {
 } from '../lock/validate.js';
 import { MAX_PAUSE_REASON_LENGTH, parseBlackouts, parseInstant } from '../lock/calendar.js';
 import { parseWindows } from '../lock/windows.js';
+import { parseGates } from '../lock/gates.js';
 
 const KNOWN = [
   'name',
@@ -23,6 +24,7 @@ const KNOWN = [
   'blackouts',
   'paused_until',
   'pause_reason',
+  'gates',
 ];
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -94,6 +96,11 @@ export function parseLockAttributes(body: unknown): LockAttributes {
     else out.blackouts = blackouts;
   }
   parsePause(attrs, out, errors);
+  if (attrs.gates !== undefined) {
+    const { gates, problems } = parseGates(attrs.gates);
+    if (problems.length) errors.gates = problems;
+    else out.gates = gates;
+  }
   if (Object.keys(errors).length > 0) throw validationError(errors);
   return out;
 }

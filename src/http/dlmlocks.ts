@@ -45,6 +45,12 @@ function outsideWindow(lock: LockState, now: number, globalPause: Pause | null) 
   };
 }
 
+/** A header value: printable ASCII only (an upstream's text may carry anything), kept short. */
+export function headerSafe(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 197)}...` : clean;
+}
+
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
 /**
@@ -74,13 +80,21 @@ function actorOf(request: FastifyRequest) {
 export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOptions): Promise<void> {
   const { locks, staleAfterMs, pauses } = opts;
   const globalPause = async () => (pauses ? await pauses.forRendering() : null);
+  const gateStatus = (lock: LockState) => locks.gateStatus(lock);
   const render = async (lock: Parameters<typeof renderLock>[0], hostName?: string) =>
-    renderLock(lock, { hostName, now: Date.now(), staleAfterMs, globalPause: await globalPause() });
+    renderLock(lock, {
+      hostName,
+      now: Date.now(),
+      staleAfterMs,
+      globalPause: await globalPause(),
+      gateStatus,
+    });
 
   const answer = async (reply: FastifyReply, result: LockAnswer) => {
     if (!result.ok) {
       // The body is foreman_dlm's, byte for byte; why it failed travels in headers clients may read.
       reply.header(HEADERS.lockReason, result.reason);
+      if (result.gate !== undefined) reply.header(HEADERS.lockGate, headerSafe(result.gate));
       if (result.lock.holders.length > 0) {
         reply.header(
           HEADERS.lockHolders,
@@ -169,7 +183,7 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
         sort: params.order.given
           ? { by: params.order.by, order: params.order.desc ? 'DESC' : 'ASC' }
           : { by: null, order: null },
-        results: page.map((l) => renderLock(l, { now, staleAfterMs, globalPause: pause })),
+        results: page.map((l) => renderLock(l, { now, staleAfterMs, globalPause: pause, gateStatus })),
       };
     },
   );

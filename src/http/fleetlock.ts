@@ -49,6 +49,9 @@ function pausedText(answer: Extract<LockAnswer, { ok: false }>): string {
 
 function refusal(answer: Extract<LockAnswer, { ok: false }>): FleetLockError {
   const { lock, hostName } = answer;
+  // a failed health gate has its own kind, so Zincati's log says which gate and why
+  if (answer.reason === 'gate_failed')
+    return new FleetLockError(409, 'gate_failed', answer.gate ?? 'a gate failed');
   // Not exhaustive on purpose: a reason added to the rules later still gets a readable answer.
   const why: Partial<Record<string, string>> = {
     held: `lock ${lock.name} is held by ${holdersText(lock)}`,

@@ -1,6 +1,7 @@
 // Lock JSON exactly as foreman_dlm renders it, plus keyholder's extension keys, and the
 // response schemas that keep serialisation on fastify's compiled (fast-json-stringify) path.
 import type { LockJson } from 'keyholder-protocol';
+import type { GateStatus } from '../gates/runner.js';
 import { isStale } from '../lock/rules.js';
 import { formatNullableTimestamp, formatTimestamp } from '../lock/time.js';
 import type { LockState } from '../lock/types.js';
@@ -14,6 +15,8 @@ export interface RenderContext {
   staleAfterMs: number;
   /** the global pause, for next_window_at (omitted: the lock's own calendar only) */
   globalPause?: Pause | null;
+  /** the last known results of the lock's health gates (absent: none known) */
+  gateStatus?: (lock: LockState) => GateStatus[];
 }
 
 /** The lock JSON both sides know (keyholder-protocol's LockJson). */
@@ -51,6 +54,14 @@ export function renderLock(lock: LockState, ctx: RenderContext): LockJson {
       acquired_at: formatTimestamp(h.acquiredAt),
       fencing_token: h.fencingToken,
       expires_at: formatNullableTimestamp(h.expiresAt),
+    })),
+    // definitions as given (credentials by name only) and what their last checks said
+    gates: lock.gates ?? [],
+    gate_status: (ctx.gateStatus?.(lock) ?? []).map((g) => ({
+      name: g.name,
+      ok: g.ok,
+      detail: g.detail,
+      checked_at: formatTimestamp(g.checkedAt),
     })),
   };
 }
@@ -127,6 +138,19 @@ export const lockSchema = {
     paused_until: nullableString,
     pause_reason: nullableString,
     next_window_at: nullableString,
+    gates: { type: 'array', items: { type: 'object', additionalProperties: true } },
+    gate_status: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          ok: { type: 'boolean' },
+          detail: { type: 'string' },
+          checked_at: { type: 'string' },
+        },
+      },
+    },
     holders: {
       type: 'array',
       items: {
@@ -207,6 +231,31 @@ const lockAttributes = {
       description: 'no new holder before this time (ISO 8601, UTC without an offset); null lifts the pause',
     },
     pause_reason: { type: ['string', 'null'], maxLength: 200 },
+    gates: {
+      type: ['array', 'null'],
+      description:
+        'health gates checked before a new holder is admitted (replaces the list; [] removes them): ' +
+        'prometheus {url, query, expect: "empty" | {op, value}}, alertmanager {url, matchers}, ' +
+        'http {url, body_regex?}, checkins {min: N | "N%", within_seconds}; each with name, ' +
+        'cache_seconds (default 10), timeout_seconds (default 5, max 30), credentials (a name from the config file)',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          type: { type: 'string', enum: ['prometheus', 'alertmanager', 'http', 'checkins'] },
+          url: { type: 'string' },
+          cache_seconds: { type: 'integer', minimum: 0, maximum: 3600 },
+          timeout_seconds: { type: 'number', minimum: 0.1, maximum: 30 },
+          credentials: { type: 'string' },
+          query: { type: 'string' },
+          expect: {},
+          matchers: { type: 'array', items: { type: 'string' } },
+          body_regex: { type: 'string' },
+          min: {},
+          within_seconds: { type: 'integer', minimum: 1 },
+        },
+      },
+    },
   },
 } as const;
 

@@ -2,16 +2,15 @@
 // holds the lock already) and release — by name, so a store can run the rule it is asked for
 // (and PostgreSQL its server-side copy of it, migration 6; test/integration/rule-parity.test.ts
 // holds the two to the same table of cases).
-import type { Pause } from './calendar.js';
 import { queuePosition, type Waiter } from './queue.js';
-import { decideAcquire, decideRelease, type Decision, type RejectReason } from './rules.js';
+import { decideAcquire, decideRelease, type Admission, type Decision, type RuleReason } from './rules.js';
 import type { HostRef, LockState } from './types.js';
 
 export type HostRule = 'acquire' | 'release';
 
 export type Verdict =
   | { ok: true; outcome: 'acquired' | 'refreshed' | 'released' | 'not_held' }
-  | { ok: false; reason: RejectReason };
+  | { ok: false; reason: RuleReason };
 
 export function decideHostRule(
   rule: HostRule,
@@ -19,11 +18,12 @@ export function decideHostRule(
   host: HostRef,
   now: number,
   waiters: readonly Waiter[],
-  globalPause: Pause | null = null,
+  admission: Admission = {},
 ): Decision {
   // A request without a queue entry of its own comes after every live waiter.
-  if (rule === 'acquire')
-    return decideAcquire(lock, host, now, { host }, queuePosition(waiters, undefined), globalPause);
+  if (rule === 'acquire') {
+    return decideAcquire(lock, host, now, { host }, queuePosition(waiters, undefined), admission);
+  }
   return decideRelease(lock, host, now);
 }
 

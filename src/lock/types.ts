@@ -2,6 +2,7 @@
 // the database's clock by the store, so several server instances agree on them.
 
 import type { Blackout } from './calendar.js';
+import type { GateDefinition } from './gates.js';
 import type { MaintenanceWindow } from './windows.js';
 
 export const DEFAULT_LOCK_TYPE = 'ForemanDlm::Dlmlock::Update';
@@ -30,6 +31,8 @@ export interface LockState {
   /** no new holder before this instant (null: not paused; a past instant is kept as given) */
   pausedUntil: number | null;
   pauseReason: string | null;
+  /** health gates a new holder must pass (src/lock/gates.ts); absent or empty: none */
+  gates?: GateDefinition[];
   /** the highest fencing token ever issued for this lock; only grows */
   fencingCounter: number;
   createdAt: number;
@@ -61,7 +64,9 @@ export type EventType =
   | 'force_release'
   | 'update'
   /** a holder went past stale_after without refreshing (recorded once per holder and episode) */
-  | 'stale';
+  | 'stale'
+  /** a health gate's outcome changed (pass → fail or back); detail names the gate and why */
+  | 'gate';
 
 export interface EventDraft {
   type: EventType;

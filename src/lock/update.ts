@@ -5,6 +5,7 @@ import { validationError } from '../errors.js';
 import { admitHolder, decideForceRelease } from './rules.js';
 import { eventFor, type Actor, type EventDraft, type HostRef, type LockState } from './types.js';
 import type { Blackout } from './calendar.js';
+import type { GateDefinition } from './gates.js';
 import type { MaintenanceWindow } from './windows.js';
 
 /** What an update may set; `hostId: null` frees the lock, a number makes that host hold it. */
@@ -20,6 +21,8 @@ export interface LockChanges {
   /** null lifts the lock's pause (and drops its reason) */
   pausedUntil?: number | null;
   pauseReason?: string | null;
+  /** replaces the list; [] removes every gate */
+  gates?: GateDefinition[];
 }
 
 /**
@@ -45,6 +48,7 @@ export function decideUpdate(
     blackouts: changes.blackouts ?? current.blackouts,
     pausedUntil: changes.pausedUntil === undefined ? current.pausedUntil : changes.pausedUntil,
     pauseReason: changes.pauseReason === undefined ? current.pauseReason : changes.pauseReason,
+    gates: changes.gates ?? current.gates,
     updatedAt: now,
   };
   // a reason belongs to a pause: lifting the pause drops it

@@ -42,6 +42,7 @@ export const TABLES: TableSpec[] = [
       'blackouts',
       'paused_until',
       'pause_reason',
+      'gates',
     ],
     booleans: ['enabled'],
     identity: true,

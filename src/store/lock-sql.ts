@@ -6,6 +6,7 @@ import { UniqueViolation, type Queryable, type Tx } from './sql.js';
 import {
   LOCK_COLUMNS,
   blackoutsColumn,
+  gatesColumn,
   windowsColumn,
   toHolder,
   type HolderRecord,
@@ -174,6 +175,7 @@ const LOCK_FIELDS: [column: string, value: (l: LockState) => unknown][] = [
   ['pause_reason', (l) => l.pauseReason],
   ['fencing_counter', (l) => l.fencingCounter],
   ['updated_at', (l) => l.updatedAt],
+  ['gates', (l) => gatesColumn(l.gates)],
 ];
 
 /**

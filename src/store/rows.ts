@@ -1,11 +1,12 @@
 // Row shapes as both databases return them, and their mapping to the lock model.
 import type { Holder, LockState } from '../lock/types.js';
 import type { Blackout } from '../lock/calendar.js';
+import type { GateDefinition } from '../lock/gates.js';
 import type { MaintenanceWindow } from '../lock/windows.js';
 import type { EventRow, HostRow, Role, UserRow } from './store.js';
 
 export const LOCK_COLUMNS =
-  'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.windows, l.fencing_counter, l.created_at, l.updated_at, l.blackouts, l.paused_until, l.pause_reason';
+  'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.windows, l.fencing_counter, l.created_at, l.updated_at, l.blackouts, l.paused_until, l.pause_reason, l.gates';
 
 export interface LockRecord {
   id: number;
@@ -23,6 +24,8 @@ export interface LockRecord {
   blackouts: string | null;
   paused_until: number | null;
   pause_reason: string | null;
+  /** JSON array of health gates (migration 8), NULL when none */
+  gates?: string | null;
 }
 
 export interface HolderRecord {
@@ -81,6 +84,7 @@ export function toLockState(r: LockRecord, holders: Holder[]): LockState {
     blackouts: r.blackouts ? (JSON.parse(r.blackouts) as Blackout[]) : [],
     pausedUntil: r.paused_until === null || r.paused_until === undefined ? null : Number(r.paused_until),
     pauseReason: r.pause_reason ?? null,
+    gates: r.gates ? (JSON.parse(r.gates) as GateDefinition[]) : [],
   };
 }
 
@@ -133,4 +137,8 @@ export function windowsColumn(windows: readonly MaintenanceWindow[]): string | n
 
 export function blackoutsColumn(blackouts: readonly Blackout[]): string | null {
   return blackouts.length > 0 ? JSON.stringify(blackouts) : null;
+}
+
+export function gatesColumn(gates: readonly GateDefinition[] | undefined): string | null {
+  return gates && gates.length > 0 ? JSON.stringify(gates) : null;
 }

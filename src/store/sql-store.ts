@@ -11,6 +11,7 @@ import { eventFor, type Actor, type HostRef, type LockState } from '../lock/type
 import { HostDirectory } from './accounts-hosts.js';
 import { Accounts, insertAudit } from './accounts.js';
 import { Overview } from './overview.js';
+import { GateStates } from './gate-states.js';
 import { WebhookFeed } from './webhook-feed.js';
 import { compileFilter } from './search-sql.js';
 import {
@@ -43,6 +44,7 @@ import { type Tx } from './sql.js';
 import {
   LOCK_COLUMNS,
   blackoutsColumn,
+  gatesColumn,
   windowsColumn,
   toEventRow,
   toLockState,
@@ -198,6 +200,10 @@ export abstract class SqlStore implements Store {
   );
 
   readonly overview = new Overview((fn) => this.read(fn));
+  readonly gateStates = new GateStates(
+    (fn) => this.write(fn),
+    (fn) => this.read(fn),
+  );
 
   // one listener per blocked request: no limit
   private readonly changes = new EventEmitter().setMaxListeners(0);
@@ -367,7 +373,10 @@ export abstract class SqlStore implements Store {
       actor: {},
       decide: (lock, host, ctx) => {
         const globalPause = ctx.globalPause ?? null;
-        const decision = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters, globalPause);
+        const decision = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters, {
+          globalPause,
+          gateVerdicts: op.gateVerdicts,
+        });
         const result: HostRuleResult = {
           ...verdictOf(decision),
           lock: decision.next,
@@ -582,7 +591,10 @@ export abstract class SqlStore implements Store {
           input.pauseReason ?? null,
         ],
       );
-      const created = toLockState(record as LockRecord, []);
+      const created = { ...toLockState(record as LockRecord, []), gates: input.gates ?? [] };
+      if (created.gates.length > 0) {
+        await tx.run('UPDATE locks SET gates = ? WHERE id = ?', [gatesColumn(created.gates), created.id]);
+      }
       await inheritFencingCounter(tx, created.id);
       const lock = { ...created, fencingCounter: await currentFencingCounter(tx, created.id) };
       await insertEvents(tx, lock.id, lock.name, [eventFor('create', actor)], now);

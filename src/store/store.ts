@@ -12,6 +12,8 @@ import type { HostDirectory } from './accounts-hosts.js';
 import type { Accounts, AuditActor, AuditType } from './accounts.js';
 import type { Overview } from './overview.js';
 import type { WebhookFeed } from './webhook-feed.js';
+import type { GateStates } from './gate-states.js';
+import type { GateDefinition, GateVerdicts } from '../lock/gates.js';
 import type { StoreHealth } from './health.js';
 import type { StoreTimings } from './timings.js';
 
@@ -80,6 +82,8 @@ export interface HostRuleOp {
   /** settings of a lock created here */
   createWith?: { maxHolders: number };
   host: HostIdentity;
+  /** health gate verdicts the service fetched for this request (acquire of a gated lock) */
+  gateVerdicts?: GateVerdicts;
 }
 
 export type HostRuleResult = Verdict & {
@@ -104,7 +108,7 @@ export type NewLock = Pick<
   LockState,
   'name' | 'type' | 'enabled' | 'maxHolders' | 'leaseSeconds' | 'windows'
 > &
-  Partial<Pick<LockState, 'blackouts' | 'pausedUntil' | 'pauseReason'>>;
+  Partial<Pick<LockState, 'blackouts' | 'pausedUntil' | 'pauseReason'>> & { gates?: GateDefinition[] };
 
 export interface ListLocksQuery {
   filter: LockFilter | null;
@@ -275,4 +279,6 @@ export interface Store {
   readonly overview: Overview;
   /** the event stream as webhooks read it, and the stale scan (src/store/webhook-feed.ts) */
   readonly webhookFeed: WebhookFeed;
+  /** health gates' last outcomes and `gate` events once per change (src/store/gate-states.ts) */
+  readonly gateStates: GateStates;
 }

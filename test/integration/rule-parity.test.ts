@@ -4,6 +4,7 @@
 // migration 6. Every step must give the same verdict, the same lock (holders, fencing tokens,
 // times) as returned and as read back, and in the end the same events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gateKey, type GateDefinition, type GateVerdicts } from '../../src/lock/gates.js';
 import { decideHostRule, verdictOf, type Verdict } from '../../src/lock/host-rules.js';
 import { decideForceRelease, type ForceReleaseOptions } from '../../src/lock/rules.js';
 import type { EventDraft, HostRef, LockState } from '../../src/lock/types.js';
@@ -15,7 +16,7 @@ import { createTestDatabase, STORES, type TestDatabase } from '../support/stores
 
 type HostKey = 'a' | 'b' | 'c';
 type Step =
-  | { op: 'acquire'; host: HostKey }
+  | { op: 'acquire'; host: HostKey; gates?: 'pass' | 'fail' }
   | { op: 'release'; host: HostKey }
   | { op: 'force'; host?: HostKey; reason?: string }
   | { op: 'update'; changes: Omit<LockChanges, 'hostId'>; holder?: HostKey | null }
@@ -41,6 +42,19 @@ const ALWAYS_OPEN = [
 ] as LockChanges['windows'];
 const ALWAYS_BLACK = [{ from: '2000-01-01', to: '2999-12-31', time_zone: 'Europe/Berlin', reason: 'parity' }];
 const FAR = Date.parse('2999-01-01T00:00:00Z');
+
+const GATE: GateDefinition = {
+  name: 'health',
+  type: 'http',
+  url: 'http://127.0.0.1:9/healthz',
+  cache_seconds: 10,
+  timeout_seconds: 5,
+};
+/** what the service would hand the rule after checking GATE */
+function gateVerdicts(outcome: 'pass' | 'fail' | undefined): GateVerdicts | undefined {
+  if (outcome === undefined) return undefined;
+  return new Map([['health', { key: gateKey(GATE), ok: outcome === 'pass', detail: 'HTTP 503' }]]);
+}
 
 const CASES: Case[] = [
   {
@@ -161,6 +175,21 @@ const CASES: Case[] = [
       { op: 'pause', forMs: null },
     ],
   },
+  {
+    name: 'health gates: checked for new holders only (PostgreSQL hands gated locks to the general path)',
+    lock: {},
+    steps: [
+      { op: 'update', changes: { gates: [GATE] } },
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'a', gates: 'fail' },
+      { op: 'acquire', host: 'a', gates: 'pass' },
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b', gates: 'pass' },
+      { op: 'release', host: 'a' },
+      { op: 'update', changes: { gates: [] } },
+      { op: 'acquire', host: 'b' },
+    ],
+  },
 ];
 
 type Path = 'general' | 'hostRule';
@@ -180,8 +209,19 @@ async function runStep(
   if (step.op === 'acquire' || step.op === 'release') {
     const rule = step.op;
     const host = { name: hosts[step.host].name, autoRegister: true };
+    const verdicts = step.op === 'acquire' ? gateVerdicts(step.gates) : undefined;
     if (path === 'hostRule') {
-      const { lock, now, globalPause: _seen, ...verdict } = await store.hostRule({ rule, ref, host });
+      const {
+        lock,
+        now,
+        globalPause: _seen,
+        ...verdict
+      } = await store.hostRule({
+        rule,
+        ref,
+        host,
+        gateVerdicts: verdicts,
+      });
       return { verdict, lock, now };
     }
     const done = await store.hostLockOp<StepOut>({
@@ -190,7 +230,10 @@ async function runStep(
       host,
       actor: {},
       decide: (lock, ref_, ctx) => {
-        const d = decideHostRule(rule, lock, ref_, ctx.now, ctx.waiters, ctx.globalPause);
+        const d = decideHostRule(rule, lock, ref_, ctx.now, ctx.waiters, {
+          globalPause: ctx.globalPause,
+          gateVerdicts: verdicts,
+        });
         return {
           next: d.next,
           events: d.events,
@@ -242,7 +285,11 @@ function model(
   globalPause: Pause | null,
 ): { verdict?: Verdict; next: LockState; events: EventDraft[] } {
   if (step.op === 'acquire' || step.op === 'release') {
-    const d = decideHostRule(step.op, lock, hosts[step.host], now, [], globalPause);
+    const verdicts = step.op === 'acquire' ? gateVerdicts(step.gates) : undefined;
+    const d = decideHostRule(step.op, lock, hosts[step.host], now, [], {
+      globalPause,
+      gateVerdicts: verdicts,
+    });
     return { verdict: verdictOf(d), next: d.next, events: d.events };
   }
   if (step.op === 'force') {

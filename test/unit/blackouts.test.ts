@@ -232,7 +232,7 @@ describe('the acquire rule', () => {
     holders: [{ hostId: 1, hostName: 'a', acquiredAt: 0, refreshedAt: 0, fencingToken: 1, expiresAt: null }],
   };
   const reasonOf = (l: LockState, host: HostRef, pause: Pause | null = null) => {
-    const d = decideAcquire(l, host, NOW, { host }, 0, pause);
+    const d = decideAcquire(l, host, NOW, { host }, 0, { globalPause: pause });
     return d.ok ? d.outcome : d.reason;
   };
   const globalPause: Pause = { until: NOW + 3_600_000, reason: 'incident' };
@@ -257,7 +257,7 @@ describe('the acquire rule', () => {
     expect(WAITABLE.has('paused')).toBe(false);
     expect(WAITABLE.has('blackout')).toBe(false);
     const wait = { deadline: NOW + 60_000, final: false };
-    const paused = decideBlockingAcquire(lock({}), B, NOW, [], wait, globalPause);
+    const paused = decideBlockingAcquire(lock({}), B, NOW, [], wait, { globalPause });
     expect(paused.keepWaiting).toBe(false);
     expect(paused.decision.ok ? 'ok' : paused.decision.reason).toBe('paused');
     const blackout = decideBlockingAcquire(lock({ blackouts: [freeze] }), B, NOW, [], wait);

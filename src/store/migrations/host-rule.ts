@@ -7,8 +7,10 @@
 // an unknown host (registration or unknown_host), a missing lock (creation and its fencing
 // counter), a lock with maintenance windows (time-zone rules: luxon, not SQL), and a lock with
 // a queue (queue position, lapsed waiters, NOTIFY for wake-ups), a lock with blackouts or a
-// paused_until (migration 9), and every lock while the global pause (settings row `pause`) is
-// active. None of these is the steady state of a fleet polling its update lock.
+// paused_until (migration 9), every lock while the global pause (settings row `pause`) is
+// active, and a lock with health gates (their verdicts are fetched over HTTP before the
+// transaction: src/service/locks.ts). None of these is the steady state of a fleet polling its
+// update lock.
 //
 // The check-in is written at most once a second (CHECKIN_EVERY_MS in src/store/lock-sql.ts),
 // and before the lock row is taken, in the same order as the TypeScript path.
@@ -44,7 +46,7 @@ BEGIN
   IF v_lock.id IS NULL THEN
     SELECT * INTO v_lock FROM locks WHERE name = p_ref FOR UPDATE;
   END IF;
-  IF v_lock.id IS NULL OR v_lock.windows IS NOT NULL
+  IF v_lock.id IS NULL OR v_lock.windows IS NOT NULL OR v_lock.gates IS NOT NULL
      OR EXISTS (SELECT 1 FROM lock_waiters WHERE lock_id = v_lock.id)
      OR v_lock.blackouts IS NOT NULL OR v_lock.paused_until IS NOT NULL
      OR EXISTS (SELECT 1 FROM settings WHERE name = 'pause'

@@ -176,6 +176,26 @@ CREATE INDEX locks_name_order ON locks (LOWER(name), name, id);`;
 }
 
 /**
+ * Health gates (issue 11): a lock's gate definitions (JSON, like windows), and each gate's last
+ * outcome, written only when it changes, so several instances record one `gate` event per
+ * change between them. PostgreSQL re-installs the host rule, which hands gated locks to the
+ * TypeScript path (gates are checked over HTTP before the transaction).
+ */
+function gates(dialect: 'sqlite' | 'postgres'): string {
+  const ddl = `
+ALTER TABLE locks ADD COLUMN gates TEXT;
+CREATE TABLE lock_gate_states (
+  lock_id BIGINT NOT NULL REFERENCES locks(id) ON DELETE CASCADE,
+  gate_name TEXT NOT NULL,
+  ok BOOLEAN NOT NULL,
+  detail TEXT,
+  changed_at BIGINT NOT NULL,
+  PRIMARY KEY (lock_id, gate_name)
+);`;
+  return dialect === 'postgres' ? `${ddl}\n${HOST_RULE_FUNCTION}` : ddl;
+}
+
+/**
  * Blackouts and pauses (src/lock/calendar.ts): a lock's blackout days (JSON, NULL when none),
  * its `paused_until` with a reason, and `settings`, small server-wide values every instance
  * reads in the transaction that decides — the global pause is its row `pause`. PostgreSQL
@@ -208,6 +228,7 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: HOST_RULE_FUNCTION,
   },
   { version: 7, name: 'lock list order index', sqlite: listOrder(), postgres: listOrder() },
+  { version: 8, name: 'health gates', sqlite: gates('sqlite'), postgres: gates('postgres') },
   { version: 9, name: 'blackouts and pauses', sqlite: calendar('sqlite'), postgres: calendar('postgres') },
   {
     version: 12,
