@@ -260,7 +260,7 @@ describe.each(STORES)('health gates on %s', (kind) => {
     up.prometheus.set(q2, series('x', 3));
     for (let i = 0; i < 3; i++) expect((await acquire('rf1', 'refresh')).status).toBe(200);
     expect(up.count(`/api/v1/query?${q2}`)).toBe(asked);
-    // a full lock refuses before any gate is asked
+    // a newcomer is checked; a lock that is full refuses before any gate is asked
     expect((await acquire('rf2', 'refresh')).headers['x-lock-gate']).toBe('r: 3 series');
     expect(up.count(`/api/v1/query?${q2}`)).toBe(asked + 1);
     await s.asAdmin('PUT', '/api/dlmlocks/refresh', { body: { max_holders: 1 } });
