@@ -170,6 +170,15 @@ function collectWindow(value: string, previous: unknown[] = []): unknown[] {
   }
 }
 
+/** `--gate JSON`, repeatable: a health gate; the server checks it and names what is wrong. */
+function collectGate(value: string, previous: unknown[] = []): unknown[] {
+  try {
+    return [...previous, JSON.parse(value) as unknown];
+  } catch {
+    throw new InvalidArgumentError('expected a JSON object');
+  }
+}
+
 function leaseArg(value: string): number | null {
   if (value === 'none') return null;
   return positiveInt(value);
@@ -233,6 +242,23 @@ Examples:
         out(`  lease:       ${lock.lease_seconds ? `${lock.lease_seconds}s` : 'none'}`);
         if (Array.isArray(lock.windows) && lock.windows.length)
           out(`  windows:     ${JSON.stringify(lock.windows)}`);
+        if (Array.isArray(lock.gates) && lock.gates.length) {
+          const status = (Array.isArray(lock.gate_status) ? lock.gate_status : []) as {
+            name: string;
+            ok: boolean;
+            detail: string;
+            checked_at: string;
+          }[];
+          out('gates:');
+          for (const gate of lock.gates as { name: string }[]) {
+            const last = status.find((g) => g.name === gate.name);
+            const state = last
+              ? `${last.ok ? 'passing' : 'failing'}: ${last.detail} (${last.checked_at})`
+              : 'not checked yet';
+            out(`  ${gate.name}: ${state}`);
+            out(`    ${JSON.stringify(gate)}`);
+          }
+        }
         out('holders:');
         out(
           lock.holders?.length
@@ -264,17 +290,28 @@ Examples:
         'a maintenance window, repeatable, e.g. \'{"days":["sun"],"start":"02:00","duration_minutes":120,"time_zone":"Europe/Berlin"}\'; "none" clears them',
         collectWindow,
       )
+      .option(
+        '--gate <json>',
+        'a health gate, repeatable (replaces the list), e.g. \'{"name":"no-alerts","type":"alertmanager","url":"http://am:9093","matchers":["severity=critical"]}\'',
+        collectGate,
+      )
+      .option('--no-gates', 'remove every health gate')
       .option('--json', 'print the JSON');
   type AttrFlags = OperatorFlags & {
     maxHolders?: number;
     lease?: number | null;
     disabled?: boolean;
     window?: unknown[];
+    gate?: unknown[];
+    /** false with --no-gates */
+    gates?: boolean;
   };
   const body = (flags: AttrFlags) => ({
     ...(flags.maxHolders !== undefined && { max_holders: flags.maxHolders }),
     ...(flags.lease !== undefined && { lease_seconds: flags.lease }),
     ...(flags.window !== undefined && { windows: flags.window }),
+    ...(flags.gate !== undefined && { gates: flags.gate }),
+    ...(flags.gates === false && { gates: [] }),
   });
 
   attributes(withApiOptions(locks.command('create <name>').description('create a lock')))
@@ -305,7 +342,10 @@ Examples:
       action(async (api, flags: AttrFlags, name: string) => {
         const changes = body(flags);
         if (Object.keys(changes).length === 0) {
-          throw new ClientError('config', 'nothing to change: pass --max-holders, --lease or --window');
+          throw new ClientError(
+            'config',
+            'nothing to change: pass --max-holders, --lease, --window, --gate or --no-gates',
+          );
         }
         const lock = await api.call<LockRow>('PUT', lockPath(name), changes);
         if (flags.json) json(lock);
