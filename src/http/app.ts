@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
 import { eventRoutes } from './events.js';
 import { lockReleaseRoutes } from './lock-release.js';
+import { memberRoutes } from './members.js';
 import {
   clientErrorHandler,
   frameworkErrorHandler,
@@ -98,6 +99,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   for (const prefix of API_PREFIXES) {
     await app.register(dlmlockRoutes, { prefix, locks, staleAfterMs });
     await app.register(lockReleaseRoutes, { prefix, locks, staleAfterMs });
+    await app.register(memberRoutes, { prefix, store });
     await app.register(userRoutes, { prefix, store });
     await app.register(tokenRoutes, { prefix, store });
     await app.register(sessionRoutes, { prefix, store, identity, config });

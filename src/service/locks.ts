@@ -8,6 +8,7 @@ import { decideAcquire, decideForceRelease, type Decision, type RejectReason } f
 import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type LockState } from '../lock/types.js';
 import { decideUpdate, type LockChanges } from '../lock/update.js';
 import { assertLockName } from '../lock/validate.js';
+import { DEFAULT_MEMBERS_DAYS } from '../lock/members.js';
 import type { AuditActor } from '../store/accounts.js';
 import type { HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
 import { WaitQueues } from './wait-queue.js';
@@ -248,7 +249,10 @@ export class LockService {
         name: attrs.name,
         type: attrs.type ?? DEFAULT_LOCK_TYPE,
         enabled: attrs.enabled ?? true,
+        // a percentage lock starts at 1: nobody is a member yet
         maxHolders: attrs.maxHolders ?? 1,
+        maxHoldersPercent: attrs.maxHoldersPercent ?? null,
+        membersDays: attrs.membersDays ?? DEFAULT_MEMBERS_DAYS,
         leaseSeconds: attrs.leaseSeconds ?? null,
         windows: attrs.windows ?? [],
       },

@@ -37,6 +37,8 @@ import {
   upsertHost,
 } from './lock-sql.js';
 import { type Tx } from './sql.js';
+import { countMembers, countMembersOf, LockMembers } from './members.js';
+import { DEFAULT_MEMBERS_DAYS, membersAdded, membershipCutoff, withMembersCount } from '../lock/members.js';
 import {
   LOCK_COLUMNS,
   windowsColumn,
@@ -194,6 +196,10 @@ export abstract class SqlStore implements Store {
   );
 
   readonly overview = new Overview((fn) => this.read(fn));
+  readonly lockMembers = new LockMembers(
+    (fn) => this.write(fn),
+    (fn) => this.read(fn),
+  );
 
   // one listener per blocked request: no limit
   private readonly changes = new EventEmitter().setMaxListeners(0);
@@ -405,9 +411,21 @@ export abstract class SqlStore implements Store {
         // No such lock: nothing is written, not even the host's check-in (FleetLock relies on it).
         if (!record) throw new NoSuchLock();
         const state = await loadHoldersAndQueue(tx, Number(record.id));
-        const lock = toLockState(record, state.holders);
         const targetHost =
           op.targetHostId === undefined ? undefined : await findHostById(tx, op.targetHostId);
+        // Members are counted where the limit depends on them, and for operators' changes (their
+        // answer shows the count); a host polling a fixed-limit lock is spared the count.
+        const candidate = host?.id ?? targetHost?.id;
+        const members =
+          create === undefined || record.max_holders_pct !== null
+            ? await countMembers(
+                tx,
+                Number(record.id),
+                membershipCutoff(now, Number(record.members_days)),
+                candidate ?? null,
+              )
+            : undefined;
+        const lock = toLockState(record, state.holders, members?.count ?? null);
         const queue = state.queue;
         const waiters = queue.filter((w) => waiterIsLive(w, now));
         // Waiters whose request timed out elsewhere (or whose instance died) leave the queue here.
@@ -429,6 +447,20 @@ export abstract class SqlStore implements Store {
           return { result: mutation.result, lock: undefined, changed: lock.id, wake: undefined };
         }
         const next = mutation.next ?? lock;
+        if (mutation.next && members) {
+          // The answer shows the members after the change; the object is the one `result` holds.
+          let count = members.count;
+          if (mutation.next.membersDays !== lock.membersDays) {
+            count = (await countMembers(tx, lock.id, membershipCutoff(now, mutation.next.membersDays ?? 0)))
+              .count;
+          }
+          const known =
+            candidate === undefined ? undefined : { hostId: candidate, isMember: members.hostIsMember };
+          Object.assign(
+            mutation.next,
+            withMembersCount(mutation.next, count + membersAdded(lock, mutation.next, known)),
+          );
+        }
         if (mutation.next) await applyNext(tx, lock, mutation.next);
         await insertEvents(tx, lock.id, next.name, mutation.events, now);
         if (mutation.audit) {
@@ -474,7 +506,10 @@ export abstract class SqlStore implements Store {
   async getLock(ref: string): Promise<LockState | undefined> {
     return this.read(async (q) => {
       const record = await findLockRecord(q, ref, '');
-      return record ? toLockState(record, await loadHolders(q, Number(record.id))) : undefined;
+      if (!record) return undefined;
+      const cutoff = membershipCutoff(await q.now(), Number(record.members_days));
+      const { count } = await countMembers(q, Number(record.id), cutoff);
+      return toLockState(record, await loadHolders(q, Number(record.id)), count);
     });
   }
 
@@ -518,10 +553,17 @@ export abstract class SqlStore implements Store {
         q,
         records.map((r) => Number(r.id)),
       );
+      const members = await countMembersOf(
+        q,
+        records.map((r) => Number(r.id)),
+        now,
+      );
       return {
         total: Number(total?.n ?? 0),
         subtotal: Number(subtotal?.n ?? 0),
-        locks: records.map((r) => toLockState(r, holders.get(Number(r.id)) ?? [])),
+        locks: records.map((r) =>
+          toLockState(r, holders.get(Number(r.id)) ?? [], members.get(Number(r.id)) ?? 0),
+        ),
         now,
       };
     });
@@ -532,8 +574,9 @@ export abstract class SqlStore implements Store {
       const now = await tx.now();
       const record = await insertUnique(
         tx,
-        `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, windows, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
+        `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, windows, created_at, updated_at,
+           max_holders_pct, members_days)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
         [
           input.name,
           input.type,
@@ -543,9 +586,12 @@ export abstract class SqlStore implements Store {
           windowsColumn(input.windows),
           now,
           now,
+          input.maxHoldersPercent ?? null,
+          input.membersDays ?? DEFAULT_MEMBERS_DAYS,
         ],
       );
-      const created = toLockState(record as LockRecord, []);
+      // a new lock has no members yet
+      const created = toLockState(record as LockRecord, [], 0);
       await inheritFencingCounter(tx, created.id);
       const lock = { ...created, fencingCounter: await currentFencingCounter(tx, created.id) };
       await insertEvents(tx, lock.id, lock.name, [eventFor('create', actor)], now);

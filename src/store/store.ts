@@ -10,6 +10,7 @@ import type { LockImport, LockImportCounts } from './lock-import.js';
 import type { HostDirectory } from './accounts-hosts.js';
 import type { Accounts, AuditActor, AuditType } from './accounts.js';
 import type { Overview } from './overview.js';
+import type { LockMembers } from './members.js';
 import type { WebhookFeed } from './webhook-feed.js';
 import type { StoreHealth } from './health.js';
 import type { StoreTimings } from './timings.js';
@@ -97,7 +98,14 @@ export interface LockOpResult<T> {
 /** What a new lock is created with; the rest (id, counter, times, holders) the store sets. */
 export type NewLock = Pick<
   LockState,
-  'name' | 'type' | 'enabled' | 'maxHolders' | 'leaseSeconds' | 'windows'
+  | 'name'
+  | 'type'
+  | 'enabled'
+  | 'maxHolders'
+  | 'leaseSeconds'
+  | 'windows'
+  | 'maxHoldersPercent'
+  | 'membersDays'
 >;
 
 export interface ListLocksQuery {
@@ -261,6 +269,8 @@ export interface Store {
   readonly accounts: Accounts;
   /** the hosts API: listing, admin-added hosts, can_acquire_locks (src/store/accounts-hosts.ts) */
   readonly hostDirectory: HostDirectory;
+  /** a lock's members: list, operators' additions and removals, the checkins gate's query */
+  readonly lockMembers: LockMembers;
   /** the web UI's overview counts and hourly activity (src/store/overview.ts) */
   readonly overview: Overview;
   /** the event stream as webhooks read it, and the stale scan (src/store/webhook-feed.ts) */
