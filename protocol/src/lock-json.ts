@@ -36,7 +36,14 @@ export type LockJson = {
   updated_at: string;
   /** the first holder; `self` only when a host asks */
   host: { name: string; self?: boolean } | null;
+  /** the limit in force now (a percentage rule's current number) */
   max_holders: number;
+  /** the limit as given: the number, or "10%" of the lock's members */
+  max_holders_rule?: number | string;
+  /** the lock's current members; null where not counted (a host's acquire of a fixed-limit lock) */
+  members_count?: number | null;
+  /** days an acquire keeps a host a member */
+  members_days?: number;
   lease_seconds: number | null;
   /** the asking host's own token when it holds the lock, else the earliest holder's */
   fencing_token: number | null;

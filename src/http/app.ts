@@ -19,6 +19,7 @@ import { pauseRoutes } from './pause.js';
 import { PauseService } from '../service/pause.js';
 import { eventRoutes } from './events.js';
 import { lockReleaseRoutes } from './lock-release.js';
+import { memberRoutes } from './members.js';
 import {
   clientErrorHandler,
   frameworkErrorHandler,
@@ -112,6 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     await app.register(dlmlockRoutes, { prefix, locks, staleAfterMs, pauses });
     await app.register(pauseRoutes, { prefix, pauses });
     await app.register(lockReleaseRoutes, { prefix, locks, staleAfterMs });
+    await app.register(memberRoutes, { prefix, store });
     await app.register(userRoutes, { prefix, store });
     await app.register(tokenRoutes, { prefix, store });
     await app.register(sessionRoutes, { prefix, store, identity, config });

@@ -12,6 +12,7 @@ import {
 import { MAX_PAUSE_REASON_LENGTH, parseBlackouts, parseInstant } from '../lock/calendar.js';
 import { parseWindows } from '../lock/windows.js';
 import { parseGates } from '../lock/gates.js';
+import { MAX_MEMBERS_DAYS, parsePercent } from '../lock/members.js';
 
 const KNOWN = [
   'name',
@@ -25,6 +26,7 @@ const KNOWN = [
   'paused_until',
   'pause_reason',
   'gates',
+  'members_days',
 ];
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -81,8 +83,18 @@ export function parseLockAttributes(body: unknown): LockAttributes {
   }
   const hostId = intIn(attrs.host_id, 1, Number.MAX_SAFE_INTEGER, 'host_id', errors, true);
   if (hostId !== undefined) out.hostId = hostId;
-  const maxHolders = intIn(attrs.max_holders, 1, MAX_HOLDERS_LIMIT, 'max_holders', errors, false);
-  if (typeof maxHolders === 'number') out.maxHolders = maxHolders;
+  if (typeof attrs.max_holders === 'string') {
+    // "10%": a share of the lock's members (src/lock/members.ts)
+    const percent = parsePercent(attrs.max_holders);
+    if (percent === undefined)
+      errors.max_holders = ['must be an integer or a percentage from "1%" to "100%"'];
+    else out.maxHoldersPercent = percent;
+  } else {
+    const maxHolders = intIn(attrs.max_holders, 1, MAX_HOLDERS_LIMIT, 'max_holders', errors, false);
+    if (typeof maxHolders === 'number') out.maxHolders = maxHolders;
+  }
+  const membersDays = intIn(attrs.members_days, 1, MAX_MEMBERS_DAYS, 'members_days', errors, false);
+  if (typeof membersDays === 'number') out.membersDays = membersDays;
   const lease = intIn(attrs.lease_seconds, 1, MAX_LEASE_SECONDS, 'lease_seconds', errors, true);
   if (lease !== undefined) out.leaseSeconds = lease;
   if (attrs.windows !== undefined) {

@@ -2,6 +2,7 @@
 // response schemas that keep serialisation on fastify's compiled (fast-json-stringify) path.
 import type { LockJson } from 'keyholder-protocol';
 import type { GateStatus } from '../gates/runner.js';
+import { DEFAULT_MEMBERS_DAYS, maxHoldersRule } from '../lock/members.js';
 import { isStale } from '../lock/rules.js';
 import { formatNullableTimestamp, formatTimestamp } from '../lock/time.js';
 import type { LockState } from '../lock/types.js';
@@ -37,6 +38,13 @@ export function renderLock(lock: LockState, ctx: RenderContext): LockJson {
         : { name: first.hostName, self: first.hostName === ctx.hostName }
       : null,
     max_holders: lock.maxHolders,
+    // the limit as given ("10%" or the number) beside the number it makes now
+    max_holders_rule: maxHoldersRule({
+      maxHolders: lock.maxHolders,
+      maxHoldersPercent: lock.maxHoldersPercent ?? null,
+    }),
+    members_count: lock.membersCount ?? null,
+    members_days: lock.membersDays ?? DEFAULT_MEMBERS_DAYS,
     lease_seconds: lock.leaseSeconds,
     // the asking host's own token when it holds the lock, else the earliest holder's
     fencing_token: (mine ?? first)?.fencingToken ?? null,
@@ -113,6 +121,9 @@ export const lockSchema = {
       properties: { name: { type: 'string' }, self: { type: 'boolean' } },
     },
     max_holders: { type: 'integer' },
+    max_holders_rule: { type: ['integer', 'string'] },
+    members_count: { type: ['integer', 'null'] },
+    members_days: { type: 'integer' },
     lease_seconds: { type: ['integer', 'null'] },
     fencing_token: { type: ['integer', 'null'] },
     fencing_counter: { type: 'integer' },
@@ -217,7 +228,22 @@ const lockAttributes = {
     type: { type: 'string', description: 'ForemanDlm::Dlmlock::Update' },
     enabled: { type: 'boolean' },
     host_id: { type: ['integer', 'null'], description: 'update only: a host id sets the holder, null frees' },
-    max_holders: { type: 'integer', minimum: 1 },
+    max_holders: {
+      oneOf: [
+        { type: 'integer', minimum: 1 },
+        {
+          type: 'string',
+          pattern: '^[0-9]{1,3}%$',
+          description: 'a percentage of the members, "1%" to "100%"',
+        },
+      ],
+    },
+    members_days: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 3650,
+      description: 'a host that took the lock stays a member this many days (default 30)',
+    },
     lease_seconds: { type: ['integer', 'null'], minimum: 1 },
     windows: { type: ['array', 'null'], items: windowSchema },
     blackouts: {

@@ -22,7 +22,16 @@ export interface LockState {
   name: string;
   type: string;
   enabled: boolean;
+  /** the limit in force: the fixed number, or what `maxHoldersPercent` of the members allows now */
   maxHolders: number;
+  // Members (src/lock/members.ts). Optional so a state built by hand (tests, imports) means
+  // what every lock meant before percentages: a fixed limit, the default days, not counted.
+  /** set when max_holders was given as a percentage of the lock's members ("10%") */
+  maxHoldersPercent?: number | null;
+  /** how long a host that took the lock stays a member (default 30) */
+  membersDays?: number;
+  /** the current members; null where the store did not count them (a host's acquire of a fixed-limit lock) */
+  membersCount?: number | null;
   leaseSeconds: number | null;
   /** empty: no restriction; otherwise new holders are only admitted inside a window */
   windows: MaintenanceWindow[];

@@ -2,6 +2,7 @@
 // foreman_dlm's `host_id`, which frees the lock (null) or makes one host its sole holder.
 // Pure; the new holder comes in through `admitHolder`, the same rule an acquire uses.
 import { validationError } from '../errors.js';
+import { withMembersCount } from './members.js';
 import { admitHolder, decideForceRelease } from './rules.js';
 import { eventFor, type Actor, type EventDraft, type HostRef, type LockState } from './types.js';
 import type { Blackout } from './calendar.js';
@@ -15,6 +16,9 @@ export interface LockChanges {
   enabled?: boolean;
   hostId?: number | null;
   maxHolders?: number;
+  /** max_holders as a percentage of the members ("10%"); a plain `maxHolders` clears it */
+  maxHoldersPercent?: number;
+  membersDays?: number;
   leaseSeconds?: number | null;
   windows?: MaintenanceWindow[];
   blackouts?: Blackout[];
@@ -43,6 +47,10 @@ export function decideUpdate(
     type: changes.type ?? current.type,
     enabled: changes.enabled ?? current.enabled,
     maxHolders: changes.maxHolders ?? current.maxHolders,
+    maxHoldersPercent:
+      changes.maxHoldersPercent ??
+      (changes.maxHolders !== undefined ? null : (current.maxHoldersPercent ?? null)),
+    membersDays: changes.membersDays ?? current.membersDays,
     leaseSeconds: changes.leaseSeconds === undefined ? current.leaseSeconds : changes.leaseSeconds,
     windows: changes.windows ?? current.windows,
     blackouts: changes.blackouts ?? current.blackouts,
@@ -53,6 +61,8 @@ export function decideUpdate(
   };
   // a reason belongs to a pause: lifting the pause drops it
   if (next.pausedUntil === null) next.pauseReason = null;
+  // a percentage follows the members; the store recounts them when members_days changed
+  if (changes.maxHoldersPercent !== undefined) next = withMembersCount(next, current.membersCount ?? 0);
   if (next.leaseSeconds !== current.leaseSeconds) {
     // A new lease applies to the current holders too, counted from their last refresh.
     const lease = next.leaseSeconds;

@@ -13,6 +13,7 @@ import { GateRunner } from '../gates/runner.js';
 import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type LockState } from '../lock/types.js';
 import { decideUpdate, type LockChanges } from '../lock/update.js';
 import { assertLockName } from '../lock/validate.js';
+import { DEFAULT_MEMBERS_DAYS } from '../lock/members.js';
 import type { AuditActor } from '../store/accounts.js';
 import type { HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
 import { LapsedWaiters } from './lapsed-waiters.js';
@@ -359,7 +360,10 @@ export class LockService {
         name: attrs.name,
         type: attrs.type ?? DEFAULT_LOCK_TYPE,
         enabled: attrs.enabled ?? true,
+        // a percentage lock starts at 1: nobody is a member yet
         maxHolders: attrs.maxHolders ?? 1,
+        maxHoldersPercent: attrs.maxHoldersPercent ?? null,
+        membersDays: attrs.membersDays ?? DEFAULT_MEMBERS_DAYS,
         leaseSeconds: attrs.leaseSeconds ?? null,
         windows: attrs.windows ?? [],
         blackouts: attrs.blackouts ?? [],

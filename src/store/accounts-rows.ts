@@ -19,7 +19,9 @@ export type AuditType =
   | 'lock_force_release'
   /** the global pause set or changed, and lifted (src/http/pause.ts) */
   | 'pause'
-  | 'resume';
+  | 'resume'
+  | 'lock_member_add'
+  | 'lock_member_remove';
 
 /** Who did it: a user (with the client address), or the command line (`login` = "(cli)"). */
 export interface AuditActor {

@@ -11,6 +11,8 @@ interface TableSpec {
   booleans?: string[];
   /** has an identity/autoincrement `id` to move past the imported rows */
   identity: boolean;
+  /** values for columns an export from an older version does not have */
+  defaults?: Record<string, Value>;
 }
 
 /** In foreign-key order: a row's references are imported before it. */
@@ -43,9 +45,12 @@ export const TABLES: TableSpec[] = [
       'paused_until',
       'pause_reason',
       'gates',
+      'max_holders_pct',
+      'members_days',
     ],
     booleans: ['enabled'],
     identity: true,
+    defaults: { members_days: 30 },
   },
   {
     name: 'lock_holders',
@@ -111,6 +116,12 @@ export const TABLES: TableSpec[] = [
     columns: ['name', 'value', 'updated_at'],
     identity: false,
   },
+  {
+    // lock members (migration 10): after their locks and hosts
+    name: 'lock_members',
+    columns: ['lock_id', 'host_id', 'last_acquired_at', 'added_by', 'added_at'],
+    identity: false,
+  },
 ];
 
 export const EXPORT_FORMAT = 'keyholder-export';
@@ -139,6 +150,10 @@ function normalize(spec: TableSpec, row: Record<string, unknown>): Record<string
   const out: Record<string, Value> = {};
   for (const column of spec.columns) {
     const v = row[column];
+    if (v === undefined && spec.defaults?.[column] !== undefined) {
+      out[column] = spec.defaults[column];
+      continue;
+    }
     out[column] =
       v === null || v === undefined
         ? null

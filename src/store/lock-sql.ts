@@ -1,6 +1,7 @@
 // The lock tables' statements the SQL store composes into its transactions: find a lock by
 // id or name, its holders and queue, write a lock's next state, its events, host check-ins.
 import { AppError, validationError } from '../errors.js';
+import { DEFAULT_MEMBERS_DAYS } from '../lock/members.js';
 import type { EventDraft, Holder, HostRef, LockState } from '../lock/types.js';
 import { UniqueViolation, type Queryable, type Tx } from './sql.js';
 import {
@@ -176,6 +177,8 @@ const LOCK_FIELDS: [column: string, value: (l: LockState) => unknown][] = [
   ['fencing_counter', (l) => l.fencingCounter],
   ['updated_at', (l) => l.updatedAt],
   ['gates', (l) => gatesColumn(l.gates)],
+  ['max_holders_pct', (l) => l.maxHoldersPercent ?? null],
+  ['members_days', (l) => l.membersDays ?? DEFAULT_MEMBERS_DAYS],
 ];
 
 /**
@@ -235,6 +238,12 @@ export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promi
         `INSERT INTO lock_holders (lock_id, host_id, acquired_at, refreshed_at, fencing_token, expires_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
         [prev.id, h.hostId, h.acquiredAt, h.refreshedAt, h.fencingToken, h.expiresAt],
+      );
+      // A new holder is a member from now (src/store/members.ts); a refresh writes nothing here.
+      await tx.defer(
+        `INSERT INTO lock_members (lock_id, host_id, last_acquired_at) VALUES (?, ?, ?)
+         ON CONFLICT (lock_id, host_id) DO UPDATE SET last_acquired_at = excluded.last_acquired_at`,
+        [prev.id, h.hostId, h.acquiredAt],
       );
     } else if (old.refreshedAt !== h.refreshedAt || old.expiresAt !== h.expiresAt) {
       await tx.defer(

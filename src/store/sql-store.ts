@@ -41,6 +41,8 @@ import { readGlobalPause, readStoredPause, writeGlobalPause } from './settings-s
 import type { Pause } from '../lock/calendar.js';
 import type { AuditActor } from './accounts.js';
 import { type Tx } from './sql.js';
+import { countMembers, countMembersOf, LockMembers } from './members.js';
+import { DEFAULT_MEMBERS_DAYS, membersAdded, membershipCutoff, withMembersCount } from '../lock/members.js';
 import {
   LOCK_COLUMNS,
   blackoutsColumn,
@@ -201,6 +203,10 @@ export abstract class SqlStore implements Store {
 
   readonly overview = new Overview((fn) => this.read(fn));
   readonly gateStates = new GateStates(
+    (fn) => this.write(fn),
+    (fn) => this.read(fn),
+  );
+  readonly lockMembers = new LockMembers(
     (fn) => this.write(fn),
     (fn) => this.read(fn),
   );
@@ -424,9 +430,21 @@ export abstract class SqlStore implements Store {
         // No such lock: nothing is written, not even the host's check-in (FleetLock relies on it).
         if (!record) throw new NoSuchLock();
         const state = await loadHoldersAndQueue(tx, Number(record.id));
-        const lock = toLockState(record, state.holders);
         const targetHost =
           op.targetHostId === undefined ? undefined : await findHostById(tx, op.targetHostId);
+        // Members are counted where the limit depends on them, and for operators' changes (their
+        // answer shows the count); a host polling a fixed-limit lock is spared the count.
+        const candidate = host?.id ?? targetHost?.id;
+        const members =
+          create === undefined || record.max_holders_pct !== null
+            ? await countMembers(
+                tx,
+                Number(record.id),
+                membershipCutoff(now, Number(record.members_days)),
+                candidate ?? null,
+              )
+            : undefined;
+        const lock = toLockState(record, state.holders, members?.count ?? null);
         const queue = state.queue;
         const waiters = queue.filter((w) => waiterIsLive(w, now));
         // Waiters whose request timed out elsewhere (or whose instance died) leave the queue here.
@@ -450,6 +468,20 @@ export abstract class SqlStore implements Store {
           return { result: mutation.result, lock: undefined, changed: lock.id, wake: undefined };
         }
         const next = mutation.next ?? lock;
+        if (mutation.next && members) {
+          // The answer shows the members after the change; the object is the one `result` holds.
+          let count = members.count;
+          if (mutation.next.membersDays !== lock.membersDays) {
+            count = (await countMembers(tx, lock.id, membershipCutoff(now, mutation.next.membersDays ?? 0)))
+              .count;
+          }
+          const known =
+            candidate === undefined ? undefined : { hostId: candidate, isMember: members.hostIsMember };
+          Object.assign(
+            mutation.next,
+            withMembersCount(mutation.next, count + membersAdded(lock, mutation.next, known)),
+          );
+        }
         if (mutation.next) await applyNext(tx, lock, mutation.next);
         await insertEvents(tx, lock.id, next.name, mutation.events, now);
         if (mutation.audit) {
@@ -516,7 +548,10 @@ export abstract class SqlStore implements Store {
   async getLock(ref: string): Promise<LockState | undefined> {
     return this.read(async (q) => {
       const record = await findLockRecord(q, ref, '');
-      return record ? toLockState(record, await loadHolders(q, Number(record.id))) : undefined;
+      if (!record) return undefined;
+      const cutoff = membershipCutoff(await q.now(), Number(record.members_days));
+      const { count } = await countMembers(q, Number(record.id), cutoff);
+      return toLockState(record, await loadHolders(q, Number(record.id)), count);
     });
   }
 
@@ -560,10 +595,17 @@ export abstract class SqlStore implements Store {
         q,
         records.map((r) => Number(r.id)),
       );
+      const members = await countMembersOf(
+        q,
+        records.map((r) => Number(r.id)),
+        now,
+      );
       return {
         total: Number(total?.n ?? 0),
         subtotal: Number(subtotal?.n ?? 0),
-        locks: records.map((r) => toLockState(r, holders.get(Number(r.id)) ?? [])),
+        locks: records.map((r) =>
+          toLockState(r, holders.get(Number(r.id)) ?? [], members.get(Number(r.id)) ?? 0),
+        ),
         now,
       };
     });
@@ -575,8 +617,8 @@ export abstract class SqlStore implements Store {
       const record = await insertUnique(
         tx,
         `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, windows, created_at, updated_at,
-           blackouts, paused_until, pause_reason)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
+           blackouts, paused_until, pause_reason, max_holders_pct, members_days)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
         [
           input.name,
           input.type,
@@ -589,9 +631,12 @@ export abstract class SqlStore implements Store {
           blackoutsColumn(input.blackouts ?? []),
           input.pausedUntil ?? null,
           input.pauseReason ?? null,
+          input.maxHoldersPercent ?? null,
+          input.membersDays ?? DEFAULT_MEMBERS_DAYS,
         ],
       );
-      const created = { ...toLockState(record as LockRecord, []), gates: input.gates ?? [] };
+      // a new lock has no members yet
+      const created = { ...toLockState(record as LockRecord, [], 0), gates: input.gates ?? [] };
       if (created.gates.length > 0) {
         await tx.run('UPDATE locks SET gates = ? WHERE id = ?', [gatesColumn(created.gates), created.id]);
       }

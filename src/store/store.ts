@@ -11,6 +11,7 @@ import type { LockImport, LockImportCounts } from './lock-import.js';
 import type { HostDirectory } from './accounts-hosts.js';
 import type { Accounts, AuditActor, AuditType } from './accounts.js';
 import type { Overview } from './overview.js';
+import type { LockMembers } from './members.js';
 import type { WebhookFeed } from './webhook-feed.js';
 import type { GateStates } from './gate-states.js';
 import type { GateDefinition, GateVerdicts } from '../lock/gates.js';
@@ -106,7 +107,14 @@ export interface LockOpResult<T> {
 /** What a new lock is created with; the rest (id, counter, times, holders) the store sets. */
 export type NewLock = Pick<
   LockState,
-  'name' | 'type' | 'enabled' | 'maxHolders' | 'leaseSeconds' | 'windows'
+  | 'name'
+  | 'type'
+  | 'enabled'
+  | 'maxHolders'
+  | 'leaseSeconds'
+  | 'windows'
+  | 'maxHoldersPercent'
+  | 'membersDays'
 > &
   Partial<Pick<LockState, 'blackouts' | 'pausedUntil' | 'pauseReason'>> & { gates?: GateDefinition[] };
 
@@ -275,6 +283,8 @@ export interface Store {
   readonly accounts: Accounts;
   /** the hosts API: listing, admin-added hosts, can_acquire_locks (src/store/accounts-hosts.ts) */
   readonly hostDirectory: HostDirectory;
+  /** a lock's members: list, operators' additions and removals, the checkins gate's query */
+  readonly lockMembers: LockMembers;
   /** the web UI's overview counts and hourly activity (src/store/overview.ts) */
   readonly overview: Overview;
   /** the event stream as webhooks read it, and the stale scan (src/store/webhook-feed.ts) */

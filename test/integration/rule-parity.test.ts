@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gateKey, type GateDefinition, type GateVerdicts } from '../../src/lock/gates.js';
 import { decideHostRule, verdictOf, type Verdict } from '../../src/lock/host-rules.js';
 import { decideForceRelease, type ForceReleaseOptions } from '../../src/lock/rules.js';
+import { withMembersCount } from '../../src/lock/members.js';
 import type { EventDraft, HostRef, LockState } from '../../src/lock/types.js';
 import { decideUpdate, type LockChanges } from '../../src/lock/update.js';
 import type { PostgresStore } from '../../src/store/postgres/index.js';
@@ -26,7 +27,7 @@ type Step =
 
 interface Case {
   name: string;
-  lock: { maxHolders?: number; leaseSeconds?: number | null };
+  lock: { maxHolders?: number; maxHoldersPercent?: number; leaseSeconds?: number | null };
   barred?: HostKey[];
   steps: Step[];
 }
@@ -190,7 +191,54 @@ const CASES: Case[] = [
       { op: 'acquire', host: 'b' },
     ],
   },
+  {
+    name: 'percentage: 50% of the members, who join with their first grant (PostgreSQL hands these on)',
+    lock: { maxHoldersPercent: 50 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'release', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'a' },
+      { op: 'release', host: 'b' },
+      { op: 'acquire', host: 'c' },
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'a' },
+      { op: 'update', changes: { maxHolders: 1 } },
+      { op: 'release', host: 'a' },
+      { op: 'update', changes: { maxHoldersPercent: 100 } },
+      { op: 'acquire', host: 'a' },
+    ],
+  },
+  {
+    name: 'members of a plain lock: counted for operators, not for a host polling it',
+    lock: { maxHolders: 2 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'update', changes: { enabled: true } },
+      { op: 'release', host: 'a' },
+      { op: 'acquire', host: 'a' },
+      { op: 'update', changes: { maxHoldersPercent: 50 } },
+      { op: 'acquire', host: 'c' },
+    ],
+  },
 ];
+
+/**
+ * The members a step leaves: every host that became a new holder joins. A host's acquire or
+ * release of a fixed-limit lock does not count them (null), everything else does.
+ */
+function withMembers(
+  prev: LockState,
+  next: LockState,
+  step: Exclude<Step, { op: 'sleep' }>,
+  members: Set<number>,
+): LockState {
+  for (const h of next.holders) if (!prev.holders.some((p) => p.hostId === h.hostId)) members.add(h.hostId);
+  const counted = next.maxHoldersPercent != null || (step.op !== 'acquire' && step.op !== 'release');
+  return counted ? withMembersCount(next, members.size) : { ...next, membersCount: null };
+}
 
 type Path = 'general' | 'hostRule';
 interface StepOut {
@@ -338,11 +386,13 @@ describe.each(STORES)('rule parity on %s', (kind) => {
         type: 'ForemanDlm::Dlmlock::Update',
         enabled: true,
         maxHolders: settings.maxHolders ?? 1,
+        maxHoldersPercent: settings.maxHoldersPercent ?? null,
         leaseSeconds: settings.leaseSeconds ?? null,
         windows: [],
       },
       {},
     );
+    const members = new Set<number>();
     const events: EventDraft[] = [];
     let globalPause: Pause | null = null;
     for (const [n, step] of steps.entries()) {
@@ -357,12 +407,15 @@ describe.each(STORES)('rule parity on %s', (kind) => {
         continue;
       }
       const got = await runStep(store, path, ref, hosts, step);
-      const want = model(expected, step, hosts, got.now, globalPause);
+      const before = withMembersCount(expected, members.size);
+      const want = model(before, step, hosts, got.now, globalPause);
+      const next = withMembers(before, want.next, step, members);
       const where = `step ${n} (${JSON.stringify(step)})`;
       expect(got.verdict, where).toEqual(want.verdict);
-      expect(got.lock, where).toEqual(want.next);
-      expect(await store.getLock(ref), where).toEqual(want.next);
-      expected = want.next;
+      expect(got.lock, where).toEqual(next);
+      // read back, the members are always counted
+      expect(await store.getLock(ref), where).toEqual(withMembersCount(next, members.size));
+      expected = next;
       events.push(...want.events);
     }
     const recorded = await store.listEvents(expected.id, 100, 0);
@@ -438,6 +491,20 @@ describe.each(STORES)('rule parity on %s', (kind) => {
         });
         expect(await call('direct2', 'direct-a'), JSON.stringify(change)).toBeNull();
       }
+      // a percentage max_holders: the members are counted by the general path
+      await store.createLock(
+        {
+          name: 'direct-pct',
+          type: 'T',
+          enabled: true,
+          maxHolders: 1,
+          maxHoldersPercent: 10,
+          leaseSeconds: null,
+          windows: [],
+        },
+        {},
+      );
+      expect(await call('direct-pct', 'direct-a')).toBeNull();
     },
   );
 

@@ -50,7 +50,9 @@ BEGIN
      OR EXISTS (SELECT 1 FROM lock_waiters WHERE lock_id = v_lock.id)
      OR v_lock.blackouts IS NOT NULL OR v_lock.paused_until IS NOT NULL
      OR EXISTS (SELECT 1 FROM settings WHERE name = 'pause'
-                AND ((value::jsonb)->>'until')::bigint > v_now) THEN
+                AND ((value::jsonb)->>'until')::bigint > v_now)
+     -- a percentage max_holders counts the members (migration 10): the TypeScript path's
+     OR v_lock.max_holders_pct IS NOT NULL THEN
     RETURN NULL;
   END IF;
   v_was_updated := v_lock.updated_at;
@@ -92,6 +94,9 @@ BEGIN
       v_lock.updated_at := v_now;
       INSERT INTO lock_holders (lock_id, host_id, acquired_at, refreshed_at, fencing_token, expires_at)
       VALUES (v_lock.id, v_host.id, v_now, v_now, v_lock.fencing_counter, v_expires);
+      -- membership (migration 10) comes with the grant, as in applyNext
+      INSERT INTO lock_members (lock_id, host_id, last_acquired_at) VALUES (v_lock.id, v_host.id, v_now)
+      ON CONFLICT (lock_id, host_id) DO UPDATE SET last_acquired_at = excluded.last_acquired_at;
       INSERT INTO lock_events (lock_id, lock_name, event_type, host_id, host_name, created_at)
       VALUES (v_lock.id, v_lock.name, 'acquire', v_host.id, v_host.name, v_now);
     END IF;

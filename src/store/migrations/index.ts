@@ -214,6 +214,26 @@ CREATE TABLE settings (
   return dialect === 'postgres' ? `${ddl}\n${HOST_RULE_FUNCTION}` : ddl;
 }
 
+/**
+ * Lock members (src/lock/members.ts): the hosts that took a lock within its `members_days`
+ * (`last_acquired_at`, written with the grant) and those an operator added (`added_at`, kept
+ * until removed). A percentage `max_holders` keeps its number in `max_holders_pct`.
+ */
+function members(): string {
+  return `
+ALTER TABLE locks ADD COLUMN max_holders_pct INTEGER;
+ALTER TABLE locks ADD COLUMN members_days INTEGER NOT NULL DEFAULT 30;
+CREATE TABLE lock_members (
+  lock_id BIGINT NOT NULL REFERENCES locks(id) ON DELETE CASCADE,
+  host_id BIGINT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  last_acquired_at BIGINT,
+  added_by TEXT,
+  added_at BIGINT,
+  PRIMARY KEY (lock_id, host_id)
+);
+CREATE INDEX lock_members_host ON lock_members (host_id);`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sqlite: initial('sqlite'), postgres: initial('postgres') },
   { version: 2, name: 'accounts', sqlite: accounts('sqlite'), postgres: accounts('postgres') },
@@ -230,6 +250,8 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, name: 'lock list order index', sqlite: listOrder(), postgres: listOrder() },
   { version: 8, name: 'health gates', sqlite: gates('sqlite'), postgres: gates('postgres') },
   { version: 9, name: 'blackouts and pauses', sqlite: calendar('sqlite'), postgres: calendar('postgres') },
+  // the host rule learns the members table: re-installed after it exists
+  { version: 10, name: 'lock members', sqlite: members(), postgres: members() + HOST_RULE_FUNCTION },
   {
     version: 12,
     name: 'host rule locks the host row',
