@@ -34,8 +34,6 @@ export interface GateRunnerOptions {
 
 export class GateRunner {
   private readonly cache: GateCache;
-  /** the outcome this instance saw last per lock and gate: the table is written only on change */
-  private readonly lastOk = new Map<string, boolean>();
   private reporter: GateCheckReporter = () => {};
 
   constructor(private readonly opts: GateRunnerOptions) {
@@ -95,8 +93,8 @@ export class GateRunner {
   }
 
   private async noteOutcome(lock: LockState, gate: GateDefinition, result: GateResult): Promise<void> {
-    const id = `${lock.id}\u0000${gate.name}`;
-    if (this.lastOk.get(id) === result.ok) return;
+    // Each upstream check (once per cache period) compares with the outcome in the database, not
+    // with this instance's memory: another instance may have recorded a change in between.
     try {
       await this.opts.store.gateStates.record(
         lock.id,
@@ -104,7 +102,6 @@ export class GateRunner {
         result.ok,
         `${gate.name}: ${result.ok ? 'passed' : 'failed'}: ${result.detail}`,
       );
-      this.lastOk.set(id, result.ok);
     } catch (err) {
       // the acquire itself will meet the same outage; the change is recorded at the next check
       this.opts.onRecordError?.(err);

@@ -176,6 +176,7 @@ export class LockService {
           verdicts = await this.gates.verdicts(answer.lock);
           continue;
         }
+        gateRounds = 0;
         // Granted, refused for good, or out of time (that attempt already left the queue).
         if (!keepWaiting) return answer as LockAnswer;
         ticket.place(lockId, waiterId);
@@ -189,10 +190,7 @@ export class LockService {
             : new AppError('client_gone');
         }
         if (woke === 'timeout' && sleep >= wait) final = true;
-        if (gateFailed) {
-          gateRounds = 0;
-          verdicts = await this.gates.verdicts(answer.lock);
-        }
+        if (gateFailed) verdicts = await this.gates.verdicts(answer.lock);
       }
     } catch (err) {
       // Gone (client, shutdown) or failed (the database down): the entry must not hold up the

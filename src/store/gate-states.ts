@@ -24,6 +24,14 @@ export class GateStates {
    * A lock deleted meanwhile records nothing.
    */
   async record(lockId: number, gate: string, ok: boolean, eventDetail: string): Promise<boolean> {
+    // the common case, nothing changed: one read, no write transaction and no row lock
+    const known = await this.read((q) =>
+      q.get<{ ok: boolean | number }>('SELECT ok FROM lock_gate_states WHERE lock_id = ? AND gate_name = ?', [
+        lockId,
+        gate,
+      ]),
+    );
+    if (known && Boolean(known.ok) === ok) return false;
     return this.write(async (tx) => {
       const lock = await tx.get<{ name: string }>(`SELECT name FROM locks WHERE id = ?${tx.forUpdate}`, [
         lockId,

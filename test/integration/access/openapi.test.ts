@@ -87,8 +87,10 @@ describe('OpenAPI document and docs page', () => {
         'max_holders',
         'lease_seconds',
         'windows',
+        'gates',
       ]);
       expect(body.properties.windows).toBeDefined();
+      expect(body.properties.gates.items.properties.type.enum).toContain('alertmanager');
     }
   });
 
