@@ -189,7 +189,7 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
     },
     async (request, reply) => {
       const lock = await locks.create(parseLockAttributes(request.body), actorOf(request));
-      return reply.code(201).send(render(lock));
+      return reply.code(201).send(await render(lock));
     },
   );
 

@@ -87,6 +87,9 @@ describe('OpenAPI document and docs page', () => {
         'max_holders',
         'lease_seconds',
         'windows',
+        'blackouts',
+        'paused_until',
+        'pause_reason',
       ]);
       expect(body.properties.windows).toBeDefined();
     }
