@@ -39,6 +39,8 @@ const REASONS: Record<string, string> = {
   outside_window: "outside the lock's maintenance window",
   held: 'held by another host',
   queued: 'other hosts are queued for it (blocking acquire) and go first',
+  paused: 'an operator paused new holders (this lock or every lock)',
+  blackout: 'the lock is in a blackout (no new holders on these days)',
 };
 
 /** A refused (412) request: why, in words, and as a short reason the workflow can act on. */
