@@ -40,6 +40,8 @@ const REASONS: Record<string, string> = {
   held: 'held by another host',
   queued: 'other hosts are queued for it (blocking acquire) and go first',
   gate_failed: 'a health gate failed',
+  paused: 'an operator paused new holders (this lock or every lock)',
+  blackout: 'the lock is in a blackout (no new holders on these days)',
 };
 
 /** A refused (412) request: why, in words, and as a short reason the workflow can act on. */

@@ -11,9 +11,16 @@ import { ClientError, EXIT_OK } from '../errors.js';
 import { say } from '../output.js';
 import { loadClientConfig } from '../setup.js';
 import { renderTable } from '../table.js';
+import {
+  calendarBody,
+  calendarLines,
+  calendarOptions,
+  registerPauseCommands,
+  type CalendarFlags,
+} from './calendar.js';
 import { reportError, seconds } from './lock.js';
 
-interface OperatorFlags {
+export interface OperatorFlags {
   config?: string;
   url?: string;
   token?: string;
@@ -57,7 +64,7 @@ interface HostRow {
   locks?: { name: string }[];
 }
 
-function withApiOptions(cmd: Command): Command {
+export function withApiOptions(cmd: Command): Command {
   return cmd
     .option(
       '-c, --config <file>',
@@ -97,7 +104,7 @@ async function apiFor(flags: OperatorFlags): Promise<ApiClient> {
 }
 
 /** Runs one operator action with the shared error handling and exit codes. */
-function action<A extends unknown[], F extends OperatorFlags = OperatorFlags>(
+export function action<A extends unknown[], F extends OperatorFlags = OperatorFlags>(
   fn: (api: ApiClient, flags: F, ...args: A) => Promise<void>,
 ): (...args: [...A, F, Command]) => Promise<void> {
   return async (...all) => {
@@ -112,7 +119,7 @@ function action<A extends unknown[], F extends OperatorFlags = OperatorFlags>(
   };
 }
 
-const lockPath = (name: string) => {
+export const lockPath = (name: string) => {
   validateLockName(name);
   return `/api/dlmlocks/${encodeURIComponent(name)}`;
 };
@@ -259,6 +266,7 @@ Examples:
             out(`    ${JSON.stringify(gate)}`);
           }
         }
+        for (const line of calendarLines(lock)) out(line);
         out('holders:');
         out(
           lock.holders?.length
@@ -297,7 +305,8 @@ Examples:
       )
       .option('--no-gates', 'remove every health gate')
       .option('--json', 'print the JSON');
-  type AttrFlags = OperatorFlags & {
+  const withCalendar = (cmd: Command) => calendarOptions(attributes(cmd));
+  type AttrFlags = CalendarFlags & {
     maxHolders?: number;
     lease?: number | null;
     disabled?: boolean;
@@ -312,9 +321,10 @@ Examples:
     ...(flags.window !== undefined && { windows: flags.window }),
     ...(flags.gate !== undefined && { gates: flags.gate }),
     ...(flags.gates === false && { gates: [] }),
+    ...calendarBody(flags),
   });
 
-  attributes(withApiOptions(locks.command('create <name>').description('create a lock')))
+  withCalendar(withApiOptions(locks.command('create <name>').description('create a lock')))
     .option('--disabled', 'create it disabled')
     .addHelpText(
       'after',
@@ -333,10 +343,11 @@ Examples:
       }),
     );
 
-  attributes(withApiOptions(locks.command('set <name>').description("change a lock's settings")))
+  withCalendar(withApiOptions(locks.command('set <name>').description("change a lock's settings")))
     .addHelpText(
       'after',
-      '\nExamples:\n  keyholder locks set reboot-slots --max-holders 5\n  keyholder locks set web-cluster --lease none',
+      '\nExamples:\n  keyholder locks set reboot-slots --max-holders 5\n  keyholder locks set web-cluster --lease none' +
+        "\n  keyholder locks set web-cluster --blackout '2026-12-20..2027-01-06@Europe/Berlin:year-end freeze'",
     )
     .action(
       action(async (api, flags: AttrFlags, name: string) => {
@@ -344,7 +355,7 @@ Examples:
         if (Object.keys(changes).length === 0) {
           throw new ClientError(
             'config',
-            'nothing to change: pass --max-holders, --lease, --window, --gate or --no-gates',
+            'nothing to change: pass --max-holders, --lease, --window, --gate, --no-gates, --blackout, --paused-until or --pause-reason',
           );
         }
         const lock = await api.call<LockRow>('PUT', lockPath(name), changes);
@@ -551,4 +562,5 @@ export function registerOperatorCommands(program: Command): void {
   registerLocks(program);
   registerHosts(program);
   registerEvents(program);
+  registerPauseCommands(program);
 }
