@@ -204,7 +204,13 @@ async function main(): Promise<void> {
         databaseUrl = cluster.url('keyholder_fleet');
       }
       console.log(`${store}: ${hosts} hosts for ${seconds}s …`);
-      rows.push(await runOn(store, { ...base, dataDir, databaseUrl }));
+      try {
+        rows.push(await runOn(store, { ...base, dataDir, databaseUrl }));
+      } catch (err) {
+        // one store's failure (the server hanging up on the setup, say) still reports the other
+        console.log(`${store}: the run failed: ${(err as Error).message}`);
+        process.exitCode = 1;
+      }
     }
   } finally {
     cluster?.stop();
