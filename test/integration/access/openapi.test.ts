@@ -87,6 +87,7 @@ describe('OpenAPI document and docs page', () => {
         'max_holders',
         'lease_seconds',
         'windows',
+        'members_days',
       ]);
       expect(body.properties.windows).toBeDefined();
     }
