@@ -9,6 +9,8 @@ export type HolderJson = {
   fencing_token: number;
   /** null without a lease */
   expires_at: string | null;
+  /** nested locks: the child lock this slot was taken through; absent when acquired directly */
+  via?: string;
 };
 
 /**
@@ -42,4 +44,7 @@ export type LockJson = {
   /** when the next maintenance window opens; null without windows or none within reach */
   next_window_at: string | null;
   holders: HolderJson[];
+  /** nested locks: the parent lock's name (null: none) and the children's names */
+  parent?: string | null;
+  children?: string[];
 };

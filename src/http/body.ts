@@ -11,7 +11,7 @@ import {
 } from '../lock/validate.js';
 import { parseWindows } from '../lock/windows.js';
 
-const KNOWN = ['name', 'type', 'enabled', 'host_id', 'max_holders', 'lease_seconds', 'windows'];
+const KNOWN = ['name', 'type', 'enabled', 'host_id', 'max_holders', 'lease_seconds', 'windows', 'parent'];
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -75,6 +75,12 @@ export function parseLockAttributes(body: unknown): LockAttributes {
     const { windows, problems } = parseWindows(attrs.windows);
     if (problems.length) errors.windows = problems;
     else out.windows = windows;
+  }
+  if (attrs.parent !== undefined) {
+    // nested locks: another lock's name (or id); null detaches (src/lock/nested.ts)
+    if (attrs.parent !== null && (typeof attrs.parent !== 'string' || attrs.parent === '')) {
+      errors.parent = ["must be another lock's name or null"];
+    } else out.parent = attrs.parent;
   }
   if (Object.keys(errors).length > 0) throw validationError(errors);
   return out;

@@ -49,7 +49,11 @@ export function renderLock(lock: LockState, ctx: RenderContext): LockJson {
       acquired_at: formatTimestamp(h.acquiredAt),
       fencing_token: h.fencingToken,
       expires_at: formatNullableTimestamp(h.expiresAt),
+      // nested locks: the child this slot was taken through (absent: acquired directly)
+      ...(h.viaLockName ? { via: h.viaLockName } : {}),
     })),
+    parent: lock.parent ?? null,
+    children: lock.children ?? [],
   };
 }
 
@@ -118,9 +122,12 @@ export const lockSchema = {
           acquired_at: { type: 'string' },
           fencing_token: { type: 'integer' },
           expires_at: nullableString,
+          via: nullableString,
         },
       },
     },
+    parent: nullableString,
+    children: { type: 'array', items: { type: 'string' } },
   },
 } as const;
 
@@ -178,6 +185,10 @@ const lockAttributes = {
     max_holders: { type: 'integer', minimum: 1 },
     lease_seconds: { type: ['integer', 'null'], minimum: 1 },
     windows: { type: ['array', 'null'], items: windowSchema },
+    parent: {
+      type: ['string', 'null'],
+      description: 'nested locks: the parent lock (name or id); null detaches. Only while the lock is free',
+    },
   },
 } as const;
 

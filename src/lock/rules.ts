@@ -18,7 +18,14 @@ export type Decision =
       next: LockState;
       events: EventDraft[];
     }
-  | { ok: false; reason: RejectReason; next: LockState; events: EventDraft[] };
+  | {
+      ok: false;
+      reason: RejectReason;
+      /** nested locks: the ancestor that refused (X-Lock-Reason `reason@level`); unset: this lock */
+      level?: string;
+      next: LockState;
+      events: EventDraft[];
+    };
 
 /** Drops holders whose lease ran out, with an `expire` event each. */
 export function expireLeases(lock: LockState, now: number): { lock: LockState; events: EventDraft[] } {

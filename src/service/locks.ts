@@ -3,6 +3,8 @@
 import { setMaxListeners } from 'node:events';
 import { AppError, validationError } from '../errors.js';
 import { decideBlockingAcquire, queuePosition, type WaitState } from '../lock/queue.js';
+import { acquireUpward, decideParentChange } from '../lock/nested.js';
+import { nestedBlockingStep } from '../lock/nested-wait.js';
 import type { HostRule } from '../lock/host-rules.js';
 import { decideAcquire, decideForceRelease, type Decision, type RejectReason } from '../lock/rules.js';
 import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type LockState } from '../lock/types.js';
@@ -17,7 +19,15 @@ export type LockAttributes = LockChanges;
 
 export type LockAnswer =
   | { ok: true; lock: LockState; hostName: string }
-  | { ok: false; lock: LockState; hostName: string; reason: RejectReason; at: number };
+  | {
+      ok: false;
+      lock: LockState;
+      hostName: string;
+      reason: RejectReason;
+      at: number;
+      /** nested locks: the ancestor that refused (X-Lock-Reason `reason@level`) */
+      level?: string;
+    };
 
 export interface HostOpOptions {
   /** max_holders of the lock if this call creates it */
@@ -107,8 +117,11 @@ export class LockService {
           decide: (lock, host, ctx) => {
             deadline ??= ctx.now + waitMs;
             const wait: WaitState = { waiterId, deadline, final };
-            const step = decideBlockingAcquire(lock, host, ctx.now, ctx.waiters, wait);
+            const own = decideBlockingAcquire(lock, host, ctx.now, ctx.waiters, wait);
+            // Nested locks: granted here, each ancestor must admit the host too (or it waits on).
+            const { step, chain } = nestedBlockingStep(own, lock, host, ctx, wait);
             return {
+              chain,
               next: step.decision.next,
               events: step.events,
               result: {
@@ -161,16 +174,12 @@ export class LockService {
         host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
         actor: {},
         decide: (lock, host, ctx) => {
-          const decision = decideAcquire(
-            lock,
-            host,
-            ctx.now,
-            { host },
-            queuePosition(ctx.waiters, undefined),
-          );
+          const own = decideAcquire(lock, host, ctx.now, { host }, queuePosition(ctx.waiters, undefined));
+          // Nested locks: a FleetLock group's lock may have a parent too; every level or none.
+          const { decision, chain } = acquireUpward(own, lock, host, ctx.now, ctx.family);
           const answer = toAnswer(decision, hostName, ctx);
           if (!decision.ok && options.nothingOnRefusal) throw new RolledBack(answer);
-          return { next: decision.next, events: decision.events, result: answer };
+          return { next: decision.next, events: decision.events, result: answer, chain };
         },
       });
       return done?.result;
@@ -212,9 +221,9 @@ export class LockService {
       createWith: options.createMaxHolders ? { maxHolders: options.createMaxHolders } : undefined,
       host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
     });
-    return done.ok
-      ? { ok: true, lock: done.lock, hostName }
-      : { ok: false, lock: done.lock, hostName, reason: done.reason, at: done.now };
+    if (done.ok) return { ok: true, lock: done.lock, hostName };
+    const refused = { ok: false as const, lock: done.lock, hostName, reason: done.reason, at: done.now };
+    return done.level === undefined ? refused : { ...refused, level: done.level };
   }
 
   /** GET …/lock by a host: foreman_dlm records the check-in even when only looking. */
@@ -251,6 +260,7 @@ export class LockService {
         maxHolders: attrs.maxHolders ?? 1,
         leaseSeconds: attrs.leaseSeconds ?? null,
         windows: attrs.windows ?? [],
+        parent: attrs.parent ?? null,
       },
       actor,
     );
@@ -261,9 +271,11 @@ export class LockService {
       ref,
       actor,
       targetHostId: typeof attrs.hostId === 'number' ? attrs.hostId : undefined,
+      parentRef: typeof attrs.parent === 'string' ? attrs.parent : undefined,
       decide: (current, ctx) => {
-        const { next, events } = decideUpdate(current, attrs, ctx.now, actor, ctx.targetHost);
-        return { next, events, result: next };
+        const updated = decideUpdate(current, attrs, ctx.now, actor, ctx.targetHost);
+        const next = decideParentChange(current, updated.next, attrs, ctx.newParent);
+        return { next, events: updated.events, result: next };
       },
     });
     if (!done) throw lockNotFound(ref);
@@ -281,12 +293,24 @@ export class LockService {
     options: { hostName?: string; reason: string },
   ): Promise<LockState> {
     const { hostName, reason } = options;
+    const freedBelow = await this.forceReleaseChildrenFirst(ref, by, options);
     const done = await this.store.lockOp({
       ref,
       actor: by.actor,
       decide: (current, ctx) => {
-        const decision = decideForceRelease(current, ctx.now, by.actor, { hostName, reason });
-        if (hostName !== undefined && (!decision.ok || decision.outcome !== 'released')) {
+        // a slot held through a child is freed with the child (above), never on its own
+        const via = current.holders.filter((h) => h.viaLockId != null);
+        const direct = { ...current, holders: current.holders.filter((h) => h.viaLockId == null) };
+        const freedDirect = decideForceRelease(direct, ctx.now, by.actor, { hostName, reason });
+        const decision = {
+          ...freedDirect,
+          next: {
+            ...freedDirect.next,
+            holders: [...via, ...freedDirect.next.holders].sort((a, b) => a.fencingToken - b.fencingToken),
+          },
+        };
+        const held = decision.ok && decision.outcome === 'released';
+        if (hostName !== undefined && !held && !freedBelow) {
           throw validationError({ host: [`'${hostName}' does not hold lock '${current.name}'`] });
         }
         const freed = decision.events.filter((e) => e.type === 'force_release').map((e) => e.hostName);
@@ -309,11 +333,53 @@ export class LockService {
     return done.result;
   }
 
+  /**
+   * Nested locks: force-releasing a slot a host holds through a child frees that host's whole
+   * chain: the child (and, in turn, its children) is force-released first, each in its own
+   * transaction, and its release takes the slots above with it.
+   */
+  private async forceReleaseChildrenFirst(
+    ref: string,
+    by: { actor: Actor; audit: AuditActor },
+    options: { hostName?: string; reason: string },
+  ): Promise<boolean> {
+    const tried = new Set<string>();
+    for (;;) {
+      const lock = await this.store.getLock(ref);
+      const via = lock?.holders.find(
+        (h) =>
+          h.viaLockId != null &&
+          (options.hostName === undefined || h.hostName === options.hostName) &&
+          !tried.has(`${h.hostName}\n${h.viaLockId}`),
+      );
+      if (!via) return tried.size > 0;
+      // once per host and child: a host that takes the child again meanwhile is not chased
+      tried.add(`${via.hostName}\n${via.viaLockId}`);
+      await this.forceRelease(String(via.viaLockId), by, {
+        hostName: via.hostName,
+        reason: options.reason,
+      }).catch((err: unknown) => {
+        // the child's holding ended meanwhile: nothing left to free there
+        if (!(err instanceof AppError)) throw err;
+      });
+    }
+  }
+
   async remove(ref: string, actor: Actor): Promise<LockState> {
     const done = await this.store.lockOp({
       ref,
       actor,
-      decide: (current) => ({ delete: true, events: [eventFor('delete', actor)], result: current }),
+      decide: (current) => {
+        // Nested locks: children first (delete them or give them another parent).
+        if (current.children?.length) {
+          throw validationError({
+            base: [
+              `lock '${current.name}' has child locks (${current.children.join(', ')}); delete or detach them first`,
+            ],
+          });
+        }
+        return { delete: true, events: [eventFor('delete', actor)], result: current };
+      },
     });
     if (!done) throw lockNotFound(ref);
     return done.result;
@@ -330,7 +396,7 @@ export class LockService {
 }
 
 function toAnswer(decision: Decision, hostName: string, ctx: LockOpContext): LockAnswer {
-  return decision.ok
-    ? { ok: true, lock: decision.next, hostName }
-    : { ok: false, lock: decision.next, hostName, reason: decision.reason, at: ctx.now };
+  if (decision.ok) return { ok: true, lock: decision.next, hostName };
+  const refused = { ok: false as const, lock: decision.next, hostName, reason: decision.reason, at: ctx.now };
+  return decision.level === undefined ? refused : { ...refused, level: decision.level };
 }

@@ -4,7 +4,7 @@ import type { MaintenanceWindow } from '../lock/windows.js';
 import type { EventRow, HostRow, Role, UserRow } from './store.js';
 
 export const LOCK_COLUMNS =
-  'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.windows, l.fencing_counter, l.created_at, l.updated_at';
+  'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.windows, l.fencing_counter, l.created_at, l.updated_at, l.parent_id';
 
 export interface LockRecord {
   id: number;
@@ -18,6 +18,8 @@ export interface LockRecord {
   fencing_counter: number;
   created_at: number;
   updated_at: number;
+  /** nested locks (migration 11) */
+  parent_id?: number | null;
 }
 
 export interface HolderRecord {
@@ -28,6 +30,9 @@ export interface HolderRecord {
   refreshed_at: number;
   fencing_token: number;
   expires_at: number | null;
+  /** nested locks (migration 11); absent from the PostgreSQL host rule's answer */
+  via_lock_id?: number | null;
+  via_lock_name?: string | null;
 }
 
 export interface EventRecord {
@@ -50,7 +55,7 @@ export interface UserRecord {
 }
 
 export function toHolder(r: HolderRecord): Holder {
-  return {
+  const holder: Holder = {
     hostId: Number(r.host_id),
     hostName: r.host_name,
     acquiredAt: Number(r.acquired_at),
@@ -58,10 +63,16 @@ export function toHolder(r: HolderRecord): Holder {
     fencingToken: Number(r.fencing_token),
     expiresAt: r.expires_at === null ? null : Number(r.expires_at),
   };
+  // nested locks: only a slot taken through a child carries these (the rest stays as it was)
+  if (r.via_lock_id !== null && r.via_lock_id !== undefined) {
+    holder.viaLockId = Number(r.via_lock_id);
+    holder.viaLockName = r.via_lock_name ?? null;
+  }
+  return holder;
 }
 
 export function toLockState(r: LockRecord, holders: Holder[]): LockState {
-  return {
+  const lock: LockState = {
     id: Number(r.id),
     name: r.name,
     type: r.type,
@@ -74,6 +85,8 @@ export function toLockState(r: LockRecord, holders: Holder[]): LockState {
     updatedAt: Number(r.updated_at),
     holders,
   };
+  if (r.parent_id !== null && r.parent_id !== undefined) lock.parentId = Number(r.parent_id);
+  return lock;
 }
 
 export function toEventRow(r: EventRecord): EventRow {

@@ -37,6 +37,16 @@ import {
   upsertHost,
 } from './lock-sql.js';
 import { type Tx } from './sql.js';
+import { acquireUpward, assertParent, guardViaRelease, releaseUpward, type Family } from '../lock/nested.js';
+import {
+  loadAncestors,
+  loadChildNames,
+  loadSiblings,
+  resolveParent,
+  subtreeHeight,
+  waitingBelow,
+  withFamilyNames,
+} from './nested-sql.js';
 import {
   LOCK_COLUMNS,
   windowsColumn,
@@ -362,9 +372,14 @@ export abstract class SqlStore implements Store {
       host: op.host,
       actor: {},
       decide: (lock, host, ctx) => {
-        const decision = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters);
+        const own = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters);
+        // Nested locks: an acquire takes every level or none; a slot held via a child stays.
+        const { decision, chain } =
+          op.rule === 'acquire'
+            ? acquireUpward(own, lock, host, ctx.now, ctx.family)
+            : { decision: guardViaRelease(own, lock, host, ctx.now), chain: undefined };
         const result: HostRuleResult = { ...verdictOf(decision), lock: decision.next, now: ctx.now };
-        return { next: decision.next, events: decision.events, result };
+        return { next: decision.next, events: decision.events, result, chain };
       },
     });
     return result;
@@ -376,7 +391,7 @@ export abstract class SqlStore implements Store {
    * signalled when the change may let one in.
    */
   private async runLockOp<T, H extends HostRef | undefined>(
-    op: { ref: string; actor: Actor; targetHostId?: number },
+    op: { ref: string; actor: Actor; targetHostId?: number; parentRef?: string },
     create: Pick<HostLockOp<T>, 'createIfMissing' | 'createWith'> | undefined,
     checkIn: (tx: Tx, now: number) => Promise<H>,
     decide: (lock: LockState, host: H, ctx: LockOpContext) => HostLockMutation<T>,
@@ -405,7 +420,25 @@ export abstract class SqlStore implements Store {
         // No such lock: nothing is written, not even the host's check-in (FleetLock relies on it).
         if (!record) throw new NoSuchLock();
         const state = await loadHoldersAndQueue(tx, Number(record.id));
-        const lock = toLockState(record, state.holders);
+        // Nested locks: the ancestors' rows are taken after this one's, upward (src/store/nested-sql.ts).
+        const ancestors = await loadAncestors(tx, record.parent_id);
+        const children = await loadChildNames(tx, Number(record.id));
+        const lock: LockState = withFamily(toLockState(record, state.holders), ancestors[0]?.name, children);
+        const family: Family = {
+          ancestors,
+          siblings: await loadSiblings(
+            tx,
+            ancestors.map((a) => a.id),
+            [...lock.holders.map((h) => h.hostId), ...(host ? [host.id] : [])],
+          ),
+        };
+        const newParent =
+          op.parentRef === undefined
+            ? undefined
+            : {
+                target: await resolveParent(tx, op.parentRef),
+                subtreeHeight: await subtreeHeight(tx, lock.id),
+              };
         const targetHost =
           op.targetHostId === undefined ? undefined : await findHostById(tx, op.targetHostId);
         const queue = state.queue;
@@ -418,7 +451,35 @@ export abstract class SqlStore implements Store {
             ...gone.map((w) => w.id),
           ]);
         }
-        const mutation = decide(lock, host, { targetHost, now, waiters });
+        const mutation = decide(lock, host, { targetHost, now, waiters, family, newParent });
+        const parentNameOf = (l: LockState) =>
+          l.parentId == null
+            ? null
+            : l.parentId === lock.parentId
+              ? (lock.parent ?? null)
+              : (newParent?.target?.name ?? null);
+        // Hosts that left this lock leave the slots they held through it in the ancestors.
+        const chain = releaseUpward(
+          lock,
+          mutation.delete ? undefined : (mutation.next ?? lock),
+          mutation.chain?.ancestors ?? ancestors,
+          family.siblings,
+          mutation.events,
+          now,
+        );
+        const freedLevels: number[] = [];
+        for (const [i, before] of ancestors.entries()) {
+          const after = chain.ancestors[i]!;
+          if (after !== before) await applyNext(tx, before, after);
+          await insertEvents(
+            tx,
+            before.id,
+            before.name,
+            [...(mutation.chain?.events[i] ?? []), ...chain.events[i]!],
+            now,
+          );
+          if (mayAdmitWaiters(before, after)) freedLevels.push(before.id);
+        }
         if (mutation.delete) {
           await tx.run('DELETE FROM locks WHERE id = ?', [lock.id]);
           await rememberFencingCounter(tx, lock.name, lock.fencingCounter);
@@ -426,7 +487,8 @@ export abstract class SqlStore implements Store {
           await insertEvents(tx, null, lock.name, mutation.events, now);
           // Every waiter hears of it (their lock is gone), not just the head.
           await this.signal(tx, lock.id, undefined);
-          return { result: mutation.result, lock: undefined, changed: lock.id, wake: undefined };
+          const below = await this.signalBelow(tx, freedLevels);
+          return { result: mutation.result, lock: undefined, changed: lock.id, wake: undefined, below };
         }
         const next = mutation.next ?? lock;
         if (mutation.next) await applyNext(tx, lock, mutation.next);
@@ -455,12 +517,18 @@ export abstract class SqlStore implements Store {
           ? waitersToWake(next, queueAfter(waiters, mutation.dequeue, waiterId), now)
           : undefined;
         if (changed) await this.signal(tx, lock.id, wake);
+        // A place freed at this nested lock or above may let in waiters of the locks below it.
+        if ((ancestors.length > 0 || children.length > 0) && mayAdmitWaiters(lock, next)) {
+          freedLevels.push(lock.id);
+        }
+        const below = await this.signalBelow(tx, freedLevels, changed ? lock.id : undefined);
         return {
           result: mutation.result,
-          lock: next,
+          lock: next === lock ? next : withFamily(next, parentNameOf(next) ?? undefined, children),
           waiterId,
           changed: changed ? lock.id : undefined,
           wake,
+          below,
         };
       });
     } catch (err) {
@@ -468,13 +536,23 @@ export abstract class SqlStore implements Store {
       throw err;
     }
     if (out.changed !== undefined) this.emitChange(out.changed, out.wake);
+    for (const id of out.below) this.emitChange(id, undefined);
     return { result: out.result, lock: out.lock, waiterId: out.waiterId };
+  }
+
+  /** Nested locks: every waiter of the freed levels and of the locks below them may try again. */
+  private async signalBelow(tx: Tx, freedLevels: number[], signalled?: number): Promise<number[]> {
+    const waiting = (await waitingBelow(tx, freedLevels)).filter((id) => id !== signalled);
+    for (const id of waiting) await this.signal(tx, id, undefined);
+    return waiting;
   }
 
   async getLock(ref: string): Promise<LockState | undefined> {
     return this.read(async (q) => {
       const record = await findLockRecord(q, ref, '');
-      return record ? toLockState(record, await loadHolders(q, Number(record.id))) : undefined;
+      if (!record) return undefined;
+      const [lock] = await withFamilyNames(q, [toLockState(record, await loadHolders(q, Number(record.id)))]);
+      return lock;
     });
   }
 
@@ -521,7 +599,10 @@ export abstract class SqlStore implements Store {
       return {
         total: Number(total?.n ?? 0),
         subtotal: Number(subtotal?.n ?? 0),
-        locks: records.map((r) => toLockState(r, holders.get(Number(r.id)) ?? [])),
+        locks: await withFamilyNames(
+          q,
+          records.map((r) => toLockState(r, holders.get(Number(r.id)) ?? [])),
+        ),
         now,
       };
     });
@@ -530,10 +611,13 @@ export abstract class SqlStore implements Store {
   async createLock(input: NewLock, actor: Actor): Promise<LockState> {
     return this.write(async (tx) => {
       const now = await tx.now();
+      // Nested locks: the parent must exist and the chain stay within its depth.
+      const parent = input.parent == null ? undefined : await resolveParent(tx, input.parent);
+      if (input.parent != null) assertParent(undefined, parent, 0);
       const record = await insertUnique(
         tx,
-        `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, windows, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
+        `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, windows, created_at, updated_at, parent_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
         [
           input.name,
           input.type,
@@ -543,9 +627,10 @@ export abstract class SqlStore implements Store {
           windowsColumn(input.windows),
           now,
           now,
+          parent?.id ?? null,
         ],
       );
-      const created = toLockState(record as LockRecord, []);
+      const created = withFamily(toLockState(record as LockRecord, []), parent?.name, []);
       await inheritFencingCounter(tx, created.id);
       const lock = { ...created, fencingCounter: await currentFencingCounter(tx, created.id) };
       await insertEvents(tx, lock.id, lock.name, [eventFor('create', actor)], now);
@@ -638,4 +723,14 @@ function queueAfter(live: readonly Waiter[], dequeued: number | undefined, enque
   const ids = live.filter((w) => w.id !== dequeued).map((w) => ({ id: w.id }));
   if (enqueued !== undefined) ids.push({ id: enqueued });
   return ids;
+}
+
+/** Nested locks: the family's names on a lock state, only where there are any. */
+function withFamily(lock: LockState, parent: string | undefined, children: string[]): LockState {
+  const { parent: _parent, children: _children, ...rest } = lock;
+  return {
+    ...rest,
+    ...(parent === undefined ? {} : { parent }),
+    ...(children.length === 0 ? {} : { children }),
+  };
 }

@@ -6,7 +6,8 @@
 // nothing but the host's check-in, and the store runs the general TypeScript path instead:
 // an unknown host (registration or unknown_host), a missing lock (creation and its fencing
 // counter), a lock with maintenance windows (time-zone rules: luxon, not SQL), and a lock with
-// a queue (queue position, lapsed waiters, NOTIFY for wake-ups). None of these is the steady
+// a queue (queue position, lapsed waiters, NOTIFY for wake-ups), and a nested lock (a parent or
+// children: every level of the chain is written, migration 11). None of these is the steady
 // state of a fleet polling its update lock.
 //
 // The check-in is written at most once a second (CHECKIN_EVERY_MS in src/store/lock-sql.ts),
@@ -42,7 +43,8 @@ BEGIN
     SELECT * INTO v_lock FROM locks WHERE name = p_ref FOR UPDATE;
   END IF;
   IF v_lock.id IS NULL OR v_lock.windows IS NOT NULL
-     OR EXISTS (SELECT 1 FROM lock_waiters WHERE lock_id = v_lock.id) THEN
+     OR EXISTS (SELECT 1 FROM lock_waiters WHERE lock_id = v_lock.id)
+     OR v_lock.parent_id IS NOT NULL OR EXISTS (SELECT 1 FROM locks WHERE parent_id = v_lock.id) THEN
     RETURN NULL;
   END IF;
   v_was_updated := v_lock.updated_at;

@@ -175,6 +175,19 @@ function listOrder(): string {
 CREATE INDEX locks_name_order ON locks (LOWER(name), name, id);`;
 }
 
+/**
+ * Nested locks (issue 11): a lock may name a parent; a holder of a child also holds a slot in
+ * every ancestor, marked with the child it was taken through (`via_lock_id`). A lock with
+ * children cannot be deleted (the service refuses with a 422; RESTRICT is the backstop). The
+ * PostgreSQL host rule is reinstalled: it hands locks with a parent or children to TypeScript.
+ */
+function nested(): string {
+  return `
+ALTER TABLE locks ADD COLUMN parent_id BIGINT REFERENCES locks(id) ON DELETE RESTRICT;
+CREATE INDEX locks_parent ON locks (parent_id);
+ALTER TABLE lock_holders ADD COLUMN via_lock_id BIGINT REFERENCES locks(id) ON DELETE SET NULL;`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sqlite: initial('sqlite'), postgres: initial('postgres') },
   { version: 2, name: 'accounts', sqlite: accounts('sqlite'), postgres: accounts('postgres') },
@@ -189,4 +202,5 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: HOST_RULE_FUNCTION,
   },
   { version: 7, name: 'lock list order index', sqlite: listOrder(), postgres: listOrder() },
+  { version: 11, name: 'nested locks', sqlite: nested(), postgres: `${nested()}\n${HOST_RULE_FUNCTION}` },
 ];
