@@ -27,6 +27,8 @@ interface HolderRow {
   acquired_at?: string | null;
   fencing_token?: number | null;
   expires_at?: string | null;
+  /** nested locks: the child lock this slot was taken through */
+  via?: string;
 }
 interface LockRow {
   id: number;
@@ -37,6 +39,9 @@ interface LockRow {
   stale?: boolean;
   updated_at?: string;
   holders?: HolderRow[];
+  /** nested locks: the parent's name and the children's */
+  parent?: string | null;
+  children?: string[];
 }
 interface EventRow {
   id: number;
@@ -233,6 +238,16 @@ Examples:
         out(`  lease:       ${lock.lease_seconds ? `${lock.lease_seconds}s` : 'none'}`);
         if (Array.isArray(lock.windows) && lock.windows.length)
           out(`  windows:     ${JSON.stringify(lock.windows)}`);
+        if (lock.parent) {
+          // nested locks: the whole chain up to the root (a holder of this lock holds a slot in each)
+          const chain = [lock.name];
+          for (let parent: string | null | undefined = lock.parent; parent && chain.length < 16;) {
+            chain.push(parent);
+            parent = (await api.get<LockRow>(lockPath(parent))).parent;
+          }
+          out(`  chain:       ${chain.join(' → ')}`);
+        }
+        if (lock.children?.length) out(`  children:    ${lock.children.join(', ')}`);
         out('holders:');
         out(
           lock.holders?.length
@@ -242,7 +257,7 @@ Examples:
                   `  ${h.name}`,
                   h.acquired_at ?? '',
                   String(h.fencing_token ?? '-'),
-                  h.expires_at ?? '-',
+                  h.via ? `via ${h.via}` : (h.expires_at ?? '-'),
                 ]),
                 width(),
               )
@@ -264,17 +279,25 @@ Examples:
         'a maintenance window, repeatable, e.g. \'{"days":["sun"],"start":"02:00","duration_minutes":120,"time_zone":"Europe/Berlin"}\'; "none" clears them',
         collectWindow,
       )
+      .option(
+        '--parent <name>',
+        'nested locks: a holder of this lock also takes a slot in the parent (and its ancestors)',
+      )
+      .option('--no-parent', 'no parent lock (detach)')
       .option('--json', 'print the JSON');
   type AttrFlags = OperatorFlags & {
     maxHolders?: number;
     lease?: number | null;
     disabled?: boolean;
     window?: unknown[];
+    /** a name, or false for --no-parent */
+    parent?: string | false;
   };
   const body = (flags: AttrFlags) => ({
     ...(flags.maxHolders !== undefined && { max_holders: flags.maxHolders }),
     ...(flags.lease !== undefined && { lease_seconds: flags.lease }),
     ...(flags.window !== undefined && { windows: flags.window }),
+    ...(flags.parent !== undefined && { parent: flags.parent === false ? null : flags.parent }),
   });
 
   attributes(withApiOptions(locks.command('create <name>').description('create a lock')))
@@ -299,13 +322,16 @@ Examples:
   attributes(withApiOptions(locks.command('set <name>').description("change a lock's settings")))
     .addHelpText(
       'after',
-      '\nExamples:\n  keyholder locks set reboot-slots --max-holders 5\n  keyholder locks set web-cluster --lease none',
+      '\nExamples:\n  keyholder locks set reboot-slots --max-holders 5\n  keyholder locks set web-cluster --lease none\n  keyholder locks set web-cluster --parent dc-berlin',
     )
     .action(
       action(async (api, flags: AttrFlags, name: string) => {
         const changes = body(flags);
         if (Object.keys(changes).length === 0) {
-          throw new ClientError('config', 'nothing to change: pass --max-holders, --lease or --window');
+          throw new ClientError(
+            'config',
+            'nothing to change: pass --max-holders, --lease, --window or --parent',
+          );
         }
         const lock = await api.call<LockRow>('PUT', lockPath(name), changes);
         if (flags.json) json(lock);
