@@ -39,13 +39,23 @@ export const TABLES: TableSpec[] = [
       'fencing_counter',
       'created_at',
       'updated_at',
+      // nested locks (migration 11); absent from older exports
+      'parent_id',
     ],
     booleans: ['enabled'],
     identity: true,
   },
   {
     name: 'lock_holders',
-    columns: ['lock_id', 'host_id', 'acquired_at', 'refreshed_at', 'fencing_token', 'expires_at'],
+    columns: [
+      'lock_id',
+      'host_id',
+      'acquired_at',
+      'refreshed_at',
+      'fencing_token',
+      'expires_at',
+      'via_lock_id',
+    ],
     identity: false,
   },
   {

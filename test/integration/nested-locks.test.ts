@@ -2,7 +2,7 @@
 // nothing, released together; every level's rules apply and a refusal above names its level.
 // Over real HTTPS on both stores; the invariant is checked at every level after every step.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { STORES } from '../support/stores.js';
+import { createTestDatabase, STORES } from '../support/stores.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { untilWaiters } from '../support/db-sql.js';
 
@@ -262,6 +262,31 @@ describe.each(STORES)('nested locks on %s', (kind) => {
     const next = await acquire(`lb-${kind}`, C);
     expect(next.status, next.text).toBe(200);
     expect(await holders(P)).toEqual([`lb-${kind}`]);
+  });
+
+  it('export and import keep the tree and the via slots (a child older than its parent too)', async () => {
+    const child = `old-child-${kind}`;
+    const parent = `young-parent-${kind}`;
+    await create(child);
+    await create(parent);
+    expect((await s.asAdmin('PUT', `/api/dlmlocks/${enc(child)}`, { body: { parent } })).status).toBe(200);
+    expect((await acquire(`bk-${kind}`, child)).status).toBe(200);
+    const source = s.db.open();
+    const doc = await source.exportData();
+    await source.close();
+    const target = await createTestDatabase(kind);
+    const restored = target.open();
+    try {
+      await restored.migrate();
+      await restored.importData(doc);
+      expect((await restored.getLock(child))?.parent).toBe(parent);
+      expect((await restored.getLock(parent))?.holders).toEqual([
+        expect.objectContaining({ hostName: `bk-${kind}`, viaLockName: child, expiresAt: null }),
+      ]);
+    } finally {
+      await restored.close();
+      await target.dispose();
+    }
   });
 
   it('a blocking acquire of a child waits while the parent is full and gets in when it frees', async () => {

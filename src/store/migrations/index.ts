@@ -178,12 +178,13 @@ CREATE INDEX locks_name_order ON locks (LOWER(name), name, id);`;
 /**
  * Nested locks (issue 11): a lock may name a parent; a holder of a child also holds a slot in
  * every ancestor, marked with the child it was taken through (`via_lock_id`). A lock with
- * children cannot be deleted (the service refuses with a 422; RESTRICT is the backstop). The
+ * children cannot be deleted (the service refuses with a 422; the foreign key is the backstop,
+ * checked at commit so an import may insert a child before its parent with a higher id). The
  * PostgreSQL host rule is reinstalled: it hands locks with a parent or children to TypeScript.
  */
 function nested(): string {
   return `
-ALTER TABLE locks ADD COLUMN parent_id BIGINT REFERENCES locks(id) ON DELETE RESTRICT;
+ALTER TABLE locks ADD COLUMN parent_id BIGINT REFERENCES locks(id) DEFERRABLE INITIALLY DEFERRED;
 CREATE INDEX locks_parent ON locks (parent_id);
 ALTER TABLE lock_holders ADD COLUMN via_lock_id BIGINT REFERENCES locks(id) ON DELETE SET NULL;`;
 }
