@@ -1,6 +1,7 @@
 // Nested locks (issue 11): a holder of a child also holds a slot in every ancestor, all or
 // nothing, released together; every level's rules apply and a refusal above names its level.
 // Over real HTTPS on both stores; the invariant is checked at every level after every step.
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, STORES } from '../support/stores.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -288,6 +289,35 @@ describe.each(STORES)('nested locks on %s', (kind) => {
       await target.dispose();
     }
   });
+
+  it.runIf(kind === 'postgres')(
+    "PostgreSQL's server-side host rule hands a child and a parent to the general path, and takes a lone lock",
+    async () => {
+      await create(`fast-parent-${kind}`);
+      await create(`fast-child-${kind}`, { parent: `fast-parent-${kind}` });
+      await create(`fast-alone-${kind}`);
+      expect((await acquire(`fast-host-${kind}`, `fast-alone-${kind}`)).status).toBe(200); // registers the host
+      const client = new pg.Client({ connectionString: s.db.url });
+      await client.connect();
+      try {
+        const rule = async (lock: string) =>
+          (
+            await client.query<{ out: unknown }>(
+              "SELECT keyholder_host_rule('acquire', $1, NULL, $2) AS out",
+              [lock, `fast-host-${kind}`],
+            )
+          ).rows[0]!.out;
+        expect(await rule(`fast-child-${kind}`)).toBeNull();
+        expect(await rule(`fast-parent-${kind}`)).toBeNull();
+        expect(await rule(`fast-alone-${kind}`)).toEqual(expect.objectContaining({ outcome: 'refreshed' }));
+      } finally {
+        await client.end();
+      }
+      // nothing was written at either nested level by the fast path
+      expect(await holders(`fast-child-${kind}`)).toEqual([]);
+      expect(await holders(`fast-parent-${kind}`)).toEqual([]);
+    },
+  );
 
   it('a blocking acquire of a child waits while the parent is full and gets in when it frees', async () => {
     const P = `wp-${kind}`;
