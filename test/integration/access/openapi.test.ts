@@ -87,6 +87,7 @@ describe('OpenAPI document and docs page', () => {
         'max_holders',
         'lease_seconds',
         'windows',
+        'parent',
       ]);
       expect(body.properties.windows).toBeDefined();
     }
