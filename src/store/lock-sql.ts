@@ -241,17 +241,17 @@ export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promi
          VALUES (?, ?, ?, ?, ?, ?, ?)`,
         [prev.id, h.hostId, h.acquiredAt, h.refreshedAt, h.fencingToken, h.expiresAt, h.viaLockId ?? null],
       );
-    } else if ((old.viaLockId ?? null) !== (h.viaLockId ?? null)) {
-      // nested locks: a slot now held through another child (or taken over by a direct acquire)
-      await tx.defer(
-        'UPDATE lock_holders SET refreshed_at = ?, expires_at = ?, via_lock_id = ?, stale_reported_at = NULL WHERE lock_id = ? AND host_id = ?',
-        [h.refreshedAt, h.expiresAt, h.viaLockId ?? null, prev.id, h.hostId],
-      );
       // A new holder is a member from now (src/store/members.ts); a refresh writes nothing here.
       await tx.defer(
         `INSERT INTO lock_members (lock_id, host_id, last_acquired_at) VALUES (?, ?, ?)
          ON CONFLICT (lock_id, host_id) DO UPDATE SET last_acquired_at = excluded.last_acquired_at`,
         [prev.id, h.hostId, h.acquiredAt],
+      );
+    } else if ((old.viaLockId ?? null) !== (h.viaLockId ?? null)) {
+      // nested locks: a slot now held through another child (or taken over by a direct acquire)
+      await tx.defer(
+        'UPDATE lock_holders SET refreshed_at = ?, expires_at = ?, via_lock_id = ?, stale_reported_at = NULL WHERE lock_id = ? AND host_id = ?',
+        [h.refreshedAt, h.expiresAt, h.viaLockId ?? null, prev.id, h.hostId],
       );
     } else if (old.refreshedAt !== h.refreshedAt || old.expiresAt !== h.expiresAt) {
       await tx.defer(
