@@ -87,11 +87,11 @@ describe('OpenAPI document and docs page', () => {
         'max_holders',
         'lease_seconds',
         'windows',
-        'gates',
+        'members_days',
         'blackouts',
         'paused_until',
         'pause_reason',
-        'members_days',
+        'gates',
         'parent',
       ]);
       expect(body.properties.windows).toBeDefined();
