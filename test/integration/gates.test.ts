@@ -281,9 +281,9 @@ describe.each(STORES)('health gates on %s', (kind) => {
     ]);
     const started = Date.now();
     const pending = acquire('bw1', 'blocking', '?wait=20');
-    await sleep(1000);
-    const during = up.count(`/api/v1/query?${query}`);
-    expect(during).toBeGreaterThan(1);
+    // the waiting request re-checks the failing gate on a timer (every 250 ms with cache_seconds 0)
+    for (let i = 0; i < 100 && up.count(`/api/v1/query?${query}`) < 2; i++) await sleep(100);
+    expect(up.count(`/api/v1/query?${query}`)).toBeGreaterThan(1);
     up.prometheus.set(query, series('x', 0));
     const r = await pending;
     expect(r.status).toBe(200);
