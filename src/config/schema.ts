@@ -2,6 +2,8 @@
 // validated with messages that name the offending key, then frozen.
 import { z } from 'zod';
 import proxyaddr from 'proxy-addr';
+import { credentialNames, parseGates, type GateDefinition } from '../lock/gates.js';
+import { lockNameProblems } from '../lock/validate.js';
 
 const trustedProxy = z.string().refine(
   (value) => {
@@ -277,9 +279,39 @@ export const ConfigSchema = z
               ),
           )
           .default({}),
+        /**
+         * Gates declared for locks by name (src/service/configured-gates.ts): applied at start,
+         * creating the lock if needed; the config is then the source of truth for their gates.
+         */
+        locks: z
+          .record(z.string(), z.unknown())
+          .transform((declared, ctx) => {
+            const out: Record<string, GateDefinition[]> = {};
+            for (const [name, raw] of Object.entries(declared)) {
+              const problems = [...lockNameProblems(name), ...parseGates(raw).problems];
+              for (const problem of problems) {
+                ctx.addIssue({ code: z.ZodIssueCode.custom, path: [name], message: problem });
+              }
+              out[name] = parseGates(raw).gates;
+            }
+            return out;
+          })
+          .default({}),
       })
       .strict()
-      .default({ credentials: {} }),
+      // a declared gate naming credentials the file does not define would fail every check
+      .superRefine((gates, ctx) => {
+        for (const [name, list] of Object.entries(gates.locks)) {
+          for (const missing of credentialNames(list).filter((c) => !(c in gates.credentials))) {
+            ctx.addIssue({
+              code: z.ZodIssueCode.custom,
+              path: ['locks', name],
+              message: `credentials '${missing}' are not defined in gates.credentials`,
+            });
+          }
+        }
+      })
+      .default({ credentials: {}, locks: {} }),
     /** request and connection limits (src/http/connections.ts); each guards against a slow or idle client */
     http: z
       .object({

@@ -10,6 +10,7 @@ import type { Requester } from '../identity/requester.js';
 import { TlsExpiryWatch } from '../pki/expiry.js';
 import { EventHub } from '../service/event-stream.js';
 import { LockService } from '../service/locks.js';
+import { applyConfiguredGates } from '../service/configured-gates.js';
 import { GateCredentials } from '../gates/credentials.js';
 import { lockMembersOf } from '../gates/members-source.js';
 import { GateRunner } from '../gates/runner.js';
@@ -94,6 +95,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     onRecordError: (err) => app.log.warn({ err }, 'a health gate outcome could not be recorded'),
   });
   const locks = new LockService(store, config.hosts.autoRegister, gates);
+  const configured = await applyConfiguredGates(locks, config.gates.locks);
+  if (configured.length > 0) app.log.info({ locks: configured }, 'health gates from the config file applied');
   // Blocked acquires would hold a graceful shutdown up for minutes; they get a 503 to retry.
   app.addHook('preClose', async () => locks.stop());
   const staleAfterMs = config.locks.staleAfterSeconds * 1000;
