@@ -39,6 +39,10 @@ export async function overviewRoutes(
               stale: count,
               waiting: count,
               disabled: count,
+              outside_window: {
+                type: 'integer',
+                description: 'locks whose windows are all closed now (search: window = closed)',
+              },
               hosts: count,
               hosts_checked_in_24h: count,
               now: { type: 'string' },
@@ -70,6 +74,7 @@ export async function overviewRoutes(
         stale: counts.stale,
         waiting: counts.waiting,
         disabled: counts.disabled,
+        outside_window: counts.outsideWindow,
         hosts: counts.hosts,
         hosts_checked_in_24h: counts.hostsCheckedIn,
         now: formatTimestamp(counts.now),

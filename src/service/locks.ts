@@ -9,7 +9,7 @@ import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type LockState } from '../lock
 import { decideUpdate, type LockChanges } from '../lock/update.js';
 import { assertLockName } from '../lock/validate.js';
 import type { AuditActor } from '../store/accounts.js';
-import type { HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
+import type { EventFilter, HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
 import { WaitQueues } from './wait-queue.js';
 
 /** What a create/update may set; `hostId: null` frees the lock, a number makes that host hold it. */
@@ -323,9 +323,9 @@ export class LockService {
     return this.store.listLocks(query);
   }
 
-  async events(ref: string, limit: number, offset: number) {
+  async events(ref: string, limit: number, offset: number, filter?: EventFilter) {
     const lock = await this.show(ref);
-    return this.store.listEvents(lock.id, limit, offset);
+    return this.store.listEvents(lock.id, limit, offset, filter);
   }
 }
 

@@ -1,9 +1,11 @@
 // The figures of the web UI's overview: how many locks are held, stale, waited for and
 // disabled, how many hosts checked in lately, and acquisitions and refusals per hour. Counts
-// only, each one indexed query, so the overview stays cheap with thousands of locks.
+// only, each one indexed query, so the overview stays cheap with thousands of locks; the one
+// exception, "outside window", evaluates the calendars of the locks that have one.
 import type { Run } from './accounts.js';
 import { toEventRow, type EventRecord } from './rows.js';
 import type { EventRow } from './store.js';
+import { lockIdsOutsideWindow } from './window-state.js';
 
 export interface OverviewCounts {
   locks: number;
@@ -12,6 +14,8 @@ export interface OverviewCounts {
   /** locks with at least one live blocking acquire queued */
   waiting: number;
   disabled: number;
+  /** locks whose calendar refuses new holders now (src/store/window-state.ts) */
+  outsideWindow: number;
   hosts: number;
   hostsCheckedIn: number;
 }
@@ -31,7 +35,7 @@ export class Overview {
   counts(staleAfterMs: number, checkinWithinMs: number): Promise<OverviewCounts & { now: number }> {
     return this.read(async (q) => {
       const now = await q.now();
-      const row = await q.get<Record<keyof OverviewCounts, number>>(
+      const row = await q.get<Record<Exclude<keyof OverviewCounts, 'outsideWindow'>, number>>(
         `SELECT
            (SELECT COUNT(*) FROM locks) AS locks,
            (SELECT COUNT(DISTINCT lock_id) FROM lock_holders) AS held,
@@ -50,6 +54,7 @@ export class Overview {
         stale: n(row?.stale),
         waiting: n(row?.waiting),
         disabled: n(row?.disabled),
+        outsideWindow: (await lockIdsOutsideWindow(q, now)).length,
         hosts: n(row?.hosts),
         hostsCheckedIn: n(row?.hostsCheckedIn),
         now,

@@ -21,6 +21,10 @@ describe('parseSearch', () => {
       op: 'eq',
       value: 'web 01',
     });
+    expect(parseSearch('waiting = true')).toEqual({ kind: 'bool', field: 'waiting', value: true });
+    expect(parseSearch('window = closed')).toEqual({ kind: 'window', closed: true });
+    expect(parseSearch('window != Closed')).toEqual({ kind: 'window', closed: false });
+    expect(parseSearch('window = open')).toEqual({ kind: 'window', closed: false });
     expect(parseSearch('  ')).toBeNull();
     expect(parseSearch(undefined)).toBeNull();
   });
@@ -30,6 +34,8 @@ describe('parseSearch', () => {
     '= a',
     'nope = 1',
     'locked = maybe',
+    'window = shut',
+    'window ~ closed',
     '(name = a',
     'name = a)',
     'name = "x',
