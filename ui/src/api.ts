@@ -50,6 +50,24 @@ export interface Lock {
   windows?: Window[];
   next_window_at?: string | null;
   holders: Holder[];
+  /** health gates checked before a new holder is admitted (servers with gates only) */
+  gates?: Gate[];
+  /** each gate's last check */
+  gate_status?: GateStatus[];
+}
+
+/** A health gate as the API describes it: `name`, `type` and the type's own settings. */
+export interface Gate {
+  name: string;
+  type: string;
+  [setting: string]: unknown;
+}
+
+export interface GateStatus {
+  name: string;
+  ok: boolean;
+  detail: string | null;
+  checked_at: string | null;
 }
 
 export interface LockEvent {

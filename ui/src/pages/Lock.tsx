@@ -13,8 +13,9 @@ import {
 } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import { Link, useNavigate, useParams } from 'react-router-dom';
-import { api, lockPath, type Lock, type LockEvent, type Page, type Window } from '../api';
-import { EVENT_WINDOW, EventTable } from '../components/Events';
+import { api, lockPath, query, type Lock, type LockEvent, type Page, type Window } from '../api';
+import { EVENTS_PER_PAGE, EventTable, type EventFilters } from '../components/Events';
+import { GateTable } from '../components/Gates';
 import { LockActions } from '../components/LockActions';
 import { LockStatus } from '../components/LockStatus';
 import { Time } from '../components/Time';
@@ -31,9 +32,17 @@ export function LockPage() {
     () => api<Lock>('GET', lockPath(id)),
     (e) => e.lock.id === Number(id) || e.lock.name === id,
   );
+  const eventFilters: EventFilters = { type: url.type, host: url.host, page: intParam(url.page, 1) };
+  // filtered and paged by the API: one page of events, however many the lock has
+  const eventsPath = `${lockPath(id)}/dlmlock_events${query({
+    type: eventFilters.type,
+    host: eventFilters.host,
+    page: eventFilters.page,
+    per_page: EVENTS_PER_PAGE,
+  })}`;
   const events = useLive(
-    `events ${id}`,
-    () => api<Page<LockEvent>>('GET', `${lockPath(id)}/dlmlock_events?per_page=${EVENT_WINDOW}`),
+    eventsPath,
+    () => api<Page<LockEvent>>('GET', eventsPath),
     (e) => e.lock.id === Number(id) || e.lock.name === id,
   );
   const l = lock.data;
@@ -83,6 +92,12 @@ export function LockPage() {
             </Item>
           </DescriptionList>
           <LockActions lock={l} onChanged={reload} onDeleted={() => navigate('/locks')} />
+          {l.gates && (
+            <>
+              <Title headingLevel="h2">Gates</Title>
+              <GateTable gates={l.gates} status={l.gate_status} />
+            </>
+          )}
           <Title headingLevel="h2">Holders</Title>
           {l.holders.length === 0 ? (
             <p>Nobody holds this lock.</p>
@@ -128,9 +143,10 @@ export function LockPage() {
           {events.error && <Alert variant="danger" isInline title={events.error} />}
           {events.data && (
             <EventTable
-              events={events.data.results}
-              total={events.data.total}
-              filters={{ type: url.type, host: url.host, page: intParam(url.page, 1) }}
+              rows={events.data.results}
+              count={events.data.subtotal}
+              hostLabel="host name"
+              filters={eventFilters}
               onFilters={(f) => setUrl({ type: f.type, host: f.host, page: String(f.page) })}
             />
           )}
