@@ -8,7 +8,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_LOCK_TYPE } from '../../src/lock/types.js';
 import { ADMIN, startTestServer, type TestServer } from '../support/server.js';
-import { launch, logIn, newContext, uiTestsRunnable } from './browser.js';
+import { axeViolations, launch, logIn, newContext, uiTestsRunnable } from './browser.js';
 
 const PW = 'a-long-password-for-ui-tests';
 const WAIT = { timeout: 10_000 };
@@ -108,6 +108,7 @@ describe.skipIf(!uiTestsRunnable())('web UI', () => {
       // the default type is not repeated on every row
       expect(await page.getByTestId('lock-type').count()).toBe(0);
       await shoot(page, 'locks-desktop');
+      expect(await axeViolations(page)).toEqual([]);
       // Back undoes the filter: the state is in the URL
       await page.goBack();
       await expect.poll(() => page.locator('tbody tr').count(), WAIT).toBe(20);
@@ -267,6 +268,7 @@ describe.skipIf(!uiTestsRunnable())('web UI', () => {
       expect(await ends.textContent()).toMatch(/^in (59 min|1 h)$/);
       expect(await page.getByTestId('lock-fencing-token').textContent()).toBe('2');
       await shoot(page, 'lock-desktop');
+      expect(await axeViolations(page)).toEqual([]);
     });
 
     it('has users, the audit trail and the account page', async () => {
