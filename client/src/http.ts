@@ -203,6 +203,7 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 function preconditionError(res: RawResponse): ServerError {
   const error = parseServerError(res.body);
   const reason = header(res.headers, HEADERS.lockReason.toLowerCase());
+  const gate = header(res.headers, HEADERS.lockGate.toLowerCase());
   const holders = header(res.headers, HEADERS.lockHolders.toLowerCase())
     ?.split(',')
     .map((n) => safeDecode(n.trim()))
@@ -211,6 +212,7 @@ function preconditionError(res: RawResponse): ServerError {
     message: error.message ?? GENERIC_412,
     ...(reason !== undefined && { reason }),
     ...(holders !== undefined && holders.length > 0 && { holders }),
+    ...(gate !== undefined && { gate }),
   };
 }
 

@@ -72,6 +72,8 @@ export interface ServerError {
   reason?: string;
   /** X-Lock-Holders: who holds the lock now */
   holders?: string[];
+  /** X-Lock-Gate: the health gate that failed and why (`<name>: <why>`) */
+  gate?: string;
 }
 
 const errorSchema = z.object({ error: z.looseObject({ message: z.string().optional() }) });

@@ -39,6 +39,9 @@ const REASONS: Record<string, string> = {
   outside_window: "outside the lock's maintenance window",
   held: 'held by another host',
   queued: 'other hosts are queued for it (blocking acquire) and go first',
+  gate_failed: 'a health gate failed',
+  paused: 'an operator paused new holders (this lock or every lock)',
+  blackout: 'the lock is in a blackout (no new holders on these days)',
 };
 
 /** A refused (412) request: why, in words, and as a short reason the workflow can act on. */
@@ -67,6 +70,7 @@ export function explain412(
     const opening = /the next window opens [^.;]+/.exec(error.message ?? '')?.[0];
     if (reason === 'outside_window' && opening)
       return { reason, why: `${REASONS.outside_window}; ${opening}` };
+    if (reason === 'gate_failed' && error.gate) return { reason, why: `health gate ${error.gate}` };
     return { reason, why: REASONS[reason] ?? `refused by the server (${reason})` };
   }
   if (error.message && error.message !== GENERIC_412) return { reason, why: error.message };

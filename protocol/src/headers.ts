@@ -8,6 +8,8 @@ export const HEADERS = {
   lockHolders: 'X-Lock-Holders',
   /** a 412 outside the maintenance windows: when the next one opens (ISO 8601) */
   lockNextWindow: 'X-Lock-Next-Window',
+  /** a 412 for a failed health gate: `<gate name>: <why>` */
+  lockGate: 'X-Lock-Gate',
   /** a granted acquire: this host's fencing token */
   fencingToken: 'X-Fencing-Token',
 } as const;

@@ -5,4 +5,4 @@ export { MAX_WAIT_SECONDS, clampWait } from './wait.js';
 export { LOCK_REASONS, isLockReason, type LockReason } from './reasons.js';
 export { HEADERS } from './headers.js';
 export { ERROR_KINDS, PRECONDITION_FAILED_MESSAGE, type ErrorBody, type ErrorKind } from './errors.js';
-export type { HolderJson, LockJson, WindowJson } from './lock-json.js';
+export type { BlackoutJson, HolderJson, LockJson, WindowJson } from './lock-json.js';

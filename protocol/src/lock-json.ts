@@ -21,6 +21,11 @@ export type WindowJson = {
   time_zone: string;
 } & ({ days: string[] } | { nth_weekday: { nth: number; day: string } } | { days_of_month: number[] });
 
+/** Whole local days (from and to inclusive, YYYY-MM-DD) on which no new holder is admitted. */
+export type BlackoutJson = { from: string; to: string; time_zone: string; reason?: string };
+/** A health gate's definition; the keys beyond these depend on its type (see the README). */
+export type GateJson = { name: string; type: string; cache_seconds: number };
+
 export type LockJson = {
   id: number;
   host_id: number | null;
@@ -31,7 +36,14 @@ export type LockJson = {
   updated_at: string;
   /** the first holder; `self` only when a host asks */
   host: { name: string; self?: boolean } | null;
+  /** the limit in force now (a percentage rule's current number) */
   max_holders: number;
+  /** the limit as given: the number, or "10%" of the lock's members */
+  max_holders_rule?: number | string;
+  /** the lock's current members; null where not counted (a host's acquire of a fixed-limit lock) */
+  members_count?: number | null;
+  /** days an acquire keeps a host a member */
+  members_days?: number;
   lease_seconds: number | null;
   /** the asking host's own token when it holds the lock, else the earliest holder's */
   fencing_token: number | null;
@@ -39,7 +51,18 @@ export type LockJson = {
   fencing_counter: number;
   stale: boolean;
   windows: WindowJson[];
-  /** when the next maintenance window opens; null without windows or none within reach */
+  blackouts: BlackoutJson[];
+  /** no new holder before this time (shown as set, also once it has passed); null: not paused */
+  paused_until: string | null;
+  pause_reason: string | null;
+  /**
+   * refused now by a pause, blackout or window: when a new holder may come in; otherwise the
+   * next window opening (null without windows, or when nothing opens within 400 days)
+   */
   next_window_at: string | null;
   holders: HolderJson[];
+  /** health gates checked before a new holder is admitted (definitions; credentials by name) */
+  gates?: GateJson[];
+  /** the gates' last known results */
+  gate_status?: { name: string; ok: boolean; detail: string; checked_at: string }[];
 };

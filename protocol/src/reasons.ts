@@ -1,7 +1,17 @@
 // Why an acquire was refused: the X-Lock-Reason header of a 412 (foreman_dlm's body says
 // nothing specific, so keyholder tells its clients in a header).
 
-export const LOCK_REASONS = ['held', 'full', 'queued', 'disabled', 'host_barred', 'outside_window'] as const;
+export const LOCK_REASONS = [
+  'held',
+  'full',
+  'queued',
+  'disabled',
+  'host_barred',
+  'outside_window',
+  'paused',
+  'blackout',
+  'gate_failed',
+] as const;
 
 export type LockReason = (typeof LOCK_REASONS)[number];
 

@@ -28,6 +28,8 @@ export const WEBHOOK_EVENTS = [
   'enable',
   'disable',
   'force_release',
+  /** a health gate's outcome changed (pass → fail or back) */
+  'gate',
 ] as const;
 
 export const ConfigSchema = z
@@ -240,6 +242,44 @@ export const ConfigSchema = z
       })
       .strict()
       .default({ targets: [], pollIntervalSeconds: 1, maxAttempts: 12, alertResendSeconds: 60 }),
+    /** health gates (src/gates/): the credentials gates name, so no secret is stored in a lock */
+    gates: z
+      .object({
+        credentials: z
+          .record(
+            z
+              .string()
+              .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, 'a credential name: letters, digits, . _ -'),
+            z
+              .object({
+                bearerToken: z.string().min(1).optional(),
+                /** a file holding the token (read at each check, so rotation needs no restart) */
+                bearerTokenFile: z.string().min(1).optional(),
+                basicAuth: z
+                  .object({
+                    username: z.string().min(1),
+                    password: z.string().optional(),
+                    passwordFile: z.string().min(1).optional(),
+                  })
+                  .strict()
+                  .refine((b) => (b.password === undefined) !== (b.passwordFile === undefined), {
+                    message: 'give exactly one of password and passwordFile',
+                  })
+                  .optional(),
+                /** a PEM file to verify the upstream's certificate against (else the system CAs) */
+                caFile: z.string().min(1).optional(),
+              })
+              .strict()
+              .refine(
+                (c) =>
+                  [c.bearerToken, c.bearerTokenFile, c.basicAuth].filter((v) => v !== undefined).length <= 1,
+                { message: 'give at most one of bearerToken, bearerTokenFile and basicAuth' },
+              ),
+          )
+          .default({}),
+      })
+      .strict()
+      .default({ credentials: {} }),
     /** request and connection limits (src/http/connections.ts); each guards against a slow or idle client */
     http: z
       .object({

@@ -10,10 +10,16 @@ import type { Requester } from '../identity/requester.js';
 import { TlsExpiryWatch } from '../pki/expiry.js';
 import { EventHub } from '../service/event-stream.js';
 import { LockService } from '../service/locks.js';
+import { GateCredentials } from '../gates/credentials.js';
+import { membersFromAcquires } from '../gates/members-source.js';
+import { GateRunner } from '../gates/runner.js';
 import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
+import { pauseRoutes } from './pause.js';
+import { PauseService } from '../service/pause.js';
 import { eventRoutes } from './events.js';
 import { lockReleaseRoutes } from './lock-release.js';
+import { memberRoutes } from './members.js';
 import {
   clientErrorHandler,
   frameworkErrorHandler,
@@ -80,7 +86,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const identity = await installAccessGate(app, { config, store });
   await registerOpenApi(app);
 
-  const locks = new LockService(store, config.hosts.autoRegister);
+  const pauses = new PauseService(store);
+  const gates = new GateRunner({
+    store,
+    credentials: new GateCredentials(config.gates.credentials),
+    membersOf: membersFromAcquires(store),
+    onRecordError: (err) => app.log.warn({ err }, 'a health gate outcome could not be recorded'),
+  });
+  const locks = new LockService(store, config.hosts.autoRegister, gates);
   // Blocked acquires would hold a graceful shutdown up for minutes; they get a 503 to retry.
   app.addHook('preClose', async () => locks.stop());
   const staleAfterMs = config.locks.staleAfterSeconds * 1000;
@@ -94,10 +107,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     maxLockLabels: config.metrics.maxLockLabels,
     instanceId: config.instanceId,
     tls: deps.tls ?? (deps.https ? new TlsExpiryWatch(deps.https) : undefined),
+    gates,
   });
   for (const prefix of API_PREFIXES) {
-    await app.register(dlmlockRoutes, { prefix, locks, staleAfterMs });
+    await app.register(dlmlockRoutes, { prefix, locks, staleAfterMs, pauses });
+    await app.register(pauseRoutes, { prefix, pauses });
     await app.register(lockReleaseRoutes, { prefix, locks, staleAfterMs });
+    await app.register(memberRoutes, { prefix, store });
     await app.register(userRoutes, { prefix, store });
     await app.register(tokenRoutes, { prefix, store });
     await app.register(sessionRoutes, { prefix, store, identity, config });

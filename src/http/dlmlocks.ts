@@ -12,11 +12,14 @@ import { eventSchema, indexSchema, lockBodySchema, lockSchema, renderEvent, rend
 import type { Access } from '../identity/access.js';
 import { formatTimestamp } from '../lock/time.js';
 import type { LockState } from '../lock/types.js';
-import { nextWindowOpening } from '../lock/windows.js';
+import { LOOKAHEAD_DAYS, nextAdmission, type Pause } from '../lock/calendar.js';
+import type { PauseService } from '../service/pause.js';
 
 export interface DlmlockRoutesOptions {
   locks: LockService;
   staleAfterMs: number;
+  /** the global pause for the lock JSON's next_window_at (omitted: not shown there) */
+  pauses?: PauseService;
 }
 
 export function preconditionFailed(lockId: number) {
@@ -27,11 +30,12 @@ export function preconditionFailed(lockId: number) {
  * Outside its maintenance windows a lock says when the next one opens. Only windowed locks
  * (a keyholder extension) get this longer body; every other 412 stays foreman_dlm's.
  */
-function outsideWindow(lock: LockState, now: number) {
-  const next = nextWindowOpening(lock.windows, now);
+function outsideWindow(lock: LockState, now: number, globalPause: Pause | null) {
+  // the next opening the blackouts and pauses let through, not merely the next window
+  const next = nextAdmission(lock, globalPause, now);
   const when =
     next === undefined
-      ? 'no window opens within the next week'
+      ? `no window opens within the next ${LOOKAHEAD_DAYS} days`
       : `the next window opens ${formatTimestamp(next)}`;
   return {
     error: {
@@ -40,6 +44,12 @@ function outsideWindow(lock: LockState, now: number) {
       next_window_at: next === undefined ? null : formatTimestamp(next),
     },
   };
+}
+
+/** A header value: printable ASCII only (an upstream's text may carry anything), kept short. */
+export function headerSafe(text: string): string {
+  const clean = text.replace(/[^\x20-\x7e]/g, '?');
+  return clean.length > 200 ? `${clean.slice(0, 197)}...` : clean;
 }
 
 type IdRequest = FastifyRequest<{ Params: { id: string } }>;
@@ -69,14 +79,23 @@ function actorOf(request: FastifyRequest) {
 }
 
 export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOptions): Promise<void> {
-  const { locks, staleAfterMs } = opts;
-  const render = (lock: Parameters<typeof renderLock>[0], hostName?: string) =>
-    renderLock(lock, { hostName, now: Date.now(), staleAfterMs });
+  const { locks, staleAfterMs, pauses } = opts;
+  const globalPause = async () => (pauses ? await pauses.forRendering() : null);
+  const gateStatus = (lock: LockState) => locks.gateStatus(lock);
+  const render = async (lock: Parameters<typeof renderLock>[0], hostName?: string) =>
+    renderLock(lock, {
+      hostName,
+      now: Date.now(),
+      staleAfterMs,
+      globalPause: await globalPause(),
+      gateStatus,
+    });
 
-  const answer = (reply: FastifyReply, result: LockAnswer) => {
+  const answer = async (reply: FastifyReply, result: LockAnswer) => {
     if (!result.ok) {
       // The body is foreman_dlm's, byte for byte; why it failed travels in headers clients may read.
       reply.header(HEADERS.lockReason, result.reason);
+      if (result.gate !== undefined) reply.header(HEADERS.lockGate, headerSafe(result.gate));
       if (result.lock.holders.length > 0) {
         reply.header(
           HEADERS.lockHolders,
@@ -84,13 +103,18 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
         );
       }
       if (result.reason === 'outside_window') {
-        const body = outsideWindow(result.lock, result.at);
+        const body = outsideWindow(result.lock, result.at, result.globalPause);
         if (body.error.next_window_at) reply.header(HEADERS.lockNextWindow, body.error.next_window_at);
         return reply.code(412).send(body);
       }
+      if (result.reason === 'paused' || result.reason === 'blackout') {
+        // foreman_dlm's body unchanged; when acquiring becomes possible travels in a header
+        const next = nextAdmission(result.lock, result.globalPause, result.at);
+        if (next !== undefined) reply.header(HEADERS.lockNextWindow, formatTimestamp(next));
+      }
       return reply.code(412).send(preconditionFailed(result.lock.id));
     }
-    const body = render(result.lock, result.hostName);
+    const body = await render(result.lock, result.hostName);
     const mine = result.lock.holders.find((h) => h.hostName === result.hostName);
     if (mine) reply.header(HEADERS.fencingToken, String(mine.fencingToken));
     return reply.send(body);
@@ -150,6 +174,7 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
     async (request) => {
       const params = parseIndexParams(request.query as Record<string, unknown>);
       const { total, subtotal, locks: page, now } = await locks.list(toListQuery(params, staleAfterMs));
+      const pause = await globalPause();
       return {
         total,
         subtotal,
@@ -159,7 +184,7 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
         sort: params.order.given
           ? { by: params.order.by, order: params.order.desc ? 'DESC' : 'ASC' }
           : { by: null, order: null },
-        results: page.map((l) => renderLock(l, { now, staleAfterMs })),
+        results: page.map((l) => renderLock(l, { now, staleAfterMs, globalPause: pause, gateStatus })),
       };
     },
   );
@@ -179,7 +204,7 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
     },
     async (request, reply) => {
       const lock = await locks.create(parseLockAttributes(request.body), actorOf(request));
-      return reply.code(201).send(render(lock));
+      return reply.code(201).send(await render(lock));
     },
   );
 

@@ -9,6 +9,8 @@ import proxyaddr from 'proxy-addr';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { LockAnswer, LockService } from '../service/locks.js';
+import { nextAdmission } from '../lock/calendar.js';
+import { formatTimestamp } from '../lock/time.js';
 import type { LockState } from '../lock/types.js';
 import { fromDatabaseText } from './errors.js';
 import { checkProtocolHeader, FleetLockError, lockNameOf, parseClientParams } from './fleetlock-body.js';
@@ -31,8 +33,25 @@ function holdersText(lock: LockState): string {
   return names.length > SHOWN_HOLDERS ? `${shown} and ${names.length - SHOWN_HOLDERS} more` : shown;
 }
 
+/** `; new holders from <time>` when the calendar says when acquiring becomes possible again */
+function untilText(answer: Extract<LockAnswer, { ok: false }>): string {
+  const next = nextAdmission(answer.lock, answer.globalPause, answer.at);
+  return next === undefined ? '' : `; new holders from ${formatTimestamp(next)}`;
+}
+
+function pausedText(answer: Extract<LockAnswer, { ok: false }>): string {
+  const { lock, globalPause, at } = answer;
+  const global = globalPause !== null && globalPause.until > at;
+  const reason = global ? globalPause.reason : lock.pauseReason;
+  const what = global ? 'all locks are paused' : `lock ${lock.name} is paused`;
+  return `${what}${reason ? ` (${reason})` : ''}${untilText(answer)}`;
+}
+
 function refusal(answer: Extract<LockAnswer, { ok: false }>): FleetLockError {
   const { lock, hostName } = answer;
+  // a failed health gate has its own kind, so Zincati's log says which gate and why
+  if (answer.reason === 'gate_failed')
+    return new FleetLockError(409, 'gate_failed', answer.gate ?? 'a gate failed');
   // Not exhaustive on purpose: a reason added to the rules later still gets a readable answer.
   const why: Partial<Record<string, string>> = {
     held: `lock ${lock.name} is held by ${holdersText(lock)}`,
@@ -41,10 +60,14 @@ function refusal(answer: Extract<LockAnswer, { ok: false }>): FleetLockError {
     disabled: `lock ${lock.name} is disabled`,
     host_barred: `${hostName} may not acquire locks (an operator turned can_acquire_locks off)`,
     outside_window: `lock ${lock.name} is outside its maintenance windows`,
+    paused: pausedText(answer),
+    blackout: `lock ${lock.name} is in a blackout${untilText(answer)}`,
   };
+  // a pause or a blackout is a kind of its own, so a fleet dashboard can tell it from contention
+  const kind = answer.reason === 'paused' || answer.reason === 'blackout' ? answer.reason : 'failed_lock';
   return new FleetLockError(
     409,
-    'failed_lock',
+    kind,
     why[answer.reason] ?? `lock ${lock.name} cannot be taken (${answer.reason})`,
   );
 }

@@ -17,6 +17,9 @@ const REASONS = Object.keys({
   disabled: true,
   host_barred: true,
   outside_window: true,
+  paused: true,
+  blackout: true,
+  gate_failed: true,
 } satisfies Record<RejectReason, true>) as RejectReason[];
 
 declare module 'fastify' {
@@ -40,7 +43,7 @@ export function lockOutcomeCounters(registry: Registry) {
   });
   const refusals = new Counter({
     name: 'keyholder_lock_refusals_total',
-    help: 'Acquires refused, by API and reason (held, full, queued, disabled, host_barred, outside_window)',
+    help: 'Acquires refused, by API and reason (held, full, queued, disabled, host_barred, outside_window, paused, blackout, gate_failed)',
     labelNames: ['api', 'reason'] as const,
     registers: [registry],
   });

@@ -12,6 +12,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { TlsExpiryWatch } from '../pki/expiry.js';
 import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
+import type { GateRunner } from '../gates/runner.js';
+import { installGateMetrics } from './metrics-gates.js';
 import { installLockMetrics } from './metrics-locks.js';
 import { lockOutcomeCounters } from './metrics-outcomes.js';
 
@@ -24,6 +26,8 @@ export interface MetricsOptions {
   instanceId?: string;
   /** the TLS material in use (absent when the app is built without TLS, as in some tests) */
   tls?: TlsExpiryWatch;
+  /** health gate checks (src/gates/runner.ts) */
+  gates?: GateRunner;
 }
 
 /** What other parts of the server report into /metrics. */
@@ -72,6 +76,7 @@ export function installMetrics(app: FastifyInstance, opts: MetricsOptions): void
   });
 
   installLockMetrics(registry, opts);
+  if (opts.gates) installGateMetrics(registry, opts.gates, opts.maxLockLabels);
   installDatabaseMetrics(registry, opts.store);
   if (opts.tls) installTlsMetrics(registry, opts.tls);
   app.decorate('metrics', webhookMetrics(registry));

@@ -1,10 +1,12 @@
 // Lock JSON exactly as foreman_dlm renders it, plus keyholder's extension keys, and the
 // response schemas that keep serialisation on fastify's compiled (fast-json-stringify) path.
 import type { LockJson } from 'keyholder-protocol';
+import type { GateStatus } from '../gates/runner.js';
+import { DEFAULT_MEMBERS_DAYS, maxHoldersRule } from '../lock/members.js';
 import { isStale } from '../lock/rules.js';
 import { formatNullableTimestamp, formatTimestamp } from '../lock/time.js';
 import type { LockState } from '../lock/types.js';
-import { nextWindowOpening } from '../lock/windows.js';
+import { nextWindowAt, type Pause } from '../lock/calendar.js';
 import type { EventRow } from '../store/store.js';
 
 export interface RenderContext {
@@ -12,6 +14,10 @@ export interface RenderContext {
   hostName?: string;
   now: number;
   staleAfterMs: number;
+  /** the global pause, for next_window_at (omitted: the lock's own calendar only) */
+  globalPause?: Pause | null;
+  /** the last known results of the lock's health gates (absent: none known) */
+  gateStatus?: (lock: LockState) => GateStatus[];
 }
 
 /** The lock JSON both sides know (keyholder-protocol's LockJson). */
@@ -32,6 +38,13 @@ export function renderLock(lock: LockState, ctx: RenderContext): LockJson {
         : { name: first.hostName, self: first.hostName === ctx.hostName }
       : null,
     max_holders: lock.maxHolders,
+    // the limit as given ("10%" or the number) beside the number it makes now
+    max_holders_rule: maxHoldersRule({
+      maxHolders: lock.maxHolders,
+      maxHoldersPercent: lock.maxHoldersPercent ?? null,
+    }),
+    members_count: lock.membersCount ?? null,
+    members_days: lock.membersDays ?? DEFAULT_MEMBERS_DAYS,
     lease_seconds: lock.leaseSeconds,
     // the asking host's own token when it holds the lock, else the earliest holder's
     fencing_token: (mine ?? first)?.fencingToken ?? null,
@@ -39,16 +52,24 @@ export function renderLock(lock: LockState, ctx: RenderContext): LockJson {
     fencing_counter: lock.fencingCounter,
     stale: isStale(lock, ctx.now, ctx.staleAfterMs),
     windows: lock.windows,
-    // when the next maintenance window opens (null: no windows, or none within eight days)
-    next_window_at:
-      lock.windows.length === 0
-        ? null
-        : formatNullableTimestamp(nextWindowOpening(lock.windows, ctx.now) ?? null),
+    blackouts: lock.blackouts,
+    paused_until: formatNullableTimestamp(lock.pausedUntil),
+    pause_reason: lock.pauseReason,
+    // refused now (pause, blackout, window): when that ends; else the next window opening
+    next_window_at: formatNullableTimestamp(nextWindowAt(lock, ctx.globalPause ?? null, ctx.now) ?? null),
     holders: lock.holders.map((h) => ({
       name: h.hostName,
       acquired_at: formatTimestamp(h.acquiredAt),
       fencing_token: h.fencingToken,
       expires_at: formatNullableTimestamp(h.expiresAt),
+    })),
+    // definitions as given (credentials by name only) and what their last checks said
+    gates: lock.gates ?? [],
+    gate_status: (ctx.gateStatus?.(lock) ?? []).map((g) => ({
+      name: g.name,
+      ok: g.ok,
+      detail: g.detail,
+      checked_at: formatTimestamp(g.checkedAt),
     })),
   };
 }
@@ -72,6 +93,19 @@ export function renderEventWithLock(e: EventRow) {
 
 const nullableString = { type: ['string', 'null'] } as const;
 
+// a function declaration, so the lock schema above can use it (hoisted)
+function blackoutSchemaOut() {
+  return {
+    type: 'object',
+    properties: {
+      from: { type: 'string', description: 'first day, YYYY-MM-DD (inclusive)' },
+      to: { type: 'string', description: 'last day, YYYY-MM-DD (inclusive)' },
+      time_zone: { type: 'string', description: 'IANA time zone of the days, e.g. Europe/Berlin' },
+      reason: { type: 'string' },
+    },
+  } as const;
+}
+
 export const lockSchema = {
   type: 'object',
   properties: {
@@ -87,6 +121,9 @@ export const lockSchema = {
       properties: { name: { type: 'string' }, self: { type: 'boolean' } },
     },
     max_holders: { type: 'integer' },
+    max_holders_rule: { type: ['integer', 'string'] },
+    members_count: { type: ['integer', 'null'] },
+    members_days: { type: 'integer' },
     lease_seconds: { type: ['integer', 'null'] },
     fencing_token: { type: ['integer', 'null'] },
     fencing_counter: { type: 'integer' },
@@ -108,7 +145,23 @@ export const lockSchema = {
         },
       },
     },
+    blackouts: { type: 'array', items: blackoutSchemaOut() },
+    paused_until: nullableString,
+    pause_reason: nullableString,
     next_window_at: nullableString,
+    gates: { type: 'array', items: { type: 'object', additionalProperties: true } },
+    gate_status: {
+      type: 'array',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          ok: { type: 'boolean' },
+          detail: { type: 'string' },
+          checked_at: { type: 'string' },
+        },
+      },
+    },
     holders: {
       type: 'array',
       items: {
@@ -175,9 +228,60 @@ const lockAttributes = {
     type: { type: 'string', description: 'ForemanDlm::Dlmlock::Update' },
     enabled: { type: 'boolean' },
     host_id: { type: ['integer', 'null'], description: 'update only: a host id sets the holder, null frees' },
-    max_holders: { type: 'integer', minimum: 1 },
+    max_holders: {
+      oneOf: [
+        { type: 'integer', minimum: 1 },
+        {
+          type: 'string',
+          pattern: '^[0-9]{1,3}%$',
+          description: 'a percentage of the members, "1%" to "100%"',
+        },
+      ],
+    },
+    members_days: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 3650,
+      description: 'a host that took the lock stays a member this many days (default 30)',
+    },
     lease_seconds: { type: ['integer', 'null'], minimum: 1 },
     windows: { type: ['array', 'null'], items: windowSchema },
+    blackouts: {
+      type: ['array', 'null'],
+      maxItems: 100,
+      description: 'whole local days without new holders; null or [] removes them',
+      items: blackoutSchemaOut(),
+    },
+    paused_until: {
+      type: ['string', 'null'],
+      description: 'no new holder before this time (ISO 8601, UTC without an offset); null lifts the pause',
+    },
+    pause_reason: { type: ['string', 'null'], maxLength: 200 },
+    gates: {
+      type: ['array', 'null'],
+      description:
+        'health gates checked before a new holder is admitted (replaces the list; [] removes them): ' +
+        'prometheus {url, query, expect: "empty" | {op, value}}, alertmanager {url, matchers}, ' +
+        'http {url, body_regex?}, checkins {min: N | "N%", within_seconds}; each with name, ' +
+        'cache_seconds (default 10), timeout_seconds (default 5, max 30), credentials (a name from the config file)',
+      items: {
+        type: 'object',
+        properties: {
+          name: { type: 'string' },
+          type: { type: 'string', enum: ['prometheus', 'alertmanager', 'http', 'checkins'] },
+          url: { type: 'string' },
+          cache_seconds: { type: 'integer', minimum: 0, maximum: 3600 },
+          timeout_seconds: { type: 'number', minimum: 0.1, maximum: 30 },
+          credentials: { type: 'string' },
+          query: { type: 'string' },
+          expect: {},
+          matchers: { type: 'array', items: { type: 'string' } },
+          body_regex: { type: 'string' },
+          min: {},
+          within_seconds: { type: 'integer', minimum: 1 },
+        },
+      },
+    },
   },
 } as const;
 

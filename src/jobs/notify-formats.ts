@@ -45,6 +45,8 @@ export function describeEvent(e: EventRow): string {
       return `lock ${lock} was disabled${by}`;
     case 'create':
       return `lock ${lock} was created${by}`;
+    case 'gate':
+      return `health gate of lock ${lock}${why}`;
     case 'delete':
       return `lock ${lock} was deleted${by}`;
     default:

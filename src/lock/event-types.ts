@@ -15,6 +15,7 @@ export const EVENT_TYPES = [
   'force_release',
   'update',
   'stale',
+  'gate',
 ] as const satisfies readonly EventType[];
 
 type Unlisted = Exclude<EventType, (typeof EVENT_TYPES)[number]>;

@@ -3,14 +3,14 @@
 // (and PostgreSQL its server-side copy of it, migration 6; test/integration/rule-parity.test.ts
 // holds the two to the same table of cases).
 import { queuePosition, type Waiter } from './queue.js';
-import { decideAcquire, decideRelease, type Decision, type RejectReason } from './rules.js';
+import { decideAcquire, decideRelease, type Admission, type Decision, type RuleReason } from './rules.js';
 import type { HostRef, LockState } from './types.js';
 
 export type HostRule = 'acquire' | 'release';
 
 export type Verdict =
   | { ok: true; outcome: 'acquired' | 'refreshed' | 'released' | 'not_held' }
-  | { ok: false; reason: RejectReason };
+  | { ok: false; reason: RuleReason };
 
 export function decideHostRule(
   rule: HostRule,
@@ -18,9 +18,12 @@ export function decideHostRule(
   host: HostRef,
   now: number,
   waiters: readonly Waiter[],
+  admission: Admission = {},
 ): Decision {
   // A request without a queue entry of its own comes after every live waiter.
-  if (rule === 'acquire') return decideAcquire(lock, host, now, { host }, queuePosition(waiters, undefined));
+  if (rule === 'acquire') {
+    return decideAcquire(lock, host, now, { host }, queuePosition(waiters, undefined), admission);
+  }
   return decideRelease(lock, host, now);
 }
 

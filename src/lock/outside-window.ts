@@ -1,10 +1,9 @@
 // Whether a lock's calendar refuses a new holder right now: the one rule behind the overview's
-// "outside window" counter and the `window = closed` search. Today that is "has windows and is
-// inside none of them"; blackouts and a pause (paused_until) belong here as well, so the count
-// and the search follow every calendar refusal from one place.
-import type { LockState } from './types.js';
-import { isInsideWindow } from './windows.js';
+// "outside window" counter and the `window = closed` search. It is the acquire rule's own
+// calendar check (calendarRefusal: the global pause, the lock's pause, a blackout, or no window
+// open), so the count and the search follow every calendar refusal from one place.
+import { calendarRefusal, type Calendar, type Pause } from './calendar.js';
 
-export function isOutsideWindow(lock: Pick<LockState, 'windows'>, now: number): boolean {
-  return lock.windows.length > 0 && !isInsideWindow(lock.windows, now);
+export function isOutsideWindow(lock: Calendar, globalPause: Pause | null, now: number): boolean {
+  return calendarRefusal(lock, globalPause, now) !== undefined;
 }

@@ -2,7 +2,7 @@
 // queue entry belongs to the instance whose request is waiting: it counts only while its time
 // is not up and that instance is alive (its heartbeat lease, by the database clock, has not
 // run out). A killed instance's entries thus stop blocking others within one lease.
-import { decideAcquire, WAITABLE, type Decision } from './rules.js';
+import { decideAcquire, WAITABLE, type Admission, type Decision } from './rules.js';
 import type { EventDraft, HostRef, LockState } from './types.js';
 
 export interface QueuedWaiter {
@@ -36,7 +36,8 @@ export function mayAdmitWaiters(prev: LockState, next: LockState): boolean {
     next.holders.length < prev.holders.length ||
     next.maxHolders > prev.maxHolders ||
     (next.enabled && !prev.enabled) ||
-    JSON.stringify(next.windows) !== JSON.stringify(prev.windows)
+    JSON.stringify(next.windows) !== JSON.stringify(prev.windows) ||
+    JSON.stringify(next.gates ?? []) !== JSON.stringify(prev.gates ?? [])
   );
 }
 
@@ -69,9 +70,13 @@ export function decideBlockingAcquire(
   now: number,
   waiters: readonly Waiter[],
   wait: WaitState,
+  admission: Admission = {},
 ): BlockingDecision {
   const queued = waiters.some((w) => w.id === wait.waiterId);
-  const decision = decideAcquire(lock, host, now, { host }, queuePosition(waiters, wait.waiterId));
+  const decision = decideAcquire(lock, host, now, { host }, queuePosition(waiters, wait.waiterId), admission);
+  // the service checks the gates and asks again at once: no waiting, no change to the queue
+  if (!decision.ok && decision.reason === 'gates_needed')
+    return { decision, keepWaiting: false, events: decision.events };
   const keepWaiting = !decision.ok && WAITABLE.has(decision.reason) && !wait.final && now < wait.deadline;
   return {
     decision,

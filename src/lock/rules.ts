@@ -2,14 +2,22 @@
 // Pure: a state and a request in, the next state, the events and the answer out.
 // The store runs these inside one transaction holding the lock's row.
 import type { LockReason } from 'keyholder-protocol';
-import { isInsideWindow } from './windows.js';
+import { calendarRefusal, type Pause } from './calendar.js';
+import { checkGates, NO_VERDICTS, type GateVerdicts } from './gates.js';
 import { eventFor, type Actor, type EventDraft, type Holder, type HostRef, type LockState } from './types.js';
 
 // the reasons travel to clients in X-Lock-Reason; the protocol lists them for both sides
 export type RejectReason = LockReason;
 
 /** Reasons that may pass by themselves, so a blocking acquire keeps waiting for them. */
-export const WAITABLE: ReadonlySet<RejectReason> = new Set(['held', 'full', 'queued']);
+export const WAITABLE: ReadonlySet<RuleReason> = new Set(['held', 'full', 'queued', 'gate_failed']);
+
+/**
+ * Inside the rules and the service only: the lock would admit the host but has gates without a
+ * verdict for their current definitions; the service checks them (I/O) and asks again. Never
+ * answered to a client and never a `fail` event.
+ */
+export type RuleReason = RejectReason | 'gates_needed';
 
 export type Decision =
   | {
@@ -18,7 +26,7 @@ export type Decision =
       next: LockState;
       events: EventDraft[];
     }
-  | { ok: false; reason: RejectReason; next: LockState; events: EventDraft[] };
+  | { ok: false; reason: RuleReason; next: LockState; events: EventDraft[] };
 
 /** Drops holders whose lease ran out, with an `expire` event each. */
 export function expireLeases(lock: LockState, now: number): { lock: LockState; events: EventDraft[] } {
@@ -41,6 +49,15 @@ function refusal(lock: LockState, events: EventDraft[], actor: Actor, op: 'acqui
 }
 
 /**
+ * What admission depends on besides the lock and the host, gathered by the service before the
+ * transaction: the global pause (read in the same transaction) and the health gates' verdicts.
+ */
+export interface Admission {
+  globalPause?: Pause | null;
+  gateVerdicts?: GateVerdicts;
+}
+
+/**
  * `queuedAhead`: hosts waiting (blocking acquire) that came before this request; they are
  * served first, so a free place goes to this request only when it is beyond all of them.
  */
@@ -50,7 +67,9 @@ export function decideAcquire(
   now: number,
   actor: Actor = { host },
   queuedAhead = 0,
+  admission: Admission = {},
 ): Decision {
+  const { globalPause = null, gateVerdicts = NO_VERDICTS } = admission;
   const { lock, events } = expireLeases(current, now);
   const reject = refusal(lock, events, actor, 'acquire');
   if (!lock.enabled) return reject('disabled');
@@ -70,8 +89,16 @@ export function decideAcquire(
   // Lowering max_holders below the holder count keeps the holders; nobody new gets in.
   if (lock.holders.length >= lock.maxHolders) return reject(lock.maxHolders === 1 ? 'held' : 'full');
   if (queuedAhead >= lock.maxHolders - lock.holders.length) return reject('queued');
-  // Windows gate new holders only: a holder refreshing across a reboot is never turned away.
-  if (lock.windows.length > 0 && !isInsideWindow(lock.windows, now)) return reject('outside_window');
+  // Pauses, blackouts and windows gate new holders only: a holder refreshing across a reboot
+  // is never turned away. None of them is waitable: a blocking acquire is answered at once.
+  const closed = calendarRefusal(lock, globalPause, now);
+  if (closed) return reject(closed);
+  // Gates last: a lock that would refuse anyway causes no upstream query.
+  if (lock.gates?.length) {
+    const gates = checkGates(lock.gates, gateVerdicts);
+    if (gates.kind === 'needed') return { ok: false, reason: 'gates_needed', next: lock, events };
+    if (gates.kind === 'failed') return reject('gate_failed');
+  }
 
   return {
     ok: true,

@@ -1,6 +1,8 @@
 // The lock state the rules reason about. Times are milliseconds since the epoch, taken from
 // the database's clock by the store, so several server instances agree on them.
 
+import type { Blackout } from './calendar.js';
+import type { GateDefinition } from './gates.js';
 import type { MaintenanceWindow } from './windows.js';
 
 export const DEFAULT_LOCK_TYPE = 'ForemanDlm::Dlmlock::Update';
@@ -20,10 +22,26 @@ export interface LockState {
   name: string;
   type: string;
   enabled: boolean;
+  /** the limit in force: the fixed number, or what `maxHoldersPercent` of the members allows now */
   maxHolders: number;
+  // Members (src/lock/members.ts). Optional so a state built by hand (tests, imports) means
+  // what every lock meant before percentages: a fixed limit, the default days, not counted.
+  /** set when max_holders was given as a percentage of the lock's members ("10%") */
+  maxHoldersPercent?: number | null;
+  /** how long a host that took the lock stays a member (default 30) */
+  membersDays?: number;
+  /** the current members; null where the store did not count them (a host's acquire of a fixed-limit lock) */
+  membersCount?: number | null;
   leaseSeconds: number | null;
   /** empty: no restriction; otherwise new holders are only admitted inside a window */
   windows: MaintenanceWindow[];
+  /** whole local days on which no new holder is admitted (holidays, freezes) */
+  blackouts: Blackout[];
+  /** no new holder before this instant (null: not paused; a past instant is kept as given) */
+  pausedUntil: number | null;
+  pauseReason: string | null;
+  /** health gates a new holder must pass (src/lock/gates.ts); absent or empty: none */
+  gates?: GateDefinition[];
   /** the highest fencing token ever issued for this lock; only grows */
   fencingCounter: number;
   createdAt: number;
@@ -55,7 +73,9 @@ export type EventType =
   | 'force_release'
   | 'update'
   /** a holder went past stale_after without refreshing (recorded once per holder and episode) */
-  | 'stale';
+  | 'stale'
+  /** a health gate's outcome changed (pass → fail or back); detail names the gate and why */
+  | 'gate';
 
 export interface EventDraft {
   type: EventType;

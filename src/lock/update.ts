@@ -2,8 +2,11 @@
 // foreman_dlm's `host_id`, which frees the lock (null) or makes one host its sole holder.
 // Pure; the new holder comes in through `admitHolder`, the same rule an acquire uses.
 import { validationError } from '../errors.js';
+import { withMembersCount } from './members.js';
 import { admitHolder, decideForceRelease } from './rules.js';
 import { eventFor, type Actor, type EventDraft, type HostRef, type LockState } from './types.js';
+import type { Blackout } from './calendar.js';
+import type { GateDefinition } from './gates.js';
 import type { MaintenanceWindow } from './windows.js';
 
 /** What an update may set; `hostId: null` frees the lock, a number makes that host hold it. */
@@ -13,8 +16,17 @@ export interface LockChanges {
   enabled?: boolean;
   hostId?: number | null;
   maxHolders?: number;
+  /** max_holders as a percentage of the members ("10%"); a plain `maxHolders` clears it */
+  maxHoldersPercent?: number;
+  membersDays?: number;
   leaseSeconds?: number | null;
   windows?: MaintenanceWindow[];
+  blackouts?: Blackout[];
+  /** null lifts the lock's pause (and drops its reason) */
+  pausedUntil?: number | null;
+  pauseReason?: string | null;
+  /** replaces the list; [] removes every gate */
+  gates?: GateDefinition[];
 }
 
 /**
@@ -35,10 +47,22 @@ export function decideUpdate(
     type: changes.type ?? current.type,
     enabled: changes.enabled ?? current.enabled,
     maxHolders: changes.maxHolders ?? current.maxHolders,
+    maxHoldersPercent:
+      changes.maxHoldersPercent ??
+      (changes.maxHolders !== undefined ? null : (current.maxHoldersPercent ?? null)),
+    membersDays: changes.membersDays ?? current.membersDays,
     leaseSeconds: changes.leaseSeconds === undefined ? current.leaseSeconds : changes.leaseSeconds,
     windows: changes.windows ?? current.windows,
+    blackouts: changes.blackouts ?? current.blackouts,
+    pausedUntil: changes.pausedUntil === undefined ? current.pausedUntil : changes.pausedUntil,
+    pauseReason: changes.pauseReason === undefined ? current.pauseReason : changes.pauseReason,
+    gates: changes.gates ?? current.gates,
     updatedAt: now,
   };
+  // a reason belongs to a pause: lifting the pause drops it
+  if (next.pausedUntil === null) next.pauseReason = null;
+  // a percentage follows the members; the store recounts them when members_days changed
+  if (changes.maxHoldersPercent !== undefined) next = withMembersCount(next, current.membersCount ?? 0);
   if (next.leaseSeconds !== current.leaseSeconds) {
     // A new lease applies to the current holders too, counted from their last refresh.
     const lease = next.leaseSeconds;

@@ -3,13 +3,20 @@
 import { setMaxListeners } from 'node:events';
 import { AppError, validationError } from '../errors.js';
 import { decideBlockingAcquire, queuePosition, type WaitState } from '../lock/queue.js';
+import type { Pause } from '../lock/calendar.js';
 import type { HostRule } from '../lock/host-rules.js';
 import { decideAcquire, decideForceRelease, type Decision, type RejectReason } from '../lock/rules.js';
+import { checkGates, credentialNames, NO_VERDICTS, type GateVerdicts } from '../lock/gates.js';
+import { GateCredentials } from '../gates/credentials.js';
+import { membersFromAcquires } from '../gates/members-source.js';
+import { GateRunner } from '../gates/runner.js';
 import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type LockState } from '../lock/types.js';
 import { decideUpdate, type LockChanges } from '../lock/update.js';
 import { assertLockName } from '../lock/validate.js';
+import { DEFAULT_MEMBERS_DAYS } from '../lock/members.js';
 import type { AuditActor } from '../store/accounts.js';
 import type { EventFilter, HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
+import { LapsedWaiters } from './lapsed-waiters.js';
 import { WaitQueues } from './wait-queue.js';
 
 /** What a create/update may set; `hostId: null` frees the lock, a number makes that host hold it. */
@@ -17,7 +24,28 @@ export type LockAttributes = LockChanges;
 
 export type LockAnswer =
   | { ok: true; lock: LockState; hostName: string }
-  | { ok: false; lock: LockState; hostName: string; reason: RejectReason; at: number };
+  | {
+      ok: false;
+      lock: LockState;
+      hostName: string;
+      reason: RejectReason;
+      at: number;
+      /** the global pause the decision saw (null: none) */
+      globalPause: Pause | null;
+      /** reason gate_failed: the gate and why, `<name>: <detail>` */
+      gate?: string;
+    };
+
+/** The rules' answer before the service resolved "check the gates first". */
+type RuleAnswer = Omit<Extract<LockAnswer, { ok: false }>, 'reason'> & {
+  reason: RejectReason | 'gates_needed';
+};
+
+/**
+ * How often one request checks gates and asks again because their definitions changed in
+ * between (an operator editing a lock's gates while hosts poll it); then it is refused.
+ */
+const MAX_GATE_ROUNDS = 3;
 
 export interface HostOpOptions {
   /** max_holders of the lock if this call creates it */
@@ -42,7 +70,7 @@ export interface FleetAcquireOptions extends HostOpOptions {
 
 /** Thrown inside a FleetLock transaction to roll it back; never leaves this module. */
 class RolledBack {
-  constructor(readonly answer: LockAnswer | undefined) {}
+  constructor(readonly answer: RuleAnswer | LockAnswer | undefined) {}
 }
 
 export function lockNotFound(ref: string): AppError {
@@ -54,11 +82,20 @@ export class LockService {
   private readonly stopping = new AbortController();
   /** this instance's blocked requests, woken when they may be admitted */
   readonly waits: WaitQueues;
+  /** queue entries of requests that ended with an error, removed as soon as the database answers */
+  readonly lapsed = new LapsedWaiters((ref, waiterId) => this.leaveQueue(ref, waiterId));
+
+  /** health gates: checked (I/O, cached) before the transaction that admits a new holder */
+  readonly gates: GateRunner;
 
   constructor(
     private readonly store: Store,
     private readonly autoRegister: boolean,
+    gates?: GateRunner,
   ) {
+    this.gates =
+      gates ??
+      new GateRunner({ store, credentials: new GateCredentials({}), membersOf: membersFromAcquires(store) });
     this.waits = new WaitQueues(store);
     // every blocked request listens for the shutdown: as many as there are waiters
     setMaxListeners(0, this.stopping.signal);
@@ -67,6 +104,7 @@ export class LockService {
   stop(): void {
     this.stopping.abort();
     this.waits.close();
+    this.lapsed.stop();
   }
 
   private hostIdentity(name: string): HostIdentity {
@@ -90,11 +128,16 @@ export class LockService {
     let waiterId: number | undefined;
     let deadline: number | undefined;
     let final = false;
+    // verdicts are fetched right before the attempt that needs them, never reused after a wait
+    let verdicts: GateVerdicts = NO_VERDICTS;
+    let gateRounds = 0;
     try {
       for (;;) {
         ticket.arm();
+        const attemptVerdicts = verdicts;
+        verdicts = NO_VERDICTS;
         const attempt = await this.store.hostLockOp<{
-          answer: LockAnswer;
+          answer: RuleAnswer | LockAnswer;
           keepWaiting: boolean;
           lockId: number;
           wait: number;
@@ -107,12 +150,15 @@ export class LockService {
           decide: (lock, host, ctx) => {
             deadline ??= ctx.now + waitMs;
             const wait: WaitState = { waiterId, deadline, final };
-            const step = decideBlockingAcquire(lock, host, ctx.now, ctx.waiters, wait);
+            const step = decideBlockingAcquire(lock, host, ctx.now, ctx.waiters, wait, {
+              globalPause: ctx.globalPause,
+              gateVerdicts: attemptVerdicts,
+            });
             return {
               next: step.decision.next,
               events: step.events,
               result: {
-                answer: toAnswer(step.decision, hostName, ctx),
+                answer: toAnswer(step.decision, hostName, ctx, attemptVerdicts),
                 keepWaiting: step.keepWaiting,
                 lockId: lock.id,
                 wait: deadline - ctx.now,
@@ -124,18 +170,33 @@ export class LockService {
         });
         const { answer, keepWaiting, lockId, wait } = attempt.result;
         waiterId = attempt.waiterId ?? waiterId;
+        if (!answer.ok && answer.reason === 'gates_needed') {
+          // the lock would admit this host once its gates pass: check them and ask again at once
+          if (++gateRounds > MAX_GATE_ROUNDS) return gatesKeptChanging(answer);
+          verdicts = await this.gates.verdicts(answer.lock);
+          continue;
+        }
+        gateRounds = 0;
         // Granted, refused for good, or out of time (that attempt already left the queue).
-        if (!keepWaiting) return answer;
+        if (!keepWaiting) return answer as LockAnswer;
         ticket.place(lockId, waiterId);
-        const woke = await ticket.wait(wait);
+        // A failing gate changes without the lock changing: wake up to check it again.
+        const gateFailed = !answer.ok && answer.reason === 'gate_failed';
+        const sleep = gateFailed ? Math.min(wait, this.gates.recheckMs(answer.lock)) : wait;
+        const woke = await ticket.wait(sleep);
         if (woke === 'aborted') {
-          await this.leaveQueue(ref, waiterId);
           throw this.stopping.signal.aborted
             ? new AppError('unavailable', 'Service unavailable: the server is shutting down; try again')
             : new AppError('client_gone');
         }
-        if (woke === 'timeout') final = true;
+        if (woke === 'timeout' && sleep >= wait) final = true;
+        if (gateFailed) verdicts = await this.gates.verdicts(answer.lock);
       }
+    } catch (err) {
+      // Gone (client, shutdown) or failed (the database down): the entry must not hold up the
+      // hosts behind it until its deadline. Removed now, or once the database answers again.
+      if (waiterId !== undefined) await this.lapsed.leave(ref, waiterId, Date.now() + waitMs);
+      throw err;
     } finally {
       ticket.close();
     }
@@ -153,8 +214,23 @@ export class LockService {
     options: FleetAcquireOptions,
   ): Promise<LockAnswer | undefined> {
     assertLockName(ref);
+    let verdicts: GateVerdicts = NO_VERDICTS;
+    for (let round = 0; ; round++) {
+      const answer = await this.fleetAttempt(ref, hostName, options, verdicts);
+      if (answer?.ok !== false || answer.reason !== 'gates_needed') return answer as LockAnswer | undefined;
+      if (round >= MAX_GATE_ROUNDS) return gatesKeptChanging(answer);
+      verdicts = await this.gates.verdicts(answer.lock);
+    }
+  }
+
+  private async fleetAttempt(
+    ref: string,
+    hostName: string,
+    options: FleetAcquireOptions,
+    verdicts: GateVerdicts,
+  ): Promise<RuleAnswer | LockAnswer | undefined> {
     try {
-      const done = await this.store.hostLockOp<LockAnswer>({
+      const done = await this.store.hostLockOp<RuleAnswer | LockAnswer>({
         ref,
         createIfMissing: options.createIfMissing,
         createWith: options.createMaxHolders ? { maxHolders: options.createMaxHolders } : undefined,
@@ -167,8 +243,9 @@ export class LockService {
             ctx.now,
             { host },
             queuePosition(ctx.waiters, undefined),
+            { globalPause: ctx.globalPause, gateVerdicts: verdicts },
           );
-          const answer = toAnswer(decision, hostName, ctx);
+          const answer = toAnswer(decision, hostName, ctx, verdicts);
           if (!decision.ok && options.nothingOnRefusal) throw new RolledBack(answer);
           return { next: decision.next, events: decision.events, result: answer };
         },
@@ -206,15 +283,47 @@ export class LockService {
   ): Promise<LockAnswer> {
     // The name may become a new lock's name (foreman_dlm auto-creates), so it must be valid.
     assertLockName(ref);
-    const done = await this.store.hostRule({
-      rule,
-      ref,
-      createWith: options.createMaxHolders ? { maxHolders: options.createMaxHolders } : undefined,
-      host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
-    });
-    return done.ok
-      ? { ok: true, lock: done.lock, hostName }
-      : { ok: false, lock: done.lock, hostName, reason: done.reason, at: done.now };
+    let gateVerdicts: GateVerdicts | undefined;
+    for (let round = 0; ; round++) {
+      const done = await this.store.hostRule({
+        rule,
+        ref,
+        createWith: options.createMaxHolders ? { maxHolders: options.createMaxHolders } : undefined,
+        host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
+        gateVerdicts,
+      });
+      if (done.ok) return { ok: true, lock: done.lock, hostName };
+      const answer = {
+        ok: false as const,
+        lock: done.lock,
+        hostName,
+        reason: done.reason,
+        at: done.now,
+        globalPause: done.globalPause ?? null,
+      };
+      if (answer.reason !== 'gates_needed')
+        return withGate({ ...answer, reason: answer.reason }, gateVerdicts);
+      // The lock would admit this host once its gates pass: check them (cached) and ask again.
+      if (round >= MAX_GATE_ROUNDS) return gatesKeptChanging(answer);
+      gateVerdicts = await this.gates.verdicts(done.lock);
+    }
+  }
+
+  /** The lock's gates' last known results (lock JSON `gate_status`). */
+  gateStatus(lock: LockState) {
+    return this.gates.status(lock);
+  }
+
+  /** Every credential a lock's gates name must be in the config file: a typo is a 422, not a failing gate. */
+  private assertCredentials(attrs: LockAttributes): void {
+    const missing = credentialNames(attrs.gates ?? []).filter((name) => !this.gates.hasCredentials(name));
+    if (missing.length > 0) {
+      throw validationError({
+        gates: missing.map(
+          (name) => `credentials '${name}' are not defined in the config file (gates.credentials)`,
+        ),
+      });
+    }
   }
 
   /** GET …/lock by a host: foreman_dlm records the check-in even when only looking. */
@@ -239,6 +348,7 @@ export class LockService {
 
   async create(attrs: LockAttributes, actor: Actor): Promise<LockState> {
     if (attrs.name === undefined) throw validationError({ name: ["can't be blank"] });
+    this.assertCredentials(attrs);
     if (attrs.hostId !== undefined && attrs.hostId !== null) {
       // A new lock is free; a holder is set by the host acquiring it (or by an update).
       throw validationError({ host_id: ['can only be set on an existing lock'] });
@@ -248,15 +358,23 @@ export class LockService {
         name: attrs.name,
         type: attrs.type ?? DEFAULT_LOCK_TYPE,
         enabled: attrs.enabled ?? true,
+        // a percentage lock starts at 1: nobody is a member yet
         maxHolders: attrs.maxHolders ?? 1,
+        maxHoldersPercent: attrs.maxHoldersPercent ?? null,
+        membersDays: attrs.membersDays ?? DEFAULT_MEMBERS_DAYS,
         leaseSeconds: attrs.leaseSeconds ?? null,
         windows: attrs.windows ?? [],
+        blackouts: attrs.blackouts ?? [],
+        pausedUntil: attrs.pausedUntil ?? null,
+        pauseReason: attrs.pausedUntil ? (attrs.pauseReason ?? null) : null,
+        gates: attrs.gates ?? [],
       },
       actor,
     );
   }
 
   async update(ref: string, attrs: LockAttributes, actor: Actor): Promise<LockState> {
+    this.assertCredentials(attrs);
     const done = await this.store.lockOp({
       ref,
       actor,
@@ -329,8 +447,39 @@ export class LockService {
   }
 }
 
-function toAnswer(decision: Decision, hostName: string, ctx: LockOpContext): LockAnswer {
-  return decision.ok
-    ? { ok: true, lock: decision.next, hostName }
-    : { ok: false, lock: decision.next, hostName, reason: decision.reason, at: ctx.now };
+function toAnswer(
+  decision: Decision,
+  hostName: string,
+  ctx: LockOpContext,
+  verdicts: GateVerdicts = NO_VERDICTS,
+): RuleAnswer | LockAnswer {
+  if (decision.ok) return { ok: true, lock: decision.next, hostName };
+  const answer = {
+    ok: false as const,
+    lock: decision.next,
+    hostName,
+    at: ctx.now,
+    globalPause: ctx.globalPause ?? null,
+  };
+  return decision.reason === 'gates_needed'
+    ? { ...answer, reason: decision.reason }
+    : withGate({ ...answer, reason: decision.reason }, verdicts);
+}
+
+/** A gate_failed refusal names the gate that failed and why (X-Lock-Gate, FleetLock's value). */
+function withGate(
+  answer: Extract<LockAnswer, { ok: false }>,
+  verdicts: GateVerdicts | undefined,
+): LockAnswer {
+  if (answer.reason !== 'gate_failed') return answer;
+  const check = checkGates(answer.lock.gates ?? [], verdicts ?? NO_VERDICTS);
+  return {
+    ...answer,
+    gate: check.kind === 'failed' ? `${check.gate}: ${check.detail}` : 'gates: not checked',
+  };
+}
+
+/** Gates whose definitions changed under every check: refuse rather than loop. */
+function gatesKeptChanging(answer: RuleAnswer): LockAnswer {
+  return { ...answer, reason: 'gate_failed', gate: 'gates: changed while being checked; try again' };
 }

@@ -16,7 +16,12 @@ export type AuditType =
   | 'host_create'
   | 'host_update'
   | 'host_delete'
-  | 'lock_force_release';
+  | 'lock_force_release'
+  /** the global pause set or changed, and lifted (src/http/pause.ts) */
+  | 'pause'
+  | 'resume'
+  | 'lock_member_add'
+  | 'lock_member_remove';
 
 /** Who did it: a user (with the client address), or the command line (`login` = "(cli)"). */
 export interface AuditActor {

@@ -11,6 +11,8 @@ interface TableSpec {
   booleans?: string[];
   /** has an identity/autoincrement `id` to move past the imported rows */
   identity: boolean;
+  /** values for columns an export from an older version does not have */
+  defaults?: Record<string, Value>;
 }
 
 /** In foreign-key order: a row's references are imported before it. */
@@ -39,9 +41,16 @@ export const TABLES: TableSpec[] = [
       'fencing_counter',
       'created_at',
       'updated_at',
+      'blackouts',
+      'paused_until',
+      'pause_reason',
+      'gates',
+      'max_holders_pct',
+      'members_days',
     ],
     booleans: ['enabled'],
     identity: true,
+    defaults: { members_days: 30 },
   },
   {
     name: 'lock_holders',
@@ -101,6 +110,18 @@ export const TABLES: TableSpec[] = [
     columns: ['lock_name', 'counter'],
     identity: false,
   },
+  {
+    // the global pause (migration 9)
+    name: 'settings',
+    columns: ['name', 'value', 'updated_at'],
+    identity: false,
+  },
+  {
+    // lock members (migration 10): after their locks and hosts
+    name: 'lock_members',
+    columns: ['lock_id', 'host_id', 'last_acquired_at', 'added_by', 'added_at'],
+    identity: false,
+  },
 ];
 
 export const EXPORT_FORMAT = 'keyholder-export';
@@ -129,6 +150,10 @@ function normalize(spec: TableSpec, row: Record<string, unknown>): Record<string
   const out: Record<string, Value> = {};
   for (const column of spec.columns) {
     const v = row[column];
+    if (v === undefined && spec.defaults?.[column] !== undefined) {
+      out[column] = spec.defaults[column];
+      continue;
+    }
     out[column] =
       v === null || v === undefined
         ? null

@@ -1,9 +1,18 @@
 // The lock tables' statements the SQL store composes into its transactions: find a lock by
 // id or name, its holders and queue, write a lock's next state, its events, host check-ins.
 import { AppError, validationError } from '../errors.js';
+import { DEFAULT_MEMBERS_DAYS } from '../lock/members.js';
 import type { EventDraft, Holder, HostRef, LockState } from '../lock/types.js';
 import { UniqueViolation, type Queryable, type Tx } from './sql.js';
-import { LOCK_COLUMNS, windowsColumn, toHolder, type HolderRecord, type LockRecord } from './rows.js';
+import {
+  LOCK_COLUMNS,
+  blackoutsColumn,
+  gatesColumn,
+  windowsColumn,
+  toHolder,
+  type HolderRecord,
+  type LockRecord,
+} from './rows.js';
 import type { Waiter } from '../lock/queue.js';
 import type { HostIdentity } from './store.js';
 
@@ -81,9 +90,15 @@ function toHostRef(row: HostRefRecord): HostRef {
 export const CHECKIN_EVERY_MS = 1000;
 
 export async function upsertHost(tx: Tx, host: HostIdentity, now: number): Promise<HostRef> {
-  // Nearly every request comes from a known host that checked in a moment ago: one read.
+  // Nearly every request comes from a known host that checked in a moment ago: one read. On
+  // PostgreSQL it takes the row's key-share lock (the check-in UPDATE does not conflict with
+  // it): without it, an operator's DELETE of the host could commit between this read and the
+  // holder or queue row written below, which then breaks the foreign key (a 500). With it the
+  // deletion waits for this transaction, or this read waits for the deletion and finds no row.
   const known = await tx.get<HostRefRecord & { last_checkin_at: number | null }>(
-    'SELECT id, name, can_acquire_locks, last_checkin_at FROM hosts WHERE name = ?',
+    `SELECT id, name, can_acquire_locks, last_checkin_at FROM hosts WHERE name = ?${
+      tx.dialect === 'postgres' ? ' FOR KEY SHARE' : ''
+    }`,
     [host.name],
   );
   if (known) {
@@ -156,8 +171,14 @@ const LOCK_FIELDS: [column: string, value: (l: LockState) => unknown][] = [
   ['max_holders', (l) => l.maxHolders],
   ['lease_seconds', (l) => l.leaseSeconds],
   ['windows', (l) => windowsColumn(l.windows)],
+  ['blackouts', (l) => blackoutsColumn(l.blackouts)],
+  ['paused_until', (l) => l.pausedUntil],
+  ['pause_reason', (l) => l.pauseReason],
   ['fencing_counter', (l) => l.fencingCounter],
   ['updated_at', (l) => l.updatedAt],
+  ['gates', (l) => gatesColumn(l.gates)],
+  ['max_holders_pct', (l) => l.maxHoldersPercent ?? null],
+  ['members_days', (l) => l.membersDays ?? DEFAULT_MEMBERS_DAYS],
 ];
 
 /**
@@ -217,6 +238,12 @@ export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promi
         `INSERT INTO lock_holders (lock_id, host_id, acquired_at, refreshed_at, fencing_token, expires_at)
          VALUES (?, ?, ?, ?, ?, ?)`,
         [prev.id, h.hostId, h.acquiredAt, h.refreshedAt, h.fencingToken, h.expiresAt],
+      );
+      // A new holder is a member from now (src/store/members.ts); a refresh writes nothing here.
+      await tx.defer(
+        `INSERT INTO lock_members (lock_id, host_id, last_acquired_at) VALUES (?, ?, ?)
+         ON CONFLICT (lock_id, host_id) DO UPDATE SET last_acquired_at = excluded.last_acquired_at`,
+        [prev.id, h.hostId, h.acquiredAt],
       );
     } else if (old.refreshedAt !== h.refreshedAt || old.expiresAt !== h.expiresAt) {
       await tx.defer(

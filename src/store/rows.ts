@@ -1,10 +1,14 @@
 // Row shapes as both databases return them, and their mapping to the lock model.
+import { DEFAULT_MEMBERS_DAYS, effectiveMaxHolders } from '../lock/members.js';
 import type { Holder, LockState } from '../lock/types.js';
+import type { Blackout } from '../lock/calendar.js';
+import type { GateDefinition } from '../lock/gates.js';
 import type { MaintenanceWindow } from '../lock/windows.js';
 import type { EventRow, HostRow, Role, UserRow } from './store.js';
 
 export const LOCK_COLUMNS =
-  'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.windows, l.fencing_counter, l.created_at, l.updated_at';
+  'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.windows, l.fencing_counter, l.created_at, l.updated_at' +
+  ', l.blackouts, l.paused_until, l.pause_reason, l.gates, l.max_holders_pct, l.members_days';
 
 export interface LockRecord {
   id: number;
@@ -18,6 +22,15 @@ export interface LockRecord {
   fencing_counter: number;
   created_at: number;
   updated_at: number;
+  /** JSON array of blackouts, NULL when none */
+  blackouts: string | null;
+  paused_until: number | null;
+  pause_reason: string | null;
+  /** JSON array of health gates (migration 8), NULL when none */
+  gates?: string | null;
+  /** a percentage max_holders (migration 10); NULL for a fixed number */
+  max_holders_pct: number | null;
+  members_days: number;
 }
 
 export interface HolderRecord {
@@ -60,19 +73,33 @@ export function toHolder(r: HolderRecord): Holder {
   };
 }
 
-export function toLockState(r: LockRecord, holders: Holder[]): LockState {
+/**
+ * `membersCount`: the lock's current members, counted by the store in the same transaction
+ * (null: not counted). A percentage limit is worked out from it here, so the rules only ever
+ * see the number in force.
+ */
+export function toLockState(r: LockRecord, holders: Holder[], membersCount: number | null = null): LockState {
+  const percent =
+    r.max_holders_pct === null || r.max_holders_pct === undefined ? null : Number(r.max_holders_pct);
   return {
     id: Number(r.id),
     name: r.name,
     type: r.type,
     enabled: Boolean(r.enabled),
-    maxHolders: Number(r.max_holders),
+    maxHolders: percent === null ? Number(r.max_holders) : effectiveMaxHolders(percent, membersCount ?? 0),
+    maxHoldersPercent: percent,
+    membersDays: Number(r.members_days ?? DEFAULT_MEMBERS_DAYS),
+    membersCount,
     leaseSeconds: r.lease_seconds === null ? null : Number(r.lease_seconds),
     windows: r.windows ? (JSON.parse(r.windows) as MaintenanceWindow[]) : [],
     fencingCounter: Number(r.fencing_counter),
     createdAt: Number(r.created_at),
     updatedAt: Number(r.updated_at),
     holders,
+    blackouts: r.blackouts ? (JSON.parse(r.blackouts) as Blackout[]) : [],
+    pausedUntil: r.paused_until === null || r.paused_until === undefined ? null : Number(r.paused_until),
+    pauseReason: r.pause_reason ?? null,
+    gates: r.gates ? (JSON.parse(r.gates) as GateDefinition[]) : [],
   };
 }
 
@@ -121,4 +148,12 @@ export function toHostRow(r: HostRecord): HostRow {
 
 export function windowsColumn(windows: readonly MaintenanceWindow[]): string | null {
   return windows.length > 0 ? JSON.stringify(windows) : null;
+}
+
+export function blackoutsColumn(blackouts: readonly Blackout[]): string | null {
+  return blackouts.length > 0 ? JSON.stringify(blackouts) : null;
+}
+
+export function gatesColumn(gates: readonly GateDefinition[] | undefined): string | null {
+  return gates && gates.length > 0 ? JSON.stringify(gates) : null;
 }

@@ -11,6 +11,7 @@ import { eventFor, type Actor, type HostRef, type LockState } from '../lock/type
 import { HostDirectory } from './accounts-hosts.js';
 import { Accounts, insertAudit } from './accounts.js';
 import { Overview } from './overview.js';
+import { GateStates } from './gate-states.js';
 import { WebhookFeed } from './webhook-feed.js';
 import { compileFilter } from './search-sql.js';
 import { lockIdsOutsideWindow } from './window-state.js';
@@ -38,9 +39,16 @@ import {
   rememberFencingCounter,
   upsertHost,
 } from './lock-sql.js';
+import { readGlobalPause, readStoredPause, writeGlobalPause } from './settings-sql.js';
+import type { Pause } from '../lock/calendar.js';
+import type { AuditActor } from './accounts.js';
 import { type Tx } from './sql.js';
+import { countMembers, countMembersOf, LockMembers } from './members.js';
+import { DEFAULT_MEMBERS_DAYS, membersAdded, membershipCutoff, withMembersCount } from '../lock/members.js';
 import {
   LOCK_COLUMNS,
+  blackoutsColumn,
+  gatesColumn,
   windowsColumn,
   toEventRow,
   toLockState,
@@ -197,6 +205,14 @@ export abstract class SqlStore implements Store {
   );
 
   readonly overview = new Overview((fn) => this.read(fn));
+  readonly gateStates = new GateStates(
+    (fn) => this.write(fn),
+    (fn) => this.read(fn),
+  );
+  readonly lockMembers = new LockMembers(
+    (fn) => this.write(fn),
+    (fn) => this.read(fn),
+  );
 
   // one listener per blocked request: no limit
   private readonly changes = new EventEmitter().setMaxListeners(0);
@@ -365,8 +381,17 @@ export abstract class SqlStore implements Store {
       host: op.host,
       actor: {},
       decide: (lock, host, ctx) => {
-        const decision = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters);
-        const result: HostRuleResult = { ...verdictOf(decision), lock: decision.next, now: ctx.now };
+        const globalPause = ctx.globalPause ?? null;
+        const decision = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters, {
+          globalPause,
+          gateVerdicts: op.gateVerdicts,
+        });
+        const result: HostRuleResult = {
+          ...verdictOf(decision),
+          lock: decision.next,
+          now: ctx.now,
+          globalPause,
+        };
         return { next: decision.next, events: decision.events, result };
       },
     });
@@ -408,9 +433,21 @@ export abstract class SqlStore implements Store {
         // No such lock: nothing is written, not even the host's check-in (FleetLock relies on it).
         if (!record) throw new NoSuchLock();
         const state = await loadHoldersAndQueue(tx, Number(record.id));
-        const lock = toLockState(record, state.holders);
         const targetHost =
           op.targetHostId === undefined ? undefined : await findHostById(tx, op.targetHostId);
+        // Members are counted where the limit depends on them, and for operators' changes (their
+        // answer shows the count); a host polling a fixed-limit lock is spared the count.
+        const candidate = host?.id ?? targetHost?.id;
+        const members =
+          create === undefined || record.max_holders_pct !== null
+            ? await countMembers(
+                tx,
+                Number(record.id),
+                membershipCutoff(now, Number(record.members_days)),
+                candidate ?? null,
+              )
+            : undefined;
+        const lock = toLockState(record, state.holders, members?.count ?? null);
         const queue = state.queue;
         const waiters = queue.filter((w) => waiterIsLive(w, now));
         // Waiters whose request timed out elsewhere (or whose instance died) leave the queue here.
@@ -421,7 +458,9 @@ export abstract class SqlStore implements Store {
             ...gone.map((w) => w.id),
           ]);
         }
-        const mutation = decide(lock, host, { targetHost, now, waiters });
+        // host requests may admit a holder: the global pause is read in this same transaction
+        const globalPause = create ? await readGlobalPause(tx, now) : undefined;
+        const mutation = decide(lock, host, { targetHost, now, waiters, globalPause });
         if (mutation.delete) {
           await tx.run('DELETE FROM locks WHERE id = ?', [lock.id]);
           await rememberFencingCounter(tx, lock.name, lock.fencingCounter);
@@ -432,6 +471,20 @@ export abstract class SqlStore implements Store {
           return { result: mutation.result, lock: undefined, changed: lock.id, wake: undefined };
         }
         const next = mutation.next ?? lock;
+        if (mutation.next && members) {
+          // The answer shows the members after the change; the object is the one `result` holds.
+          let count = members.count;
+          if (mutation.next.membersDays !== lock.membersDays) {
+            count = (await countMembers(tx, lock.id, membershipCutoff(now, mutation.next.membersDays ?? 0)))
+              .count;
+          }
+          const known =
+            candidate === undefined ? undefined : { hostId: candidate, isMember: members.hostIsMember };
+          Object.assign(
+            mutation.next,
+            withMembersCount(mutation.next, count + membersAdded(lock, mutation.next, known)),
+          );
+        }
         if (mutation.next) await applyNext(tx, lock, mutation.next);
         await insertEvents(tx, lock.id, next.name, mutation.events, now);
         if (mutation.audit) {
@@ -474,10 +527,34 @@ export abstract class SqlStore implements Store {
     return { result: out.result, lock: out.lock, waiterId: out.waiterId };
   }
 
+  async getGlobalPause(): Promise<{ pause: Pause | null; now: number }> {
+    return this.read(async (q) => ({ now: await q.now(), pause: await readStoredPause(q) }));
+  }
+
+  async setGlobalPause(
+    pause: Pause | null,
+    actor: AuditActor,
+  ): Promise<{ pause: Pause | null; now: number }> {
+    return this.write(async (tx) => {
+      const now = await tx.now();
+      const before = await readStoredPause(tx);
+      await writeGlobalPause(tx, pause, now);
+      const detail = pause
+        ? `until ${new Date(pause.until).toISOString()}${pause.reason ? `: ${pause.reason}` : ''}`
+        : null;
+      // lifting a pause that was never set changes nothing and is not recorded
+      if (pause || before) await insertAudit(tx, pause ? 'pause' : 'resume', actor, 'all locks', detail, now);
+      return { pause, now };
+    });
+  }
+
   async getLock(ref: string): Promise<LockState | undefined> {
     return this.read(async (q) => {
       const record = await findLockRecord(q, ref, '');
-      return record ? toLockState(record, await loadHolders(q, Number(record.id))) : undefined;
+      if (!record) return undefined;
+      const cutoff = membershipCutoff(await q.now(), Number(record.members_days));
+      const { count } = await countMembers(q, Number(record.id), cutoff);
+      return toLockState(record, await loadHolders(q, Number(record.id)), count);
     });
   }
 
@@ -526,10 +603,17 @@ export abstract class SqlStore implements Store {
         q,
         records.map((r) => Number(r.id)),
       );
+      const members = await countMembersOf(
+        q,
+        records.map((r) => Number(r.id)),
+        now,
+      );
       return {
         total: Number(total?.n ?? 0),
         subtotal: Number(subtotal?.n ?? 0),
-        locks: records.map((r) => toLockState(r, holders.get(Number(r.id)) ?? [])),
+        locks: records.map((r) =>
+          toLockState(r, holders.get(Number(r.id)) ?? [], members.get(Number(r.id)) ?? 0),
+        ),
         now,
       };
     });
@@ -540,8 +624,9 @@ export abstract class SqlStore implements Store {
       const now = await tx.now();
       const record = await insertUnique(
         tx,
-        `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, windows, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
+        `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, windows, created_at, updated_at,
+           blackouts, paused_until, pause_reason, max_holders_pct, members_days)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
         [
           input.name,
           input.type,
@@ -551,9 +636,18 @@ export abstract class SqlStore implements Store {
           windowsColumn(input.windows),
           now,
           now,
+          blackoutsColumn(input.blackouts ?? []),
+          input.pausedUntil ?? null,
+          input.pauseReason ?? null,
+          input.maxHoldersPercent ?? null,
+          input.membersDays ?? DEFAULT_MEMBERS_DAYS,
         ],
       );
-      const created = toLockState(record as LockRecord, []);
+      // a new lock has no members yet
+      const created = { ...toLockState(record as LockRecord, [], 0), gates: input.gates ?? [] };
+      if (created.gates.length > 0) {
+        await tx.run('UPDATE locks SET gates = ? WHERE id = ?', [gatesColumn(created.gates), created.id]);
+      }
       await inheritFencingCounter(tx, created.id);
       const lock = { ...created, fencingCounter: await currentFencingCounter(tx, created.id) };
       await insertEvents(tx, lock.id, lock.name, [eventFor('create', actor)], now);

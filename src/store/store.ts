@@ -3,6 +3,7 @@
 // the lock's row, so check-and-set is atomic across requests and server instances.
 import type { Actor, EventDraft, EventType, HostRef, LockState } from '../lock/types.js';
 import type { HostRule, Verdict } from '../lock/host-rules.js';
+import type { Pause } from '../lock/calendar.js';
 import type { Waiter } from '../lock/queue.js';
 import type { LockFilter } from '../search/parse.js';
 import type { ExportDocument } from './backup.js';
@@ -10,7 +11,10 @@ import type { LockImport, LockImportCounts } from './lock-import.js';
 import type { HostDirectory } from './accounts-hosts.js';
 import type { Accounts, AuditActor, AuditType } from './accounts.js';
 import type { Overview } from './overview.js';
+import type { LockMembers } from './members.js';
 import type { WebhookFeed } from './webhook-feed.js';
+import type { GateStates } from './gate-states.js';
+import type { GateDefinition, GateVerdicts } from '../lock/gates.js';
 import type { StoreHealth } from './health.js';
 import type { StoreTimings } from './timings.js';
 
@@ -43,6 +47,8 @@ export interface LockOpContext {
   now: number;
   /** the lock's live queue (deadline not passed, instance alive: src/lock/queue.ts), oldest first */
   waiters: Waiter[];
+  /** the global pause as the transaction reads it (host operations only; null: none) */
+  globalPause?: Pause | null;
 }
 
 /** An operation on an existing lock (operator actions, jobs); a missing lock writes nothing. */
@@ -77,6 +83,8 @@ export interface HostRuleOp {
   /** settings of a lock created here */
   createWith?: { maxHolders: number };
   host: HostIdentity;
+  /** health gate verdicts the service fetched for this request (acquire of a gated lock) */
+  gateVerdicts?: GateVerdicts;
 }
 
 export type HostRuleResult = Verdict & {
@@ -84,6 +92,8 @@ export type HostRuleResult = Verdict & {
   lock: LockState;
   /** the database's clock when the rule ran */
   now: number;
+  /** the global pause the rule saw (null: none) */
+  globalPause?: Pause | null;
 };
 
 export interface LockOpResult<T> {
@@ -97,8 +107,16 @@ export interface LockOpResult<T> {
 /** What a new lock is created with; the rest (id, counter, times, holders) the store sets. */
 export type NewLock = Pick<
   LockState,
-  'name' | 'type' | 'enabled' | 'maxHolders' | 'leaseSeconds' | 'windows'
->;
+  | 'name'
+  | 'type'
+  | 'enabled'
+  | 'maxHolders'
+  | 'leaseSeconds'
+  | 'windows'
+  | 'maxHoldersPercent'
+  | 'membersDays'
+> &
+  Partial<Pick<LockState, 'blackouts' | 'pausedUntil' | 'pauseReason'>> & { gates?: GateDefinition[] };
 
 export interface ListLocksQuery {
   filter: LockFilter | null;
@@ -250,6 +268,10 @@ export interface Store {
   expireEvents(days: number): Promise<number>;
   /** the same for the audit trail */
   expireAudit(days: number): Promise<number>;
+  /** the stored global pause (even when its time has passed) and the database's clock */
+  getGlobalPause(): Promise<{ pause: Pause | null; now: number }>;
+  /** sets (null: lifts) the global pause, with an audit entry in the same transaction */
+  setGlobalPause(pause: Pause | null, actor: AuditActor): Promise<{ pause: Pause | null; now: number }>;
   getLock(ref: string): Promise<LockState | undefined>;
   listLocks(q: ListLocksQuery): Promise<{ total: number; subtotal: number; locks: LockState[]; now: number }>;
   createLock(input: NewLock, actor: Actor): Promise<LockState>;
@@ -275,8 +297,12 @@ export interface Store {
   readonly accounts: Accounts;
   /** the hosts API: listing, admin-added hosts, can_acquire_locks (src/store/accounts-hosts.ts) */
   readonly hostDirectory: HostDirectory;
+  /** a lock's members: list, operators' additions and removals, the checkins gate's query */
+  readonly lockMembers: LockMembers;
   /** the web UI's overview counts and hourly activity (src/store/overview.ts) */
   readonly overview: Overview;
   /** the event stream as webhooks read it, and the stale scan (src/store/webhook-feed.ts) */
   readonly webhookFeed: WebhookFeed;
+  /** health gates' last outcomes and `gate` events once per change (src/store/gate-states.ts) */
+  readonly gateStates: GateStates;
 }

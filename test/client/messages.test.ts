@@ -37,6 +37,17 @@ describe('explain412', () => {
     expect(explain412('acquire', { ...error, reason: 'queued' }, undefined, 'me').why).toBe(
       'other hosts are queued for it (blocking acquire) and go first',
     );
+    expect(
+      explain412(
+        'acquire',
+        { ...error, reason: 'gate_failed', gate: 'no-alerts: 2 series' },
+        undefined,
+        'me',
+      ),
+    ).toEqual({ reason: 'gate_failed', why: 'health gate no-alerts: 2 series' });
+    expect(explain412('acquire', { ...error, reason: 'gate_failed' }, undefined, 'me').why).toBe(
+      'a health gate failed',
+    );
     expect(explain412('acquire', { ...error, reason: 'quota' }, undefined, 'me').why).toBe(
       'refused by the server (quota)',
     );

@@ -66,6 +66,32 @@ describe.each(STORES)('overview filters on %s', (kind) => {
     expect(await names('window = closed or name = win-none')).toEqual(['win-closed', 'win-none']);
     // refused for the same reason the counter counts it
     expect((await s.asHost('wf-3', 'PUT', '/api/dlmlocks/win-closed/lock')).status).toBe(412);
+    // a paused lock and one in a blackout today are refused by the calendar too: counted
+    const inAnHour = new Date(Date.now() + 3_600_000).toISOString();
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    for (const [name, body] of [
+      ['win-paused', { paused_until: inAnHour, pause_reason: 'storage' }],
+      [
+        'win-blackout',
+        { blackouts: [{ from: yesterday, to: tomorrow, time_zone: 'UTC', reason: 'freeze' }] },
+      ],
+    ] as const) {
+      const r = await s.asAdmin('POST', '/api/dlmlocks', { body: { name, ...body } });
+      expect(r.status, JSON.stringify(r.json)).toBe(201);
+    }
+    expect((await overview()).outside_window).toBe(3);
+    expect(await names('window = closed')).toEqual(['win-blackout', 'win-closed', 'win-paused']);
+    // the global pause refuses every lock: all are outside
+    const pause = await s.asAdmin('PUT', '/api/pause', {
+      body: { paused_until: inAnHour, pause_reason: 'INC-1' },
+    });
+    expect(pause.status, JSON.stringify(pause.json)).toBe(200);
+    const everyLock = (await s.asAdmin('GET', '/api/overview')).json.locks;
+    expect((await overview()).outside_window).toBe(everyLock);
+    expect(await names('name ~ win- and window = open')).toEqual([]);
+    expect((await s.asAdmin('DELETE', '/api/pause')).status).toBeLessThan(300);
+    expect((await overview()).outside_window).toBe(3);
     const bad = await s.asAdmin('GET', `/api/dlmlocks?search=${encodeURIComponent('window = shut')}`);
     expect(bad.status).toBe(422);
     expect(bad.json.error.message).toMatch(/'window' must be closed or open, not 'shut'/);

@@ -4,25 +4,30 @@
 // migration 6. Every step must give the same verdict, the same lock (holders, fencing tokens,
 // times) as returned and as read back, and in the end the same events.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gateKey, type GateDefinition, type GateVerdicts } from '../../src/lock/gates.js';
 import { decideHostRule, verdictOf, type Verdict } from '../../src/lock/host-rules.js';
 import { decideForceRelease, type ForceReleaseOptions } from '../../src/lock/rules.js';
+import { withMembersCount } from '../../src/lock/members.js';
 import type { EventDraft, HostRef, LockState } from '../../src/lock/types.js';
 import { decideUpdate, type LockChanges } from '../../src/lock/update.js';
 import type { PostgresStore } from '../../src/store/postgres/index.js';
 import type { Store } from '../../src/store/store.js';
+import type { Pause } from '../../src/lock/calendar.js';
 import { createTestDatabase, STORES, type TestDatabase } from '../support/stores.js';
 
 type HostKey = 'a' | 'b' | 'c';
 type Step =
-  | { op: 'acquire'; host: HostKey }
+  | { op: 'acquire'; host: HostKey; gates?: 'pass' | 'fail' }
   | { op: 'release'; host: HostKey }
   | { op: 'force'; host?: HostKey; reason?: string }
   | { op: 'update'; changes: Omit<LockChanges, 'hostId'>; holder?: HostKey | null }
-  | { op: 'sleep'; ms: number };
+  | { op: 'sleep'; ms: number }
+  /** the global pause until then (ms from now), or lifted (null) */
+  | { op: 'pause'; forMs: number | null };
 
 interface Case {
   name: string;
-  lock: { maxHolders?: number; leaseSeconds?: number | null };
+  lock: { maxHolders?: number; maxHoldersPercent?: number; leaseSeconds?: number | null };
   barred?: HostKey[];
   steps: Step[];
 }
@@ -36,6 +41,21 @@ const ALWAYS_OPEN = [
     time_zone: 'UTC',
   },
 ] as LockChanges['windows'];
+const ALWAYS_BLACK = [{ from: '2000-01-01', to: '2999-12-31', time_zone: 'Europe/Berlin', reason: 'parity' }];
+const FAR = Date.parse('2999-01-01T00:00:00Z');
+
+const GATE: GateDefinition = {
+  name: 'health',
+  type: 'http',
+  url: 'http://127.0.0.1:9/healthz',
+  cache_seconds: 10,
+  timeout_seconds: 5,
+};
+/** what the service would hand the rule after checking GATE */
+function gateVerdicts(outcome: 'pass' | 'fail' | undefined): GateVerdicts | undefined {
+  if (outcome === undefined) return undefined;
+  return new Map([['health', { key: gateKey(GATE), ok: outcome === 'pass', detail: 'HTTP 503' }]]);
+}
 
 const CASES: Case[] = [
   {
@@ -121,7 +141,104 @@ const CASES: Case[] = [
       { op: 'acquire', host: 'b' },
     ],
   },
+  {
+    name: 'blackouts and a lock pause (PostgreSQL hands these to the general path)',
+    lock: { maxHolders: 2 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'update', changes: { blackouts: ALWAYS_BLACK } },
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'a' },
+      { op: 'update', changes: { blackouts: [], pausedUntil: FAR, pauseReason: 'parity' } },
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'a' },
+      { op: 'release', host: 'a' },
+      // a pause in the past pauses nothing (and is kept as given)
+      { op: 'update', changes: { pausedUntil: Date.parse('2001-01-01T00:00:00Z') } },
+      { op: 'acquire', host: 'b' },
+      { op: 'update', changes: { pausedUntil: null } },
+      { op: 'acquire', host: 'c' },
+    ],
+  },
+  {
+    name: 'the global pause (PostgreSQL hands every lock to the general path while it holds)',
+    lock: { maxHolders: 3 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'pause', forMs: 3_600_000 },
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'a' },
+      { op: 'release', host: 'a' },
+      { op: 'pause', forMs: null },
+      { op: 'acquire', host: 'b' },
+      { op: 'pause', forMs: -1000 },
+      { op: 'acquire', host: 'c' },
+      { op: 'pause', forMs: null },
+    ],
+  },
+  {
+    name: 'health gates: checked for new holders only (PostgreSQL hands gated locks to the general path)',
+    lock: {},
+    steps: [
+      { op: 'update', changes: { gates: [GATE] } },
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'a', gates: 'fail' },
+      { op: 'acquire', host: 'a', gates: 'pass' },
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b', gates: 'pass' },
+      { op: 'release', host: 'a' },
+      { op: 'update', changes: { gates: [] } },
+      { op: 'acquire', host: 'b' },
+    ],
+  },
+  {
+    name: 'percentage: 50% of the members, who join with their first grant (PostgreSQL hands these on)',
+    lock: { maxHoldersPercent: 50 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'release', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'a' },
+      { op: 'release', host: 'b' },
+      { op: 'acquire', host: 'c' },
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'a' },
+      { op: 'update', changes: { maxHolders: 1 } },
+      { op: 'release', host: 'a' },
+      { op: 'update', changes: { maxHoldersPercent: 100 } },
+      { op: 'acquire', host: 'a' },
+    ],
+  },
+  {
+    name: 'members of a plain lock: counted for operators, not for a host polling it',
+    lock: { maxHolders: 2 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'update', changes: { enabled: true } },
+      { op: 'release', host: 'a' },
+      { op: 'acquire', host: 'a' },
+      { op: 'update', changes: { maxHoldersPercent: 50 } },
+      { op: 'acquire', host: 'c' },
+    ],
+  },
 ];
+
+/**
+ * The members a step leaves: every host that became a new holder joins. A host's acquire or
+ * release of a fixed-limit lock does not count them (null), everything else does.
+ */
+function withMembers(
+  prev: LockState,
+  next: LockState,
+  step: Exclude<Step, { op: 'sleep' }>,
+  members: Set<number>,
+): LockState {
+  for (const h of next.holders) if (!prev.holders.some((p) => p.hostId === h.hostId)) members.add(h.hostId);
+  const counted = next.maxHoldersPercent != null || (step.op !== 'acquire' && step.op !== 'release');
+  return counted ? withMembersCount(next, members.size) : { ...next, membersCount: null };
+}
 
 type Path = 'general' | 'hostRule';
 interface StepOut {
@@ -135,13 +252,24 @@ async function runStep(
   path: Path,
   ref: string,
   hosts: Record<HostKey, HostRef>,
-  step: Exclude<Step, { op: 'sleep' }>,
+  step: Exclude<Step, { op: 'sleep' | 'pause' }>,
 ): Promise<StepOut> {
   if (step.op === 'acquire' || step.op === 'release') {
     const rule = step.op;
     const host = { name: hosts[step.host].name, autoRegister: true };
+    const verdicts = step.op === 'acquire' ? gateVerdicts(step.gates) : undefined;
     if (path === 'hostRule') {
-      const { lock, now, ...verdict } = await store.hostRule({ rule, ref, host });
+      const {
+        lock,
+        now,
+        globalPause: _seen,
+        ...verdict
+      } = await store.hostRule({
+        rule,
+        ref,
+        host,
+        gateVerdicts: verdicts,
+      });
       return { verdict, lock, now };
     }
     const done = await store.hostLockOp<StepOut>({
@@ -150,7 +278,10 @@ async function runStep(
       host,
       actor: {},
       decide: (lock, ref_, ctx) => {
-        const d = decideHostRule(rule, lock, ref_, ctx.now, ctx.waiters);
+        const d = decideHostRule(rule, lock, ref_, ctx.now, ctx.waiters, {
+          globalPause: ctx.globalPause,
+          gateVerdicts: verdicts,
+        });
         return {
           next: d.next,
           events: d.events,
@@ -196,12 +327,17 @@ async function runStep(
 /** The reference: the same step through the pure rules, at the clock the store reported. */
 function model(
   lock: LockState,
-  step: Exclude<Step, { op: 'sleep' }>,
+  step: Exclude<Step, { op: 'sleep' | 'pause' }>,
   hosts: Record<HostKey, HostRef>,
   now: number,
+  globalPause: Pause | null,
 ): { verdict?: Verdict; next: LockState; events: EventDraft[] } {
   if (step.op === 'acquire' || step.op === 'release') {
-    const d = decideHostRule(step.op, lock, hosts[step.host], now, []);
+    const verdicts = step.op === 'acquire' ? gateVerdicts(step.gates) : undefined;
+    const d = decideHostRule(step.op, lock, hosts[step.host], now, [], {
+      globalPause,
+      gateVerdicts: verdicts,
+    });
     return { verdict: verdictOf(d), next: d.next, events: d.events };
   }
   if (step.op === 'force') {
@@ -250,24 +386,36 @@ describe.each(STORES)('rule parity on %s', (kind) => {
         type: 'ForemanDlm::Dlmlock::Update',
         enabled: true,
         maxHolders: settings.maxHolders ?? 1,
+        maxHoldersPercent: settings.maxHoldersPercent ?? null,
         leaseSeconds: settings.leaseSeconds ?? null,
         windows: [],
       },
       {},
     );
+    const members = new Set<number>();
     const events: EventDraft[] = [];
+    let globalPause: Pause | null = null;
     for (const [n, step] of steps.entries()) {
       if (step.op === 'sleep') {
         await new Promise((r) => setTimeout(r, step.ms));
         continue;
       }
+      if (step.op === 'pause') {
+        const now = (await store.getGlobalPause()).now;
+        globalPause = step.forMs === null ? null : { until: now + step.forMs, reason: 'parity' };
+        await store.setGlobalPause(globalPause, { userId: null, login: '(test)', address: null });
+        continue;
+      }
       const got = await runStep(store, path, ref, hosts, step);
-      const want = model(expected, step, hosts, got.now);
+      const before = withMembersCount(expected, members.size);
+      const want = model(before, step, hosts, got.now, globalPause);
+      const next = withMembers(before, want.next, step, members);
       const where = `step ${n} (${JSON.stringify(step)})`;
       expect(got.verdict, where).toEqual(want.verdict);
-      expect(got.lock, where).toEqual(want.next);
-      expect(await store.getLock(ref), where).toEqual(want.next);
-      expected = want.next;
+      expect(got.lock, where).toEqual(next);
+      // read back, the members are always counted
+      expect(await store.getLock(ref), where).toEqual(withMembersCount(next, members.size));
+      expected = next;
       events.push(...want.events);
     }
     const recorded = await store.listEvents(expected.id, 100, 0);
@@ -316,6 +464,47 @@ describe.each(STORES)('rule parity on %s', (kind) => {
         }),
       });
       expect(await call('direct', 'direct-a')).toBeNull();
+      // blackouts, a paused_until (even a past one) and an active global pause: NULL too
+      await store.createLock(
+        { name: 'direct2', type: 'T', enabled: true, maxHolders: 1, leaseSeconds: null, windows: [] },
+        {},
+      );
+      expect(await call('direct2', 'direct-a')).toMatchObject({ outcome: 'acquired' });
+      const cli = { userId: null, login: '(test)', address: null };
+      await store.setGlobalPause({ until: Date.now() + 3_600_000, reason: 'parity' }, cli);
+      expect(await call('direct2', 'direct-a')).toBeNull();
+      await store.setGlobalPause({ until: Date.now() - 1000, reason: 'over' }, cli);
+      expect(await call('direct2', 'direct-a')).toMatchObject({ outcome: 'refreshed' });
+      await store.setGlobalPause(null, cli);
+      for (const change of [
+        { blackouts: ALWAYS_BLACK },
+        { pausedUntil: Date.parse('2001-01-01T00:00:00Z') },
+      ]) {
+        await store.lockOp({
+          ref: 'direct2',
+          actor: operator,
+          decide: (lock, ctx) => ({
+            next: { ...lock, blackouts: [], pausedUntil: null, ...change, updatedAt: ctx.now },
+            events: [],
+            result: 0,
+          }),
+        });
+        expect(await call('direct2', 'direct-a'), JSON.stringify(change)).toBeNull();
+      }
+      // a percentage max_holders: the members are counted by the general path
+      await store.createLock(
+        {
+          name: 'direct-pct',
+          type: 'T',
+          enabled: true,
+          maxHolders: 1,
+          maxHoldersPercent: 10,
+          leaseSeconds: null,
+          windows: [],
+        },
+        {},
+      );
+      expect(await call('direct-pct', 'direct-a')).toBeNull();
     },
   );
 

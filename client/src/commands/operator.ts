@@ -11,9 +11,16 @@ import { ClientError, EXIT_OK } from '../errors.js';
 import { say } from '../output.js';
 import { loadClientConfig } from '../setup.js';
 import { renderTable } from '../table.js';
+import {
+  calendarBody,
+  calendarLines,
+  calendarOptions,
+  registerPauseCommands,
+  type CalendarFlags,
+} from './calendar.js';
 import { reportError, seconds } from './lock.js';
 
-interface OperatorFlags {
+export interface OperatorFlags {
   config?: string;
   url?: string;
   token?: string;
@@ -57,7 +64,7 @@ interface HostRow {
   locks?: { name: string }[];
 }
 
-function withApiOptions(cmd: Command): Command {
+export function withApiOptions(cmd: Command): Command {
   return cmd
     .option(
       '-c, --config <file>',
@@ -97,7 +104,7 @@ async function apiFor(flags: OperatorFlags): Promise<ApiClient> {
 }
 
 /** Runs one operator action with the shared error handling and exit codes. */
-function action<A extends unknown[], F extends OperatorFlags = OperatorFlags>(
+export function action<A extends unknown[], F extends OperatorFlags = OperatorFlags>(
   fn: (api: ApiClient, flags: F, ...args: A) => Promise<void>,
 ): (...args: [...A, F, Command]) => Promise<void> {
   return async (...all) => {
@@ -112,7 +119,7 @@ function action<A extends unknown[], F extends OperatorFlags = OperatorFlags>(
   };
 }
 
-const lockPath = (name: string) => {
+export const lockPath = (name: string) => {
   validateLockName(name);
   return `/api/dlmlocks/${encodeURIComponent(name)}`;
 };
@@ -167,6 +174,15 @@ function collectWindow(value: string, previous: unknown[] = []): unknown[] {
     return [...previous, JSON.parse(value) as unknown];
   } catch {
     throw new InvalidArgumentError('expected a JSON object, or "none"');
+  }
+}
+
+/** `--gate JSON`, repeatable: a health gate; the server checks it and names what is wrong. */
+function collectGate(value: string, previous: unknown[] = []): unknown[] {
+  try {
+    return [...previous, JSON.parse(value) as unknown];
+  } catch {
+    throw new InvalidArgumentError('expected a JSON object');
   }
 }
 
@@ -233,6 +249,24 @@ Examples:
         out(`  lease:       ${lock.lease_seconds ? `${lock.lease_seconds}s` : 'none'}`);
         if (Array.isArray(lock.windows) && lock.windows.length)
           out(`  windows:     ${JSON.stringify(lock.windows)}`);
+        if (Array.isArray(lock.gates) && lock.gates.length) {
+          const status = (Array.isArray(lock.gate_status) ? lock.gate_status : []) as {
+            name: string;
+            ok: boolean;
+            detail: string;
+            checked_at: string;
+          }[];
+          out('gates:');
+          for (const gate of lock.gates as { name: string }[]) {
+            const last = status.find((g) => g.name === gate.name);
+            const state = last
+              ? `${last.ok ? 'passing' : 'failing'}: ${last.detail} (${last.checked_at})`
+              : 'not checked yet';
+            out(`  ${gate.name}: ${state}`);
+            out(`    ${JSON.stringify(gate)}`);
+          }
+        }
+        for (const line of calendarLines(lock)) out(line);
         out('holders:');
         out(
           lock.holders?.length
@@ -264,20 +298,33 @@ Examples:
         'a maintenance window, repeatable, e.g. \'{"days":["sun"],"start":"02:00","duration_minutes":120,"time_zone":"Europe/Berlin"}\'; "none" clears them',
         collectWindow,
       )
+      .option(
+        '--gate <json>',
+        'a health gate, repeatable (replaces the list), e.g. \'{"name":"no-alerts","type":"alertmanager","url":"http://am:9093","matchers":["severity=critical"]}\'',
+        collectGate,
+      )
+      .option('--no-gates', 'remove every health gate')
       .option('--json', 'print the JSON');
-  type AttrFlags = OperatorFlags & {
+  const withCalendar = (cmd: Command) => calendarOptions(attributes(cmd));
+  type AttrFlags = CalendarFlags & {
     maxHolders?: number;
     lease?: number | null;
     disabled?: boolean;
     window?: unknown[];
+    gate?: unknown[];
+    /** false with --no-gates */
+    gates?: boolean;
   };
   const body = (flags: AttrFlags) => ({
     ...(flags.maxHolders !== undefined && { max_holders: flags.maxHolders }),
     ...(flags.lease !== undefined && { lease_seconds: flags.lease }),
     ...(flags.window !== undefined && { windows: flags.window }),
+    ...(flags.gate !== undefined && { gates: flags.gate }),
+    ...(flags.gates === false && { gates: [] }),
+    ...calendarBody(flags),
   });
 
-  attributes(withApiOptions(locks.command('create <name>').description('create a lock')))
+  withCalendar(withApiOptions(locks.command('create <name>').description('create a lock')))
     .option('--disabled', 'create it disabled')
     .addHelpText(
       'after',
@@ -296,16 +343,20 @@ Examples:
       }),
     );
 
-  attributes(withApiOptions(locks.command('set <name>').description("change a lock's settings")))
+  withCalendar(withApiOptions(locks.command('set <name>').description("change a lock's settings")))
     .addHelpText(
       'after',
-      '\nExamples:\n  keyholder locks set reboot-slots --max-holders 5\n  keyholder locks set web-cluster --lease none',
+      '\nExamples:\n  keyholder locks set reboot-slots --max-holders 5\n  keyholder locks set web-cluster --lease none' +
+        "\n  keyholder locks set web-cluster --blackout '2026-12-20..2027-01-06@Europe/Berlin:year-end freeze'",
     )
     .action(
       action(async (api, flags: AttrFlags, name: string) => {
         const changes = body(flags);
         if (Object.keys(changes).length === 0) {
-          throw new ClientError('config', 'nothing to change: pass --max-holders, --lease or --window');
+          throw new ClientError(
+            'config',
+            'nothing to change: pass --max-holders, --lease, --window, --gate, --no-gates, --blackout, --paused-until or --pause-reason',
+          );
         }
         const lock = await api.call<LockRow>('PUT', lockPath(name), changes);
         if (flags.json) json(lock);
@@ -511,4 +562,5 @@ export function registerOperatorCommands(program: Command): void {
   registerLocks(program);
   registerHosts(program);
   registerEvents(program);
+  registerPauseCommands(program);
 }

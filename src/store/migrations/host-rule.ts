@@ -6,8 +6,11 @@
 // nothing but the host's check-in, and the store runs the general TypeScript path instead:
 // an unknown host (registration or unknown_host), a missing lock (creation and its fencing
 // counter), a lock with maintenance windows (time-zone rules: luxon, not SQL), and a lock with
-// a queue (queue position, lapsed waiters, NOTIFY for wake-ups). None of these is the steady
-// state of a fleet polling its update lock.
+// a queue (queue position, lapsed waiters, NOTIFY for wake-ups), a lock with blackouts or a
+// paused_until (migration 9), every lock while the global pause (settings row `pause`) is
+// active, and a lock with health gates (their verdicts are fetched over HTTP before the
+// transaction: src/service/locks.ts). None of these is the steady state of a fleet polling its
+// update lock.
 //
 // The check-in is written at most once a second (CHECKIN_EVERY_MS in src/store/lock-sql.ts),
 // and before the lock row is taken, in the same order as the TypeScript path.
@@ -28,7 +31,9 @@ DECLARE
   v_outcome text;
   v_reason text;
 BEGIN
-  SELECT * INTO v_host FROM hosts WHERE name = p_host;
+  -- KEY SHARE: an operator's DELETE of the host waits for this call (or this waits for it and
+  -- finds no row), so the holder row below never points at a host deleted meanwhile (migration 12).
+  SELECT * INTO v_host FROM hosts WHERE name = p_host FOR KEY SHARE;
   IF NOT FOUND THEN RETURN NULL; END IF;
   IF v_host.last_checkin_at IS NULL OR v_now - v_host.last_checkin_at >= 1000 THEN
     UPDATE hosts SET last_checkin_at = v_now WHERE id = v_host.id;
@@ -41,8 +46,13 @@ BEGIN
   IF v_lock.id IS NULL THEN
     SELECT * INTO v_lock FROM locks WHERE name = p_ref FOR UPDATE;
   END IF;
-  IF v_lock.id IS NULL OR v_lock.windows IS NOT NULL
-     OR EXISTS (SELECT 1 FROM lock_waiters WHERE lock_id = v_lock.id) THEN
+  IF v_lock.id IS NULL OR v_lock.windows IS NOT NULL OR v_lock.gates IS NOT NULL
+     OR EXISTS (SELECT 1 FROM lock_waiters WHERE lock_id = v_lock.id)
+     OR v_lock.blackouts IS NOT NULL OR v_lock.paused_until IS NOT NULL
+     OR EXISTS (SELECT 1 FROM settings WHERE name = 'pause'
+                AND ((value::jsonb)->>'until')::bigint > v_now)
+     -- a percentage max_holders counts the members (migration 10): the TypeScript path's
+     OR v_lock.max_holders_pct IS NOT NULL THEN
     RETURN NULL;
   END IF;
   v_was_updated := v_lock.updated_at;
@@ -84,6 +94,9 @@ BEGIN
       v_lock.updated_at := v_now;
       INSERT INTO lock_holders (lock_id, host_id, acquired_at, refreshed_at, fencing_token, expires_at)
       VALUES (v_lock.id, v_host.id, v_now, v_now, v_lock.fencing_counter, v_expires);
+      -- membership (migration 10) comes with the grant, as in applyNext
+      INSERT INTO lock_members (lock_id, host_id, last_acquired_at) VALUES (v_lock.id, v_host.id, v_now)
+      ON CONFLICT (lock_id, host_id) DO UPDATE SET last_acquired_at = excluded.last_acquired_at;
       INSERT INTO lock_events (lock_id, lock_name, event_type, host_id, host_name, created_at)
       VALUES (v_lock.id, v_lock.name, 'acquire', v_host.id, v_host.name, v_now);
     END IF;

@@ -175,6 +175,65 @@ function listOrder(): string {
 CREATE INDEX locks_name_order ON locks (LOWER(name), name, id);`;
 }
 
+/**
+ * Health gates (issue 11): a lock's gate definitions (JSON, like windows), and each gate's last
+ * outcome, written only when it changes, so several instances record one `gate` event per
+ * change between them. PostgreSQL re-installs the host rule, which hands gated locks to the
+ * TypeScript path (gates are checked over HTTP before the transaction).
+ */
+function gates(dialect: 'sqlite' | 'postgres'): string {
+  const ddl = `
+ALTER TABLE locks ADD COLUMN gates TEXT;
+CREATE TABLE lock_gate_states (
+  lock_id BIGINT NOT NULL REFERENCES locks(id) ON DELETE CASCADE,
+  gate_name TEXT NOT NULL,
+  ok BOOLEAN NOT NULL,
+  detail TEXT,
+  changed_at BIGINT NOT NULL,
+  PRIMARY KEY (lock_id, gate_name)
+);`;
+  return dialect === 'postgres' ? `${ddl}\n${HOST_RULE_FUNCTION}` : ddl;
+}
+
+/**
+ * Blackouts and pauses (src/lock/calendar.ts): a lock's blackout days (JSON, NULL when none),
+ * its `paused_until` with a reason, and `settings`, small server-wide values every instance
+ * reads in the transaction that decides — the global pause is its row `pause`. PostgreSQL
+ * reinstalls the host rule, which hands such locks and an active global pause to TypeScript.
+ */
+function calendar(dialect: 'sqlite' | 'postgres'): string {
+  const ddl = `
+ALTER TABLE locks ADD COLUMN blackouts TEXT;
+ALTER TABLE locks ADD COLUMN paused_until BIGINT;
+ALTER TABLE locks ADD COLUMN pause_reason TEXT;
+CREATE TABLE settings (
+  name TEXT PRIMARY KEY,
+  value TEXT NOT NULL,
+  updated_at BIGINT NOT NULL
+);`;
+  return dialect === 'postgres' ? `${ddl}\n${HOST_RULE_FUNCTION}` : ddl;
+}
+
+/**
+ * Lock members (src/lock/members.ts): the hosts that took a lock within its `members_days`
+ * (`last_acquired_at`, written with the grant) and those an operator added (`added_at`, kept
+ * until removed). A percentage `max_holders` keeps its number in `max_holders_pct`.
+ */
+function members(): string {
+  return `
+ALTER TABLE locks ADD COLUMN max_holders_pct INTEGER;
+ALTER TABLE locks ADD COLUMN members_days INTEGER NOT NULL DEFAULT 30;
+CREATE TABLE lock_members (
+  lock_id BIGINT NOT NULL REFERENCES locks(id) ON DELETE CASCADE,
+  host_id BIGINT NOT NULL REFERENCES hosts(id) ON DELETE CASCADE,
+  last_acquired_at BIGINT,
+  added_by TEXT,
+  added_at BIGINT,
+  PRIMARY KEY (lock_id, host_id)
+);
+CREATE INDEX lock_members_host ON lock_members (host_id);`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sqlite: initial('sqlite'), postgres: initial('postgres') },
   { version: 2, name: 'accounts', sqlite: accounts('sqlite'), postgres: accounts('postgres') },
@@ -189,4 +248,16 @@ export const MIGRATIONS: readonly Migration[] = [
     postgres: HOST_RULE_FUNCTION,
   },
   { version: 7, name: 'lock list order index', sqlite: listOrder(), postgres: listOrder() },
+  { version: 8, name: 'health gates', sqlite: gates('sqlite'), postgres: gates('postgres') },
+  { version: 9, name: 'blackouts and pauses', sqlite: calendar('sqlite'), postgres: calendar('postgres') },
+  // the host rule learns the members table: re-installed after it exists
+  { version: 10, name: 'lock members', sqlite: members(), postgres: members() + HOST_RULE_FUNCTION },
+  {
+    version: 12,
+    name: 'host rule locks the host row',
+    // The fast path's host read takes the row's key-share lock (see HOST_RULE_FUNCTION): a host
+    // deleted during its own acquire no longer breaks the holder row's foreign key.
+    sqlite: 'SELECT 1',
+    postgres: HOST_RULE_FUNCTION,
+  },
 ];

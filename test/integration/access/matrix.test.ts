@@ -100,7 +100,31 @@ const TABLE: Record<string, Row> = {
     ok: 200,
     call: async (ctx) => ({ ...(await freshLock(ctx)), body: { reason: 'access matrix' } }),
   },
+  'GET /api/dlmlocks/:id/members': { rule: 'viewer', ok: 200, call: () => lockRef },
+  'PUT /api/dlmlocks/:id/members/:host': {
+    rule: 'operator',
+    ok: 200,
+    call: () => ({ params: { id: 'L', host: 'web01' } }),
+  },
+  'DELETE /api/dlmlocks/:id/members/:host': {
+    rule: 'operator',
+    ok: 200,
+    // each call removes an operator membership of its own lock
+    call: async (ctx) => {
+      const { params } = await freshLock(ctx);
+      await ctx.s.server.store.lockMembers.add(params.id, 'web01', CLI_ACTOR);
+      return { params: { ...params, host: 'web01' } };
+    },
+  },
   'GET /api/events': { rule: 'viewer', ok: 200 },
+  'GET /api/pause': { rule: 'viewer', ok: 200 },
+  // a time already past: stored, audited, but pausing nothing while the matrix still acquires
+  'PUT /api/pause': {
+    rule: 'operator',
+    ok: 200,
+    call: () => ({ body: { paused_until: '2001-01-01T00:00:00Z', pause_reason: 'access matrix' } }),
+  },
+  'DELETE /api/pause': { rule: 'operator', ok: 200 },
 
   'GET /api/users': { rule: 'admin', ok: 200 },
   'POST /api/users': {

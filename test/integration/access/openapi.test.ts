@@ -87,8 +87,13 @@ describe('OpenAPI document and docs page', () => {
         'max_holders',
         'lease_seconds',
         'windows',
+        'gates',
+        'blackouts',
+        'paused_until',
+        'pause_reason',
       ]);
       expect(body.properties.windows).toBeDefined();
+      expect(body.properties.gates.items.properties.type.enum).toContain('alertmanager');
     }
   });
 

@@ -27,6 +27,7 @@ export const EVENT_TYPES = [
   'force_release',
   'expire',
   'stale',
+  'gate',
   'enable',
   'disable',
   'create',

@@ -1,0 +1,36 @@
+// The global pause: no new holder on any lock until an instant, with a reason. It lives in the
+// database (`settings`, migration 9), so every instance sees it, and every acquire reads it in
+// its own transaction (src/store/sql-store.ts) — what is cached here serves only the lock JSON's
+// `next_window_at`, which is informational and may lag another instance's change by a second.
+import type { Pause } from '../lock/calendar.js';
+import type { AuditActor } from '../store/accounts.js';
+import type { Store } from '../store/store.js';
+
+/** How long the lock JSON may show a global pause another instance changed. */
+const RENDER_CACHE_MS = 1000;
+
+export class PauseService {
+  private cached: { pause: Pause | null; readAt: number } | undefined;
+
+  constructor(private readonly store: Store) {}
+
+  /** the stored pause (also when its time has passed) and the database clock */
+  get(): Promise<{ pause: Pause | null; now: number }> {
+    return this.store.getGlobalPause();
+  }
+
+  async set(pause: Pause | null, actor: AuditActor): Promise<{ pause: Pause | null; now: number }> {
+    const done = await this.store.setGlobalPause(pause, actor);
+    this.cached = { pause: done.pause, readAt: Date.now() };
+    return done;
+  }
+
+  /** the pause for rendering lock JSON: read at most once a second per instance */
+  async forRendering(): Promise<Pause | null> {
+    const now = Date.now();
+    if (!this.cached || now - this.cached.readAt >= RENDER_CACHE_MS) {
+      this.cached = { pause: (await this.store.getGlobalPause()).pause, readAt: now };
+    }
+    return this.cached.pause;
+  }
+}
