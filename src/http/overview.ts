@@ -43,6 +43,10 @@ export async function overviewRoutes(
                 type: 'integer',
                 description: 'locks whose windows are all closed now (search: window = closed)',
               },
+              gate_failing: {
+                type: 'integer',
+                description: 'locks with a health gate whose last check failed (search: gate = failing)',
+              },
               hosts: count,
               hosts_checked_in_24h: count,
               now: { type: 'string' },
@@ -75,6 +79,7 @@ export async function overviewRoutes(
         waiting: counts.waiting,
         disabled: counts.disabled,
         outside_window: counts.outsideWindow,
+        gate_failing: counts.gateFailing,
         hosts: counts.hosts,
         hosts_checked_in_24h: counts.hostsCheckedIn,
         now: formatTimestamp(counts.now),

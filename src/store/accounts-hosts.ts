@@ -60,7 +60,8 @@ export function compileHostFilter(
       return { sql: `(NOT ${inner.sql})`, params: inner.params };
     }
     case 'window':
-      throw new AppError('invalid_search', "Invalid search query: hosts have no 'window'");
+    case 'gate':
+      throw new AppError('invalid_search', `Invalid search query: hosts have no '${f.kind}'`);
     case 'bool': {
       if (f.field === 'waiting') {
         throw new AppError(

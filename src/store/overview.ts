@@ -16,6 +16,8 @@ export interface OverviewCounts {
   disabled: number;
   /** locks whose calendar refuses new holders now (src/store/window-state.ts) */
   outsideWindow: number;
+  /** locks with a health gate whose last check failed (search: gate = failing) */
+  gateFailing: number;
   hosts: number;
   hostsCheckedIn: number;
 }
@@ -44,8 +46,10 @@ export class Overview {
              WHERE w.deadline > ? AND i.expires_at > ?) AS waiting,
            (SELECT COUNT(*) FROM locks WHERE NOT enabled) AS disabled,
            (SELECT COUNT(*) FROM hosts) AS hosts,
-           (SELECT COUNT(*) FROM hosts WHERE last_checkin_at >= ?) AS "hostsCheckedIn"`,
-        [now - staleAfterMs, now, now, now - checkinWithinMs],
+           (SELECT COUNT(*) FROM hosts WHERE last_checkin_at >= ?) AS "hostsCheckedIn",
+           (SELECT COUNT(DISTINCT g.lock_id) FROM lock_gate_states g JOIN locks l ON l.id = g.lock_id
+             WHERE g.ok = ? AND l.gates IS NOT NULL) AS "gateFailing"`,
+        [now - staleAfterMs, now, now, now - checkinWithinMs, false],
       );
       const n = (v: unknown) => Number(v ?? 0);
       return {
@@ -55,6 +59,7 @@ export class Overview {
         waiting: n(row?.waiting),
         disabled: n(row?.disabled),
         outsideWindow: (await lockIdsOutsideWindow(q, now)).length,
+        gateFailing: n(row?.gateFailing),
         hosts: n(row?.hosts),
         hostsCheckedIn: n(row?.hostsCheckedIn),
         now,

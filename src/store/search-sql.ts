@@ -17,6 +17,11 @@ const HOLDER_EXISTS = 'EXISTS (SELECT 1 FROM lock_holders lh WHERE lh.lock_id = 
 const WAITER_EXISTS = `EXISTS (SELECT 1 FROM lock_waiters w JOIN instances i ON i.id = w.instance_id
   WHERE w.lock_id = l.id AND w.deadline > ? AND i.expires_at > ?)`;
 
+// a gate of the lock (one it still has gates) whose last recorded outcome is a failure;
+// lock_gate_states' key (lock_id, gate_name) finds a lock's rows
+const GATE_FAILING = `(l.gates IS NOT NULL AND EXISTS (SELECT 1 FROM lock_gate_states g
+  WHERE g.lock_id = l.id AND g.ok = ?))`;
+
 export interface FilterContext {
   /** holders refreshed before this are stale */
   staleCutoff: number;
@@ -56,6 +61,8 @@ export function compileFilter(filter: LockFilter, dialect: Dialect, ctx: FilterC
       const closed = idIn(ctx.outsideWindow, dialect);
       return filter.closed ? closed : { sql: `(NOT ${closed.sql})`, params: closed.params };
     }
+    case 'gate':
+      return { sql: filter.failing ? GATE_FAILING : `(NOT ${GATE_FAILING})`, params: [false] };
     case 'bool': {
       if (filter.field === 'waiting') {
         return { sql: filter.value ? WAITER_EXISTS : `(NOT ${WAITER_EXISTS})`, params: [ctx.now, ctx.now] };

@@ -99,6 +99,26 @@ describe.each(STORES)('overview filters on %s', (kind) => {
     expect(hosts.status).toBe(422);
   });
 
+  it('finds the locks whose health gate failed with `gate = failing`, as counted', async () => {
+    expect((await overview()).gate_failing).toBe(0);
+    // nothing listens on port 9: the gate's check fails
+    const gates = [{ name: 'api-up', type: 'http', url: 'http://127.0.0.1:9/health', timeout_seconds: 1 }];
+    for (const name of ['gate-down', 'gate-unchecked']) {
+      const r = await s.asAdmin('POST', '/api/dlmlocks', { body: { name, gates } });
+      expect(r.status, JSON.stringify(r.json)).toBe(201);
+    }
+    const refused = await s.asHost('gf-1', 'PUT', '/api/dlmlocks/gate-down/lock');
+    expect(refused.status).toBe(412);
+    expect(refused.headers['x-lock-reason']).toBe('gate_failed');
+    expect((await overview()).gate_failing).toBe(1);
+    expect(await names('gate = failing')).toEqual(['gate-down']);
+    expect(await names('name ~ gate- and gate != failing')).toEqual(['gate-unchecked']);
+    // without gates the lock no longer counts, whatever its last check said
+    expect((await s.asAdmin('PUT', '/api/dlmlocks/gate-down', { body: { gates: [] } })).status).toBe(200);
+    expect((await overview()).gate_failing).toBe(0);
+    expect(await names('gate = failing')).toEqual([]);
+  });
+
   it("filters a lock's events by type and host on the server, paged", async () => {
     const lock = 'ev-filter';
     for (const host of ['ev-a', 'ev-b', 'ev-a', 'ev-b']) {

@@ -254,6 +254,51 @@ describe.skipIf(!uiTestsRunnable())('web UI', () => {
       expect(created.windows[0]).toMatchObject({ nth_weekday: { nth: -1, day: 'fri' }, start: '02:00' });
     });
 
+    it('creates a lock with a percentage, a blackout, a pause and a gate; the failing gate shows', async () => {
+      await page.goto('/locks');
+      await page.getByRole('button', { name: 'Create lock' }).click();
+      await page.locator('#lock-name').fill('rollout-db');
+      await page.locator('#lock-max-holders').fill('50%');
+      await page.getByRole('button', { name: 'Add a blackout' }).click();
+      await page.locator('#blackout-0-from').fill('2030-12-20');
+      await page.locator('#blackout-0-to').fill('2031-01-06');
+      await page.locator('#blackout-0-zone').fill('Europe/Berlin');
+      await page.locator('#blackout-0-reason').fill('year-end freeze');
+      await page.locator('#lock-paused-until').fill('2030-01-01T10:00');
+      await page.locator('#lock-pause-reason').fill('INC-4711');
+      const gates = page.locator('#lock-gates');
+      const create = page.getByRole('button', { name: 'Create', exact: true });
+      const error = page.getByTestId('form-error');
+      // the browser catches what is not JSON, the server what is not a gate
+      await gates.fill('[{');
+      await create.click();
+      await expect.poll(() => error.textContent(), WAIT).toMatch(/Gates: not valid JSON/);
+      await gates.fill('[{"name": "api-up", "type": "http"}]');
+      await create.click();
+      await expect.poll(() => error.textContent(), WAIT).toMatch(/Validation failed: .*url must be an http/i);
+      await gates.fill(
+        '[{"name": "api-up", "type": "http", "url": "http://127.0.0.1:9/health", "timeout_seconds": 1}]',
+      );
+      await create.click();
+      await page.waitForURL(/\/locks\/\d+$/, WAIT);
+      await expect
+        .poll(() => page.getByTestId('lock-max-holders').textContent(), WAIT)
+        .toBe('50% of 0 members = 1');
+      expect(await page.getByTestId('lock-blackouts').textContent()).toBe(
+        '2030-12-20 to 2031-01-06 (Europe/Berlin): year-end freeze',
+      );
+      expect(await page.getByTestId('lock-paused').textContent()).toMatch(/^in .* — INC-4711$/);
+      const gate = page.getByTestId('gate-api-up');
+      expect(await gate.getByTestId('gate-status').textContent()).toBe('not checked yet');
+      // the pause lifted, a host's acquire checks the gate: nothing listens there, so it fails
+      const lifted = await s.asAdmin('PUT', '/api/dlmlocks/rollout-db', { body: { paused_until: null } });
+      expect(lifted.status).toBe(200);
+      expect((await s.asHost('web07.example.com', 'PUT', '/api/dlmlocks/rollout-db/lock')).status).toBe(412);
+      await expect.poll(() => gate.getByTestId('gate-status').textContent(), WAIT).toMatch(/^failing/);
+      await shoot(page, 'lock-gates-desktop');
+      expect(await axeViolations(page)).toEqual([]);
+    });
+
     it('shows a lease end in the future as "in …" and the lock counter as its fencing token', async () => {
       await s.asAdmin('POST', '/api/dlmlocks', { body: { name: 'leased', lease_seconds: 3600 } });
       await s.asHost('web02.example.com', 'PUT', '/api/dlmlocks/leased/lock');

@@ -25,6 +25,8 @@ describe('parseSearch', () => {
     expect(parseSearch('window = closed')).toEqual({ kind: 'window', closed: true });
     expect(parseSearch('window != Closed')).toEqual({ kind: 'window', closed: false });
     expect(parseSearch('window = open')).toEqual({ kind: 'window', closed: false });
+    expect(parseSearch('gate = failing')).toEqual({ kind: 'gate', failing: true });
+    expect(parseSearch('gate = passing')).toEqual({ kind: 'gate', failing: false });
     expect(parseSearch('  ')).toBeNull();
     expect(parseSearch(undefined)).toBeNull();
   });
@@ -36,6 +38,7 @@ describe('parseSearch', () => {
     'locked = maybe',
     'window = shut',
     'window ~ closed',
+    'gate = red',
     '(name = a',
     'name = a)',
     'name = "x',

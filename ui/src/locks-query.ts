@@ -12,7 +12,7 @@ export const FILTER_SEARCH: Record<LockFilterName, string | undefined> = {
   waiting: 'waiting = true',
   disabled: 'enabled = false',
   outside_window: 'window = closed',
-  gate_failing: undefined,
+  gate_failing: 'gate = failing',
 };
 
 // columns the API can order by (`order=field ASC|DESC`), with their column index

@@ -71,7 +71,40 @@ export function LockPage() {
           <LockStatus lock={l} />
           <DescriptionList isCompact isHorizontal columnModifier={{ default: '1Col', lg: '2Col' }}>
             <Item term="Type">{l.type}</Item>
-            <Item term="Holders allowed">{l.max_holders}</Item>
+            <Item term="Holders allowed" testId="lock-max-holders">
+              {typeof l.max_holders_rule === 'string'
+                ? `${l.max_holders_rule} of ${l.members_count ?? 0} members = ${l.max_holders}`
+                : l.max_holders}
+            </Item>
+            {l.members_count !== undefined && l.members_count !== null && (
+              <Item term="Members" testId="lock-members">
+                {l.members_count} (hosts that took it within {l.members_days ?? 30} days, and those added)
+              </Item>
+            )}
+            {l.parent !== undefined && (
+              <Item term="Parent" testId="lock-parent">
+                {l.parent ? (
+                  <Link to={`/locks/${encodeURIComponent(l.parent)}`} className="kh-name">
+                    {l.parent}
+                  </Link>
+                ) : (
+                  'none'
+                )}
+              </Item>
+            )}
+            {l.children && l.children.length > 0 && (
+              <Item term="Children" testId="lock-children">
+                <ul className="kh-tree">
+                  {l.children.map((c) => (
+                    <li key={c}>
+                      <Link to={`/locks/${encodeURIComponent(c)}`} className="kh-name">
+                        {c}
+                      </Link>
+                    </li>
+                  ))}
+                </ul>
+              </Item>
+            )}
             <Item term="Lease">{l.lease_seconds === null ? 'none' : seconds(l.lease_seconds)}</Item>
             <Item term="Fencing token" testId="lock-fencing-token">
               {l.fencing_counter ?? l.fencing_token ?? '—'}
@@ -79,9 +112,24 @@ export function LockPage() {
             <Item term="Windows" testId="lock-windows">
               {l.windows && l.windows.length > 0 ? l.windows.map(windowText).join('; ') : 'always open'}
             </Item>
-            {l.windows && l.windows.length > 0 && (
+            {l.blackouts && l.blackouts.length > 0 && (
+              <Item term="Blackouts" testId="lock-blackouts">
+                {l.blackouts
+                  .map((b) => `${b.from} to ${b.to} (${b.time_zone})${b.reason ? `: ${b.reason}` : ''}`)
+                  .join('; ')}
+              </Item>
+            )}
+            {l.paused_until && (
+              <Item term="Paused until" testId="lock-paused">
+                <Time value={l.paused_until} />
+                {l.pause_reason ? ` — ${l.pause_reason}` : ''}
+              </Item>
+            )}
+            {((l.windows && l.windows.length > 0) ||
+              (l.blackouts && l.blackouts.length > 0) ||
+              !!l.paused_until) && (
               <Item term="Next window opens" testId="next-window">
-                <Time value={l.next_window_at} never="not within eight days" />
+                <Time value={l.next_window_at} never="nothing opens within a year" />
               </Item>
             )}
             <Item term="Created">
