@@ -1,18 +1,39 @@
-// `npx tsx bench/drain.ts [N…]`: the cost of a hand-off as a blocking-acquire queue grows. N
-// waiters queue on one SQLite lock (in process, no HTTP), each releasing as soon as it is
-// granted; prints the drain time per grant and the transactions and wake-ups per grant. With
-// wake-ups for the head of the queue only, the time per grant should not grow with N.
+// `npx tsx bench/drain.ts [--max-holders M] [--budget-seconds S] [N…]`: the cost of a hand-off as
+// a blocking-acquire queue grows. N waiters queue on one SQLite lock with max_holders M (in
+// process, no HTTP), each releasing as soon as it is granted; M holders then let go and the
+// queue drains. Prints the time to queue them, the drain time per grant and the transactions
+// and wake-ups per grant. With wake-ups for the head of the queue only, the time per grant
+// should not grow with N. A size that does not queue and drain within the budget is reported
+// with what it reached (grants so far and their rate), and larger sizes are skipped.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { LockService } from '../src/service/locks.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/store/store.js';
 
-async function drain(n: number): Promise<void> {
+const { values: flags, positionals } = parseArgs({
+  options: {
+    'max-holders': { type: 'string', default: '1' },
+    'budget-seconds': { type: 'string', default: '300' },
+  },
+  allowPositionals: true,
+  strict: true,
+});
+const maxHolders = Number(flags['max-holders']);
+const budgetMs = Number(flags['budget-seconds']) * 1000;
+if (!Number.isInteger(maxHolders) || maxHolders < 1) throw new Error('--max-holders: a whole number ≥ 1');
+if (!(budgetMs > 0)) throw new Error('--budget-seconds: a number > 0');
+
+/** whether the size finished within the budget */
+async function drain(n: number): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), 'keyholder-drain-'));
   const store = new SqliteStore(join(dir, 'keyholder.sqlite'));
+  const t00 = performance.now();
+  const over = () => performance.now() - t00 > budgetMs;
+  let service: LockService | undefined;
   try {
     await store.migrate();
     await store.heartbeat(600_000, true);
@@ -29,32 +50,64 @@ async function drain(n: number): Promise<void> {
         };
       },
     });
-    const service = new LockService(counted, true);
-    await service.acquire('drain', 'holder');
-    const waiters: Promise<unknown>[] = [];
-    for (let i = 0; i < n; i++) {
-      const queued = new Promise<void>((r) => (onQueued = r));
-      waiters.push(
-        service.acquire('drain', `w${i}`, { waitSeconds: 300 }).then(() => service.release('drain', `w${i}`)),
-      );
-      await queued;
+    service = new LockService(counted, true);
+    const svc = service;
+    for (let h = 0; h < maxHolders; h++) {
+      await svc.acquire('drain', `holder${h}`, { createMaxHolders: maxHolders });
     }
+    let granted = 0;
+    const waiters: Promise<unknown>[] = [];
+    const tq = performance.now();
+    let queued = 0;
+    for (; queued < n && !over(); queued++) {
+      const q = new Promise<void>((r) => (onQueued = r));
+      const name = `w${queued}`;
+      waiters.push(
+        svc
+          .acquire('drain', name, { waitSeconds: 300 })
+          .then(() => granted++)
+          .then(() => svc.release('drain', name))
+          .catch(() => undefined),
+      );
+      await q;
+    }
+    const queueMs = performance.now() - tq;
     const ops0 = ops;
-    const wakeups0 = service.waits.wakeups;
+    const wakeups0 = svc.waits.wakeups;
     const t0 = performance.now();
-    await service.release('drain', 'holder');
-    await Promise.all(waiters);
+    for (let h = 0; h < maxHolders; h++) await svc.release('drain', `holder${h}`);
+    let timer: NodeJS.Timeout | undefined;
+    const left = Math.max(0, budgetMs - (performance.now() - t00));
+    await Promise.race([Promise.all(waiters), new Promise<void>((r) => (timer = setTimeout(r, left)))]);
+    clearTimeout(timer);
     const ms = performance.now() - t0;
+    const done = queued === n && granted === n;
+    const per = granted > 0 ? ms / granted : NaN;
     console.log(
-      `${String(n).padStart(5)} waiters: drained in ${(ms / 1000).toFixed(2)} s, ${(ms / n).toFixed(1)} ms per grant, ` +
-        `${((ops - ops0) / n).toFixed(2)} transactions and ${((service.waits.wakeups - wakeups0) / n).toFixed(2)} wake-ups per grant`,
+      `${String(n).padStart(6)} waiters, max_holders ${maxHolders}: ` +
+        (queued < n
+          ? `only ${queued} queued within the budget (${(queueMs / 1000).toFixed(1)} s); `
+          : `queued in ${(queueMs / 1000).toFixed(1)} s (${(queueMs / n).toFixed(2)} ms each); `) +
+        (done
+          ? `drained in ${(ms / 1000).toFixed(2)} s`
+          : `${granted} granted in ${(ms / 1000).toFixed(1)} s (budget reached)`) +
+        `, ${per.toFixed(2)} ms per grant, ` +
+        `${((ops - ops0) / Math.max(1, granted)).toFixed(2)} transactions and ${((svc.waits.wakeups - wakeups0) / Math.max(1, granted)).toFixed(2)} wake-ups per grant`,
     );
-    service.stop();
+    return done;
   } finally {
-    await store.close();
+    // what is still queued is answered (shutdown) and left behind with the file
+    service?.lapsed.stop();
+    service?.stop();
+    await store.close().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 }
 
-const sizes = process.argv.slice(2).map(Number);
-for (const n of sizes.length ? sizes : [50, 100, 200, 400]) await drain(n);
+const sizes = positionals.map(Number);
+for (const n of sizes.length ? sizes : [50, 100, 200, 400]) {
+  if (!(await drain(n))) {
+    console.log('  (larger sizes skipped)');
+    break;
+  }
+}

@@ -60,10 +60,25 @@ function range(name: string, raw: string): [number, number] {
 const hosts = Math.round(number('hosts', flags.hosts, 1, 1_000_000));
 const seconds = number('seconds', flags.seconds, 1, 86_400);
 const connections = Math.round(number('connections', flags.connections, 1, 100_000));
-/** by default every blocked host has its own connection, as a real one would */
+/** this process's open-file limit (`ulimit -n`), from /proc (Linux); undefined elsewhere */
+function openFilesLimit(): number | undefined {
+  try {
+    const soft = /Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+    return soft === undefined ? undefined : Number(soft);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * By default every blocked host has its own connection, as a real one would — as many as the
+ * open-file limit allows: each socket is a descriptor here and another in the server process
+ * (same limit), and the shared pool, the observer and the libraries need some too.
+ */
+const fdLimit = openFilesLimit();
 const waitConnections = flags['wait-connections']
   ? Math.round(number('wait-connections', flags['wait-connections'], 1, 1_000_000))
-  : hosts;
+  : Math.max(1, Math.min(hosts, fdLimit === undefined ? hosts : fdLimit - connections - 1000));
 const stores = flags.stores.split(',').map((s) => s.trim());
 for (const s of stores)
   if (s !== 'sqlite' && s !== 'postgres') throw new Error(`--stores: unknown store '${s}'`);
@@ -131,7 +146,7 @@ function print(rows: Row[]): void {
   console.log(
     `\nfleet: ${hosts} hosts (impersonated through the trusted-proxy header ssl_client_s_dn from ` +
       `127.0.0.1, not one certificate each); short requests share ${connections} keep-alive sockets, ` +
-      `blocked ?wait= requests ${waitConnections}; ${seconds}s, ` +
+      `blocked ?wait= requests ${waitConnections}${fdLimit === undefined ? '' : ` (ulimit -n ${fdLimit})`}; ${seconds}s, ` +
       `${cpus().length} CPUs, node ${process.version}`,
   );
   for (const { store, result: r, rssStartMb, rssMaxMb, serverCpuPct } of rows) {
@@ -189,7 +204,13 @@ async function main(): Promise<void> {
         databaseUrl = cluster.url('keyholder_fleet');
       }
       console.log(`${store}: ${hosts} hosts for ${seconds}s …`);
-      rows.push(await runOn(store, { ...base, dataDir, databaseUrl }));
+      try {
+        rows.push(await runOn(store, { ...base, dataDir, databaseUrl }));
+      } catch (err) {
+        // one store's failure (the server hanging up on the setup, say) still reports the other
+        console.log(`${store}: the run failed: ${(err as Error).message}`);
+        process.exitCode = 1;
+      }
     }
   } finally {
     cluster?.stop();

@@ -1,9 +1,9 @@
 // How each type of gate is checked: one registry entry per type. Each resolves to a verdict
 // (ok, and a short detail shown in events, X-Lock-Gate and the lock JSON) or throws a
 // GateCheckError, which fails the gate: an unreachable gate is a failed gate.
+import { checkinsVerdict } from '../lock/members.js';
 import {
   compare,
-  requiredCheckins,
   type AlertmanagerGate,
   type CheckinsGate,
   type GateDefinition,
@@ -108,14 +108,7 @@ const http: Evaluator<HttpGate> = async (gate, ctx) => {
 
 const checkins: Evaluator<CheckinsGate> = async (gate, ctx) => {
   const { now, members } = await ctx.membersOf(ctx.lock);
-  const since = now - gate.within_seconds * 1000;
-  const recent = members.filter((m) => m.lastCheckinAt !== null && m.lastCheckinAt >= since).length;
-  const needed = requiredCheckins(gate.min, members.length);
-  const ok = recent >= needed;
-  return {
-    ok,
-    detail: `${recent} of ${plural(members.length, 'member')} checked in within ${gate.within_seconds} s (need ${needed})`,
-  };
+  return checkinsVerdict(members, now, gate);
 };
 
 /** Each type's check; adding a type is one entry here and one in src/lock/gates.ts. */

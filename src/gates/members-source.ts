@@ -1,20 +1,12 @@
-// The checkins gate's idea of a lock's members. Until lock members exist (issue 11, members),
-// a member is a host that acquired the lock (an `acquire` event) within the last 30 days.
-// The integrator swaps this one adapter for the members store.
+// The checkins gate's members: the lock's members (src/store/members.ts) — the hosts that took
+// the lock within its members_days plus those an operator added — with their last check-in.
+import type { MemberCheckin } from '../lock/members.js';
 import type { LockState } from '../lock/types.js';
 import type { Store } from '../store/store.js';
 
-export interface Member {
-  name: string;
-  /** ms since the epoch, database clock; null: never */
-  lastCheckinAt: number | null;
-}
-
 /** The lock's members and the database clock they were read at. */
-export type MembersOf = (lock: LockState) => Promise<{ now: number; members: Member[] }>;
+export type MembersOf = (lock: LockState) => Promise<{ now: number; members: MemberCheckin[] }>;
 
-const MEMBER_DAYS = 30;
-
-export function membersFromAcquires(store: Store): MembersOf {
-  return (lock) => store.gateStates.recentAcquirers(lock.id, MEMBER_DAYS * 86_400_000);
+export function lockMembersOf(store: Store): MembersOf {
+  return (lock) => store.lockMembers.current(lock.id);
 }

@@ -11,7 +11,7 @@ import { TlsExpiryWatch } from '../pki/expiry.js';
 import { EventHub } from '../service/event-stream.js';
 import { LockService } from '../service/locks.js';
 import { GateCredentials } from '../gates/credentials.js';
-import { membersFromAcquires } from '../gates/members-source.js';
+import { lockMembersOf } from '../gates/members-source.js';
 import { GateRunner } from '../gates/runner.js';
 import type { Store } from '../store/store.js';
 import { dlmlockRoutes } from './dlmlocks.js';
@@ -90,7 +90,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const gates = new GateRunner({
     store,
     credentials: new GateCredentials(config.gates.credentials),
-    membersOf: membersFromAcquires(store),
+    membersOf: lockMembersOf(store),
     onRecordError: (err) => app.log.warn({ err }, 'a health gate outcome could not be recorded'),
   });
   const locks = new LockService(store, config.hosts.autoRegister, gates);

@@ -238,14 +238,14 @@ const lockAttributes = {
         },
       ],
     },
+    lease_seconds: { type: ['integer', 'null'], minimum: 1 },
+    windows: { type: ['array', 'null'], items: windowSchema },
     members_days: {
       type: 'integer',
       minimum: 1,
       maximum: 3650,
       description: 'a host that took the lock stays a member this many days (default 30)',
     },
-    lease_seconds: { type: ['integer', 'null'], minimum: 1 },
-    windows: { type: ['array', 'null'], items: windowSchema },
     blackouts: {
       type: ['array', 'null'],
       maxItems: 100,

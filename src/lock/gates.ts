@@ -97,12 +97,6 @@ export function checkGates(gates: readonly GateDefinition[], verdicts: GateVerdi
   return needed ? { kind: 'needed' } : { kind: 'pass' };
 }
 
-/** The minimum of members that must have checked in: a count, or a percentage rounded up. */
-export function requiredCheckins(min: string | number, members: number): number {
-  if (typeof min === 'number') return min;
-  return Math.ceil((Number(min.slice(0, -1)) / 100) * members);
-}
-
 /** Whether `value` satisfies `expect` (Prometheus scalar gates). */
 export function compare(value: number, op: Comparison, threshold: number): boolean {
   switch (op) {

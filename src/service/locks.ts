@@ -8,7 +8,7 @@ import type { HostRule } from '../lock/host-rules.js';
 import { decideAcquire, decideForceRelease, type Decision, type RejectReason } from '../lock/rules.js';
 import { checkGates, credentialNames, NO_VERDICTS, type GateVerdicts } from '../lock/gates.js';
 import { GateCredentials } from '../gates/credentials.js';
-import { membersFromAcquires } from '../gates/members-source.js';
+import { lockMembersOf } from '../gates/members-source.js';
 import { GateRunner } from '../gates/runner.js';
 import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type LockState } from '../lock/types.js';
 import { decideUpdate, type LockChanges } from '../lock/update.js';
@@ -95,7 +95,7 @@ export class LockService {
   ) {
     this.gates =
       gates ??
-      new GateRunner({ store, credentials: new GateCredentials({}), membersOf: membersFromAcquires(store) });
+      new GateRunner({ store, credentials: new GateCredentials({}), membersOf: lockMembersOf(store) });
     this.waits = new WaitQueues(store);
     // every blocked request listens for the shutdown: as many as there are waiters
     setMaxListeners(0, this.stopping.signal);

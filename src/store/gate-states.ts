@@ -80,28 +80,4 @@ export class GateStates {
       }));
     });
   }
-
-  /**
-   * Hosts that acquired the lock within `withinMs` (by the database clock), with their last
-   * check-in: the checkins gate's stand-in for lock members.
-   */
-  async recentAcquirers(
-    lockId: number,
-    withinMs: number,
-  ): Promise<{ now: number; members: { name: string; lastCheckinAt: number | null }[] }> {
-    return this.read(async (q) => {
-      const now = await q.now();
-      const rows = await q.all<{ name: string; last_checkin_at: number | null }>(
-        `SELECT h.name, h.last_checkin_at FROM hosts h WHERE h.id IN (
-           SELECT e.host_id FROM lock_events e
-           WHERE e.lock_id = ? AND e.event_type = 'acquire' AND e.created_at >= ? AND e.host_id IS NOT NULL)`,
-        [lockId, now - withinMs],
-      );
-      const members = rows.map((r) => ({
-        name: r.name,
-        lastCheckinAt: r.last_checkin_at === null ? null : Number(r.last_checkin_at),
-      }));
-      return { now, members };
-    });
-  }
 }

@@ -41,7 +41,14 @@ describe('export from SQLite, import into PostgreSQL', () => {
     await source.asHost('web1', 'PUT', '/api/dlmlocks/web/lock');
     await source.asHost('web1', 'DELETE', '/api/dlmlocks/web/lock');
     await source.asHost('web2', 'PUT', '/api/dlmlocks/web/lock');
-    await source.asAdmin('PUT', '/api/dlmlocks/db%20cluster', { body: { windows: [window] } });
+    await source.asAdmin('PUT', '/api/dlmlocks/db%20cluster', {
+      body: {
+        windows: [window],
+        blackouts: [{ from: '2026-12-20', to: '2027-01-06', time_zone: 'Europe/Berlin', reason: 'freeze' }],
+        paused_until: '2001-01-01T00:00:00Z',
+        pause_reason: 'kept as set',
+      },
+    });
     expect(
       (
         await source.asAdmin('POST', '/api/users', {
@@ -52,6 +59,10 @@ describe('export from SQLite, import into PostgreSQL', () => {
     const t = await source.asAdmin('POST', '/api/tokens', { body: { user: 'ops', name: 'pipeline' } });
     expect(t.status).toBe(201);
     token = t.json.token;
+    // the global pause (a past one, so the acquires below still work) is a settings row
+    const pause = { paused_until: '2001-02-03T04:05:06Z', pause_reason: 'restored too' };
+    expect((await source.asAdmin('PUT', '/api/pause', { body: pause })).status).toBe(200);
+    const pauseBefore = (await source.asAdmin('GET', '/api/pause')).json;
     const before = (await source.asAdmin('GET', '/api/dlmlocks?per_page=1000')).json.results;
     const eventsBefore = (await source.asAdmin('GET', '/api/dlmlocks/web/dlmlock_events')).json.results;
 
@@ -83,6 +94,7 @@ describe('export from SQLite, import into PostgreSQL', () => {
       before.map(({ stale: _s, ...l }: Record<string, unknown>) => l),
     );
     expect((await admin('GET', '/api/dlmlocks/web/dlmlock_events')).json.results).toEqual(eventsBefore);
+    expect((await admin('GET', '/api/pause')).json).toEqual(pauseBefore);
     // the token and the operator's password still work
     expect((await as({ headers: { authorization: `Bearer ${token}` } })('GET', '/api/dlmlocks')).status).toBe(
       200,

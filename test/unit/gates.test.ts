@@ -8,7 +8,6 @@ import {
   compare,
   gateKey,
   parseGates,
-  requiredCheckins,
   type GateDefinition,
   type GateVerdicts,
 } from '../../src/lock/gates.js';
@@ -237,13 +236,6 @@ describe('thresholds and minimums', () => {
     [3, '!=', 3, false],
   ] as const)('%d %s %d is %s', (value, op, threshold, ok) => {
     expect(compare(value, op, threshold)).toBe(ok);
-  });
-
-  it('a percentage of members is rounded up; a count is a count', () => {
-    expect(requiredCheckins('90%', 10)).toBe(9);
-    expect(requiredCheckins('90%', 11)).toBe(10);
-    expect(requiredCheckins('50%', 0)).toBe(0);
-    expect(requiredCheckins(3, 1)).toBe(3);
   });
 });
 

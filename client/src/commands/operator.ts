@@ -40,6 +40,10 @@ interface LockRow {
   name: string;
   enabled: boolean;
   max_holders?: number;
+  /** "10%" of the members, or the number */
+  max_holders_rule?: number | string;
+  members_count?: number | null;
+  members_days?: number;
   lease_seconds?: number | null;
   stale?: boolean;
   updated_at?: string;
@@ -186,6 +190,25 @@ function collectGate(value: string, previous: unknown[] = []): unknown[] {
   }
 }
 
+/** `--max-holders 3` or `--max-holders 10%` (of the lock's members); the server checks the range. */
+function maxHoldersArg(value: string): number | string {
+  return /^\d{1,3}%$/.test(value) ? value : positiveInt(value);
+}
+
+/** `max holders: 3 (10% of 31 members)` */
+function limitText(l: LockRow): string {
+  const rule = l.max_holders_rule;
+  const of = typeof rule === 'string' ? ` (${rule} of ${l.members_count ?? '?'} members)` : '';
+  return `${l.max_holders ?? 1}${of}`;
+}
+
+interface MemberRow {
+  name: string;
+  source: string;
+  last_acquired_at: string | null;
+  last_checkin_at: string | null;
+}
+
 function leaseArg(value: string): number | null {
   if (value === 'none') return null;
   return positiveInt(value);
@@ -245,7 +268,9 @@ Examples:
         const events = await api.get<{ results: EventRow[] }>(`${lockPath(name)}/dlmlock_events?per_page=10`);
         if (flags.json) return json({ ...lock, events: events.results });
         out(`lock '${lock.name}': ${lockState(lock)}${lock.stale ? ', stale' : ''}`);
-        out(`  max holders: ${lock.max_holders ?? 1}`);
+        out(`  max holders: ${limitText(lock)}`);
+        if (lock.members_count != null)
+          out(`  members:     ${lock.members_count} (within ${lock.members_days ?? 30} days)`);
         out(`  lease:       ${lock.lease_seconds ? `${lock.lease_seconds}s` : 'none'}`);
         if (Array.isArray(lock.windows) && lock.windows.length)
           out(`  windows:     ${JSON.stringify(lock.windows)}`);
@@ -289,7 +314,17 @@ Examples:
 
   const attributes = (cmd: Command) =>
     cmd
-      .addOption(new Option('--max-holders <n>', 'how many hosts may hold it at once').argParser(positiveInt))
+      .addOption(
+        new Option(
+          '--max-holders <n>',
+          'how many hosts may hold it at once, or "10%" of its members',
+        ).argParser(maxHoldersArg),
+      )
+      .addOption(
+        new Option('--members-days <n>', 'a host that took it stays a member this many days').argParser(
+          positiveInt,
+        ),
+      )
       .addOption(
         new Option('--lease <seconds>', 'lease in seconds ("none" for no lease)').argParser(leaseArg),
       )
@@ -307,7 +342,8 @@ Examples:
       .option('--json', 'print the JSON');
   const withCalendar = (cmd: Command) => calendarOptions(attributes(cmd));
   type AttrFlags = CalendarFlags & {
-    maxHolders?: number;
+    maxHolders?: number | string;
+    membersDays?: number;
     lease?: number | null;
     disabled?: boolean;
     window?: unknown[];
@@ -317,6 +353,7 @@ Examples:
   };
   const body = (flags: AttrFlags) => ({
     ...(flags.maxHolders !== undefined && { max_holders: flags.maxHolders }),
+    ...(flags.membersDays !== undefined && { members_days: flags.membersDays }),
     ...(flags.lease !== undefined && { lease_seconds: flags.lease }),
     ...(flags.window !== undefined && { windows: flags.window }),
     ...(flags.gate !== undefined && { gates: flags.gate }),
@@ -355,7 +392,7 @@ Examples:
         if (Object.keys(changes).length === 0) {
           throw new ClientError(
             'config',
-            'nothing to change: pass --max-holders, --lease, --window, --gate, --no-gates, --blackout, --paused-until or --pause-reason',
+            'nothing to change: pass --max-holders, --members-days, --lease, --window, --gate, --no-gates, --blackout, --paused-until or --pause-reason',
           );
         }
         const lock = await api.call<LockRow>('PUT', lockPath(name), changes);
@@ -390,6 +427,59 @@ Examples:
         if (flags.json) return json(lock);
         const from = flags.holder === undefined ? 'every holder' : flags.holder;
         say(process.stdout, `released lock '${name}' from ${from}`, 'ok');
+      }),
+    );
+
+  withApiOptions(
+    locks
+      .command('members <name> [action] [host]')
+      .description('a lock\'s members (who a "10%" limit counts); add or remove one an operator keeps'),
+  )
+    .option('--json', 'print the JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  keyholder locks members reboot-slots\n  keyholder locks members reboot-slots add web07.example.com' +
+        '\n  keyholder locks members reboot-slots remove web07.example.com',
+    )
+    .action(
+      action(async (api, flags, name: string, verb?: string, host?: string) => {
+        if (verb === undefined) {
+          const page = await api.get<{ total: number; results: MemberRow[] }>(
+            `${lockPath(name)}/members?per_page=1000`,
+          );
+          if (flags.json) return json(page);
+          out(
+            page.results.length
+              ? renderTable(
+                  ['HOST', 'SOURCE', 'LAST ACQUIRED', 'LAST CHECK-IN'],
+                  page.results.map((m) => [
+                    m.name,
+                    m.source,
+                    m.last_acquired_at ?? '-',
+                    m.last_checkin_at ?? '-',
+                  ]),
+                  width(),
+                )
+              : `lock '${name}' has no members`,
+          );
+          return;
+        }
+        if ((verb !== 'add' && verb !== 'remove') || !host) {
+          throw new ClientError(
+            'config',
+            'expected: members NAME, members NAME add HOST or members NAME remove HOST',
+          );
+        }
+        const path = `${lockPath(name)}/members/${encodeURIComponent(host)}`;
+        const answer = await api.call<{ member?: MemberRow | null }>(verb === 'add' ? 'PUT' : 'DELETE', path);
+        if (flags.json) return json(answer);
+        if (verb === 'add')
+          return say(process.stdout, `added ${host} to the members of lock '${name}'`, 'ok');
+        // an acquire within members_days keeps it counted until that ages out
+        const still = answer.member
+          ? ` (still a member by its acquire on ${answer.member.last_acquired_at})`
+          : '';
+        say(process.stdout, `removed ${host} from the members of lock '${name}'${still}`, 'ok');
       }),
     );
 

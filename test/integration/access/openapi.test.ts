@@ -91,6 +91,7 @@ describe('OpenAPI document and docs page', () => {
         'blackouts',
         'paused_until',
         'pause_reason',
+        'members_days',
       ]);
       expect(body.properties.windows).toBeDefined();
       expect(body.properties.gates.items.properties.type.enum).toContain('alertmanager');
