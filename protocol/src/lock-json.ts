@@ -9,6 +9,8 @@ export type HolderJson = {
   fencing_token: number;
   /** null without a lease */
   expires_at: string | null;
+  /** nested locks: the child lock this slot was taken through; absent when acquired directly */
+  via?: string;
 };
 
 /**
@@ -65,4 +67,7 @@ export type LockJson = {
   gates?: GateJson[];
   /** the gates' last known results */
   gate_status?: { name: string; ok: boolean; detail: string; checked_at: string }[];
+  /** nested locks: the parent lock's name (null: none) and the children's names */
+  parent?: string | null;
+  children?: string[];
 };

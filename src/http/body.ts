@@ -27,6 +27,7 @@ const KNOWN = [
   'pause_reason',
   'gates',
   'members_days',
+  'parent',
 ];
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -112,6 +113,12 @@ export function parseLockAttributes(body: unknown): LockAttributes {
     const { gates, problems } = parseGates(attrs.gates);
     if (problems.length) errors.gates = problems;
     else out.gates = gates;
+  }
+  if (attrs.parent !== undefined) {
+    // nested locks: another lock's name (or id); null detaches (src/lock/nested.ts)
+    if (attrs.parent !== null && (typeof attrs.parent !== 'string' || attrs.parent === '')) {
+      errors.parent = ["must be another lock's name or null"];
+    } else out.parent = attrs.parent;
   }
   if (Object.keys(errors).length > 0) throw validationError(errors);
   return out;

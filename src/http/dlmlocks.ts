@@ -94,7 +94,8 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
   const answer = async (reply: FastifyReply, result: LockAnswer) => {
     if (!result.ok) {
       // The body is foreman_dlm's, byte for byte; why it failed travels in headers clients may read.
-      reply.header(HEADERS.lockReason, result.reason);
+      // nested locks: an ancestor's refusal names it (`full@dc-berlin`); the lock's own stays plain
+      reply.header(HEADERS.lockReason, result.level ? `${result.reason}@${result.level}` : result.reason);
       if (result.gate !== undefined) reply.header(HEADERS.lockGate, headerSafe(result.gate));
       if (result.lock.holders.length > 0) {
         reply.header(
@@ -102,7 +103,7 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
           result.lock.holders.map((h) => encodeURIComponent(h.hostName)).join(','),
         );
       }
-      if (result.reason === 'outside_window') {
+      if (result.reason === 'outside_window' && !result.level) {
         const body = outsideWindow(result.lock, result.at, result.globalPause);
         if (body.error.next_window_at) reply.header(HEADERS.lockNextWindow, body.error.next_window_at);
         return reply.code(412).send(body);

@@ -52,6 +52,14 @@ function refusal(answer: Extract<LockAnswer, { ok: false }>): FleetLockError {
   // a failed health gate has its own kind, so Zincati's log says which gate and why
   if (answer.reason === 'gate_failed')
     return new FleetLockError(409, 'gate_failed', answer.gate ?? 'a gate failed');
+  if (answer.level) {
+    // nested locks: an ancestor of the group's lock refused (its holders are not at hand here)
+    return new FleetLockError(
+      409,
+      'failed_lock',
+      `lock ${answer.level} above ${lock.name} cannot be taken (${answer.reason}@${answer.level})`,
+    );
+  }
   // Not exhaustive on purpose: a reason added to the rules later still gets a readable answer.
   const why: Partial<Record<string, string>> = {
     held: `lock ${lock.name} is held by ${holdersText(lock)}`,

@@ -62,6 +62,8 @@ export function renderLock(lock: LockState, ctx: RenderContext): LockJson {
       acquired_at: formatTimestamp(h.acquiredAt),
       fencing_token: h.fencingToken,
       expires_at: formatNullableTimestamp(h.expiresAt),
+      // nested locks: the child this slot was taken through (absent: acquired directly)
+      ...(h.viaLockName ? { via: h.viaLockName } : {}),
     })),
     // definitions as given (credentials by name only) and what their last checks said
     gates: lock.gates ?? [],
@@ -71,6 +73,8 @@ export function renderLock(lock: LockState, ctx: RenderContext): LockJson {
       detail: g.detail,
       checked_at: formatTimestamp(g.checkedAt),
     })),
+    parent: lock.parent ?? null,
+    children: lock.children ?? [],
   };
 }
 
@@ -171,9 +175,12 @@ export const lockSchema = {
           acquired_at: { type: 'string' },
           fencing_token: { type: 'integer' },
           expires_at: nullableString,
+          via: nullableString,
         },
       },
     },
+    parent: nullableString,
+    children: { type: 'array', items: { type: 'string' } },
   },
 } as const;
 
@@ -281,6 +288,10 @@ const lockAttributes = {
           within_seconds: { type: 'integer', minimum: 1 },
         },
       },
+    },
+    parent: {
+      type: ['string', 'null'],
+      description: 'nested locks: the parent lock (name or id); null detaches. Only while the lock is free',
     },
   },
 } as const;

@@ -10,7 +10,7 @@ export type HostRule = 'acquire' | 'release';
 
 export type Verdict =
   | { ok: true; outcome: 'acquired' | 'refreshed' | 'released' | 'not_held' }
-  | { ok: false; reason: RuleReason };
+  | { ok: false; reason: RuleReason; level?: string };
 
 export function decideHostRule(
   rule: HostRule,
@@ -28,5 +28,8 @@ export function decideHostRule(
 }
 
 export function verdictOf(decision: Decision): Verdict {
-  return decision.ok ? { ok: true, outcome: decision.outcome } : { ok: false, reason: decision.reason };
+  if (decision.ok) return { ok: true, outcome: decision.outcome };
+  return decision.level === undefined
+    ? { ok: false, reason: decision.reason }
+    : { ok: false, reason: decision.reason, level: decision.level };
 }

@@ -26,7 +26,14 @@ export type Decision =
       next: LockState;
       events: EventDraft[];
     }
-  | { ok: false; reason: RuleReason; next: LockState; events: EventDraft[] };
+  | {
+      ok: false;
+      reason: RuleReason;
+      /** nested locks: the ancestor that refused (X-Lock-Reason `reason@level`); unset: this lock */
+      level?: string;
+      next: LockState;
+      events: EventDraft[];
+    };
 
 /** Drops holders whose lease ran out, with an `expire` event each. */
 export function expireLeases(lock: LockState, now: number): { lock: LockState; events: EventDraft[] } {
@@ -54,7 +61,10 @@ function refusal(lock: LockState, events: EventDraft[], actor: Actor, op: 'acqui
  */
 export interface Admission {
   globalPause?: Pause | null;
+  /** this lock's gate verdicts */
   gateVerdicts?: GateVerdicts;
+  /** nested locks: any level's verdicts by lock id (used when `gateVerdicts` is not given) */
+  gateVerdictsFor?: (lockId: number) => GateVerdicts | undefined;
 }
 
 /**
@@ -69,7 +79,8 @@ export function decideAcquire(
   queuedAhead = 0,
   admission: Admission = {},
 ): Decision {
-  const { globalPause = null, gateVerdicts = NO_VERDICTS } = admission;
+  const { globalPause = null } = admission;
+  const gateVerdicts = admission.gateVerdicts ?? admission.gateVerdictsFor?.(current.id) ?? NO_VERDICTS;
   const { lock, events } = expireLeases(current, now);
   const reject = refusal(lock, events, actor, 'acquire');
   if (!lock.enabled) return reject('disabled');

@@ -15,6 +15,13 @@ export interface Holder {
   refreshedAt: number;
   fencingToken: number;
   expiresAt: number | null;
+  /**
+   * Nested locks: set when this slot was taken through a child lock (the child's id); it lives
+   * exactly as long as the host holds a child, so it has no lease of its own.
+   */
+  viaLockId?: number | null;
+  /** the name of that child, for display */
+  viaLockName?: string | null;
 }
 
 export interface LockState {
@@ -48,6 +55,10 @@ export interface LockState {
   updatedAt: number;
   /** ordered by acquiredAt, earliest first */
   holders: Holder[];
+  /** nested locks: the parent's id and name (null: a root), and the children's names */
+  parentId?: number | null;
+  parent?: string | null;
+  children?: string[];
 }
 
 export interface HostRef {

@@ -27,6 +27,8 @@ export interface LockChanges {
   pauseReason?: string | null;
   /** replaces the list; [] removes every gate */
   gates?: GateDefinition[];
+  /** nested locks: the parent's name or id; null: no parent (src/lock/nested.ts) */
+  parent?: string | null;
 }
 
 /**
@@ -68,7 +70,8 @@ export function decideUpdate(
     const lease = next.leaseSeconds;
     next.holders = next.holders.map((h) => ({
       ...h,
-      expiresAt: lease === null ? null : h.refreshedAt + lease * 1000,
+      // a slot held through a child lives as long as the child's holding (src/lock/nested.ts)
+      expiresAt: lease === null || h.viaLockId != null ? null : h.refreshedAt + lease * 1000,
     }));
   }
   if (next.enabled !== current.enabled) events.push(eventFor(next.enabled ? 'enable' : 'disable', actor));

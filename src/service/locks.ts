@@ -4,9 +4,12 @@ import { setMaxListeners } from 'node:events';
 import { AppError, validationError } from '../errors.js';
 import { decideBlockingAcquire, queuePosition, type WaitState } from '../lock/queue.js';
 import type { Pause } from '../lock/calendar.js';
+import { acquireUpward, decideParentChange } from '../lock/nested.js';
+import { nestedBlockingStep } from '../lock/nested-wait.js';
 import type { HostRule } from '../lock/host-rules.js';
 import { decideAcquire, decideForceRelease, type Decision, type RejectReason } from '../lock/rules.js';
 import { checkGates, credentialNames, NO_VERDICTS, type GateVerdicts } from '../lock/gates.js';
+import { MAX_NESTING_DEPTH } from '../lock/nested.js';
 import { GateCredentials } from '../gates/credentials.js';
 import { lockMembersOf } from '../gates/members-source.js';
 import { GateRunner } from '../gates/runner.js';
@@ -34,6 +37,8 @@ export type LockAnswer =
       globalPause: Pause | null;
       /** reason gate_failed: the gate and why, `<name>: <detail>` */
       gate?: string;
+      /** nested locks: the ancestor that refused (X-Lock-Reason `reason@level`) */
+      level?: string;
     };
 
 /** The rules' answer before the service resolved "check the gates first". */
@@ -46,6 +51,24 @@ type RuleAnswer = Omit<Extract<LockAnswer, { ok: false }>, 'reason'> & {
  * between (an operator editing a lock's gates while hosts poll it); then it is refused.
  */
 const MAX_GATE_ROUNDS = 3;
+
+/**
+ * The gate verdicts one request gathered, per lock of its chain: the lock's own and, for a
+ * nested lock, each ancestor's (every level's gates apply). Fetched before the transaction that
+ * needs them, never reused after a wait.
+ */
+class GateBook {
+  private readonly byId = new Map<number, GateVerdicts>();
+  /** the chain's locks by name, to name an ancestor's failed gate */
+  readonly locks = new Map<string, LockState>();
+
+  add(lock: LockState, verdicts: GateVerdicts | undefined): void {
+    this.locks.set(lock.name, lock);
+    if (verdicts) this.byId.set(lock.id, verdicts);
+  }
+
+  readonly verdictsFor = (lockId: number): GateVerdicts | undefined => this.byId.get(lockId);
+}
 
 export interface HostOpOptions {
   /** max_holders of the lock if this call creates it */
@@ -129,13 +152,13 @@ export class LockService {
     let deadline: number | undefined;
     let final = false;
     // verdicts are fetched right before the attempt that needs them, never reused after a wait
-    let verdicts: GateVerdicts = NO_VERDICTS;
+    let verdicts = new GateBook();
     let gateRounds = 0;
     try {
       for (;;) {
         ticket.arm();
         const attemptVerdicts = verdicts;
-        verdicts = NO_VERDICTS;
+        verdicts = new GateBook();
         const attempt = await this.store.hostLockOp<{
           answer: RuleAnswer | LockAnswer;
           keepWaiting: boolean;
@@ -150,11 +173,12 @@ export class LockService {
           decide: (lock, host, ctx) => {
             deadline ??= ctx.now + waitMs;
             const wait: WaitState = { waiterId, deadline, final };
-            const step = decideBlockingAcquire(lock, host, ctx.now, ctx.waiters, wait, {
-              globalPause: ctx.globalPause,
-              gateVerdicts: attemptVerdicts,
-            });
+            const admission = { globalPause: ctx.globalPause, gateVerdictsFor: attemptVerdicts.verdictsFor };
+            const own = decideBlockingAcquire(lock, host, ctx.now, ctx.waiters, wait, admission);
+            // Nested locks: granted here, each ancestor must admit the host too (or it waits on).
+            const { step, chain } = nestedBlockingStep(own, lock, host, ctx, wait, admission);
             return {
+              chain,
               next: step.decision.next,
               events: step.events,
               result: {
@@ -173,7 +197,7 @@ export class LockService {
         if (!answer.ok && answer.reason === 'gates_needed') {
           // the lock would admit this host once its gates pass: check them and ask again at once
           if (++gateRounds > MAX_GATE_ROUNDS) return gatesKeptChanging(answer);
-          verdicts = await this.gates.verdicts(answer.lock);
+          verdicts = await this.chainGates(answer.lock);
           continue;
         }
         gateRounds = 0;
@@ -190,7 +214,7 @@ export class LockService {
             : new AppError('client_gone');
         }
         if (woke === 'timeout' && sleep >= wait) final = true;
-        if (gateFailed) verdicts = await this.gates.verdicts(answer.lock);
+        if (gateFailed) verdicts = await this.chainGates(answer.lock);
       }
     } catch (err) {
       // Gone (client, shutdown) or failed (the database down): the entry must not hold up the
@@ -214,12 +238,12 @@ export class LockService {
     options: FleetAcquireOptions,
   ): Promise<LockAnswer | undefined> {
     assertLockName(ref);
-    let verdicts: GateVerdicts = NO_VERDICTS;
+    let verdicts = new GateBook();
     for (let round = 0; ; round++) {
       const answer = await this.fleetAttempt(ref, hostName, options, verdicts);
       if (answer?.ok !== false || answer.reason !== 'gates_needed') return answer as LockAnswer | undefined;
       if (round >= MAX_GATE_ROUNDS) return gatesKeptChanging(answer);
-      verdicts = await this.gates.verdicts(answer.lock);
+      verdicts = await this.chainGates(answer.lock);
     }
   }
 
@@ -227,7 +251,7 @@ export class LockService {
     ref: string,
     hostName: string,
     options: FleetAcquireOptions,
-    verdicts: GateVerdicts,
+    verdicts: GateBook,
   ): Promise<RuleAnswer | LockAnswer | undefined> {
     try {
       const done = await this.store.hostLockOp<RuleAnswer | LockAnswer>({
@@ -237,17 +261,28 @@ export class LockService {
         host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
         actor: {},
         decide: (lock, host, ctx) => {
-          const decision = decideAcquire(
+          const admission = { globalPause: ctx.globalPause, gateVerdictsFor: verdicts.verdictsFor };
+          const own = decideAcquire(
             lock,
             host,
             ctx.now,
             { host },
             queuePosition(ctx.waiters, undefined),
-            { globalPause: ctx.globalPause, gateVerdicts: verdicts },
+            admission,
+          );
+          // Nested locks: a FleetLock group's lock may have a parent too; every level or none.
+          const { decision, chain } = acquireUpward(
+            own,
+            lock,
+            host,
+            ctx.now,
+            ctx.family,
+            { host },
+            admission,
           );
           const answer = toAnswer(decision, hostName, ctx, verdicts);
           if (!decision.ok && options.nothingOnRefusal) throw new RolledBack(answer);
-          return { next: decision.next, events: decision.events, result: answer };
+          return { next: decision.next, events: decision.events, result: answer, chain };
         },
       });
       return done?.result;
@@ -283,14 +318,14 @@ export class LockService {
   ): Promise<LockAnswer> {
     // The name may become a new lock's name (foreman_dlm auto-creates), so it must be valid.
     assertLockName(ref);
-    let gateVerdicts: GateVerdicts | undefined;
+    let gates = new GateBook();
     for (let round = 0; ; round++) {
       const done = await this.store.hostRule({
         rule,
         ref,
         createWith: options.createMaxHolders ? { maxHolders: options.createMaxHolders } : undefined,
         host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
-        gateVerdicts,
+        gateVerdictsFor: gates.verdictsFor,
       });
       if (done.ok) return { ok: true, lock: done.lock, hostName };
       const answer = {
@@ -300,13 +335,27 @@ export class LockService {
         reason: done.reason,
         at: done.now,
         globalPause: done.globalPause ?? null,
+        ...(done.level !== undefined && { level: done.level }),
       };
-      if (answer.reason !== 'gates_needed')
-        return withGate({ ...answer, reason: answer.reason }, gateVerdicts);
+      if (answer.reason !== 'gates_needed') return withGate({ ...answer, reason: answer.reason }, gates);
       // The lock would admit this host once its gates pass: check them (cached) and ask again.
       if (round >= MAX_GATE_ROUNDS) return gatesKeptChanging(answer);
-      gateVerdicts = await this.gates.verdicts(done.lock);
+      gates = await this.chainGates(done.lock);
     }
+  }
+
+  /**
+   * Checks (cached) the gates of the lock and of every ancestor: a nested lock's levels each
+   * have their own gates, and the transaction must find a verdict for each one it meets.
+   */
+  private async chainGates(lock: LockState): Promise<GateBook> {
+    const book = new GateBook();
+    let level: LockState | undefined = lock;
+    for (let depth = 0; level && depth < MAX_NESTING_DEPTH; depth++) {
+      book.add(level, level.gates?.length ? await this.gates.verdicts(level) : undefined);
+      level = level.parent ? await this.store.getLock(level.parent) : undefined;
+    }
+    return book;
   }
 
   /** The lock's gates' last known results (lock JSON `gate_status`). */
@@ -368,6 +417,7 @@ export class LockService {
         pausedUntil: attrs.pausedUntil ?? null,
         pauseReason: attrs.pausedUntil ? (attrs.pauseReason ?? null) : null,
         gates: attrs.gates ?? [],
+        parent: attrs.parent ?? null,
       },
       actor,
     );
@@ -379,9 +429,11 @@ export class LockService {
       ref,
       actor,
       targetHostId: typeof attrs.hostId === 'number' ? attrs.hostId : undefined,
+      parentRef: typeof attrs.parent === 'string' ? attrs.parent : undefined,
       decide: (current, ctx) => {
-        const { next, events } = decideUpdate(current, attrs, ctx.now, actor, ctx.targetHost);
-        return { next, events, result: next };
+        const updated = decideUpdate(current, attrs, ctx.now, actor, ctx.targetHost);
+        const next = decideParentChange(current, updated.next, attrs, ctx.newParent);
+        return { next, events: updated.events, result: next };
       },
     });
     if (!done) throw lockNotFound(ref);
@@ -399,12 +451,24 @@ export class LockService {
     options: { hostName?: string; reason: string },
   ): Promise<LockState> {
     const { hostName, reason } = options;
+    const freedBelow = await this.forceReleaseChildrenFirst(ref, by, options);
     const done = await this.store.lockOp({
       ref,
       actor: by.actor,
       decide: (current, ctx) => {
-        const decision = decideForceRelease(current, ctx.now, by.actor, { hostName, reason });
-        if (hostName !== undefined && (!decision.ok || decision.outcome !== 'released')) {
+        // a slot held through a child is freed with the child (above), never on its own
+        const via = current.holders.filter((h) => h.viaLockId != null);
+        const direct = { ...current, holders: current.holders.filter((h) => h.viaLockId == null) };
+        const freedDirect = decideForceRelease(direct, ctx.now, by.actor, { hostName, reason });
+        const decision = {
+          ...freedDirect,
+          next: {
+            ...freedDirect.next,
+            holders: [...via, ...freedDirect.next.holders].sort((a, b) => a.fencingToken - b.fencingToken),
+          },
+        };
+        const held = decision.ok && decision.outcome === 'released';
+        if (hostName !== undefined && !held && !freedBelow) {
           throw validationError({ host: [`'${hostName}' does not hold lock '${current.name}'`] });
         }
         const freed = decision.events.filter((e) => e.type === 'force_release').map((e) => e.hostName);
@@ -427,11 +491,53 @@ export class LockService {
     return done.result;
   }
 
+  /**
+   * Nested locks: force-releasing a slot a host holds through a child frees that host's whole
+   * chain: the child (and, in turn, its children) is force-released first, each in its own
+   * transaction, and its release takes the slots above with it.
+   */
+  private async forceReleaseChildrenFirst(
+    ref: string,
+    by: { actor: Actor; audit: AuditActor },
+    options: { hostName?: string; reason: string },
+  ): Promise<boolean> {
+    const tried = new Set<string>();
+    for (;;) {
+      const lock = await this.store.getLock(ref);
+      const via = lock?.holders.find(
+        (h) =>
+          h.viaLockId != null &&
+          (options.hostName === undefined || h.hostName === options.hostName) &&
+          !tried.has(`${h.hostName}\n${h.viaLockId}`),
+      );
+      if (!via) return tried.size > 0;
+      // once per host and child: a host that takes the child again meanwhile is not chased
+      tried.add(`${via.hostName}\n${via.viaLockId}`);
+      await this.forceRelease(String(via.viaLockId), by, {
+        hostName: via.hostName,
+        reason: options.reason,
+      }).catch((err: unknown) => {
+        // the child's holding ended meanwhile: nothing left to free there
+        if (!(err instanceof AppError)) throw err;
+      });
+    }
+  }
+
   async remove(ref: string, actor: Actor): Promise<LockState> {
     const done = await this.store.lockOp({
       ref,
       actor,
-      decide: (current) => ({ delete: true, events: [eventFor('delete', actor)], result: current }),
+      decide: (current) => {
+        // Nested locks: children first (delete them or give them another parent).
+        if (current.children?.length) {
+          throw validationError({
+            base: [
+              `lock '${current.name}' has child locks (${current.children.join(', ')}); delete or detach them first`,
+            ],
+          });
+        }
+        return { delete: true, events: [eventFor('delete', actor)], result: current };
+      },
     });
     if (!done) throw lockNotFound(ref);
     return done.result;
@@ -451,7 +557,7 @@ function toAnswer(
   decision: Decision,
   hostName: string,
   ctx: LockOpContext,
-  verdicts: GateVerdicts = NO_VERDICTS,
+  gates: GateBook = new GateBook(),
 ): RuleAnswer | LockAnswer {
   if (decision.ok) return { ok: true, lock: decision.next, hostName };
   const answer = {
@@ -460,19 +566,19 @@ function toAnswer(
     hostName,
     at: ctx.now,
     globalPause: ctx.globalPause ?? null,
+    ...(decision.level !== undefined && { level: decision.level }),
   };
   return decision.reason === 'gates_needed'
     ? { ...answer, reason: decision.reason }
-    : withGate({ ...answer, reason: decision.reason }, verdicts);
+    : withGate({ ...answer, reason: decision.reason }, gates);
 }
 
 /** A gate_failed refusal names the gate that failed and why (X-Lock-Gate, FleetLock's value). */
-function withGate(
-  answer: Extract<LockAnswer, { ok: false }>,
-  verdicts: GateVerdicts | undefined,
-): LockAnswer {
+function withGate(answer: Extract<LockAnswer, { ok: false }>, gates: GateBook): LockAnswer {
   if (answer.reason !== 'gate_failed') return answer;
-  const check = checkGates(answer.lock.gates ?? [], verdicts ?? NO_VERDICTS);
+  // nested locks: the gate that failed may be an ancestor's
+  const at = answer.level === undefined ? answer.lock : gates.locks.get(answer.level);
+  const check = checkGates(at?.gates ?? [], (at && gates.verdictsFor(at.id)) ?? NO_VERDICTS);
   return {
     ...answer,
     gate: check.kind === 'failed' ? `${check.gate}: ${check.detail}` : 'gates: not checked',

@@ -47,6 +47,8 @@ export const TABLES: TableSpec[] = [
       'gates',
       'max_holders_pct',
       'members_days',
+      // nested locks (migration 11); absent from older exports
+      'parent_id',
     ],
     booleans: ['enabled'],
     identity: true,
@@ -54,7 +56,15 @@ export const TABLES: TableSpec[] = [
   },
   {
     name: 'lock_holders',
-    columns: ['lock_id', 'host_id', 'acquired_at', 'refreshed_at', 'fencing_token', 'expires_at'],
+    columns: [
+      'lock_id',
+      'host_id',
+      'acquired_at',
+      'refreshed_at',
+      'fencing_token',
+      'expires_at',
+      'via_lock_id',
+    ],
     identity: false,
   },
   {

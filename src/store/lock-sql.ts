@@ -27,7 +27,8 @@ export function numericId(ref: string): number | undefined {
 
 /** A holder row with its host's name; the columns `toHolder` reads. */
 const HOLDER_COLUMNS = `lh.lock_id, lh.host_id, ho.name AS host_name, lh.acquired_at, lh.refreshed_at,
-  lh.fencing_token, lh.expires_at`;
+  lh.fencing_token, lh.expires_at, lh.via_lock_id,
+  (SELECT v.name FROM locks v WHERE v.id = lh.via_lock_id) AS via_lock_name`;
 const HOLDER_SELECT = `SELECT ${HOLDER_COLUMNS} FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id`;
 
 /**
@@ -49,7 +50,7 @@ export async function loadHoldersAndQueue(
     `SELECT 'h' AS kind, ${HOLDER_COLUMNS}, NULL AS waiter_id, NULL AS deadline, NULL AS instance_expires_at
      FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id WHERE lh.lock_id = ?
      UNION ALL
-     SELECT 'w', w.lock_id, w.host_id, NULL, NULL, NULL, NULL, NULL, w.id, w.deadline, i.expires_at
+     SELECT 'w', w.lock_id, w.host_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, w.id, w.deadline, i.expires_at
      FROM lock_waiters w LEFT JOIN instances i ON i.id = w.instance_id WHERE w.lock_id = ?`,
     [lockId, lockId],
   );
@@ -179,6 +180,7 @@ const LOCK_FIELDS: [column: string, value: (l: LockState) => unknown][] = [
   ['gates', (l) => gatesColumn(l.gates)],
   ['max_holders_pct', (l) => l.maxHoldersPercent ?? null],
   ['members_days', (l) => l.membersDays ?? DEFAULT_MEMBERS_DAYS],
+  ['parent_id', (l) => l.parentId ?? null],
 ];
 
 /**
@@ -235,15 +237,21 @@ export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promi
     const old = prev.holders.find((o) => o.hostId === h.hostId);
     if (!old) {
       await tx.defer(
-        `INSERT INTO lock_holders (lock_id, host_id, acquired_at, refreshed_at, fencing_token, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?)`,
-        [prev.id, h.hostId, h.acquiredAt, h.refreshedAt, h.fencingToken, h.expiresAt],
+        `INSERT INTO lock_holders (lock_id, host_id, acquired_at, refreshed_at, fencing_token, expires_at, via_lock_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        [prev.id, h.hostId, h.acquiredAt, h.refreshedAt, h.fencingToken, h.expiresAt, h.viaLockId ?? null],
       );
       // A new holder is a member from now (src/store/members.ts); a refresh writes nothing here.
       await tx.defer(
         `INSERT INTO lock_members (lock_id, host_id, last_acquired_at) VALUES (?, ?, ?)
          ON CONFLICT (lock_id, host_id) DO UPDATE SET last_acquired_at = excluded.last_acquired_at`,
         [prev.id, h.hostId, h.acquiredAt],
+      );
+    } else if ((old.viaLockId ?? null) !== (h.viaLockId ?? null)) {
+      // nested locks: a slot now held through another child (or taken over by a direct acquire)
+      await tx.defer(
+        'UPDATE lock_holders SET refreshed_at = ?, expires_at = ?, via_lock_id = ?, stale_reported_at = NULL WHERE lock_id = ? AND host_id = ?',
+        [h.refreshedAt, h.expiresAt, h.viaLockId ?? null, prev.id, h.hostId],
       );
     } else if (old.refreshedAt !== h.refreshedAt || old.expiresAt !== h.expiresAt) {
       await tx.defer(

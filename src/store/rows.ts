@@ -8,7 +8,7 @@ import type { EventRow, HostRow, Role, UserRow } from './store.js';
 
 export const LOCK_COLUMNS =
   'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.windows, l.fencing_counter, l.created_at, l.updated_at' +
-  ', l.blackouts, l.paused_until, l.pause_reason, l.gates, l.max_holders_pct, l.members_days';
+  ', l.blackouts, l.paused_until, l.pause_reason, l.gates, l.max_holders_pct, l.members_days, l.parent_id';
 
 export interface LockRecord {
   id: number;
@@ -31,6 +31,8 @@ export interface LockRecord {
   /** a percentage max_holders (migration 10); NULL for a fixed number */
   max_holders_pct: number | null;
   members_days: number;
+  /** nested locks (migration 11) */
+  parent_id?: number | null;
 }
 
 export interface HolderRecord {
@@ -41,6 +43,9 @@ export interface HolderRecord {
   refreshed_at: number;
   fencing_token: number;
   expires_at: number | null;
+  /** nested locks (migration 11); absent from the PostgreSQL host rule's answer */
+  via_lock_id?: number | null;
+  via_lock_name?: string | null;
 }
 
 export interface EventRecord {
@@ -63,7 +68,7 @@ export interface UserRecord {
 }
 
 export function toHolder(r: HolderRecord): Holder {
-  return {
+  const holder: Holder = {
     hostId: Number(r.host_id),
     hostName: r.host_name,
     acquiredAt: Number(r.acquired_at),
@@ -71,6 +76,12 @@ export function toHolder(r: HolderRecord): Holder {
     fencingToken: Number(r.fencing_token),
     expiresAt: r.expires_at === null ? null : Number(r.expires_at),
   };
+  // nested locks: only a slot taken through a child carries these (the rest stays as it was)
+  if (r.via_lock_id !== null && r.via_lock_id !== undefined) {
+    holder.viaLockId = Number(r.via_lock_id);
+    holder.viaLockName = r.via_lock_name ?? null;
+  }
+  return holder;
 }
 
 /**
@@ -81,7 +92,7 @@ export function toHolder(r: HolderRecord): Holder {
 export function toLockState(r: LockRecord, holders: Holder[], membersCount: number | null = null): LockState {
   const percent =
     r.max_holders_pct === null || r.max_holders_pct === undefined ? null : Number(r.max_holders_pct);
-  return {
+  const lock: LockState = {
     id: Number(r.id),
     name: r.name,
     type: r.type,
@@ -101,6 +112,8 @@ export function toLockState(r: LockRecord, holders: Holder[], membersCount: numb
     pauseReason: r.pause_reason ?? null,
     gates: r.gates ? (JSON.parse(r.gates) as GateDefinition[]) : [],
   };
+  if (r.parent_id !== null && r.parent_id !== undefined) lock.parentId = Number(r.parent_id);
+  return lock;
 }
 
 export function toEventRow(r: EventRecord): EventRow {

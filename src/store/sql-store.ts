@@ -45,6 +45,16 @@ import type { AuditActor } from './accounts.js';
 import { type Tx } from './sql.js';
 import { countMembers, countMembersOf, LockMembers } from './members.js';
 import { DEFAULT_MEMBERS_DAYS, membersAdded, membershipCutoff, withMembersCount } from '../lock/members.js';
+import { acquireUpward, assertParent, guardViaRelease, releaseUpward, type Family } from '../lock/nested.js';
+import {
+  loadAncestors,
+  loadChildNames,
+  loadSiblings,
+  resolveParent,
+  subtreeHeight,
+  waitingBelow,
+  withFamilyNames,
+} from './nested-sql.js';
 import {
   LOCK_COLUMNS,
   blackoutsColumn,
@@ -382,17 +392,20 @@ export abstract class SqlStore implements Store {
       actor: {},
       decide: (lock, host, ctx) => {
         const globalPause = ctx.globalPause ?? null;
-        const decision = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters, {
-          globalPause,
-          gateVerdicts: op.gateVerdicts,
-        });
+        const admission = { globalPause, gateVerdictsFor: op.gateVerdictsFor };
+        const own = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters, admission);
+        // Nested locks: an acquire takes every level or none; a slot held via a child stays.
+        const { decision, chain } =
+          op.rule === 'acquire'
+            ? acquireUpward(own, lock, host, ctx.now, ctx.family, { host }, admission)
+            : { decision: guardViaRelease(own, lock, host, ctx.now), chain: undefined };
         const result: HostRuleResult = {
           ...verdictOf(decision),
           lock: decision.next,
           now: ctx.now,
           globalPause,
         };
-        return { next: decision.next, events: decision.events, result };
+        return { next: decision.next, events: decision.events, result, chain };
       },
     });
     return result;
@@ -404,7 +417,7 @@ export abstract class SqlStore implements Store {
    * signalled when the change may let one in.
    */
   private async runLockOp<T, H extends HostRef | undefined>(
-    op: { ref: string; actor: Actor; targetHostId?: number },
+    op: { ref: string; actor: Actor; targetHostId?: number; parentRef?: string },
     create: Pick<HostLockOp<T>, 'createIfMissing' | 'createWith'> | undefined,
     checkIn: (tx: Tx, now: number) => Promise<H>,
     decide: (lock: LockState, host: H, ctx: LockOpContext) => HostLockMutation<T>,
@@ -433,6 +446,24 @@ export abstract class SqlStore implements Store {
         // No such lock: nothing is written, not even the host's check-in (FleetLock relies on it).
         if (!record) throw new NoSuchLock();
         const state = await loadHoldersAndQueue(tx, Number(record.id));
+        // Nested locks: the ancestors' rows are taken after this one's, upward (src/store/nested-sql.ts).
+        const ancestors = await loadAncestors(tx, record.parent_id);
+        const children = await loadChildNames(tx, Number(record.id));
+        const family: Family = {
+          ancestors,
+          siblings: await loadSiblings(
+            tx,
+            ancestors.map((a) => a.id),
+            [...state.holders.map((h) => h.hostId), ...(host ? [host.id] : [])],
+          ),
+        };
+        const newParent =
+          op.parentRef === undefined
+            ? undefined
+            : {
+                target: await resolveParent(tx, op.parentRef),
+                subtreeHeight: await subtreeHeight(tx, Number(record.id)),
+              };
         const targetHost =
           op.targetHostId === undefined ? undefined : await findHostById(tx, op.targetHostId);
         // Members are counted where the limit depends on them, and for operators' changes (their
@@ -447,7 +478,11 @@ export abstract class SqlStore implements Store {
                 candidate ?? null,
               )
             : undefined;
-        const lock = toLockState(record, state.holders, members?.count ?? null);
+        const lock: LockState = withFamily(
+          toLockState(record, state.holders, members?.count ?? null),
+          ancestors[0]?.name,
+          children,
+        );
         const queue = state.queue;
         const waiters = queue.filter((w) => waiterIsLive(w, now));
         // Waiters whose request timed out elsewhere (or whose instance died) leave the queue here.
@@ -460,7 +495,35 @@ export abstract class SqlStore implements Store {
         }
         // host requests may admit a holder: the global pause is read in this same transaction
         const globalPause = create ? await readGlobalPause(tx, now) : undefined;
-        const mutation = decide(lock, host, { targetHost, now, waiters, globalPause });
+        const mutation = decide(lock, host, { targetHost, now, waiters, globalPause, family, newParent });
+        const parentNameOf = (l: LockState) =>
+          l.parentId == null
+            ? null
+            : l.parentId === lock.parentId
+              ? (lock.parent ?? null)
+              : (newParent?.target?.name ?? null);
+        // Hosts that left this lock leave the slots they held through it in the ancestors.
+        const chain = releaseUpward(
+          lock,
+          mutation.delete ? undefined : (mutation.next ?? lock),
+          mutation.chain?.ancestors ?? ancestors,
+          family.siblings,
+          mutation.events,
+          now,
+        );
+        const freedLevels: number[] = [];
+        for (const [i, before] of ancestors.entries()) {
+          const after = chain.ancestors[i]!;
+          if (after !== before) await applyNext(tx, before, after);
+          await insertEvents(
+            tx,
+            before.id,
+            before.name,
+            [...(mutation.chain?.events[i] ?? []), ...chain.events[i]!],
+            now,
+          );
+          if (mayAdmitWaiters(before, after)) freedLevels.push(before.id);
+        }
         if (mutation.delete) {
           await tx.run('DELETE FROM locks WHERE id = ?', [lock.id]);
           await rememberFencingCounter(tx, lock.name, lock.fencingCounter);
@@ -468,7 +531,8 @@ export abstract class SqlStore implements Store {
           await insertEvents(tx, null, lock.name, mutation.events, now);
           // Every waiter hears of it (their lock is gone), not just the head.
           await this.signal(tx, lock.id, undefined);
-          return { result: mutation.result, lock: undefined, changed: lock.id, wake: undefined };
+          const below = await this.signalBelow(tx, freedLevels);
+          return { result: mutation.result, lock: undefined, changed: lock.id, wake: undefined, below };
         }
         const next = mutation.next ?? lock;
         if (mutation.next && members) {
@@ -511,12 +575,18 @@ export abstract class SqlStore implements Store {
           ? waitersToWake(next, queueAfter(waiters, mutation.dequeue, waiterId), now)
           : undefined;
         if (changed) await this.signal(tx, lock.id, wake);
+        // A place freed at this nested lock or above may let in waiters of the locks below it.
+        if ((ancestors.length > 0 || children.length > 0) && mayAdmitWaiters(lock, next)) {
+          freedLevels.push(lock.id);
+        }
+        const below = await this.signalBelow(tx, freedLevels, changed ? lock.id : undefined);
         return {
           result: mutation.result,
-          lock: next,
+          lock: next === lock ? next : withFamily(next, parentNameOf(next) ?? undefined, children),
           waiterId,
           changed: changed ? lock.id : undefined,
           wake,
+          below,
         };
       });
     } catch (err) {
@@ -524,6 +594,7 @@ export abstract class SqlStore implements Store {
       throw err;
     }
     if (out.changed !== undefined) this.emitChange(out.changed, out.wake);
+    for (const id of out.below) this.emitChange(id, undefined);
     return { result: out.result, lock: out.lock, waiterId: out.waiterId };
   }
 
@@ -548,13 +619,23 @@ export abstract class SqlStore implements Store {
     });
   }
 
+  /** Nested locks: every waiter of the freed levels and of the locks below them may try again. */
+  private async signalBelow(tx: Tx, freedLevels: number[], signalled?: number): Promise<number[]> {
+    const waiting = (await waitingBelow(tx, freedLevels)).filter((id) => id !== signalled);
+    for (const id of waiting) await this.signal(tx, id, undefined);
+    return waiting;
+  }
+
   async getLock(ref: string): Promise<LockState | undefined> {
     return this.read(async (q) => {
       const record = await findLockRecord(q, ref, '');
       if (!record) return undefined;
       const cutoff = membershipCutoff(await q.now(), Number(record.members_days));
       const { count } = await countMembers(q, Number(record.id), cutoff);
-      return toLockState(record, await loadHolders(q, Number(record.id)), count);
+      const [lock] = await withFamilyNames(q, [
+        toLockState(record, await loadHolders(q, Number(record.id)), count),
+      ]);
+      return lock;
     });
   }
 
@@ -611,8 +692,9 @@ export abstract class SqlStore implements Store {
       return {
         total: Number(total?.n ?? 0),
         subtotal: Number(subtotal?.n ?? 0),
-        locks: records.map((r) =>
-          toLockState(r, holders.get(Number(r.id)) ?? [], members.get(Number(r.id)) ?? 0),
+        locks: await withFamilyNames(
+          q,
+          records.map((r) => toLockState(r, holders.get(Number(r.id)) ?? [], members.get(Number(r.id)) ?? 0)),
         ),
         now,
       };
@@ -622,11 +704,14 @@ export abstract class SqlStore implements Store {
   async createLock(input: NewLock, actor: Actor): Promise<LockState> {
     return this.write(async (tx) => {
       const now = await tx.now();
+      // Nested locks: the parent must exist and the chain stay within its depth.
+      const parent = input.parent == null ? undefined : await resolveParent(tx, input.parent);
+      if (input.parent != null) assertParent(undefined, parent, 0);
       const record = await insertUnique(
         tx,
         `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, windows, created_at, updated_at,
-           blackouts, paused_until, pause_reason, max_holders_pct, members_days)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
+           blackouts, paused_until, pause_reason, max_holders_pct, members_days, parent_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
         [
           input.name,
           input.type,
@@ -641,10 +726,14 @@ export abstract class SqlStore implements Store {
           input.pauseReason ?? null,
           input.maxHoldersPercent ?? null,
           input.membersDays ?? DEFAULT_MEMBERS_DAYS,
+          parent?.id ?? null,
         ],
       );
       // a new lock has no members yet
-      const created = { ...toLockState(record as LockRecord, [], 0), gates: input.gates ?? [] };
+      const created = {
+        ...withFamily(toLockState(record as LockRecord, [], 0), parent?.name, []),
+        gates: input.gates ?? [],
+      };
       if (created.gates.length > 0) {
         await tx.run('UPDATE locks SET gates = ? WHERE id = ?', [gatesColumn(created.gates), created.id]);
       }
@@ -764,4 +853,14 @@ function queueAfter(live: readonly Waiter[], dequeued: number | undefined, enque
   const ids = live.filter((w) => w.id !== dequeued).map((w) => ({ id: w.id }));
   if (enqueued !== undefined) ids.push({ id: enqueued });
   return ids;
+}
+
+/** Nested locks: the family's names on a lock state, only where there are any. */
+function withFamily(lock: LockState, parent: string | undefined, children: string[]): LockState {
+  const { parent: _parent, children: _children, ...rest } = lock;
+  return {
+    ...rest,
+    ...(parent === undefined ? {} : { parent }),
+    ...(children.length === 0 ? {} : { children }),
+  };
 }

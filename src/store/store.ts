@@ -2,6 +2,8 @@
 // implementation. Every lock state change runs `decide` inside one transaction that holds
 // the lock's row, so check-and-set is atomic across requests and server instances.
 import type { Actor, EventDraft, EventType, HostRef, LockState } from '../lock/types.js';
+import type { ChainChange, Family } from '../lock/nested.js';
+import type { ParentTarget } from './nested-sql.js';
 import type { HostRule, Verdict } from '../lock/host-rules.js';
 import type { Pause } from '../lock/calendar.js';
 import type { Waiter } from '../lock/queue.js';
@@ -34,6 +36,8 @@ export interface LockMutation<T> {
   dequeue?: number;
   /** an operator's action recorded in the audit trail in the same transaction */
   audit?: { type: AuditType; actor: AuditActor; target: string; detail: string | null };
+  /** nested locks: the ancestors' next states and events (an acquire carried up the chain) */
+  chain?: ChainChange;
 }
 
 export interface HostLockMutation<T> extends LockMutation<T> {
@@ -49,6 +53,13 @@ export interface LockOpContext {
   waiters: Waiter[];
   /** the global pause as the transaction reads it (host operations only; null: none) */
   globalPause?: Pause | null;
+  /** nested locks: the ancestors (rows taken for update, nearest first) and sibling holdings */
+  family: Family;
+  /**
+   * the lock named by `parentRef` (undefined: no such lock) with how many levels hang below the
+   * lock being changed; only when the op names a parent
+   */
+  newParent?: { target: ParentTarget | undefined; subtreeHeight: number };
 }
 
 /** An operation on an existing lock (operator actions, jobs); a missing lock writes nothing. */
@@ -57,6 +68,8 @@ export interface LockOp<T> {
   ref: string;
   /** a host looked up by id in the same transaction (an operator setting the holder) */
   targetHostId?: number;
+  /** a would-be parent looked up (with its chain) in the same transaction (nested locks) */
+  parentRef?: string;
   actor: Actor;
   /** pure: must not do I/O or await anything (it runs inside a shared transaction) */
   decide(lock: LockState, ctx: LockOpContext): LockMutation<T>;
@@ -83,8 +96,11 @@ export interface HostRuleOp {
   /** settings of a lock created here */
   createWith?: { maxHolders: number };
   host: HostIdentity;
-  /** health gate verdicts the service fetched for this request (acquire of a gated lock) */
-  gateVerdicts?: GateVerdicts;
+  /**
+   * health gate verdicts the service fetched for this request (acquire of a gated lock), by lock
+   * id: a nested lock's ancestors have gates of their own
+   */
+  gateVerdictsFor?: (lockId: number) => GateVerdicts | undefined;
 }
 
 export type HostRuleResult = Verdict & {
@@ -116,7 +132,11 @@ export type NewLock = Pick<
   | 'maxHoldersPercent'
   | 'membersDays'
 > &
-  Partial<Pick<LockState, 'blackouts' | 'pausedUntil' | 'pauseReason'>> & { gates?: GateDefinition[] };
+  Partial<Pick<LockState, 'blackouts' | 'pausedUntil' | 'pauseReason'>> & {
+    gates?: GateDefinition[];
+    /** nested locks: the parent's name or id */
+    parent?: string | null;
+  };
 
 export interface ListLocksQuery {
   filter: LockFilter | null;

@@ -125,6 +125,23 @@ describe.each(STORES)('operator commands (%s)', (kind) => {
     expect((await s.asAdmin('GET', '/api/dlmlocks/quiet')).status).toBe(404);
   }, 120_000);
 
+  it('nested locks: create --parent, show prints the chain and the via slots, set --no-parent', async () => {
+    expect((await op('locks', 'create', 'dc-berlin', '--max-holders', '2')).code).toBe(0);
+    const child = await op('locks', 'create', 'cluster-a', '--parent', 'dc-berlin');
+    expect([child.code, child.stderr]).toEqual([0, '']);
+    expect((await op('locks', 'create', 'web-a1', '--parent', 'cluster-a')).code).toBe(0);
+    expect((await acquireAs('web-a1.example.com', 'web-a1')).status).toBe(200);
+    const shown = await op('locks', 'show', 'web-a1');
+    expect(shown.stdout).toContain('chain:       web-a1 → cluster-a → dc-berlin');
+    const top = await op('locks', 'show', 'dc-berlin');
+    expect(top.stdout).toContain('children:    cluster-a');
+    expect(top.stdout).toMatch(/web-a1\.example\.com\s.*via cluster-a/);
+    expect((await s.asHost('web-a1.example.com', 'DELETE', '/api/dlmlocks/web-a1/lock')).status).toBe(200);
+    const detached = await op('locks', 'set', 'web-a1', '--no-parent', '--json');
+    expect(detached.code).toBe(0);
+    expect((JSON.parse(detached.stdout) as { parent: string | null }).parent).toBeNull();
+  });
+
   it('bars a host (its next acquire gets 412) and lets it back', async () => {
     expect((await acquireAs('db01.example.com', 'db')).status).toBe(200);
     expect((await acquireAs('db01.example.com', 'db')).status).toBe(200);

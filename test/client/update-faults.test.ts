@@ -164,8 +164,9 @@ describe.each(STORES)('keyholder update under faults (%s)', (kind) => {
 
   it('keeps a leased lock through a hook longer than the lease, and renews it first thing after the reboot', async () => {
     const h = await newHost();
-    expect((await api('POST', '/api/dlmlocks', { name: h.lock, lease_seconds: 3 })).status).toBe(201);
-    await h.hook('update.d', '10-slow', 'sleep 5');
+    // the hook outlasts the lease; the lease leaves room for a client renewing on a busy machine
+    expect((await api('POST', '/api/dlmlocks', { name: h.lock, lease_seconds: 6 })).status).toBe(201);
+    await h.hook('update.d', '10-slow', 'sleep 9');
     await h.hook('needs_reboot.d', '10-kernel', 'exit 1');
     await h.hook('post_update.d', '10-check');
     const r = await (await update(h)).done;
@@ -184,7 +185,7 @@ describe.each(STORES)('keyholder update under faults (%s)', (kind) => {
   it('a server killed mid-run: failed renewals are logged and retried, and renewing resumes once it is back', async () => {
     const h = await newHost();
     // Long enough to outlast a server restart on a busy machine.
-    expect((await api('POST', '/api/dlmlocks', { name: h.lock, lease_seconds: 12 })).status).toBe(201);
+    expect((await api('POST', '/api/dlmlocks', { name: h.lock, lease_seconds: 20 })).status).toBe(201);
     const go = path.join(h.root, 'go');
     await h.hook('update.d', '10-slow', waitForFile(go));
     const run = await update(h);

@@ -124,8 +124,8 @@ describe.each(STORES)('operational metrics on %s', (kind) => {
     expect(delta('keyholder_lock_refusals_total', { api: 'dlmlocks', reason: 'disabled' })).toBe(1);
     expect(delta('keyholder_lock_grants_total', { api: 'fleetlock' })).toBe(1);
     expect(delta('keyholder_lock_refusals_total', { api: 'fleetlock', reason: 'held' })).toBe(1);
-    // 2 APIs × 8 reasons
-    expect(samples(after, 'keyholder_lock_refusals_total')).toHaveLength(16);
+    // 2 APIs × 9 reasons
+    expect(samples(after, 'keyholder_lock_refusals_total')).toHaveLength(18);
   });
 
   it('times database calls, reports the live instances and the database as up', async () => {

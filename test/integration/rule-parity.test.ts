@@ -268,7 +268,7 @@ async function runStep(
         rule,
         ref,
         host,
-        gateVerdicts: verdicts,
+        gateVerdictsFor: () => verdicts,
       });
       return { verdict, lock, now };
     }

@@ -1,5 +1,5 @@
-// The Containerfile's promises, checked on every npm test run without building the image (that
-// is `npm run test:image`, test/image): multi-stage, production dependencies only, non-root,
+// The Containerfile's promises, checked without building the image (test/image builds and runs
+// it): multi-stage, production dependencies only, non-root,
 // a data volume, a health check on /healthz, OCI labels; and keyholder started with the image's
 // environment refuses to make up a CA and says what to mount.
 import { spawnSync } from 'node:child_process';
@@ -26,6 +26,13 @@ const instructions: [string, string][] = CONTAINERFILE.split('\n')
 const all = (name: string) => instructions.filter(([n]) => n === name).map(([, args]) => args);
 const finalStage = instructions.slice(instructions.findLastIndex(([n]) => n === 'FROM'));
 const inFinal = (name: string) => finalStage.filter(([n]) => n === name).map(([, args]) => args);
+/** the `app` stage: /opt/keyholder, which builds without a registry give ready-made */
+const appStart = instructions.findIndex(([n, args]) => n === 'FROM' && /\bAS app$/i.test(args));
+const appStage = instructions.slice(
+  appStart,
+  instructions.findIndex(([n], i) => i > appStart && n === 'FROM'),
+);
+const inApp = (name: string) => appStage.filter(([n]) => n === name).map(([, args]) => args);
 
 /** ENV of the final stage as variables */
 function imageEnv(): Record<string, string> {
@@ -41,10 +48,15 @@ describe('the Containerfile', () => {
   it('builds in stages and ships production dependencies and dist/ only', () => {
     expect(all('FROM').length).toBeGreaterThanOrEqual(3);
     expect(all('RUN').join('\n')).toMatch(/npm ci --omit=dev/);
-    const copied = inFinal('COPY').join('\n');
-    expect(copied).toMatch(/--from=deps \/src\/node_modules/);
-    expect(copied).toMatch(/--from=build \/src\/dist/);
-    expect(copied).not.toMatch(/^\S+ \.$|^\. /m); // never the whole context
+    expect(appStart).toBeGreaterThan(0);
+    expect(inApp('FROM')).toEqual(['scratch AS app']);
+    const assembled = inApp('COPY').join('\n');
+    expect(assembled).toMatch(/--from=deps \/src\/node_modules/);
+    expect(assembled).toMatch(/--from=build \/src\/dist/);
+    // the image takes the application from the app stage only, and never the whole context
+    const copied = inFinal('COPY');
+    expect(copied).toEqual(['--from=app /opt/keyholder /opt/keyholder']);
+    expect(assembled).not.toMatch(/^\S+ \.$|^\. /m);
   });
 
   it('runs as a numeric non-root user, with a volume, a health check, a stop signal and labels', () => {

@@ -34,6 +34,8 @@ interface HolderRow {
   acquired_at?: string | null;
   fencing_token?: number | null;
   expires_at?: string | null;
+  /** nested locks: the child lock this slot was taken through */
+  via?: string;
 }
 interface LockRow {
   id: number;
@@ -48,6 +50,9 @@ interface LockRow {
   stale?: boolean;
   updated_at?: string;
   holders?: HolderRow[];
+  /** nested locks: the parent's name and the children's */
+  parent?: string | null;
+  children?: string[];
 }
 interface EventRow {
   id: number;
@@ -292,6 +297,16 @@ Examples:
           }
         }
         for (const line of calendarLines(lock)) out(line);
+        if (lock.parent) {
+          // nested locks: the whole chain up to the root (a holder of this lock holds a slot in each)
+          const chain = [lock.name];
+          for (let parent: string | null | undefined = lock.parent; parent && chain.length < 16;) {
+            chain.push(parent);
+            parent = (await api.get<LockRow>(lockPath(parent))).parent;
+          }
+          out(`  chain:       ${chain.join(' → ')}`);
+        }
+        if (lock.children?.length) out(`  children:    ${lock.children.join(', ')}`);
         out('holders:');
         out(
           lock.holders?.length
@@ -301,7 +316,7 @@ Examples:
                   `  ${h.name}`,
                   h.acquired_at ?? '',
                   String(h.fencing_token ?? '-'),
-                  h.expires_at ?? '-',
+                  h.via ? `via ${h.via}` : (h.expires_at ?? '-'),
                 ]),
                 width(),
               )
@@ -339,6 +354,11 @@ Examples:
         collectGate,
       )
       .option('--no-gates', 'remove every health gate')
+      .option(
+        '--parent <name>',
+        'nested locks: a holder of this lock also takes a slot in the parent (and its ancestors)',
+      )
+      .option('--no-parent', 'no parent lock (detach)')
       .option('--json', 'print the JSON');
   const withCalendar = (cmd: Command) => calendarOptions(attributes(cmd));
   type AttrFlags = CalendarFlags & {
@@ -350,6 +370,8 @@ Examples:
     gate?: unknown[];
     /** false with --no-gates */
     gates?: boolean;
+    /** a name, or false for --no-parent */
+    parent?: string | false;
   };
   const body = (flags: AttrFlags) => ({
     ...(flags.maxHolders !== undefined && { max_holders: flags.maxHolders }),
@@ -359,6 +381,7 @@ Examples:
     ...(flags.gate !== undefined && { gates: flags.gate }),
     ...(flags.gates === false && { gates: [] }),
     ...calendarBody(flags),
+    ...(flags.parent !== undefined && { parent: flags.parent === false ? null : flags.parent }),
   });
 
   withCalendar(withApiOptions(locks.command('create <name>').description('create a lock')))
@@ -384,6 +407,7 @@ Examples:
     .addHelpText(
       'after',
       '\nExamples:\n  keyholder locks set reboot-slots --max-holders 5\n  keyholder locks set web-cluster --lease none' +
+        '\n  keyholder locks set web-cluster --parent dc-berlin' +
         "\n  keyholder locks set web-cluster --blackout '2026-12-20..2027-01-06@Europe/Berlin:year-end freeze'",
     )
     .action(
@@ -392,7 +416,7 @@ Examples:
         if (Object.keys(changes).length === 0) {
           throw new ClientError(
             'config',
-            'nothing to change: pass --max-holders, --members-days, --lease, --window, --gate, --no-gates, --blackout, --paused-until or --pause-reason',
+            'nothing to change: pass --max-holders, --members-days, --lease, --window, --gate, --no-gates, --blackout, --paused-until, --pause-reason or --parent',
           );
         }
         const lock = await api.call<LockRow>('PUT', lockPath(name), changes);

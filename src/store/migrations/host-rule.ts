@@ -8,9 +8,10 @@
 // counter), a lock with maintenance windows (time-zone rules: luxon, not SQL), and a lock with
 // a queue (queue position, lapsed waiters, NOTIFY for wake-ups), a lock with blackouts or a
 // paused_until (migration 9), every lock while the global pause (settings row `pause`) is
-// active, and a lock with health gates (their verdicts are fetched over HTTP before the
-// transaction: src/service/locks.ts). None of these is the steady state of a fleet polling its
-// update lock.
+// active, a lock with health gates (their verdicts are fetched over HTTP before the
+// transaction: src/service/locks.ts), a percentage max_holders (migration 10) and a nested
+// lock (a parent or children: every level of the chain is written, migration 11). None of
+// these is the steady state of a fleet polling its update lock.
 //
 // The check-in is written at most once a second (CHECKIN_EVERY_MS in src/store/lock-sql.ts),
 // and before the lock row is taken, in the same order as the TypeScript path.
@@ -52,7 +53,8 @@ BEGIN
      OR EXISTS (SELECT 1 FROM settings WHERE name = 'pause'
                 AND ((value::jsonb)->>'until')::bigint > v_now)
      -- a percentage max_holders counts the members (migration 10): the TypeScript path's
-     OR v_lock.max_holders_pct IS NOT NULL THEN
+     OR v_lock.max_holders_pct IS NOT NULL
+     OR v_lock.parent_id IS NOT NULL OR EXISTS (SELECT 1 FROM locks WHERE parent_id = v_lock.id) THEN
     RETURN NULL;
   END IF;
   v_was_updated := v_lock.updated_at;

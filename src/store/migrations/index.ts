@@ -234,6 +234,20 @@ CREATE TABLE lock_members (
 CREATE INDEX lock_members_host ON lock_members (host_id);`;
 }
 
+/**
+ * Nested locks (issue 11): a lock may name a parent; a holder of a child also holds a slot in
+ * every ancestor, marked with the child it was taken through (`via_lock_id`). A lock with
+ * children cannot be deleted (the service refuses with a 422; the foreign key is the backstop,
+ * checked at commit so an import may insert a child before its parent with a higher id). The
+ * PostgreSQL host rule is reinstalled: it hands locks with a parent or children to TypeScript.
+ */
+function nested(): string {
+  return `
+ALTER TABLE locks ADD COLUMN parent_id BIGINT REFERENCES locks(id) DEFERRABLE INITIALLY DEFERRED;
+CREATE INDEX locks_parent ON locks (parent_id);
+ALTER TABLE lock_holders ADD COLUMN via_lock_id BIGINT REFERENCES locks(id) ON DELETE SET NULL;`;
+}
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'initial', sqlite: initial('sqlite'), postgres: initial('postgres') },
   { version: 2, name: 'accounts', sqlite: accounts('sqlite'), postgres: accounts('postgres') },
@@ -252,6 +266,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 9, name: 'blackouts and pauses', sqlite: calendar('sqlite'), postgres: calendar('postgres') },
   // the host rule learns the members table: re-installed after it exists
   { version: 10, name: 'lock members', sqlite: members(), postgres: members() + HOST_RULE_FUNCTION },
+  { version: 11, name: 'nested locks', sqlite: nested(), postgres: `${nested()}\n${HOST_RULE_FUNCTION}` },
   {
     version: 12,
     name: 'host rule locks the host row',

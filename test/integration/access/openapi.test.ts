@@ -92,6 +92,7 @@ describe('OpenAPI document and docs page', () => {
         'paused_until',
         'pause_reason',
         'members_days',
+        'parent',
       ]);
       expect(body.properties.windows).toBeDefined();
       expect(body.properties.gates.items.properties.type.enum).toContain('alertmanager');
