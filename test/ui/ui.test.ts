@@ -299,6 +299,20 @@ describe.skipIf(!uiTestsRunnable())('web UI', () => {
       expect(await axeViolations(page)).toEqual([]);
     });
 
+    it('creates a child lock under a parent; each page links the other', async () => {
+      await page.goto('/locks');
+      await page.getByRole('button', { name: 'Create lock' }).click();
+      await page.locator('#lock-name').fill('rollout-web');
+      await page.locator('#lock-parent').fill('rollout-db');
+      await page.getByRole('button', { name: 'Create', exact: true }).click();
+      await page.waitForURL(/\/locks\/\d+$/, WAIT);
+      const parent = page.getByTestId('lock-parent');
+      await expect.poll(() => parent.textContent(), WAIT).toBe('rollout-db');
+      await parent.getByRole('link').click();
+      await expect.poll(() => page.getByTestId('lock-children').textContent(), WAIT).toBe('rollout-web');
+      expect((await lock('rollout-web')).parent).toBe('rollout-db');
+    });
+
     it('shows a lease end in the future as "in …" and the lock counter as its fencing token', async () => {
       await s.asAdmin('POST', '/api/dlmlocks', { body: { name: 'leased', lease_seconds: 3600 } });
       await s.asHost('web02.example.com', 'PUT', '/api/dlmlocks/leased/lock');
