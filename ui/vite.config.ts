@@ -45,14 +45,22 @@ function precompress(): Plugin {
 /**
  * Trims PatternFly's CSS to what this app can use: rules that only apply with a responsive
  * modifier (`pf-m-…-on-lg`) or a table grid breakpoint the app never sets are dropped
- * (about a fifth of the CSS). The app's own responsive props are listed in USED_RESPONSIVE.
+ * (about a fifth of the CSS), and so are those of themes the app never turns on. The app's own
+ * responsive props are listed in USED_RESPONSIVE.
  */
 const USED_RESPONSIVE = /pf-m-(2-col-on-lg|grid-md)\b/;
 const UNUSED_RESPONSIVE = /pf-m-[a-z0-9-]+-on-(sm|md|lg|xl|2xl)\b|pf-m-grid-(sm|lg|xl|2xl)\b/;
+/**
+ * The themes the app never switches on (the classes go on <html>; keyholder sets none): their
+ * token sets were more than half of PatternFly's base CSS, and every style recalculation of the
+ * first paint walked them.
+ */
+const UNUSED_THEME = /\.pf-v6-theme-(dark|high-contrast|glass|felt|redhat)\b/;
 const trimPatternFly = {
   postcssPlugin: 'keyholder-trim-patternfly',
   Rule(rule: { selectors: string[]; remove(): void }) {
-    const unused = (s: string) => UNUSED_RESPONSIVE.test(s.replace(USED_RESPONSIVE, ''));
+    const unused = (s: string) =>
+      UNUSED_THEME.test(s) || UNUSED_RESPONSIVE.test(s.replace(USED_RESPONSIVE, ''));
     if (rule.selectors.every(unused)) rule.remove();
   },
 };

@@ -5,6 +5,7 @@ import { HEADERS, MAX_WAIT_SECONDS } from 'keyholder-protocol';
 import { AppError, ERRORS, validationError } from '../errors.js';
 import type { LockAnswer, LockService } from '../service/locks.js';
 import { parseLockAttributes } from './body.js';
+import { eventFilterQuerySchema, parseEventFilter } from './event-filter.js';
 import { noteAcquire } from './metrics-outcomes.js';
 import { parseIndexParams, parsePaging, toListQuery } from './query.js';
 import { eventSchema, indexSchema, lockBodySchema, lockSchema, renderEvent, renderLock } from './render.js';
@@ -229,18 +230,33 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
     '/dlmlocks/:id/dlmlock_events',
     {
       config: access({ kind: 'user', role: 'viewer' }),
-      schema: { response: { 200: indexSchema(eventSchema) } },
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: { ...eventFilterQuerySchema, page: {}, per_page: {}, search: {} },
+        },
+        response: { 200: indexSchema(eventSchema) },
+      },
     },
     async (request: IdRequest) => {
       const query = request.query as Record<string, unknown>;
       if (query.search !== undefined && query.search !== '') {
-        throw new AppError('invalid_search', 'Invalid search query: events cannot be searched, only paged');
+        throw new AppError(
+          'invalid_search',
+          'Invalid search query: events cannot be searched; filter them with type= and host=',
+        );
       }
       const { page, perPage } = parsePaging(query);
-      const { total, events } = await locks.events(request.params.id, perPage, (page - 1) * perPage);
+      const filter = parseEventFilter(query);
+      const { total, subtotal, events } = await locks.events(
+        request.params.id,
+        perPage,
+        (page - 1) * perPage,
+        filter,
+      );
       return {
         total,
-        subtotal: total,
+        subtotal,
         page,
         per_page: perPage,
         search: null,

@@ -39,6 +39,14 @@ export async function overviewRoutes(
               stale: count,
               waiting: count,
               disabled: count,
+              outside_window: {
+                type: 'integer',
+                description: 'locks whose windows are all closed now (search: window = closed)',
+              },
+              gate_failing: {
+                type: 'integer',
+                description: 'locks with a health gate whose last check failed (search: gate = failing)',
+              },
               hosts: count,
               hosts_checked_in_24h: count,
               now: { type: 'string' },
@@ -70,6 +78,8 @@ export async function overviewRoutes(
         stale: counts.stale,
         waiting: counts.waiting,
         disabled: counts.disabled,
+        outside_window: counts.outsideWindow,
+        gate_failing: counts.gateFailing,
         hosts: counts.hosts,
         hosts_checked_in_24h: counts.hostsCheckedIn,
         now: formatTimestamp(counts.now),

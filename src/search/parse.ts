@@ -1,20 +1,31 @@
 // Foreman's scoped-search subset for locks: `name = x`, `name ~ part`, `host = h`, `type = T`,
-// `enabled = true|false`, `locked = true|false`, `stale = true`, joined by `and`/`or`, `not`,
+// `enabled = true|false`, `locked = true|false`, `stale = true`, and keyholder's own
+// `waiting = true` (a blocking acquire is queued), `window = closed|open` (the lock's
+// calendar refuses new holders now) and `gate = failing` (a health gate failed its last
+// check), joined by `and`/`or`, `not`,
 // parentheses, and a bare word meaning `name ~ word`. Parses into a small AST that the
 // stores compile to parameterised SQL; anything else is an `invalid_search` (422).
 import { AppError } from '../errors.js';
 
 export type TextField = 'name' | 'host' | 'type';
-export type BoolField = 'enabled' | 'locked' | 'stale';
+export type BoolField = 'enabled' | 'locked' | 'stale' | 'waiting';
 
 export type LockFilter =
   | { kind: 'and' | 'or'; left: LockFilter; right: LockFilter }
   | { kind: 'not'; inner: LockFilter }
   | { kind: 'text'; field: TextField; op: 'eq' | 'ne' | 'like' | 'notlike'; value: string }
-  | { kind: 'bool'; field: BoolField; value: boolean };
+  | { kind: 'bool'; field: BoolField; value: boolean }
+  /** `window = closed`: outside every window (see src/lock/outside-window.ts) */
+  | { kind: 'window'; closed: boolean }
+  /** `gate = failing`: a health gate of the lock failed its last check */
+  | { kind: 'gate'; failing: boolean };
 
 const TEXT_FIELDS: readonly string[] = ['name', 'host', 'type'];
-const BOOL_FIELDS: readonly string[] = ['enabled', 'locked', 'stale'];
+const BOOL_FIELDS: readonly string[] = ['enabled', 'locked', 'stale', 'waiting'];
+const WINDOW_FIELD = 'window';
+const WINDOW_STATES = ['closed', 'open'];
+const GATE_FIELD = 'gate';
+const GATE_STATES = ['failing', 'passing'];
 const OPERATORS: Record<string, 'eq' | 'ne' | 'like' | 'notlike'> = {
   '=': 'eq',
   '!=': 'ne',
@@ -153,7 +164,31 @@ function condition(field: string, opText: string, value: string): LockFilter {
     if (truth === undefined) fail(`'${field}' must be true or false, not '${value}'`);
     return { kind: 'bool', field: field as BoolField, value: op === 'eq' ? truth : !truth };
   }
-  fail(`unknown field '${field}'; use one of ${[...TEXT_FIELDS, ...BOOL_FIELDS].join(', ')}`);
+  if (field === WINDOW_FIELD) {
+    if (op !== 'eq' && op !== 'ne') fail(`'${field}' only supports = and !=`);
+    const state = value.toLowerCase();
+    if (!WINDOW_STATES.includes(state)) fail(`'${field}' must be closed or open, not '${value}'`);
+    return { kind: 'window', closed: (state === 'closed') === (op === 'eq') };
+  }
+  if (field === GATE_FIELD) {
+    if (op !== 'eq' && op !== 'ne') fail(`'${field}' only supports = and !=`);
+    const state = value.toLowerCase();
+    if (!GATE_STATES.includes(state)) fail(`'${field}' must be failing or passing, not '${value}'`);
+    return { kind: 'gate', failing: (state === 'failing') === (op === 'eq') };
+  }
+  fail(
+    `unknown field '${field}'; use one of ${[...TEXT_FIELDS, ...BOOL_FIELDS, WINDOW_FIELD, GATE_FIELD].join(', ')}`,
+  );
+}
+
+/** Whether any part of the filter asks for the window state (which costs an extra read). */
+export function usesWindowState(filter: LockFilter | null): boolean {
+  if (!filter) return false;
+  if (filter.kind === 'window') return true;
+  if (filter.kind === 'not') return usesWindowState(filter.inner);
+  if (filter.kind === 'and' || filter.kind === 'or')
+    return usesWindowState(filter.left) || usesWindowState(filter.right);
+  return false;
 }
 
 /** Parses a search string; empty or blank means no filter. */

@@ -18,7 +18,7 @@ import { decideUpdate, type LockChanges } from '../lock/update.js';
 import { assertLockName } from '../lock/validate.js';
 import { DEFAULT_MEMBERS_DAYS } from '../lock/members.js';
 import type { AuditActor } from '../store/accounts.js';
-import type { HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
+import type { EventFilter, HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
 import { LapsedWaiters } from './lapsed-waiters.js';
 import { WaitQueues } from './wait-queue.js';
 
@@ -547,9 +547,9 @@ export class LockService {
     return this.store.listLocks(query);
   }
 
-  async events(ref: string, limit: number, offset: number) {
+  async events(ref: string, limit: number, offset: number, filter?: EventFilter) {
     const lock = await this.show(ref);
-    return this.store.listEvents(lock.id, limit, offset);
+    return this.store.listEvents(lock.id, limit, offset, filter);
   }
 }
 

@@ -59,7 +59,16 @@ export function compileHostFilter(
       const inner = compileHostFilter(f.inner, q, staleCutoff);
       return { sql: `(NOT ${inner.sql})`, params: inner.params };
     }
+    case 'window':
+    case 'gate':
+      throw new AppError('invalid_search', `Invalid search query: hosts have no '${f.kind}'`);
     case 'bool': {
+      if (f.field === 'waiting') {
+        throw new AppError(
+          'invalid_search',
+          "Invalid search query: hosts have no 'waiting'; use name, locked, stale or enabled",
+        );
+      }
       const [sql, params] =
         f.field === 'enabled'
           ? ['ho.can_acquire_locks = ?', [true]]

@@ -1,9 +1,11 @@
 // The figures of the web UI's overview: how many locks are held, stale, waited for and
 // disabled, how many hosts checked in lately, and acquisitions and refusals per hour. Counts
-// only, each one indexed query, so the overview stays cheap with thousands of locks.
+// only, each one indexed query, so the overview stays cheap with thousands of locks; the one
+// exception, "outside window", evaluates the calendars of the locks that have one.
 import type { Run } from './accounts.js';
 import { toEventRow, type EventRecord } from './rows.js';
 import type { EventRow } from './store.js';
+import { lockIdsOutsideWindow } from './window-state.js';
 
 export interface OverviewCounts {
   locks: number;
@@ -12,6 +14,10 @@ export interface OverviewCounts {
   /** locks with at least one live blocking acquire queued */
   waiting: number;
   disabled: number;
+  /** locks whose calendar refuses new holders now (src/store/window-state.ts) */
+  outsideWindow: number;
+  /** locks with a health gate whose last check failed (search: gate = failing) */
+  gateFailing: number;
   hosts: number;
   hostsCheckedIn: number;
 }
@@ -31,7 +37,7 @@ export class Overview {
   counts(staleAfterMs: number, checkinWithinMs: number): Promise<OverviewCounts & { now: number }> {
     return this.read(async (q) => {
       const now = await q.now();
-      const row = await q.get<Record<keyof OverviewCounts, number>>(
+      const row = await q.get<Record<Exclude<keyof OverviewCounts, 'outsideWindow'>, number>>(
         `SELECT
            (SELECT COUNT(*) FROM locks) AS locks,
            (SELECT COUNT(DISTINCT lock_id) FROM lock_holders) AS held,
@@ -40,8 +46,10 @@ export class Overview {
              WHERE w.deadline > ? AND i.expires_at > ?) AS waiting,
            (SELECT COUNT(*) FROM locks WHERE NOT enabled) AS disabled,
            (SELECT COUNT(*) FROM hosts) AS hosts,
-           (SELECT COUNT(*) FROM hosts WHERE last_checkin_at >= ?) AS "hostsCheckedIn"`,
-        [now - staleAfterMs, now, now, now - checkinWithinMs],
+           (SELECT COUNT(*) FROM hosts WHERE last_checkin_at >= ?) AS "hostsCheckedIn",
+           (SELECT COUNT(DISTINCT g.lock_id) FROM lock_gate_states g JOIN locks l ON l.id = g.lock_id
+             WHERE g.ok = ? AND l.gates IS NOT NULL) AS "gateFailing"`,
+        [now - staleAfterMs, now, now, now - checkinWithinMs, false],
       );
       const n = (v: unknown) => Number(v ?? 0);
       return {
@@ -50,6 +58,8 @@ export class Overview {
         stale: n(row?.stale),
         waiting: n(row?.waiting),
         disabled: n(row?.disabled),
+        outsideWindow: (await lockIdsOutsideWindow(q, now)).length,
+        gateFailing: n(row?.gateFailing),
         hosts: n(row?.hosts),
         hostsCheckedIn: n(row?.hostsCheckedIn),
         now,

@@ -14,6 +14,8 @@ import { Overview } from './overview.js';
 import { GateStates } from './gate-states.js';
 import { WebhookFeed } from './webhook-feed.js';
 import { compileFilter } from './search-sql.js';
+import { lockIdsOutsideWindow } from './window-state.js';
+import { usesWindowState } from '../search/parse.js';
 import {
   EXPORT_FORMAT,
   EXPORT_VERSION,
@@ -70,6 +72,7 @@ import {
 } from './rows.js';
 import type {
   LockStats,
+  EventFilter,
   EventRow,
   HostIdentity,
   HostRow,
@@ -639,8 +642,13 @@ export abstract class SqlStore implements Store {
   async listLocks(query: ListLocksQuery) {
     return this.read(async (q) => {
       const now = await q.now();
+      const outsideWindow = usesWindowState(query.filter) ? await lockIdsOutsideWindow(q, now) : undefined;
       const where = query.filter
-        ? compileFilter(query.filter, this.dialect, now - query.staleAfterMs)
+        ? compileFilter(query.filter, this.dialect, {
+            staleCutoff: now - query.staleAfterMs,
+            now,
+            outsideWindow,
+          })
         : { sql: '1 = 1', params: [] };
       const total = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM locks');
       // Without a filter the subtotal is the total: a second `WHERE 1 = 1` count is a full scan
@@ -740,17 +748,41 @@ export abstract class SqlStore implements Store {
     lockId: number,
     limit: number,
     offset: number,
-  ): Promise<{ total: number; events: EventRow[] }> {
+    filter: EventFilter = {},
+  ): Promise<{ total: number; subtotal: number; events: EventRow[] }> {
     return this.read(async (q) => {
       const total = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM lock_events WHERE lock_id = ?', [
         lockId,
       ]);
+      // lock_events_lock (lock_id, id) narrows to the lock's events, newest first; type and host
+      // are checked on those rows only (a lock's events are bounded by the retention)
+      const where = ['lock_id = ?'];
+      const params: unknown[] = [lockId];
+      if (filter.types?.length) {
+        where.push(`event_type IN (${filter.types.map(() => '?').join(', ')})`);
+        params.push(...filter.types);
+      }
+      if (filter.host !== undefined) {
+        where.push('host_name = ?');
+        params.push(filter.host);
+      }
+      const filtered = where.length > 1;
+      const subtotal = filtered
+        ? await q.get<{ n: number }>(
+            `SELECT COUNT(*) AS n FROM lock_events WHERE ${where.join(' AND ')}`,
+            params,
+          )
+        : total;
       const records = await q.all<EventRecord>(
         `SELECT id, lock_id, lock_name, event_type, host_name, user_login, detail, created_at
-         FROM lock_events WHERE lock_id = ? ORDER BY id DESC LIMIT ? OFFSET ?`,
-        [lockId, limit, offset],
+         FROM lock_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ? OFFSET ?`,
+        [...params, limit, offset],
       );
-      return { total: Number(total?.n ?? 0), events: records.map(toEventRow) };
+      return {
+        total: Number(total?.n ?? 0),
+        subtotal: Number(subtotal?.n ?? 0),
+        events: records.map(toEventRow),
+      };
     });
   }
 

@@ -1,7 +1,7 @@
 // The Store: everything keyholder keeps, behind one interface with a SQLite and a PostgreSQL
 // implementation. Every lock state change runs `decide` inside one transaction that holds
 // the lock's row, so check-and-set is atomic across requests and server instances.
-import type { Actor, EventDraft, HostRef, LockState } from '../lock/types.js';
+import type { Actor, EventDraft, EventType, HostRef, LockState } from '../lock/types.js';
 import type { ChainChange, Family } from '../lock/nested.js';
 import type { ParentTarget } from './nested-sql.js';
 import type { HostRule, Verdict } from '../lock/host-rules.js';
@@ -150,6 +150,14 @@ export interface ListLocksQuery {
   staleAfterMs: number;
 }
 
+/** Narrows a lock's events (GET …/dlmlock_events?type=&host=); absent parts match all. */
+export interface EventFilter {
+  /** any of these event types */
+  types?: readonly EventType[];
+  /** the host named in the event, exactly */
+  host?: string;
+}
+
 export interface EventRow {
   id: number;
   lockId: number | null;
@@ -287,7 +295,13 @@ export interface Store {
   getLock(ref: string): Promise<LockState | undefined>;
   listLocks(q: ListLocksQuery): Promise<{ total: number; subtotal: number; locks: LockState[]; now: number }>;
   createLock(input: NewLock, actor: Actor): Promise<LockState>;
-  listEvents(lockId: number, limit: number, offset: number): Promise<{ total: number; events: EventRow[] }>;
+  /** newest first; `total` counts all the lock's events, `subtotal` those the filter lets through */
+  listEvents(
+    lockId: number,
+    limit: number,
+    offset: number,
+    filter?: EventFilter,
+  ): Promise<{ total: number; subtotal: number; events: EventRow[] }>;
 
   /** registers (if allowed) and touches `last_checkin_at`; throws unknown_host otherwise */
   touchHost(host: HostIdentity): Promise<HostRef>;

@@ -57,9 +57,20 @@ describe.skipIf(!uiTestsRunnable())('the UI assets', () => {
     expect(index.status).toBe(200);
     expect(index.headers['cache-control']).toBe('no-cache');
     const html = index.bytes.toString('utf8');
-    const assets = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]!);
-    expect(assets.some((a) => a.endsWith('.js'))).toBe(true);
-    expect(assets.some((a) => a.endsWith('.css'))).toBe(true);
+    const named = [...html.matchAll(/(?:src|href)="(\/assets\/[^"]+\.(?:js|css))"/g)].map((m) => m[1]!);
+    expect(named.some((a) => a.endsWith('.js'))).toBe(true);
+    expect(named.some((a) => a.endsWith('.css'))).toBe(true);
+    // the small entry loads the app at once (its chunks are listed in it): they count too; the
+    // pages loaded on first use (users, audit, hosts) do not
+    const entry = (
+      await get(
+        named.find((a) => a.endsWith('.js'))!,
+        'identity',
+      )
+    ).bytes.toString('utf8');
+    const loaded = [...entry.matchAll(/"(assets\/[^"]+\.(?:js|css))"/g)].map((m) => `/${m[1]!}`);
+    expect(loaded.some((a) => /\/boot-[^/]+\.js$/.test(a))).toBe(true);
+    const assets = [...new Set([...named, ...loaded])];
 
     let total = index.bytes.length;
     for (const path of assets) {
@@ -74,9 +85,11 @@ describe.skipIf(!uiTestsRunnable())('the UI assets', () => {
       expect(gz.headers['content-encoding'], path).toBe('gzip');
       const plain = await get(path, 'identity');
       expect(plain.headers['content-encoding']).toBeUndefined();
-      // compression that pays: at least three times smaller
-      expect(br.bytes.length * 3).toBeLessThan(plain.bytes.length);
+      // compression that pays: at least three times smaller (a few KB, like the entry, less so)
+      if (plain.bytes.length > 20_000) expect(br.bytes.length * 3, path).toBeLessThan(plain.bytes.length);
+      else expect(br.bytes.length * 2, path).toBeLessThan(plain.bytes.length);
     }
+    console.log(`initial transfer with brotli: ${Math.round(total / 1024)} KB in ${assets.length + 1} files`);
     expect(total).toBeLessThan(BUDGET_BYTES);
   });
 });

@@ -1,6 +1,7 @@
 // Debian's chromium driven by playwright-core (no browser download). Locally a missing
 // chromium skips the UI tests; in CI (CI=true) it is a failure, since .ci/run installs it.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { uiBuilt } from '../../src/http/ui.js';
 
@@ -49,4 +50,19 @@ export async function logIn(page: Page, login: string, password: string): Promis
   await page.locator('#pf-login-password-id').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
   await page.getByTestId('whoami').waitFor();
+}
+
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/**
+ * axe-core's WCAG 2 A/AA rules on the page as it stands: the violations, each as
+ * "rule: target, target…". Evaluated through the browser's protocol, so the page's CSP (no
+ * inline scripts) does not stand in the way and nothing is added to the app.
+ */
+export async function axeViolations(page: Page): Promise<string[]> {
+  return page.evaluate(`(async () => {
+    ${AXE_SOURCE}
+    const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa'] } });
+    return result.violations.map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '));
+  })()`);
 }

@@ -21,6 +21,12 @@ describe('parseSearch', () => {
       op: 'eq',
       value: 'web 01',
     });
+    expect(parseSearch('waiting = true')).toEqual({ kind: 'bool', field: 'waiting', value: true });
+    expect(parseSearch('window = closed')).toEqual({ kind: 'window', closed: true });
+    expect(parseSearch('window != Closed')).toEqual({ kind: 'window', closed: false });
+    expect(parseSearch('window = open')).toEqual({ kind: 'window', closed: false });
+    expect(parseSearch('gate = failing')).toEqual({ kind: 'gate', failing: true });
+    expect(parseSearch('gate = passing')).toEqual({ kind: 'gate', failing: false });
     expect(parseSearch('  ')).toBeNull();
     expect(parseSearch(undefined)).toBeNull();
   });
@@ -30,6 +36,9 @@ describe('parseSearch', () => {
     '= a',
     'nope = 1',
     'locked = maybe',
+    'window = shut',
+    'window ~ closed',
+    'gate = red',
     '(name = a',
     'name = a)',
     'name = "x',

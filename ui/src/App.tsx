@@ -22,18 +22,20 @@ import {
   ToolbarContent,
   ToolbarItem,
 } from '@patternfly/react-core';
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { Navigate, Route, Routes, useLocation, useNavigate } from 'react-router-dom';
 import { LiveProvider, useLiveConnected } from './live';
-import { AccountPage } from './pages/Account';
-import { AuditPage } from './pages/Audit';
-import { HostPage } from './pages/Host';
-import { HostsPage } from './pages/Hosts';
 import { LockPage } from './pages/Lock';
 import { LocksPage } from './pages/Locks';
 import { LoginPage } from './pages/Login';
-import { UsersPage } from './pages/Users';
 import { useCan, useSession } from './session';
+
+// pages visited less often load on first use: the locks list parses less code before it paints
+const AccountPage = lazy(() => import('./pages/Account').then((m) => ({ default: m.AccountPage })));
+const AuditPage = lazy(() => import('./pages/Audit').then((m) => ({ default: m.AuditPage })));
+const HostPage = lazy(() => import('./pages/Host').then((m) => ({ default: m.HostPage })));
+const HostsPage = lazy(() => import('./pages/Hosts').then((m) => ({ default: m.HostsPage })));
+const UsersPage = lazy(() => import('./pages/Users').then((m) => ({ default: m.UsersPage })));
 
 export function App() {
   const { session } = useSession();
@@ -69,17 +71,19 @@ function Frame() {
       sidebar={<Sidebar isOpen={sidebarOpen} />}
       onPageResize={(_e, { windowSize }) => windowSize >= DESKTOP && setSidebarOpen(true)}
     >
-      <Routes>
-        <Route path="/" element={<Navigate to="/locks" replace />} />
-        <Route path="/locks" element={<LocksPage />} />
-        <Route path="/locks/:id" element={<LockPage />} />
-        <Route path="/hosts" element={<HostsPage />} />
-        <Route path="/hosts/:name" element={<HostPage />} />
-        <Route path="/account" element={<AccountPage />} />
-        {admin && <Route path="/users" element={<UsersPage />} />}
-        {admin && <Route path="/audit" element={<AuditPage />} />}
-        <Route path="*" element={<Navigate to="/locks" replace />} />
-      </Routes>
+      <Suspense fallback={<Spinner aria-label="Loading" size="lg" />}>
+        <Routes>
+          <Route path="/" element={<Navigate to="/locks" replace />} />
+          <Route path="/locks" element={<LocksPage />} />
+          <Route path="/locks/:id" element={<LockPage />} />
+          <Route path="/hosts" element={<HostsPage />} />
+          <Route path="/hosts/:name" element={<HostPage />} />
+          <Route path="/account" element={<AccountPage />} />
+          {admin && <Route path="/users" element={<UsersPage />} />}
+          {admin && <Route path="/audit" element={<AuditPage />} />}
+          <Route path="*" element={<Navigate to="/locks" replace />} />
+        </Routes>
+      </Suspense>
     </Page>
   );
 }

@@ -50,6 +50,42 @@ export interface Lock {
   windows?: Window[];
   next_window_at?: string | null;
   holders: Holder[];
+  /** the limit as given: a number or a percentage of the members ("10%") */
+  max_holders_rule?: number | string;
+  members_count?: number | null;
+  members_days?: number;
+  blackouts?: Blackout[];
+  paused_until?: string | null;
+  pause_reason?: string | null;
+  /** nested locks: the parent's name (null: none) and the children's names */
+  parent?: string | null;
+  children?: string[];
+  /** health gates checked before a new holder is admitted (servers with gates only) */
+  gates?: Gate[];
+  /** each gate's last check */
+  gate_status?: GateStatus[];
+}
+
+/** Whole local days on which no new holder is admitted (inclusive). */
+export interface Blackout {
+  from: string;
+  to: string;
+  time_zone: string;
+  reason?: string;
+}
+
+/** A health gate as the API describes it: `name`, `type` and the type's own settings. */
+export interface Gate {
+  name: string;
+  type: string;
+  [setting: string]: unknown;
+}
+
+export interface GateStatus {
+  name: string;
+  ok: boolean;
+  detail: string | null;
+  checked_at: string | null;
 }
 
 export interface LockEvent {

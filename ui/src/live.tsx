@@ -39,6 +39,7 @@ export function LiveProvider({ children }: { children: ReactNode }) {
     if (typeof EventSource === 'undefined') return;
     let source: EventSource | undefined;
     let retry: ReturnType<typeof setTimeout> | undefined;
+    let wasOpen = false;
     const emit = (event: StreamEvent | null) => {
       for (const l of listeners.current) l(event);
     };
@@ -46,8 +47,10 @@ export function LiveProvider({ children }: { children: ReactNode }) {
       source = new EventSource('/api/events/stream');
       source.onopen = () => {
         setConnected(true);
-        // what happened while the stream was down is unknown to the pages: re-read
-        emit(null);
+        // what happened while the stream was down is unknown to the pages: re-read (not on the
+        // first opening: the pages have just read, and a second read would render them again)
+        if (wasOpen) emit(null);
+        wasOpen = true;
       };
       source.onerror = () => {
         setConnected(false);
@@ -98,10 +101,12 @@ export function useLive<T>(
   key: string,
   fetcher: () => Promise<T>,
   relevant: (e: StreamEvent) => boolean = () => true,
+  /** an answer already in (early.ts): rendered at once; the first read then changes nothing */
+  initial?: T,
 ): Live<T> {
   const { expired } = useSession();
   const { connected, subscribe } = useContext(Ctx);
-  const [data, setData] = useState<T>();
+  const [data, setData] = useState<T | undefined>(initial);
   const [error, setError] = useState<string>();
   const [notFound, setNotFound] = useState(false);
   const fetcherRef = useRef(fetcher);

@@ -2,6 +2,7 @@
 // GET /api/session at start (a reload keeps the user logged in) and after login.
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { api, setCsrfToken, type Role, type SessionInfo } from './api';
+import { dropEarly, earlySettled, takeEarly } from './early';
 
 interface SessionState {
   /** undefined while asking the server, null when logged out */
@@ -18,13 +19,20 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const [session, setSession] = useState<SessionInfo | null | undefined>(undefined);
 
   const adopt = useCallback((s: SessionInfo | null) => {
+    // reads started before the login would answer 401: nobody may take them
+    if (!s) dropEarly();
     setCsrfToken(s?.csrf_token ?? null);
     setSession(s);
   }, []);
 
   useEffect(() => {
     // any failure (401 or the server unreachable) shows the login page
-    api<SessionInfo>('GET', '/api/session').then(adopt, () => adopt(null));
+    // the first page renders once its early reads are in too (early.ts): one paint with data
+    const read = takeEarly<SessionInfo>('/api/session') ?? api<SessionInfo>('GET', '/api/session');
+    read.then(
+      (s) => earlySettled().then(() => adopt(s)),
+      () => adopt(null),
+    );
   }, [adopt]);
 
   // stable functions: pages poll with them as dependencies

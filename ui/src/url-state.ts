@@ -27,7 +27,4 @@ export function useUrlState<T extends Record<string, string>>(defaults: T): [T, 
   return [state, update];
 }
 
-export function intParam(value: string, fallback: number): number {
-  const n = Number(value);
-  return Number.isInteger(n) && n > 0 ? n : fallback;
-}
+export { intParam } from './locks-query';

@@ -1,6 +1,8 @@
-// A lock's (or host's) event timeline: newest first, filterable by type and host, paged.
-// The API pages events but cannot filter them, so the newest 1000 are read and filtered here.
+// An event timeline: newest first, filterable by type and host, paged. A lock's events are
+// filtered and paged by the API (`?type=&host=&page=`); a host's history (one bounded read of
+// its newest events) is filtered here with the same controls (filterLocally).
 import {
+  Button,
   FormSelect,
   FormSelectOption,
   Pagination,
@@ -10,13 +12,28 @@ import {
   ToolbarItem,
 } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link } from 'react-router-dom';
 import type { LockEvent } from '../api';
 import { Time } from './Time';
 
-export const EVENT_WINDOW = 1000;
-const PER_PAGE = 20;
+export const EVENTS_PER_PAGE = 20;
+
+/** The lock event types the API writes (and filters by: src/lock/event-types.ts). */
+export const EVENT_TYPES = [
+  'acquire',
+  'release',
+  'fail',
+  'force_release',
+  'expire',
+  'stale',
+  'gate',
+  'enable',
+  'disable',
+  'create',
+  'update',
+  'delete',
+];
 
 /** Who did it, in words: a force release names the operator and the host it took the lock from. */
 export function actorText(e: LockEvent): string {
@@ -26,28 +43,45 @@ export function actorText(e: LockEvent): string {
   return user ?? host ?? '—';
 }
 
-interface Props {
-  events: LockEvent[];
-  total: number;
-  /** show the lock column (a host's history spans locks) */
-  showLock?: boolean;
-  /** filters in the URL: the page keeps them */
-  filters: { type: string; host: string; page: number };
-  onFilters(next: { type: string; host: string; page: number }): void;
+export interface EventFilters {
+  type: string;
+  host: string;
+  page: number;
 }
 
-export function EventTable({ events, total, showLock = false, filters, onFilters }: Props) {
-  const [hostText, setHostText] = useState(filters.host);
-  const types = [...new Set(events.map((e) => e.event_type))].sort();
+/** One page of `events` after the filters, for a list read whole (a host's history). */
+export function filterLocally(events: LockEvent[], f: EventFilters): { rows: LockEvent[]; count: number } {
   const shown = events.filter(
     (e) =>
-      (!filters.type || e.event_type === filters.type) &&
-      (!filters.host ||
-        (e.host?.name ?? '').includes(filters.host) ||
-        (e.user?.login ?? '').includes(filters.host)),
+      (!f.type || e.event_type === f.type) &&
+      (!f.host || (e.host?.name ?? '').includes(f.host) || (e.user?.login ?? '').includes(f.host)),
   );
-  const page = Math.min(filters.page, Math.max(1, Math.ceil(shown.length / PER_PAGE)));
-  const rows = shown.slice((page - 1) * PER_PAGE, page * PER_PAGE);
+  const page = Math.min(f.page, Math.max(1, Math.ceil(shown.length / EVENTS_PER_PAGE)));
+  return { rows: shown.slice((page - 1) * EVENTS_PER_PAGE, page * EVENTS_PER_PAGE), count: shown.length };
+}
+
+interface Props {
+  /** the page to show, already filtered */
+  rows: LockEvent[];
+  /** how many events pass the filters */
+  count: number;
+  /** show the lock column (a host's history spans locks) */
+  showLock?: boolean;
+  /** what the host box matches, for its placeholder */
+  hostLabel: string;
+  /** filters in the URL: the page keeps them */
+  filters: EventFilters;
+  onFilters(next: EventFilters): void;
+  note?: string;
+}
+
+export function EventTable({ rows, count, showLock = false, hostLabel, filters, onFilters, note }: Props) {
+  const [hostText, setHostText] = useState(filters.host);
+  // Back/Forward change the URL under the box
+  useEffect(() => setHostText(filters.host), [filters.host]);
+  const applyHost = () => {
+    if (hostText.trim() !== filters.host) onFilters({ ...filters, host: hostText.trim(), page: 1 });
+  };
   return (
     <>
       <Toolbar>
@@ -60,28 +94,37 @@ export function EventTable({ events, total, showLock = false, filters, onFilters
               onChange={(_e, type) => onFilters({ ...filters, type, page: 1 })}
             >
               <FormSelectOption value="" label="All events" />
-              {types.map((t) => (
+              {EVENT_TYPES.map((t) => (
                 <FormSelectOption key={t} value={t} label={t} />
               ))}
             </FormSelect>
           </ToolbarItem>
           <ToolbarItem>
-            <TextInput
-              aria-label="Host or user"
-              id="event-host"
-              placeholder="host or user"
-              value={hostText}
-              onChange={(_e, v) => {
-                setHostText(v);
-                onFilters({ ...filters, host: v, page: 1 });
+            <form
+              className="kh-inline-form"
+              onSubmit={(e) => {
+                e.preventDefault();
+                applyHost();
               }}
-            />
+            >
+              <TextInput
+                aria-label={hostLabel}
+                id="event-host"
+                placeholder={hostLabel}
+                value={hostText}
+                onChange={(_e, v) => setHostText(v)}
+                onBlur={applyHost}
+              />
+              <Button type="submit" variant="control">
+                Filter
+              </Button>
+            </form>
           </ToolbarItem>
           <ToolbarItem variant="pagination" align={{ default: 'alignEnd' }}>
             <Pagination
-              itemCount={shown.length}
-              page={page}
-              perPage={PER_PAGE}
+              itemCount={count}
+              page={filters.page}
+              perPage={EVENTS_PER_PAGE}
               perPageOptions={[]}
               onSetPage={(_e, p) => onFilters({ ...filters, page: p })}
               isCompact
@@ -90,11 +133,7 @@ export function EventTable({ events, total, showLock = false, filters, onFilters
           </ToolbarItem>
         </ToolbarContent>
       </Toolbar>
-      {total > events.length && (
-        <p className="kh-note">
-          The newest {events.length} of {total} events.
-        </p>
-      )}
+      {note && <p className="kh-note">{note}</p>}
       <Table aria-label="Events" variant="compact" gridBreakPoint="grid-md" className="kh-dense">
         <Thead>
           <Tr>
@@ -116,7 +155,9 @@ export function EventTable({ events, total, showLock = false, filters, onFilters
                   {e.lock?.id ? <Link to={`/locks/${e.lock.id}`}>{e.lock.name}</Link> : e.lock?.name}
                 </Td>
               )}
-              <Td dataLabel="Event">{e.event_type}</Td>
+              <Td dataLabel="Event" data-testid="event-type">
+                {e.event_type}
+              </Td>
               <Td dataLabel="By" data-testid="event-actor">
                 {actorText(e)}
               </Td>

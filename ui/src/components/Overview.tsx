@@ -1,8 +1,10 @@
 // The overview above the locks list: counters that filter the list (held, stale, waiting,
-// disabled) and hosts seen in the last 24 h, and acquisitions/refusals per hour as a small
+// disabled, outside window, and gate failing where the server has health gates) and hosts
+// seen in the last 24 h, and acquisitions/refusals per hour as a small
 // chart (plain SVG: a chart library would weigh more than the whole page).
 import { Button, Flex, FlexItem } from '@patternfly/react-core';
 import { Link } from 'react-router-dom';
+import { FILTER_SEARCH, type LockFilterName } from '../locks-query';
 
 export interface OverviewData {
   locks: number;
@@ -10,19 +12,24 @@ export interface OverviewData {
   stale: number;
   waiting: number;
   disabled: number;
+  outside_window: number;
+  /** only from a server with health gates */
+  gate_failing?: number;
   hosts: number;
   hosts_checked_in_24h: number;
   activity: { hour: string; acquisitions: number; refusals: number }[];
 }
 
-export type LockFilterName = 'held' | 'stale' | 'waiting' | 'disabled';
+export { FILTER_SEARCH, type LockFilterName } from '../locks-query';
 
-/** How each counter narrows the list, in the API's search syntax (waiting has no search field). */
-export const FILTER_SEARCH: Record<LockFilterName, string | undefined> = {
-  held: 'locked = true',
-  stale: 'stale = true',
-  waiting: undefined,
-  disabled: 'enabled = false',
+/** How the "Showing … locks only" line names a filter. */
+export const FILTER_LABEL: Record<LockFilterName, string> = {
+  held: 'held',
+  stale: 'stale',
+  waiting: 'waited-for',
+  disabled: 'disabled',
+  outside_window: 'outside-window',
+  gate_failing: 'gate-failing',
 };
 
 interface Props {
@@ -45,7 +52,7 @@ export function Counters({ data, filter, onFilter }: Props) {
           isDisabled={!canFilter}
           data-testid={`counter-${name}`}
           onClick={() => onFilter(active ? '' : name)}
-          title={canFilter ? `Show only ${label.toLowerCase()} locks` : 'blocking acquires queued'}
+          title={canFilter ? `Show only the ${FILTER_LABEL[name]} locks` : label}
         >
           <span className="kh-count">{value ?? '–'}</span> {label}
         </Button>
@@ -58,6 +65,8 @@ export function Counters({ data, filter, onFilter }: Props) {
       {counter('stale', 'Stale', true)}
       {counter('waiting', 'Waiting')}
       {counter('disabled', 'Disabled')}
+      {counter('outside_window', 'Outside window')}
+      {data?.gate_failing !== undefined && counter('gate_failing', 'Gate failing', true)}
       <FlexItem>
         <Link to="/hosts" data-testid="counter-hosts">
           {data ? `${data.hosts_checked_in_24h} of ${data.hosts}` : '–'} hosts checked in within 24 h

@@ -19,7 +19,7 @@ import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router-dom';
 import { api, explain, type Host, type LockEvent, type Page } from '../api';
 import { ConfirmButton } from '../components/Confirm';
-import { EventTable } from '../components/Events';
+import { EventTable, filterLocally, type EventFilters } from '../components/Events';
 import { Time } from '../components/Time';
 import { useLive } from '../live';
 import { useCan } from '../session';
@@ -145,10 +145,8 @@ export function HostPage() {
           )}
           <Title headingLevel="h2">History</Title>
           {events.data && (
-            <EventTable
-              events={events.data.results}
-              total={events.data.total}
-              showLock
+            <HostHistory
+              page={events.data}
               filters={{ type: url.type, host: url.host, page: intParam(url.page, 1) }}
               onFilters={(f) => setUrl({ type: f.type, host: f.host, page: String(f.page) })}
             />
@@ -156,6 +154,34 @@ export function HostPage() {
         </>
       )}
     </PageSection>
+  );
+}
+
+/** The host's newest events (one bounded read), filtered and paged here. */
+function HostHistory({
+  page,
+  filters,
+  onFilters,
+}: {
+  page: Page<LockEvent>;
+  filters: EventFilters;
+  onFilters(next: EventFilters): void;
+}) {
+  const { rows, count } = filterLocally(page.results, filters);
+  return (
+    <EventTable
+      rows={rows}
+      count={count}
+      showLock
+      hostLabel="host or user"
+      filters={filters}
+      onFilters={onFilters}
+      note={
+        page.total > page.results.length
+          ? `The newest ${page.results.length} of ${page.total} events.`
+          : undefined
+      }
+    />
   );
 }
 

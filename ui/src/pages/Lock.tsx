@@ -13,8 +13,9 @@ import {
 } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr } from '@patternfly/react-table';
 import { Link, useNavigate, useParams } from 'react-router-dom';
-import { api, lockPath, type Lock, type LockEvent, type Page, type Window } from '../api';
-import { EVENT_WINDOW, EventTable } from '../components/Events';
+import { api, lockPath, query, type Lock, type LockEvent, type Page, type Window } from '../api';
+import { EVENTS_PER_PAGE, EventTable, type EventFilters } from '../components/Events';
+import { GateTable } from '../components/Gates';
 import { LockActions } from '../components/LockActions';
 import { LockStatus } from '../components/LockStatus';
 import { Time } from '../components/Time';
@@ -31,9 +32,17 @@ export function LockPage() {
     () => api<Lock>('GET', lockPath(id)),
     (e) => e.lock.id === Number(id) || e.lock.name === id,
   );
+  const eventFilters: EventFilters = { type: url.type, host: url.host, page: intParam(url.page, 1) };
+  // filtered and paged by the API: one page of events, however many the lock has
+  const eventsPath = `${lockPath(id)}/dlmlock_events${query({
+    type: eventFilters.type,
+    host: eventFilters.host,
+    page: eventFilters.page,
+    per_page: EVENTS_PER_PAGE,
+  })}`;
   const events = useLive(
-    `events ${id}`,
-    () => api<Page<LockEvent>>('GET', `${lockPath(id)}/dlmlock_events?per_page=${EVENT_WINDOW}`),
+    eventsPath,
+    () => api<Page<LockEvent>>('GET', eventsPath),
     (e) => e.lock.id === Number(id) || e.lock.name === id,
   );
   const l = lock.data;
@@ -62,7 +71,40 @@ export function LockPage() {
           <LockStatus lock={l} />
           <DescriptionList isCompact isHorizontal columnModifier={{ default: '1Col', lg: '2Col' }}>
             <Item term="Type">{l.type}</Item>
-            <Item term="Holders allowed">{l.max_holders}</Item>
+            <Item term="Holders allowed" testId="lock-max-holders">
+              {typeof l.max_holders_rule === 'string'
+                ? `${l.max_holders_rule} of ${l.members_count ?? 0} members = ${l.max_holders}`
+                : l.max_holders}
+            </Item>
+            {l.members_count !== undefined && l.members_count !== null && (
+              <Item term="Members" testId="lock-members">
+                {l.members_count} (hosts that took it within {l.members_days ?? 30} days, and those added)
+              </Item>
+            )}
+            {l.parent !== undefined && (
+              <Item term="Parent" testId="lock-parent">
+                {l.parent ? (
+                  <Link to={`/locks/${encodeURIComponent(l.parent)}`} className="kh-name">
+                    {l.parent}
+                  </Link>
+                ) : (
+                  'none'
+                )}
+              </Item>
+            )}
+            {l.children && l.children.length > 0 && (
+              <Item term="Children" testId="lock-children">
+                <ul className="kh-tree">
+                  {l.children.map((c) => (
+                    <li key={c}>
+                      <Link to={`/locks/${encodeURIComponent(c)}`} className="kh-name">
+                        {c}
+                      </Link>
+                    </li>
+                  ))}
+                </ul>
+              </Item>
+            )}
             <Item term="Lease">{l.lease_seconds === null ? 'none' : seconds(l.lease_seconds)}</Item>
             <Item term="Fencing token" testId="lock-fencing-token">
               {l.fencing_counter ?? l.fencing_token ?? '—'}
@@ -70,9 +112,24 @@ export function LockPage() {
             <Item term="Windows" testId="lock-windows">
               {l.windows && l.windows.length > 0 ? l.windows.map(windowText).join('; ') : 'always open'}
             </Item>
-            {l.windows && l.windows.length > 0 && (
+            {l.blackouts && l.blackouts.length > 0 && (
+              <Item term="Blackouts" testId="lock-blackouts">
+                {l.blackouts
+                  .map((b) => `${b.from} to ${b.to} (${b.time_zone})${b.reason ? `: ${b.reason}` : ''}`)
+                  .join('; ')}
+              </Item>
+            )}
+            {l.paused_until && (
+              <Item term="Paused until" testId="lock-paused">
+                <Time value={l.paused_until} />
+                {l.pause_reason ? ` — ${l.pause_reason}` : ''}
+              </Item>
+            )}
+            {((l.windows && l.windows.length > 0) ||
+              (l.blackouts && l.blackouts.length > 0) ||
+              !!l.paused_until) && (
               <Item term="Next window opens" testId="next-window">
-                <Time value={l.next_window_at} never="not within eight days" />
+                <Time value={l.next_window_at} never="nothing opens within a year" />
               </Item>
             )}
             <Item term="Created">
@@ -83,6 +140,12 @@ export function LockPage() {
             </Item>
           </DescriptionList>
           <LockActions lock={l} onChanged={reload} onDeleted={() => navigate('/locks')} />
+          {l.gates && (
+            <>
+              <Title headingLevel="h2">Gates</Title>
+              <GateTable gates={l.gates} status={l.gate_status} />
+            </>
+          )}
           <Title headingLevel="h2">Holders</Title>
           {l.holders.length === 0 ? (
             <p>Nobody holds this lock.</p>
@@ -128,9 +191,10 @@ export function LockPage() {
           {events.error && <Alert variant="danger" isInline title={events.error} />}
           {events.data && (
             <EventTable
-              events={events.data.results}
-              total={events.data.total}
-              filters={{ type: url.type, host: url.host, page: intParam(url.page, 1) }}
+              rows={events.data.results}
+              count={events.data.subtotal}
+              hostLabel="host name"
+              filters={eventFilters}
               onFilters={(f) => setUrl({ type: f.type, host: f.host, page: String(f.page) })}
             />
           )}

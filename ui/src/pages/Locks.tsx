@@ -4,53 +4,45 @@
 import { Alert, Button, Content, Label, PageSection, Title } from '@patternfly/react-core';
 import { Table, Tbody, Td, Th, Thead, Tr, type ThProps } from '@patternfly/react-table';
 import { Link } from 'react-router-dom';
-import { api, query, type Lock, type Page } from '../api';
+import { api, type Lock, type Page } from '../api';
 import { CreateLockButton } from '../components/LockForm';
 import { ListPagination, ListToolbar, SearchError, type ListState } from '../components/ListToolbar';
 import { LockStatus } from '../components/LockStatus';
+import { ActivityChart, Counters, FILTER_LABEL, type OverviewData } from '../components/Overview';
+import { peekEarly, takeEarly } from '../early';
 import {
-  ActivityChart,
-  Counters,
-  FILTER_SEARCH,
+  LIST_DEFAULTS,
+  OVERVIEW_PATH,
+  SORTABLE,
+  locksListPath,
   type LockFilterName,
-  type OverviewData,
-} from '../components/Overview';
+  type SortField,
+} from '../locks-query';
 import { Time } from '../components/Time';
 import { useLive } from '../live';
 import { intParam, useUrlState } from '../url-state';
 
 export const DEFAULT_LOCK_TYPE = 'ForemanDlm::Dlmlock::Update';
 
-// columns the API can order by (`order=field ASC|DESC`)
-const SORTABLE = { name: 0, held_since: 2, enabled: 3, updated_at: 4 } as const;
-type SortField = keyof typeof SORTABLE;
-
-const DEFAULTS = { q: '', filter: '', order: 'held_since', dir: 'asc', page: '1', per_page: '20' };
-
-/** The user's search combined with a counter's filter; positions in errors refer to `search`. */
-function combined(search: string, filter: string): { text: string; shift: number } {
-  const clause = FILTER_SEARCH[filter as LockFilterName];
-  if (!clause) return { text: search, shift: 0 };
-  if (!search.trim()) return { text: clause, shift: 0 };
-  return { text: `(${search}) and ${clause}`, shift: 1 };
-}
-
 export function LocksPage() {
-  const [url, setUrl] = useUrlState(DEFAULTS);
-  const order = (url.order in SORTABLE ? url.order : 'held_since') as SortField;
-  const dir = url.dir === 'desc' ? 'desc' : 'asc';
+  const [url, setUrl] = useUrlState(LIST_DEFAULTS);
   const list: ListState = { search: url.q, page: intParam(url.page, 1), perPage: intParam(url.per_page, 20) };
-  const search = combined(url.q, url.filter);
-  const path = `/api/dlmlocks${query({
-    search: search.text,
-    order: `${order} ${dir.toUpperCase()}`,
-    page: list.page,
-    per_page: list.perPage,
-  })}`;
-  const locks = useLive(path, () => api<Page<Lock>>('GET', path));
-  const overview = useLive('overview', () => api<OverviewData>('GET', '/api/overview?days=3'));
+  const { path, shift, order, dir } = locksListPath(url);
+  // the first read may have started before this code loaded (early.ts)
+  const locks = useLive(
+    path,
+    () => takeEarly<Page<Lock>>(path) ?? api<Page<Lock>>('GET', path),
+    undefined,
+    peekEarly<Page<Lock>>(path),
+  );
+  const overview = useLive(
+    'overview',
+    () => takeEarly<OverviewData>(OVERVIEW_PATH) ?? api<OverviewData>('GET', OVERVIEW_PATH),
+    undefined,
+    peekEarly<OverviewData>(OVERVIEW_PATH),
+  );
   const searchError =
-    locks.error && /search/i.test(locks.error) ? shiftPosition(locks.error, search.shift) : undefined;
+    locks.error && /search/i.test(locks.error) ? shiftPosition(locks.error, shift) : undefined;
   const data = searchError ? undefined : locks.data;
 
   const setList = (next: ListState) =>
@@ -84,7 +76,7 @@ export function LocksPage() {
           variant="info"
           isInline
           isPlain
-          title={`Showing ${url.filter} locks only`}
+          title={`Showing ${FILTER_LABEL[url.filter as LockFilterName] ?? url.filter} locks only`}
           actionLinks={
             <Button variant="link" isInline onClick={() => setUrl({ filter: '', page: '1' })}>
               Show all
