@@ -17,6 +17,7 @@ import { decideBlockingAcquire } from '../../src/lock/queue.js';
 import { decideAcquire, WAITABLE } from '../../src/lock/rules.js';
 import type { HostRef, LockState } from '../../src/lock/types.js';
 import type { MaintenanceWindow } from '../../src/lock/windows.js';
+import { lockState } from '../support/lock-state.js';
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
@@ -211,23 +212,7 @@ describe('the acquire rule', () => {
   const NOW = at('2026-12-24T12:00:00Z');
   const A: HostRef = { id: 1, name: 'a', canAcquireLocks: true };
   const B: HostRef = { id: 2, name: 'b', canAcquireLocks: true };
-  const lock = (over: Partial<LockState>): LockState => ({
-    id: 1,
-    name: 'l',
-    type: 'ForemanDlm::Dlmlock::Update',
-    enabled: true,
-    maxHolders: 1,
-    leaseSeconds: null,
-    windows: [],
-    blackouts: [],
-    pausedUntil: null,
-    pauseReason: null,
-    fencingCounter: 1,
-    createdAt: 0,
-    updatedAt: 0,
-    holders: [],
-    ...over,
-  });
+  const lock = (over: Partial<LockState>): LockState => lockState({ id: 1, fencingCounter: 1, ...over });
   const held = {
     holders: [{ hostId: 1, hostName: 'a', acquiredAt: 0, refreshedAt: 0, fencingToken: 1, expiresAt: null }],
   };

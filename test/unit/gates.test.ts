@@ -14,6 +14,7 @@ import {
 import { decideBlockingAcquire } from '../../src/lock/queue.js';
 import { decideAcquire } from '../../src/lock/rules.js';
 import type { HostRef, LockState } from '../../src/lock/types.js';
+import { lockState } from '../support/lock-state.js';
 
 const NOW = 1_700_000_000_000;
 const A: HostRef = { id: 1, name: 'a', canAcquireLocks: true };
@@ -28,24 +29,7 @@ const HEALTH: GateDefinition = {
 };
 
 function lock(over: Partial<LockState> = {}): LockState {
-  return {
-    id: 7,
-    name: 'l',
-    type: 'ForemanDlm::Dlmlock::Update',
-    enabled: true,
-    maxHolders: 1,
-    leaseSeconds: null,
-    windows: [],
-    blackouts: [],
-    pausedUntil: null,
-    pauseReason: null,
-    gates: [HEALTH],
-    fencingCounter: 0,
-    createdAt: NOW - 10_000,
-    updatedAt: NOW - 10_000,
-    holders: [],
-    ...over,
-  };
+  return lockState({ gates: [HEALTH], ...over }, NOW - 10_000);
 }
 
 const verdict = (ok: boolean, gate = HEALTH): GateVerdicts =>

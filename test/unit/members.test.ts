@@ -10,24 +10,9 @@ import {
   withMembersCount,
 } from '../../src/lock/members.js';
 import type { LockState } from '../../src/lock/types.js';
+import { lockState } from '../support/lock-state.js';
 
-const lock = (over: Partial<LockState> = {}): LockState => ({
-  id: 1,
-  name: 'l',
-  type: 'T',
-  enabled: true,
-  maxHolders: 1,
-  leaseSeconds: null,
-  windows: [],
-  blackouts: [],
-  pausedUntil: null,
-  pauseReason: null,
-  fencingCounter: 0,
-  createdAt: 0,
-  updatedAt: 0,
-  holders: [],
-  ...over,
-});
+const lock = (over: Partial<LockState> = {}): LockState => lockState({ id: 1, type: 'T', ...over });
 const holder = (hostId: number) => ({
   hostId,
   hostName: `h${hostId}`,

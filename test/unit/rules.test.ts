@@ -13,6 +13,7 @@ import {
 } from '../../src/lock/rules.js';
 import type { Holder, HostRef, LockState } from '../../src/lock/types.js';
 import { decideUpdate, type LockChanges } from '../../src/lock/update.js';
+import { lockState } from '../support/lock-state.js';
 
 const NOW = 1_700_000_000_000;
 const A: HostRef = { id: 1, name: 'a', canAcquireLocks: true };
@@ -20,23 +21,7 @@ const B: HostRef = { id: 2, name: 'b', canAcquireLocks: true };
 const C: HostRef = { id: 3, name: 'c', canAcquireLocks: true };
 
 function lock(over: Partial<LockState> = {}): LockState {
-  return {
-    id: 7,
-    name: 'l',
-    type: 'ForemanDlm::Dlmlock::Update',
-    enabled: true,
-    maxHolders: 1,
-    leaseSeconds: null,
-    windows: [],
-    blackouts: [],
-    pausedUntil: null,
-    pauseReason: null,
-    fencingCounter: 0,
-    createdAt: NOW - 10_000,
-    updatedAt: NOW - 10_000,
-    holders: [],
-    ...over,
-  };
+  return lockState(over, NOW - 10_000);
 }
 
 function holder(h: HostRef, token: number, over: Partial<Holder> = {}): Holder {
