@@ -5,7 +5,7 @@
 import { insertAudit, type AuditActor, type Run } from './accounts.js';
 import { membershipCutoff } from '../lock/members.js';
 import { findLockRecord } from './lock-sql.js';
-import type { Queryable } from './sql.js';
+import type { Queryable, Tx } from './sql.js';
 
 /** A member row counts while an operator keeps it or its last acquire is within members_days. */
 const CURRENT = `(m.added_at IS NOT NULL OR m.last_acquired_at >= ? - l.members_days * CAST(86400000 AS BIGINT))`;
@@ -83,6 +83,18 @@ function toMember(r: MemberRecord): Member {
   };
 }
 
+/**
+ * The lock (its row taken for update, so a percentage limit never sees half of a change) and
+ * the host a membership change names; or which of them is missing.
+ */
+async function lockAndHost(tx: Tx, ref: string, hostName: string) {
+  const lock = await findLockRecord(tx, ref, tx.forUpdate);
+  if (!lock) return { ok: false as const, missing: 'lock' as const };
+  const host = await tx.get<{ id: number }>('SELECT id FROM hosts WHERE name = ?', [hostName]);
+  if (!host) return { ok: false as const, missing: 'host' as const, lockName: lock.name };
+  return { ok: true as const, lock, host };
+}
+
 export type MemberChange =
   | { ok: true; lockName: string; member: Member | undefined }
   | { ok: false; missing: 'lock' | 'host' | 'membership'; lockName?: string };
@@ -129,10 +141,9 @@ export class LockMembers {
   add(ref: string, hostName: string, actor: AuditActor): Promise<MemberChange> {
     return this.write(async (tx) => {
       const now = await tx.now();
-      const lock = await findLockRecord(tx, ref, tx.forUpdate);
-      if (!lock) return { ok: false, missing: 'lock' };
-      const host = await tx.get<{ id: number }>('SELECT id FROM hosts WHERE name = ?', [hostName]);
-      if (!host) return { ok: false, missing: 'host', lockName: lock.name };
+      const found = await lockAndHost(tx, ref, hostName);
+      if (!found.ok) return found;
+      const { lock, host } = found;
       await tx.run(
         `INSERT INTO lock_members (lock_id, host_id, added_by, added_at) VALUES (?, ?, ?, ?)
          ON CONFLICT (lock_id, host_id) DO UPDATE SET added_by = excluded.added_by, added_at = excluded.added_at`,
@@ -150,10 +161,9 @@ export class LockMembers {
   remove(ref: string, hostName: string, actor: AuditActor): Promise<MemberChange> {
     return this.write(async (tx) => {
       const now = await tx.now();
-      const lock = await findLockRecord(tx, ref, tx.forUpdate);
-      if (!lock) return { ok: false, missing: 'lock' };
-      const host = await tx.get<{ id: number }>('SELECT id FROM hosts WHERE name = ?', [hostName]);
-      if (!host) return { ok: false, missing: 'host', lockName: lock.name };
+      const found = await lockAndHost(tx, ref, hostName);
+      if (!found.ok) return found;
+      const { lock, host } = found;
       const changed = await tx.run(
         'UPDATE lock_members SET added_by = NULL, added_at = NULL WHERE lock_id = ? AND host_id = ? AND added_at IS NOT NULL',
         [lock.id, host.id],
