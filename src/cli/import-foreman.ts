@@ -66,7 +66,7 @@ Examples:
       const target = { config: flags.config, dataDir: flags.dataDir, databaseUrl: flags.targetDatabaseUrl };
       const counts = await withStore(target, (store) => store.importLocks(plan.data));
       console.log(
-        `imported ${counts.locks} locks, ${counts.lock_holders} holders, ${counts.lock_events} events; ` +
+        `imported ${counts.locks} locks, ${counts.lock_holders} holders, ${counts.lock_events} events, ${counts.lock_members} members; ` +
           `${counts.hosts_created} hosts created, ${counts.hosts_existing} already known`,
       );
     });

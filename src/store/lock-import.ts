@@ -45,6 +45,8 @@ export interface LockImportCounts {
   locks: number;
   lock_holders: number;
   lock_events: number;
+  /** hosts that held or acquired an imported lock: its members (src/lock/members.ts) */
+  lock_members: number;
 }
 
 /** The first fencing token of an imported holder; the lock's counter continues from it. */
@@ -137,11 +139,52 @@ export async function importLockSet(tx: Tx, data: LockImport): Promise<LockImpor
       created_at: event.createdAt,
     });
   }
+  const members = await importMembers(tx, data, lockIds, hosts.ids);
   return {
     hosts_created: hosts.created,
     hosts_existing: hosts.ids.size - hosts.created,
     locks: data.locks.length,
     lock_holders: holders,
     lock_events: data.events.length,
+    lock_members: members,
   };
+}
+
+/**
+ * A lock's members are the hosts that acquired it lately: on foreman_dlm that history is in the
+ * acquire events and the current holder. Importing them keeps a percentage max_holders and the
+ * checkins gate right from the first request, instead of from each host's next acquire.
+ */
+async function importMembers(
+  tx: Tx,
+  data: LockImport,
+  lockIds: Map<string, number>,
+  hostIdsByName: Map<string, number>,
+): Promise<number> {
+  const lastAcquired = new Map<string, { lockId: number; hostId: number; at: number }>();
+  const saw = (lockName: string, hostName: string, at: number) => {
+    const lockId = lockIds.get(lockName);
+    if (lockId === undefined) return;
+    const memberId = hostId(hostIdsByName, hostName);
+    const key = `${lockId}:${memberId}`;
+    const known = lastAcquired.get(key);
+    if (!known || known.at < at) lastAcquired.set(key, { lockId, hostId: memberId, at });
+  };
+  for (const lock of data.locks) {
+    if (lock.holder) saw(lock.name, lock.holder.hostName, lock.holder.acquiredAt);
+  }
+  for (const event of data.events) {
+    if (event.type === 'acquire' && event.hostName !== null)
+      saw(event.lockName, event.hostName, event.createdAt);
+  }
+  for (const m of lastAcquired.values()) {
+    await deferRow(tx, 'lock_members', {
+      lock_id: m.lockId,
+      host_id: m.hostId,
+      last_acquired_at: m.at,
+      added_by: null,
+      added_at: null,
+    });
+  }
+  return lastAcquired.size;
 }

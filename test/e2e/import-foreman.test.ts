@@ -10,6 +10,7 @@ import { CLI } from '../support/process.js';
 import { createForemanDatabase, ROLLOUT, type ForemanDatabase } from '../support/foreman.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { STORES } from '../support/stores.js';
+import { querySql } from '../support/db-sql.js';
 
 const cli = (args: string[]) => {
   const r = spawnSync(process.execPath, [CLI, ...args], {
@@ -73,7 +74,20 @@ describe.each(STORES)('import-foreman into %s', (kind) => {
     expect(added.status, added.text).toBe(201);
     const r = cli(['import-foreman', '--database-url', foreman.url, '--yes', ...target()]);
     expect(r.err).toBe('');
-    expect(r.out).toContain('imported 4 locks, 2 holders, 8 events; 2 hosts created, 1 already known');
+    expect(r.out).toContain(
+      'imported 4 locks, 2 holders, 8 events, 3 members; 2 hosts created, 1 already known',
+    );
+    // members: the holders and every host that acquired a lock, with its latest acquisition
+    const members = await querySql<{ lock: string; host: string; at: number | string }>(
+      s.db,
+      `SELECT l.name AS lock, h.name AS host, m.last_acquired_at AS at FROM lock_members m
+       JOIN locks l ON l.id = m.lock_id JOIN hosts h ON h.id = m.host_id ORDER BY l.name, h.name`,
+    );
+    expect(members.map((m) => [m.lock, m.host, new Date(Number(m.at)).toISOString()])).toEqual([
+      ['db patch', 'db1.example.com', '2019-07-11T06:59:00.000Z'],
+      ['katello', 'web1.example.com', '2019-07-10T18:30:00.000Z'],
+      ['katello', 'web2.example.com', '2019-07-01T10:00:00.000Z'],
+    ]);
 
     const list = (await s.asAdmin('GET', '/api/dlmlocks?per_page=100&order=name')).json.results;
     const byName = new Map<string, Record<string, unknown>>(list.map((l: { name: string }) => [l.name, l]));
