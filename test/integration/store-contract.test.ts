@@ -96,7 +96,7 @@ describe.each(STORES)('store contract (%s)', (kind) => {
   it('a deleted host is gone for the next request: registered anew, holding nothing', async () => {
     const lock = await newLock(one);
     await rule(one, 'acquire', lock.name, 'deleted-1');
-    const before = await one.getHost('deleted-1');
+    const before = (await one.hostDirectory.get('deleted-1'))?.host;
     // what the service does (src/service): free the host's locks, then delete the row
     await two.lockOp({
       ref: lock.name,
@@ -109,7 +109,7 @@ describe.each(STORES)('store contract (%s)', (kind) => {
     expect(await two.hostDirectory.delete(before!.id, operator, null)).toBe(true);
     const again = await rule(one, 'acquire', lock.name, 'deleted-1');
     expect(again).toMatchObject({ ok: true, outcome: 'acquired' });
-    const after = await one.getHost('deleted-1');
+    const after = (await one.hostDirectory.get('deleted-1'))?.host;
     expect(after!.id).not.toBe(before!.id);
     expect(again.lock.holders.map((h) => h.hostId)).toEqual([after!.id]);
   });
