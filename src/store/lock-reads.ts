@@ -6,7 +6,7 @@
 import type { Pause } from '../lock/calendar.js';
 import type { Holder, HostRef } from '../lock/types.js';
 import type { Waiter } from '../lock/queue.js';
-import { findLockRecord, loadHoldersAndQueue, upsertHost } from './lock-sql.js';
+import { findLockForOp, loadHoldersAndQueue, upsertHost, type OpLockRecord } from './lock-sql.js';
 import { loadChildNames } from './nested-sql.js';
 import type { LockRecord } from './rows.js';
 import { readGlobalPause } from './settings-sql.js';
@@ -40,9 +40,10 @@ export interface LockReads {
   /** the host checked in (its `last_checkin_at` at most once a second), registered if allowed */
   checkIn(tx: Tx, host: HostIdentity, now: number): Promise<HostRef>;
   /** a lock by id or name, its row taken for update where the dialect has row locks */
-  findLock(tx: Tx, ref: string): Promise<LockRecord | undefined>;
+  findLock(tx: Tx, ref: string): Promise<OpLockRecord | undefined>;
   holdersAndQueue(tx: Tx, lockId: number): Promise<{ holders: Holder[]; queue: readonly Waiter[] }>;
-  childNames(tx: Tx, lockId: number): Promise<string[]>;
+  /** the names of the lock's children, by name */
+  childNames(tx: Tx, record: OpLockRecord): Promise<string[]>;
   /** the global pause in force at `now` (null: none) */
   globalPause(tx: Tx, now: number): Promise<Pause | null>;
   /** after the operation's statements succeeded, inside its transaction */
@@ -52,9 +53,13 @@ export interface LockReads {
 /** Every read from the database: the PostgreSQL strategy, and SQLite's reference. */
 export const DATABASE_READS: LockReads = {
   checkIn: (tx, host, now) => upsertHost(tx, host, now),
-  findLock: (tx, ref) => findLockRecord(tx, ref, tx.forUpdate),
+  findLock: (tx, ref) => findLockForOp(tx, ref, tx.forUpdate),
   holdersAndQueue: (tx, lockId) => loadHoldersAndQueue(tx, lockId),
-  childNames: (tx, lockId) => loadChildNames(tx, lockId),
+  // a lock row read without the flag (none today) asks the database
+  childNames: async (tx, record) =>
+    record.has_children === undefined || Boolean(record.has_children)
+      ? loadChildNames(tx, Number(record.id))
+      : [],
   globalPause: (tx, now) => readGlobalPause(tx, now),
   wrote: async () => undefined,
 };

@@ -160,6 +160,29 @@ export async function findLockRecord(
   return q.get<LockRecord>(`SELECT ${LOCK_COLUMNS} FROM locks l WHERE l.name = ?${lockClause}`, [ref]);
 }
 
+/** A lock row as a lock operation reads it: with whether any lock names it as parent. */
+export type OpLockRecord = LockRecord & { has_children?: boolean | number };
+
+/**
+ * `findLockRecord` for a lock operation: whether the lock has children comes with the row, so
+ * a lock outside every tree (nearly all) costs no second statement for its children's names.
+ */
+export async function findLockForOp(
+  q: Queryable,
+  ref: string,
+  lockClause: string,
+): Promise<OpLockRecord | undefined> {
+  const columns = `${LOCK_COLUMNS}, EXISTS (SELECT 1 FROM locks c WHERE c.parent_id = l.id) AS has_children`;
+  const id = numericId(ref);
+  if (id !== undefined) {
+    const byId = await q.get<OpLockRecord>(`SELECT ${columns} FROM locks l WHERE l.id = ?${lockClause}`, [
+      id,
+    ]);
+    if (byId) return byId;
+  }
+  return q.get<OpLockRecord>(`SELECT ${columns} FROM locks l WHERE l.name = ?${lockClause}`, [ref]);
+}
+
 export async function loadHolders(q: Queryable, lockId: number): Promise<Holder[]> {
   const rows = await q.all<HolderRecord>(`${HOLDER_SELECT} WHERE lh.lock_id = ? ORDER BY lh.fencing_token`, [
     lockId,

@@ -453,7 +453,7 @@ export abstract class SqlStore implements Store {
         const state = await reads.holdersAndQueue(tx, Number(record.id));
         // Nested locks: the ancestors' rows are taken after this one's, upward (src/store/nested-sql.ts).
         const ancestors = await loadAncestors(tx, record.parent_id);
-        const children = await reads.childNames(tx, Number(record.id));
+        const children = await reads.childNames(tx, record);
         const family: Family = {
           ancestors,
           siblings: await loadSiblings(

@@ -121,7 +121,8 @@ export class LockCache implements LockReads {
     return { holders: entry.holders.map((h) => ({ ...h })), queue: entry.queue };
   }
 
-  async childNames(tx: Tx, lockId: number): Promise<string[]> {
+  async childNames(tx: Tx, record: LockRecord): Promise<string[]> {
+    const lockId = Number(record.id);
     const entry = await this.entry(tx, lockId);
     if (!entry) return loadChildNames(tx, lockId);
     entry.children ??= await loadChildNames(tx, lockId);
