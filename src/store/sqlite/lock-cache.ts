@@ -147,7 +147,8 @@ export class LockCache implements LockReads {
       return;
     }
     entry.record = writes.record;
-    entry.holders = writes.holders;
+    // copies: the operation's answer may share these objects
+    entry.holders = writes.holders.map((h) => ({ ...h }));
     if (writes.dequeued.length > 0 || writes.enqueued) {
       const gone = new Set(writes.dequeued);
       const queue = gone.size > 0 ? entry.queue.filter((w) => !gone.has(w.id)) : [...entry.queue];
