@@ -38,7 +38,6 @@ import {
   loadHoldersOf,
   inheritFencingCounter,
   rememberFencingCounter,
-  upsertHost,
 } from './lock-sql.js';
 import { readStoredPause, writeGlobalPause } from './settings-sql.js';
 import { DATABASE_READS, type LockReads } from './lock-reads.js';
@@ -826,7 +825,8 @@ export abstract class SqlStore implements Store {
   }
 
   async touchHost(host: HostIdentity): Promise<HostRef> {
-    return this.write(async (tx) => upsertHost(tx, host, await tx.now()));
+    // the lock operations' check-in: on SQLite a host's look at a lock keeps what the writer remembers
+    return this.write(async (tx) => this.lockReads.checkIn(tx, host, await tx.now()), true);
   }
 
   async getHost(name: string): Promise<HostRow | undefined> {

@@ -109,6 +109,17 @@ describe.each(STORES)('%s: the next acquire sees every operator change', (kind) 
     expect(again.lock.children).toEqual(['family-child']);
   });
 
+  it("a host's look at a lock registers it once, and a deleted one is registered anew", async () => {
+    const seen = await store.touchHost(host('looker'));
+    expect((await acquire(store, 'looked-at', 'looker')).lock.holders[0]!.hostId).toBe(seen.id);
+    expect(await release(store, 'looked-at', 'looker')).toMatchObject({ ok: true });
+    expect(await store.hostDirectory.delete(seen.id, OPERATOR, null)).toBe(true);
+    const again = await store.touchHost(host('looker'));
+    expect(again.id).not.toBe(seen.id);
+    expect((await acquire(store, 'looked-at', 'looker')).lock.holders[0]!.hostId).toBe(again.id);
+    await expect(store.touchHost(host('never-seen', false))).rejects.toThrow();
+  });
+
   it("an operator's change through a lock operation is what the next acquire decides on", async () => {
     expect(await acquire(store, 'disabled-later', 'dl-1')).toMatchObject({ ok: true });
     expect(await release(store, 'disabled-later', 'dl-1')).toMatchObject({ ok: true });
