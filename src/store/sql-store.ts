@@ -445,7 +445,11 @@ export abstract class SqlStore implements Store {
             await inheritFencingCounter(tx, Number(created.id));
             await insertEvents(tx, Number(created.id), op.ref, [eventFor('create', op.actor)], now);
           }
-          record = await reads.findLock(tx, op.ref);
+          // by its name: a lock created meanwhile with the ref as its id is not this one
+          record = await tx.get<LockRecord>(
+            `SELECT ${LOCK_COLUMNS} FROM locks l WHERE l.name = ?${tx.forUpdate}`,
+            [op.ref],
+          );
         }
         // No such lock: nothing is written, not even the host's check-in (FleetLock relies on it).
         if (!record) throw new NoSuchLock();
