@@ -79,7 +79,7 @@ export async function insertUnique(tx: Tx, sql: string, params: unknown[], field
 
 type HostRefRecord = { id: number; name: string; can_acquire_locks: boolean | number };
 
-function toHostRef(row: HostRefRecord): HostRef {
+export function toHostRef(row: HostRefRecord): HostRef {
   return { id: Number(row.id), name: row.name, canAcquireLocks: Boolean(row.can_acquire_locks) };
 }
 
@@ -91,26 +91,44 @@ function toHostRef(row: HostRefRecord): HostRef {
 export const CHECKIN_EVERY_MS = 1000;
 
 export async function upsertHost(tx: Tx, host: HostIdentity, now: number): Promise<HostRef> {
+  const known = await findHostForCheckIn(tx, host.name);
+  if (known) {
+    await checkInKnownHost(tx, known, now);
+    return toHostRef(known);
+  }
+  return registerHost(tx, host, now);
+}
+
+/** A host's row as a check-in needs it. */
+export type CheckInHost = HostRefRecord & { last_checkin_at: number | null };
+
+export async function findHostForCheckIn(tx: Tx, name: string): Promise<CheckInHost | undefined> {
   // Nearly every request comes from a known host that checked in a moment ago: one read. On
   // PostgreSQL it takes the row's key-share lock (the check-in UPDATE does not conflict with
   // it): without it, an operator's DELETE of the host could commit between this read and the
   // holder or queue row written below, which then breaks the foreign key (a 500). With it the
   // deletion waits for this transaction, or this read waits for the deletion and finds no row.
-  const known = await tx.get<HostRefRecord & { last_checkin_at: number | null }>(
+  return tx.get<CheckInHost>(
     `SELECT id, name, can_acquire_locks, last_checkin_at FROM hosts WHERE name = ?${
       tx.dialect === 'postgres' ? ' FOR KEY SHARE' : ''
     }`,
-    [host.name],
+    [name],
   );
-  if (known) {
-    const last = known.last_checkin_at === null ? null : Number(known.last_checkin_at);
-    if (last === null || now - last >= CHECKIN_EVERY_MS) {
-      // Not deferred: the host row is locked before the lock row, in every path, so two
-      // transactions never wait for each other's rows in opposite order.
-      await tx.run('UPDATE hosts SET last_checkin_at = ? WHERE id = ?', [now, known.id]);
-    }
-    return toHostRef(known);
+}
+
+/** Records the check-in when the last one is a second old or more; `known` is updated to match. */
+export async function checkInKnownHost(tx: Tx, known: CheckInHost, now: number): Promise<void> {
+  const last = known.last_checkin_at === null ? null : Number(known.last_checkin_at);
+  if (last === null || now - last >= CHECKIN_EVERY_MS) {
+    // Not deferred: the host row is locked before the lock row, in every path, so two
+    // transactions never wait for each other's rows in opposite order.
+    await tx.run('UPDATE hosts SET last_checkin_at = ? WHERE id = ?', [now, known.id]);
+    known.last_checkin_at = now;
   }
+}
+
+/** An unknown host: registered when it may be, checked in now. */
+export async function registerHost(tx: Tx, host: HostIdentity, now: number): Promise<HostRef> {
   if (!host.autoRegister) throw new AppError('unknown_host');
   const row = await tx.get<HostRefRecord>(
     `INSERT INTO hosts (name, created_at, last_checkin_at) VALUES (?, ?, ?)
@@ -140,6 +158,29 @@ export async function findLockRecord(
     if (byId) return byId;
   }
   return q.get<LockRecord>(`SELECT ${LOCK_COLUMNS} FROM locks l WHERE l.name = ?${lockClause}`, [ref]);
+}
+
+/** A lock row as a lock operation reads it: with whether any lock names it as parent. */
+export type OpLockRecord = LockRecord & { has_children?: boolean | number };
+
+/**
+ * `findLockRecord` for a lock operation: whether the lock has children comes with the row, so
+ * a lock outside every tree (nearly all) costs no second statement for its children's names.
+ */
+export async function findLockForOp(
+  q: Queryable,
+  ref: string,
+  lockClause: string,
+): Promise<OpLockRecord | undefined> {
+  const columns = `${LOCK_COLUMNS}, EXISTS (SELECT 1 FROM locks c WHERE c.parent_id = l.id) AS has_children`;
+  const id = numericId(ref);
+  if (id !== undefined) {
+    const byId = await q.get<OpLockRecord>(`SELECT ${columns} FROM locks l WHERE l.id = ?${lockClause}`, [
+      id,
+    ]);
+    if (byId) return byId;
+  }
+  return q.get<OpLockRecord>(`SELECT ${columns} FROM locks l WHERE l.name = ?${lockClause}`, [ref]);
 }
 
 export async function loadHolders(q: Queryable, lockId: number): Promise<Holder[]> {
@@ -206,6 +247,46 @@ export async function inheritFencingCounter(tx: Tx, lockId: number): Promise<voi
      WHERE id = ? AND fencing_counter < (SELECT counter FROM fencing_counters f WHERE f.lock_name = locks.name)`,
     [lockId],
   );
+}
+
+/**
+ * The lock row as `applyNext(tx, prev, next)` leaves it in the database: only the columns that
+ * differ between the two states are written, so only those change in `record`.
+ */
+export function recordAfter(record: LockRecord, prev: LockState, next: LockState): LockRecord {
+  const after: Record<string, unknown> = { ...record };
+  for (const [column, value] of LOCK_FIELDS) {
+    if (value(prev) !== value(next)) after[column] = value(next);
+  }
+  return after as unknown as LockRecord;
+}
+
+/**
+ * The holder rows as `applyNext(tx, prev, next)` leaves them, as `loadHolders` would read them
+ * back (ordered by fencing token); undefined when a slot is held through a child lock, whose
+ * name only the database knows for sure.
+ */
+export function holdersAfter(prev: LockState, next: LockState): Holder[] | undefined {
+  const holders: Holder[] = [];
+  for (const h of next.holders) {
+    if ((h.viaLockId ?? null) !== null) return undefined;
+    const old = prev.holders.find((o) => o.hostId === h.hostId);
+    if (!old) {
+      holders.push({
+        hostId: h.hostId,
+        hostName: h.hostName,
+        acquiredAt: h.acquiredAt,
+        refreshedAt: h.refreshedAt,
+        fencingToken: h.fencingToken,
+        expiresAt: h.expiresAt,
+      });
+    } else if ((old.viaLockId ?? null) !== null) {
+      return undefined;
+    } else {
+      holders.push({ ...old, refreshedAt: h.refreshedAt, expiresAt: h.expiresAt });
+    }
+  }
+  return holders.sort((a, b) => a.fencingToken - b.fencingToken);
 }
 
 export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promise<void> {

@@ -8,7 +8,7 @@
 // needs a cycle); PostgreSQL retries the rare one that reparenting could still cause.
 import { MAX_NESTING_DEPTH, type ParentTarget, type SiblingHolding } from '../lock/nested.js';
 import type { LockState } from '../lock/types.js';
-import { findLockRecord, loadHoldersAndQueue } from './lock-sql.js';
+import { findLockRecord, loadHolders } from './lock-sql.js';
 import { countMembers } from './members.js';
 import { membershipCutoff } from '../lock/members.js';
 import { LOCK_COLUMNS, toLockState, type LockRecord } from './rows.js';
@@ -25,7 +25,8 @@ export async function loadAncestors(tx: Tx, parentId: number | null | undefined)
       [next],
     );
     if (!record) break;
-    const { holders } = await loadHoldersAndQueue(tx, Number(record.id));
+    // the holders only: an ancestor's own queue is not this operation's business
+    const holders = await loadHolders(tx, Number(record.id));
     // a percentage limit at this level ("at most 10 % of the data centre") counts its members
     const members =
       record.max_holders_pct === null || record.max_holders_pct === undefined

@@ -29,17 +29,18 @@ import { importLockSet, type LockImport, type LockImportCounts } from './lock-im
 import {
   applyNext,
   findHostById,
+  holdersAfter,
+  recordAfter,
   findLockRecord,
   insertEvents,
   insertUnique,
   loadHolders,
   loadHoldersOf,
-  loadHoldersAndQueue,
   inheritFencingCounter,
   rememberFencingCounter,
-  upsertHost,
 } from './lock-sql.js';
-import { readGlobalPause, readStoredPause, writeGlobalPause } from './settings-sql.js';
+import { readStoredPause, writeGlobalPause } from './settings-sql.js';
+import { DATABASE_READS, type LockReads } from './lock-reads.js';
 import type { Pause } from '../lock/calendar.js';
 import type { AuditActor } from './accounts.js';
 import { type Tx } from './sql.js';
@@ -48,7 +49,6 @@ import { DEFAULT_MEMBERS_DAYS, membersAdded, membershipCutoff, withMembersCount 
 import { acquireUpward, assertParent, guardViaRelease, releaseUpward, type Family } from '../lock/nested.js';
 import {
   loadAncestors,
-  loadChildNames,
   loadSiblings,
   resolveParent,
   subtreeHeight,
@@ -94,8 +94,14 @@ export abstract class SqlStore implements Store {
   abstract readonly dialect: 'sqlite' | 'postgres';
   abstract migrate(): Promise<void>;
   abstract close(): Promise<void>;
-  /** runs `fn` in one write transaction; it is retried or batched as the dialect needs */
-  protected abstract runWrite<T>(fn: (tx: Tx) => Promise<T>): Promise<T>;
+  /**
+   * runs `fn` in one write transaction; it is retried or batched as the dialect needs.
+   * `lockOp`: a lock operation, which tells `lockReads` what it wrote (any other write may
+   * change what they read).
+   */
+  protected abstract runWrite<T>(fn: (tx: Tx) => Promise<T>, lockOp?: boolean): Promise<T>;
+  /** how lock operations read the state their rule decides on (src/store/lock-reads.ts) */
+  protected readonly lockReads: LockReads = DATABASE_READS;
   /** runs `fn` against committed data */
   protected abstract runRead<T>(fn: (q: Tx) => Promise<T>): Promise<T>;
   /** runs `fn` on one consistent, read-only view of the database */
@@ -141,8 +147,8 @@ export abstract class SqlStore implements Store {
     return result;
   }
 
-  protected async write<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    const result = await this.guard(() => this.runWrite(fn), true, 'write');
+  protected async write<T>(fn: (tx: Tx) => Promise<T>, lockOp = false): Promise<T> {
+    const result = await this.guard(() => this.runWrite(fn, lockOp), true, 'write');
     // after the commit: a reader woken by this sees what was written
     this.writes.emit('write');
     return result;
@@ -380,7 +386,7 @@ export abstract class SqlStore implements Store {
   hostLockOp<T>(op: HostLockOp<T> & { createIfMissing: true }): Promise<LockOpResult<T>>;
   hostLockOp<T>(op: HostLockOp<T>): Promise<LockOpResult<T> | undefined>;
   hostLockOp<T>(op: HostLockOp<T>): Promise<LockOpResult<T> | undefined> {
-    return this.runLockOp(op, op, (tx, now) => upsertHost(tx, op.host, now), op.decide);
+    return this.runLockOp(op, op, (tx, now) => this.lockReads.checkIn(tx, op.host, now), op.decide);
   }
 
   async hostRule(op: HostRuleOp): Promise<HostRuleResult> {
@@ -422,12 +428,13 @@ export abstract class SqlStore implements Store {
     checkIn: (tx: Tx, now: number) => Promise<H>,
     decide: (lock: LockState, host: H, ctx: LockOpContext) => HostLockMutation<T>,
   ): Promise<LockOpResult<T> | undefined> {
+    const reads = this.lockReads;
     let out;
     try {
       out = await this.write(async (tx) => {
         const now = await tx.now();
         const host = await checkIn(tx, now);
-        let record = await findLockRecord(tx, op.ref, tx.forUpdate);
+        let record = await reads.findLock(tx, op.ref);
         if (!record && create?.createIfMissing) {
           const created = await tx.get<{ id: number }>(
             `INSERT INTO locks (name, type, enabled, max_holders, created_at, updated_at)
@@ -438,6 +445,7 @@ export abstract class SqlStore implements Store {
             await inheritFencingCounter(tx, Number(created.id));
             await insertEvents(tx, Number(created.id), op.ref, [eventFor('create', op.actor)], now);
           }
+          // by its name: a lock created meanwhile with the ref as its id is not this one
           record = await tx.get<LockRecord>(
             `SELECT ${LOCK_COLUMNS} FROM locks l WHERE l.name = ?${tx.forUpdate}`,
             [op.ref],
@@ -445,10 +453,10 @@ export abstract class SqlStore implements Store {
         }
         // No such lock: nothing is written, not even the host's check-in (FleetLock relies on it).
         if (!record) throw new NoSuchLock();
-        const state = await loadHoldersAndQueue(tx, Number(record.id));
+        const state = await reads.holdersAndQueue(tx, Number(record.id));
         // Nested locks: the ancestors' rows are taken after this one's, upward (src/store/nested-sql.ts).
         const ancestors = await loadAncestors(tx, record.parent_id);
-        const children = await loadChildNames(tx, Number(record.id));
+        const children = await reads.childNames(tx, record);
         const family: Family = {
           ancestors,
           siblings: await loadSiblings(
@@ -484,9 +492,10 @@ export abstract class SqlStore implements Store {
           children,
         );
         const queue = state.queue;
-        const waiters = queue.filter((w) => waiterIsLive(w, now));
+        const waiters: Waiter[] = [];
         // Waiters whose request timed out elsewhere (or whose instance died) leave the queue here.
-        const gone = queue.filter((w) => !waiters.includes(w));
+        const gone: Waiter[] = [];
+        for (const w of queue) (waiterIsLive(w, now) ? waiters : gone).push(w);
         const lapsed = gone.length;
         if (lapsed > 0) {
           await tx.defer(`DELETE FROM lock_waiters WHERE id IN (${gone.map(() => '?').join(', ')})`, [
@@ -494,7 +503,7 @@ export abstract class SqlStore implements Store {
           ]);
         }
         // host requests may admit a holder: the global pause is read in this same transaction
-        const globalPause = create ? await readGlobalPause(tx, now) : undefined;
+        const globalPause = create ? await reads.globalPause(tx, now) : undefined;
         const mutation = decide(lock, host, { targetHost, now, waiters, globalPause, family, newParent });
         const parentNameOf = (l: LockState) =>
           l.parentId == null
@@ -512,9 +521,13 @@ export abstract class SqlStore implements Store {
           now,
         );
         const freedLevels: number[] = [];
+        const ancestorsChanged: number[] = [];
         for (const [i, before] of ancestors.entries()) {
           const after = chain.ancestors[i]!;
-          if (after !== before) await applyNext(tx, before, after);
+          if (after !== before) {
+            await applyNext(tx, before, after);
+            ancestorsChanged.push(before.id);
+          }
           await insertEvents(
             tx,
             before.id,
@@ -532,6 +545,13 @@ export abstract class SqlStore implements Store {
           // Every waiter hears of it (their lock is gone), not just the head.
           await this.signal(tx, lock.id, undefined);
           const below = await this.signalBelow(tx, freedLevels);
+          await reads.wrote(tx, {
+            lockId: lock.id,
+            record,
+            dequeued: [],
+            alsoChanged: ancestorsChanged,
+            forgetAll: true,
+          });
           return { result: mutation.result, lock: undefined, changed: lock.id, wake: undefined, below };
         }
         const next = mutation.next ?? lock;
@@ -580,6 +600,28 @@ export abstract class SqlStore implements Store {
           freedLevels.push(lock.id);
         }
         const below = await this.signalBelow(tx, freedLevels, changed ? lock.id : undefined);
+        // Last, once every statement of the operation succeeded.
+        await reads.wrote(tx, {
+          lockId: lock.id,
+          record: mutation.next ? recordAfter(record, lock, mutation.next) : record,
+          holders: mutation.next ? holdersAfter(lock, mutation.next) : state.holders,
+          dequeued:
+            mutation.dequeue === undefined
+              ? gone.map((w) => w.id)
+              : [...gone.map((w) => w.id), mutation.dequeue],
+          enqueued:
+            waiterId === undefined || !host || !mutation.enqueue
+              ? undefined
+              : {
+                  id: waiterId,
+                  hostId: host.id,
+                  deadline: mutation.enqueue.deadline,
+                  instanceId: this.instanceId,
+                },
+          alsoChanged: ancestorsChanged,
+          // a rename moves fencing counters and children's names, a new parent two families
+          forgetAll: next.name !== lock.name || newParent !== undefined,
+        });
         return {
           result: mutation.result,
           lock: next === lock ? next : withFamily(next, parentNameOf(next) ?? undefined, children),
@@ -588,7 +630,7 @@ export abstract class SqlStore implements Store {
           wake,
           below,
         };
-      });
+      }, true);
     } catch (err) {
       if (err instanceof NoSuchLock) return undefined;
       throw err;
@@ -787,7 +829,8 @@ export abstract class SqlStore implements Store {
   }
 
   async touchHost(host: HostIdentity): Promise<HostRef> {
-    return this.write(async (tx) => upsertHost(tx, host, await tx.now()));
+    // the lock operations' check-in: on SQLite a host's look at a lock keeps what the writer remembers
+    return this.write(async (tx) => this.lockReads.checkIn(tx, host, await tx.now()), true);
   }
 
   async getHost(name: string): Promise<HostRow | undefined> {

@@ -6,6 +6,16 @@
 import type Database from 'better-sqlite3';
 import type { SqliteTx } from './tx.js';
 
+/** What the owner of the connection hears of a batch (src/store/sqlite/lock-cache.ts). */
+export interface BatchHooks {
+  /** inside BEGIN IMMEDIATE, before the first job */
+  begun?(): void;
+  /** a job threw and was rolled back to its savepoint */
+  jobFailed?(): void;
+  /** the batch's COMMIT or its log sync failed */
+  failed?(): void;
+}
+
 interface Job {
   fn: (tx: SqliteTx) => Promise<unknown>;
   resolve: (value: unknown) => void;
@@ -26,6 +36,7 @@ export class GroupCommit {
     private readonly tx: SqliteTx,
     private readonly durable: () => Promise<void>,
     private readonly maxBatch = 256,
+    private readonly hooks: BatchHooks = {},
   ) {}
 
   run<T>(fn: (tx: SqliteTx) => Promise<T>): Promise<T> {
@@ -62,6 +73,7 @@ export class GroupCommit {
       return;
     }
     try {
+      this.hooks.begun?.();
       for (const job of batch) {
         this.db.exec('SAVEPOINT job');
         try {
@@ -69,6 +81,7 @@ export class GroupCommit {
           job.outcome = { ok: true, value: await job.fn(this.tx) };
           this.db.exec('RELEASE job');
         } catch (error) {
+          this.hooks.jobFailed?.();
           this.db.exec('ROLLBACK TO job');
           this.db.exec('RELEASE job');
           job.outcome = { ok: false, error };
@@ -79,6 +92,7 @@ export class GroupCommit {
       // A full disk or an I/O error (SQLITE_FULL, SQLITE_IOERR) may strike at any statement
       // that writes pages, COMMIT included: the whole batch fails, the process goes on.
       this.rollbackQuietly();
+      this.hooks.failed?.();
       for (const job of batch) job.reject(err);
       this.finish();
       return;
@@ -95,6 +109,7 @@ export class GroupCommit {
           }
         },
         (err: unknown) => {
+          this.hooks.failed?.();
           // Not durable: nobody may be told their change happened.
           for (const job of batch) job.reject(err);
         },

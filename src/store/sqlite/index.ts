@@ -8,6 +8,7 @@ import { MIGRATIONS } from '../migrations/index.js';
 import { SqlStore } from '../sql-store.js';
 import type { Tx } from '../sql.js';
 import { GroupCommit } from './group-commit.js';
+import { LockCache } from './lock-cache.js';
 import { SqliteTx } from './tx.js';
 
 function open(file: string, readonly: boolean): Database.Database {
@@ -43,7 +44,27 @@ export class SqliteStore extends SqlStore {
     mkdirSync(dirname(file), { recursive: true });
     this.writer = open(file, false);
     this.writeTx = new SqliteTx(this.writer);
-    this.commits = new GroupCommit(this.writer, this.writeTx, () => this.syncLog());
+    this.commits = new GroupCommit(this.writer, this.writeTx, () => this.syncLog(), undefined, {
+      begun: () => this.forgetIfOthersWrote(),
+      jobFailed: () => this.lockReads.clear(),
+      failed: () => this.lockReads.clear(),
+    });
+  }
+
+  /** The writer's memory of the lock state (src/store/sqlite/lock-cache.ts). */
+  protected override readonly lockReads = new LockCache();
+
+  /** PRAGMA data_version as this connection last saw it: it changes when another connection commits. */
+  private dataVersion: number | undefined;
+
+  /**
+   * Two servers on one file are tolerated: when another connection committed since this one's
+   * last batch, what this writer remembers may be out of date.
+   */
+  private forgetIfOthersWrote(): void {
+    const version = Number(this.writer.pragma('data_version', { simple: true }));
+    if (version !== this.dataVersion) this.lockReads.clear();
+    this.dataVersion = version;
   }
 
   async migrate(): Promise<void> {
@@ -133,8 +154,17 @@ export class SqliteStore extends SqlStore {
     }
   }
 
-  protected runWrite<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
-    return this.commits.run(fn);
+  protected runWrite<T>(fn: (tx: Tx) => Promise<T>, lockOp = false): Promise<T> {
+    if (lockOp) return this.commits.run(fn);
+    // Any other write may change what the lock operations read: forget it (the job runs alone
+    // in its turn of the batch, so no lock operation reads in between).
+    return this.commits.run(async (tx) => {
+      try {
+        return await fn(tx);
+      } finally {
+        this.lockReads.clear();
+      }
+    });
   }
 
   protected async runRead<T>(fn: (q: Tx) => Promise<T>): Promise<T> {

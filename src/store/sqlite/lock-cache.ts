@@ -1,0 +1,185 @@
+// SQLite has one writer connection, and every write transaction runs on it: what the lock
+// operations read (host ids, lock rows, holders, queues, children, the global pause) is what
+// this writer last wrote, so it keeps that in memory instead of reading it again on every
+// operation (issue 10). Filled lazily from the database inside a write transaction (100k locks
+// are not loaded at start), then kept current by the lock operations themselves.
+//
+// It may only ever say what the database says. Hence (src/store/sqlite/index.ts):
+// - a lock operation tells it what it wrote only after all its statements succeeded
+//   (`wrote`); a job that fails is rolled back to its savepoint and the cache is dropped;
+// - any other write (operators, jobs, imports, accounts…) drops it;
+// - a batch whose COMMIT or fdatasync fails drops it;
+// - a commit by another connection on the same file (PRAGMA data_version) drops it.
+// Dropped means rebuilt from the database on the next use.
+import type { Pause } from '../../lock/calendar.js';
+import type { Waiter } from '../../lock/queue.js';
+import type { Holder, HostRef } from '../../lock/types.js';
+import {
+  checkInKnownHost,
+  findHostForCheckIn,
+  findLockRecord,
+  loadHoldersAndQueue,
+  numericId,
+  registerHost,
+  toHostRef,
+  type CheckInHost,
+} from '../lock-sql.js';
+import type { LockOpWrites, LockReads } from '../lock-reads.js';
+import { loadChildNames } from '../nested-sql.js';
+import type { LockRecord } from '../rows.js';
+import { readStoredPause } from '../settings-sql.js';
+import type { Tx } from '../sql.js';
+import type { HostIdentity } from '../store.js';
+
+interface CachedLock {
+  record: LockRecord;
+  holders: Holder[];
+  /** every queue entry, live or not, in queue order (ascending id) */
+  queue: Waiter[];
+  /** read on first use */
+  children?: string[];
+}
+
+export class LockCache implements LockReads {
+  private locks = new Map<number, CachedLock>();
+  private idByName = new Map<string, number>();
+  private hosts = new Map<string, CheckInHost>();
+  /** the stored pause, whether or not in force; undefined: not read yet */
+  private pause: { stored: Pause | null } | undefined;
+  /** instance id → its heartbeat lease's end (a new queue entry carries its instance's) */
+  private instances = new Map<string, number | null>();
+
+  /** Forgets everything: the next operation reads from the database again. */
+  clear(): void {
+    this.locks = new Map();
+    this.idByName = new Map();
+    this.hosts = new Map();
+    this.pause = undefined;
+    this.instances = new Map();
+  }
+
+  /** how many locks it holds (tests) */
+  get size(): number {
+    return this.locks.size;
+  }
+
+  async checkIn(tx: Tx, host: HostIdentity, now: number): Promise<HostRef> {
+    let known = this.hosts.get(host.name);
+    if (!known) {
+      known = await findHostForCheckIn(tx, host.name);
+      if (known) this.hosts.set(host.name, known);
+    }
+    if (known) {
+      // updates `known` once its UPDATE has run
+      await checkInKnownHost(tx, known, now);
+      return toHostRef(known);
+    }
+    const ref = await registerHost(tx, host, now);
+    this.hosts.set(ref.name, {
+      id: ref.id,
+      name: ref.name,
+      can_acquire_locks: ref.canAcquireLocks,
+      last_checkin_at: now,
+    });
+    return ref;
+  }
+
+  async findLock(tx: Tx, ref: string): Promise<LockRecord | undefined> {
+    // foreman_dlm's order: a numeric id first, then the name
+    const id = numericId(ref);
+    if (id !== undefined) {
+      const byId = this.locks.get(id);
+      if (byId) return byId.record;
+    }
+    const named = this.idByName.get(ref);
+    if (named !== undefined && id === undefined) return this.locks.get(named)!.record;
+    const record = await findLockRecord(tx, ref, '');
+    if (record) await this.fill(tx, record);
+    return record;
+  }
+
+  private async fill(tx: Tx, record: LockRecord): Promise<CachedLock> {
+    const id = Number(record.id);
+    const { holders, queue } = await loadHoldersAndQueue(tx, id);
+    const entry: CachedLock = { record, holders, queue };
+    this.locks.set(id, entry);
+    this.idByName.set(record.name, id);
+    return entry;
+  }
+
+  private async entry(tx: Tx, lockId: number): Promise<CachedLock | undefined> {
+    const cached = this.locks.get(lockId);
+    if (cached) return cached;
+    const record = await findLockRecord(tx, String(lockId), '');
+    return record && Number(record.id) === lockId ? this.fill(tx, record) : undefined;
+  }
+
+  async holdersAndQueue(tx: Tx, lockId: number): Promise<{ holders: Holder[]; queue: readonly Waiter[] }> {
+    const entry = await this.entry(tx, lockId);
+    if (!entry) return loadHoldersAndQueue(tx, lockId);
+    // copies: whatever the caller does with them, the cache keeps what the database has
+    return { holders: entry.holders.map((h) => ({ ...h })), queue: entry.queue };
+  }
+
+  async childNames(tx: Tx, record: LockRecord): Promise<string[]> {
+    const lockId = Number(record.id);
+    const entry = await this.entry(tx, lockId);
+    if (!entry) return loadChildNames(tx, lockId);
+    entry.children ??= await loadChildNames(tx, lockId);
+    return [...entry.children];
+  }
+
+  async globalPause(tx: Tx, now: number): Promise<Pause | null> {
+    this.pause ??= { stored: await readStoredPause(tx) };
+    const { stored } = this.pause;
+    return stored && stored.until > now ? stored : null;
+  }
+
+  async wrote(tx: Tx, writes: LockOpWrites): Promise<void> {
+    if (writes.forgetAll) {
+      this.clear();
+      return;
+    }
+    for (const id of writes.alsoChanged) this.forget(id);
+    const entry = this.locks.get(writes.lockId);
+    if (!entry || !writes.holders || entry.record.name !== writes.record.name) {
+      this.forget(writes.lockId);
+      return;
+    }
+    entry.record = writes.record;
+    // copies: the operation's answer may share these objects
+    entry.holders = writes.holders.map((h) => ({ ...h }));
+    if (writes.dequeued.length > 0 || writes.enqueued) {
+      const gone = new Set(writes.dequeued);
+      const queue = gone.size > 0 ? entry.queue.filter((w) => !gone.has(w.id)) : [...entry.queue];
+      const added = writes.enqueued;
+      if (added) {
+        // a new entry's id is above every id in the table (SQLite's rowid): it comes last
+        queue.push({
+          id: added.id,
+          hostId: added.hostId,
+          deadline: added.deadline,
+          instanceExpiresAt: await this.instanceExpiry(tx, added.instanceId),
+        });
+      }
+      entry.queue = queue;
+    }
+  }
+
+  private async instanceExpiry(tx: Tx, instanceId: string): Promise<number | null> {
+    if (!this.instances.has(instanceId)) {
+      const row = await tx.get<{ expires_at: number }>('SELECT expires_at FROM instances WHERE id = ?', [
+        instanceId,
+      ]);
+      this.instances.set(instanceId, row ? Number(row.expires_at) : null);
+    }
+    return this.instances.get(instanceId)!;
+  }
+
+  private forget(lockId: number): void {
+    const entry = this.locks.get(lockId);
+    if (!entry) return;
+    this.locks.delete(lockId);
+    this.idByName.delete(entry.record.name);
+  }
+}
