@@ -1,5 +1,5 @@
 // The PostgreSQL lock path without HTTP (`npm run bench:pgops`): on the bench's durable
-// throwaway cluster, `BENCH_PG_CONNECTIONS` connections each loop acquire + release of their own
+// throwaway cluster, `BENCH_PG_CONNECTIONS` connections (a list: each count in turn) each loop acquire + release of their own
 // lock through `SELECT keyholder_host_rule(…)`, next to the raw one-UPDATE commit rate (as the
 // bench's storage section measures it) in the same rounds. Besides ops/s it reports PostgreSQL's own CPU per operation (its backends'
 // jiffies from /proc), which the machine's other load disturbs far less than a rate does.
@@ -20,7 +20,9 @@ const num = (name: string, fallback: number) => Number(process.env[name] || fall
 const MEASURE_MS = num('BENCH_SECONDS', 3) * 1000;
 const WARMUP_MS = num('BENCH_WARMUP_SECONDS', 1) * 1000;
 const ROUNDS = num('BENCH_ROUNDS', 2);
-const CONNECTIONS = num('BENCH_PG_CONNECTIONS', 16);
+/** connection counts, each measured in every round (e.g. `8,16,32`, to choose a pool size) */
+const CONNECTIONS = (process.env.BENCH_PG_CONNECTIONS || '16').split(',').map(Number);
+const MOST = Math.max(...CONNECTIONS);
 /** `off`: commits without waiting for the WAL flush, to see the statements' CPU alone */
 const SYNC_COMMIT = process.env.BENCH_PGOPS_SYNC_COMMIT ?? 'on';
 const VARIANTS = (process.env.BENCH_PGOPS_VARIANTS ?? '').split(',').filter(Boolean);
@@ -36,16 +38,17 @@ interface Row {
 }
 
 /**
- * `CONNECTIONS` connections, each calling `step(client, i, n)` in a loop (n counts its calls):
+ * `connections` connections, each calling `step(client, i, n)` in a loop (n counts its calls):
  * the operations per second and PostgreSQL's CPU per operation over the measured window.
  */
 async function loop(
+  connections: number,
   url: string,
   postmaster: number | undefined,
   name: string,
   step: (c: pg.Client, i: number, n: number) => Promise<boolean>,
 ): Promise<Row> {
-  const clients = Array.from({ length: CONNECTIONS }, () => new pg.Client({ connectionString: url }));
+  const clients = Array.from({ length: connections }, () => new pg.Client({ connectionString: url }));
   await Promise.all(clients.map((c) => c.connect()));
   await Promise.all(clients.map((c) => c.query(`SET synchronous_commit = ${pg.escapeLiteral(SYNC_COMMIT)}`)));
   let measuring = false;
@@ -101,11 +104,11 @@ async function main(): Promise<void> {
     await store.migrate();
     await store.close();
     cluster.psql(
-      `INSERT INTO hosts (name, created_at) SELECT 'bench-host-' || g, 0 FROM generate_series(0, ${CONNECTIONS - 1}) g;
+      `INSERT INTO hosts (name, created_at) SELECT 'bench-host-' || g, 0 FROM generate_series(0, ${MOST - 1}) g;
        INSERT INTO locks (name, type, created_at, updated_at)
-       SELECT 'bench-lock-' || g, 'ForemanDlm::Dlmlock::Update', 0, 0 FROM generate_series(0, ${CONNECTIONS - 1}) g;
+       SELECT 'bench-lock-' || g, 'ForemanDlm::Dlmlock::Update', 0, 0 FROM generate_series(0, ${MOST - 1}) g;
        CREATE TABLE bench_counter (id integer PRIMARY KEY, n bigint NOT NULL);
-       INSERT INTO bench_counter (id, n) SELECT g, 0 FROM generate_series(0, ${CONNECTIONS - 1}) g`,
+       INSERT INTO bench_counter (id, n) SELECT g, 0 FROM generate_series(0, ${MOST - 1}) g`,
       'pgops',
     );
     const admin = new pg.Client({ connectionString: url });
@@ -120,21 +123,24 @@ async function main(): Promise<void> {
     /** the raw rate of the round each result was measured in */
     const raws: number[] = [];
     for (let round = 1; round <= ROUNDS; round++) {
-      const raw = await loop(url, postmaster, 'raw 1-UPDATE transactions', rawUpdate);
-      results.push(raw);
-      raws.push(raw.opsPerSec);
-      console.log(
-        `round ${round}: ${raw.name}: ${fmt(raw.opsPerSec)} tx/s, PostgreSQL CPU ${raw.pgCpuMs.toFixed(3)} ms/tx`,
-      );
-      for (const f of functions) {
-        await admin.query(f.sql);
-        const row = await loop(url, postmaster, f.name, hostRule);
-        results.push(row);
+      for (const connections of CONNECTIONS) {
+        const at = CONNECTIONS.length > 1 ? ` ×${connections}` : '';
+        const raw = await loop(connections, url, postmaster, `raw 1-UPDATE transactions${at}`, rawUpdate);
+        results.push(raw);
         raws.push(raw.opsPerSec);
         console.log(
-          `round ${round}: ${row.name}: ${fmt(row.opsPerSec)} ops/s = ${(row.opsPerSec / raw.opsPerSec).toFixed(2)}× raw, ` +
-            `PostgreSQL CPU ${row.pgCpuMs.toFixed(3)} ms/op${row.errors ? `, ${row.errors} errors` : ''}`,
+          `round ${round}: ${raw.name}: ${fmt(raw.opsPerSec)} tx/s, PostgreSQL CPU ${raw.pgCpuMs.toFixed(3)} ms/tx`,
         );
+        for (const f of functions) {
+          await admin.query(f.sql);
+          const row = await loop(connections, url, postmaster, `${f.name}${at}`, hostRule);
+          results.push(row);
+          raws.push(raw.opsPerSec);
+          console.log(
+            `round ${round}: ${row.name}: ${fmt(row.opsPerSec)} ops/s = ${(row.opsPerSec / raw.opsPerSec).toFixed(2)}× raw, ` +
+              `PostgreSQL CPU ${row.pgCpuMs.toFixed(3)} ms/op${row.errors ? `, ${row.errors} errors` : ''}`,
+          );
+        }
       }
     }
     await admin.end();
@@ -145,7 +151,7 @@ async function main(): Promise<void> {
       const best = rows.reduce((a, b) => (b.pgCpuMs < a.pgCpuMs ? b : a));
       const ratios = rows.map((r) => r.opsPerSec / raws[results.indexOf(r)]!);
       console.log(
-        `  ${name.padEnd(34)} ${fmt(Math.max(...rows.map((r) => r.opsPerSec))).padStart(7)} ops/s  ` +
+        `  ${name.padEnd(40)} ${fmt(Math.max(...rows.map((r) => r.opsPerSec))).padStart(7)} ops/s  ` +
           `${Math.max(...ratios).toFixed(2)}× raw  ${best.pgCpuMs.toFixed(3)} ms CPU/op`,
       );
     }
