@@ -34,7 +34,12 @@ const CLIENTS = (process.env.BENCH_CLIENTS ?? '16,64').split(',').map((s) => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_CLIENTS must list client counts, got '${s}'`);
   return n;
 });
-const PG_POOL = Math.round(envNumber('BENCH_PG_POOL', 16));
+/** one keyholder server per pool size, measured side by side (e.g. `BENCH_PG_POOL=4,8,16,32`) */
+const PG_POOLS = (process.env.BENCH_PG_POOL || '16').split(',').map((s) => {
+  const n = Number(s.trim());
+  if (!Number.isInteger(n) || n < 1) throw new Error(`BENCH_PG_POOL must list pool sizes, got '${s}'`);
+  return n;
+});
 const PG_CONNECTIONS = Math.round(envNumber('BENCH_PG_CONNECTIONS', 16));
 const SCALE_SIZES = (process.env.BENCH_SCALE_SIZES ?? '1000,10000,100000').split(',').map((s) => {
   const n = Number(s.trim());
@@ -146,16 +151,21 @@ async function main(): Promise<void> {
         console.log(notes.at(-1));
       }
     }
-    if (cluster && want('postgres')) {
-      cluster.psql('CREATE DATABASE keyholder_bench');
-      const databaseUrl = cluster.url('keyholder_bench');
-      const server = await startServe('keyholder PostgreSQL', {
-        mode: 'keyholder',
-        tls,
-        dataDir: join(dir, 'pg'),
-        databaseUrl,
-        poolSize: PG_POOL,
-      });
+    for (const poolSize of cluster && want('postgres') ? PG_POOLS : []) {
+      const several = PG_POOLS.length > 1;
+      const database = several ? `keyholder_bench_${poolSize}` : 'keyholder_bench';
+      cluster!.psql(`CREATE DATABASE ${database}`);
+      const databaseUrl = cluster!.url(database);
+      const server = await startServe(
+        several ? `keyholder PostgreSQL pool=${poolSize}` : 'keyholder PostgreSQL',
+        {
+          mode: 'keyholder',
+          tls,
+          dataDir: join(dir, `pg-${poolSize}`),
+          databaseUrl,
+          poolSize,
+        },
+      );
       const postmaster = await postmasterPid(databaseUrl);
       server.target.extraRoots = postmaster ? [postmaster] : [];
       workloads.push({ ...server, durability: DURABILITY.postgres, ...viaTls });

@@ -70,7 +70,7 @@ export const ConfigSchema = z
           .optional(),
         /** the password, when the URL holds none (from KEYHOLDER_DATABASE_PASSWORD_FILE, say) */
         password: z.string().min(1).optional(),
-        poolSize: z.number().int().min(1).max(200).default(10),
+        poolSize: z.number().int().min(1).max(200).default(16),
         /**
          * how long a request waits for a new database connection before it is answered 503
          * (protects against a database host that swallows packets: requests would hang)
@@ -78,7 +78,7 @@ export const ConfigSchema = z
         connectTimeoutSeconds: z.number().min(0.1).max(300).default(5),
       })
       .strict()
-      .default({ poolSize: 10, connectTimeoutSeconds: 5 }),
+      .default({ poolSize: 16, connectTimeoutSeconds: 5 }),
     /**
      * names this process in keyholder_build_info, so scrapes through a load balancer are not
      * read as one instance's counters going back; default host name:port

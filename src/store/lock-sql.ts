@@ -90,6 +90,14 @@ export function toHostRef(row: HostRefRecord): HostRef {
  */
 export const CHECKIN_EVERY_MS = 1000;
 
+/**
+ * A grant records the holder's membership (`lock_members.last_acquired_at`) at most once a
+ * second too: membership lasts `members_days`, and a host that takes and gives back a lock
+ * many times a second would otherwise rewrite its member row with every grant. Also written
+ * into the PostgreSQL host rule (src/store/migrations/host-rule.ts) as 1000.
+ */
+export const MEMBER_TOUCH_EVERY_MS = 1000;
+
 export async function upsertHost(tx: Tx, host: HostIdentity, now: number): Promise<HostRef> {
   const known = await findHostForCheckIn(tx, host.name);
   if (known) {
@@ -323,10 +331,16 @@ export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promi
         [prev.id, h.hostId, h.acquiredAt, h.refreshedAt, h.fencingToken, h.expiresAt, h.viaLockId ?? null],
       );
       // A new holder is a member from now (src/store/members.ts); a refresh writes nothing here.
+      // A last_acquired_at younger than MEMBER_TOUCH_EVERY_MS is kept: on PostgreSQL it is
+      // neither rewritten (a row version) nor locked (the NOT EXISTS), as in the host rule.
       await tx.defer(
-        `INSERT INTO lock_members (lock_id, host_id, last_acquired_at) VALUES (?, ?, ?)
-         ON CONFLICT (lock_id, host_id) DO UPDATE SET last_acquired_at = excluded.last_acquired_at`,
-        [prev.id, h.hostId, h.acquiredAt],
+        `INSERT INTO lock_members (lock_id, host_id, last_acquired_at)
+         SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM lock_members
+           WHERE lock_id = ? AND host_id = ? AND last_acquired_at > ?)
+         ON CONFLICT (lock_id, host_id) DO UPDATE SET last_acquired_at = excluded.last_acquired_at
+         WHERE lock_members.last_acquired_at IS NULL
+           OR lock_members.last_acquired_at <= excluded.last_acquired_at - ${MEMBER_TOUCH_EVERY_MS}`,
+        [prev.id, h.hostId, h.acquiredAt, prev.id, h.hostId, h.acquiredAt - MEMBER_TOUCH_EVERY_MS],
       );
     } else if ((old.viaLockId ?? null) !== (h.viaLockId ?? null)) {
       // nested locks: a slot now held through another child (or taken over by a direct acquire)

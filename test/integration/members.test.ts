@@ -128,6 +128,61 @@ describe.each(STORES)('lock members on %s', (kind) => {
     expect(longer.json).toMatchObject({ members_count: 3, max_holders: 3, members_days: 5 });
   });
 
+  it('a grant rewrites a membership at most once a second, through the host rule and the general path', async () => {
+    // a fixed limit is the host rule's (on PostgreSQL its server-side function); a percentage
+    // goes through the general path on every store
+    for (const [lock, maxHolders] of [
+      ['touch-plain', 1],
+      ['touch-pct', '100%'],
+    ] as const) {
+      expect(
+        (await asOperator('POST', '/api/dlmlocks', { name: lock, max_holders: maxHolders })).status,
+      ).toBe(201);
+      const id = (await store().getLock(lock))!.id;
+      // on PostgreSQL also the row version (xmin) and its row lock (xmax): a kept row is not even locked
+      const versions = kind === 'postgres' ? ', m.xmin::text AS xmin, m.xmax::text AS xmax' : '';
+      const member = async (host: string) =>
+        (
+          await querySql<{ last_acquired_at: number | string | null }>(
+            s.db,
+            `SELECT m.last_acquired_at${versions} FROM lock_members m JOIN hosts h ON h.id = m.host_id
+             WHERE m.lock_id = ? AND h.name = ?`,
+            [id, host],
+          )
+        )[0];
+      const shift = (host: string, ms: number) =>
+        querySql(
+          s.db,
+          `UPDATE lock_members SET last_acquired_at = last_acquired_at + ?
+           WHERE lock_id = ? AND host_id = (SELECT id FROM hosts WHERE name = ?)`,
+          [ms, id, host],
+        );
+      const first = await acquire(lock, 'toucher');
+      expect(first).toMatchObject({ ok: true, outcome: 'acquired' });
+      expect(Number((await member('toucher'))!.last_acquired_at)).toBe(first.now);
+      expect(await release(lock, 'toucher')).toMatchObject({ ok: true, outcome: 'released' });
+      // younger than a second however slow the machine is: moved ahead of the clock
+      await shift('toucher', 30_000);
+      const fresh = await member('toucher');
+      expect(await acquire(lock, 'toucher')).toMatchObject({ ok: true, outcome: 'acquired' });
+      expect(await member('toucher'), `${lock}: kept`).toEqual(fresh);
+      expect(await release(lock, 'toucher')).toMatchObject({ ok: true, outcome: 'released' });
+      // a second old or more: the next grant writes it
+      await shift('toucher', -32_000);
+      const again = await acquire(lock, 'toucher');
+      expect(Number((await member('toucher'))!.last_acquired_at), `${lock}: rewritten`).toBe(again.now);
+      expect(await release(lock, 'toucher')).toMatchObject({ ok: true, outcome: 'released' });
+      // a member an operator added has no grant yet: its first one is written
+      await store().touchHost({ name: 'touch-added', autoRegister: true });
+      await store().lockMembers.add(lock, 'touch-added', OPERATOR);
+      expect((await member('touch-added'))!.last_acquired_at).toBeNull();
+      const granted = await acquire(lock, 'touch-added');
+      expect(granted).toMatchObject({ ok: true, outcome: 'acquired' });
+      expect(Number((await member('touch-added'))!.last_acquired_at)).toBe(granted.now);
+      expect(await release(lock, 'touch-added')).toMatchObject({ ok: true, outcome: 'released' });
+    }
+  });
+
   it('operators add and remove members: audited, 404 for an unknown lock or host, 422 for nothing to remove', async () => {
     expect((await asOperator('POST', '/api/dlmlocks', { name: 'ops', max_holders: 2 })).status).toBe(201);
     await hosts('ops-', 3);

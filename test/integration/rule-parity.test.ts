@@ -130,6 +130,27 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: 'semaphore with a lease: a holder expires beside another; refresh and release beside a holder',
+    lock: { maxHolders: 3, leaseSeconds: 1 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'sleep', ms: 600 },
+      { op: 'acquire', host: 'b' },
+      { op: 'sleep', ms: 600 },
+      // a's lease ran out, b's not yet: a goes, b refreshes
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'c' },
+      { op: 'acquire', host: 'b' },
+      { op: 'release', host: 'c' },
+      { op: 'release', host: 'a' },
+      { op: 'acquire', host: 'a' },
+      { op: 'sleep', ms: 1100 },
+      // every lease ran out: b's release finds nothing of its own any more
+      { op: 'release', host: 'b' },
+      { op: 'acquire', host: 'c' },
+    ],
+  },
+  {
     name: 'maintenance windows (PostgreSQL hands these to the general path)',
     lock: {},
     steps: [

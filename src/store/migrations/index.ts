@@ -275,4 +275,12 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: 'SELECT 1',
     postgres: HOST_RULE_FUNCTION,
   },
+  {
+    version: 13,
+    name: 'cheaper host rule',
+    // Same answers for fewer statements: one read of the holders, a membership written at most
+    // once a second, the answer's holders without a join when the caller is the only one.
+    sqlite: 'SELECT 1',
+    postgres: HOST_RULE_FUNCTION,
+  },
 ];

@@ -180,7 +180,8 @@ export class PostgresStore extends SqlStore {
     this.url = options.url;
     this.pool = new pg.Pool({
       connectionString: options.url,
-      max: options.poolSize ?? 10,
+      // 16: concurrent commits share a WAL flush (bench/README.md, "Pool size")
+      max: options.poolSize ?? 16,
       connectionTimeoutMillis: options.connectTimeoutMs ?? 5000,
       // TCP keepalive: a database host that vanished without a FIN is noticed, not waited on.
       keepAlive: true,
