@@ -1,7 +1,6 @@
 // The access gate: every request is identified and authorized here, before its route runs,
 // against the access the route declares (`config: { access }`). Handlers never check roles.
 // Cookie-authenticated changes must also carry the session's CSRF token.
-import fastifyCookie from '@fastify/cookie';
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
@@ -46,8 +45,8 @@ export async function installAccessGate(
   app: FastifyInstance,
   deps: { config: Config; store: Store },
 ): Promise<IdentityResolver> {
-  // registered first, so request.cookies is parsed before the gate's hook runs
-  await app.register(fastifyCookie);
+  // No cookie plugin: its hooks would parse and write cookies on every request and response,
+  // while only the session cookie is ever read (requester.ts) or set (src/http/session.ts).
   const identity = new IdentityResolver(deps.config, deps.store);
 
   const entries: RouteEntry[] = [];

@@ -1,6 +1,7 @@
 // Who is asking: a host (verified TLS client certificate, or a trusted proxy's verified DN)
 // and/or a user (HTTP Basic, a bearer API token, or the UI's session cookie). Resolved once
 // per request, before any route runs; src/identity/access.ts then decides what they may do.
+import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyRequest } from 'fastify';
 import proxyaddr from 'proxy-addr';
 import type { Config } from '../config/schema.js';
@@ -38,6 +39,11 @@ export interface Requester {
   certificateProblem?: string;
   /** the client: the socket's address, or X-Forwarded-For's when a trusted proxy sent it */
   address: string;
+}
+
+/** The session cookie's value, parsed only when a Cookie header came (hosts never send one). */
+function sessionCookieOf(header: string | undefined): string | undefined {
+  return header ? fastifyCookie.parse(header)[SESSION_COOKIE] : undefined;
 }
 
 /** The audit trail's "who": the user (if any) and the client address. */
@@ -97,7 +103,7 @@ export class IdentityResolver {
       case 'bearer':
         return { ...who, ...(await this.checkToken(presented.token)) };
       case 'none': {
-        const cookie = request.cookies?.[SESSION_COOKIE];
+        const cookie = sessionCookieOf(request.headers.cookie);
         return cookie ? { ...who, ...(await this.checkSession(cookie)) } : who;
       }
     }
