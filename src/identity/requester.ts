@@ -9,7 +9,7 @@ import type { ErrorCode } from '../errors.js';
 import type { AuditActor } from '../store/accounts.js';
 import type { Store, UserRow } from '../store/store.js';
 import { parseAuthorization } from './credentials.js';
-import { HostResolver } from './host-cert.js';
+import { HostResolver, type HostClaim } from './host-cert.js';
 import { PasswordChecker } from './password-check.js';
 import { csrfTokenFor, hashSecret } from './secrets.js';
 
@@ -75,8 +75,19 @@ export class IdentityResolver {
     this.maxMs = config.auth.sessionMaxSeconds * 1000;
   }
 
-  async resolve(request: FastifyRequest): Promise<Requester> {
-    const host = await this.hosts.resolve(request.raw);
+  /**
+   * Synchronous for a host on a connection already identified and for a request without
+   * credentials; a promise when the store must be asked (a password, a token, a session, a
+   * SAN's host). The access gate runs once per request, so the common case costs no promise.
+   */
+  resolve(request: FastifyRequest): Requester | Promise<Requester> {
+    const host = this.hosts.resolve(request.raw);
+    return host instanceof Promise
+      ? host.then((claim) => this.withCredentials(request, claim))
+      : this.withCredentials(request, host);
+  }
+
+  private withCredentials(request: FastifyRequest, host: HostClaim): Requester | Promise<Requester> {
     const who: Requester = {
       hostName: host.name,
       certificateProblem: host.problem,
@@ -89,24 +100,27 @@ export class IdentityResolver {
     switch (presented.kind) {
       case 'malformed':
         return { ...who, rejectedCredentials: true };
-      case 'basic': {
-        const check = await this.passwords.check(presented.login, presented.password, who.address);
-        return check.ok
-          ? { ...who, user: check.user, via: 'basic' }
-          : {
-              ...who,
-              rejectedCredentials: true,
-              rejection: check.rejection,
-              retryAfterSeconds: check.retryAfterSeconds,
-            };
-      }
+      case 'basic':
+        return this.checkBasic(who, presented.login, presented.password);
       case 'bearer':
-        return { ...who, ...(await this.checkToken(presented.token)) };
+        return this.checkToken(presented.token).then((found) => ({ ...who, ...found }));
       case 'none': {
         const cookie = sessionCookieOf(request.headers.cookie);
-        return cookie ? { ...who, ...(await this.checkSession(cookie)) } : who;
+        return cookie ? this.checkSession(cookie).then((found) => ({ ...who, ...found })) : who;
       }
     }
+  }
+
+  private async checkBasic(who: Requester, login: string, password: string): Promise<Requester> {
+    const check = await this.passwords.check(login, password, who.address);
+    return check.ok
+      ? { ...who, user: check.user, via: 'basic' }
+      : {
+          ...who,
+          rejectedCredentials: true,
+          rejection: check.rejection,
+          retryAfterSeconds: check.retryAfterSeconds,
+        };
   }
 
   private async checkToken(token: string): Promise<Partial<Requester>> {
