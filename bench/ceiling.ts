@@ -4,7 +4,7 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ServerOptions as HttpsOptions } from 'node:https';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
-import { TLS_SESSION_SECONDS } from '../src/identity/tls-material.js';
+import { TLS_SESSION_SECONDS } from '../src/pki/tls-material.js';
 import { sessionIdContext, SessionIdCache, trustFingerprint } from '../src/pki/tls-sessions.js';
 import { lockSchema } from '../src/http/render.js';
 

@@ -14,7 +14,7 @@ import { isUnavailableError, logHealthEvent } from './store/health.js';
 /** Event retention is counted in days: once an hour is plenty. */
 const EVENT_EXPIRY_INTERVAL_MS = 3_600_000;
 import { hashPassword, randomPassword } from './identity/passwords.js';
-import { readTlsContext, tlsReloader, type TlsFiles } from './identity/tls-material.js';
+import { readTlsContext, tlsReloader, type TlsFiles } from './pki/tls-material.js';
 import { ensureDevPki, pkiPaths } from './pki/dev.js';
 import { TlsExpiryWatch } from './pki/expiry.js';
 import { openStore } from './store/open.js';

@@ -1,7 +1,7 @@
 // The foreman_dlm API (/api/dlmlocks…). Handlers parse, identify, call the lock service and
 // render; the rules live in src/lock and every change is one store transaction.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { HEADERS, MAX_WAIT_SECONDS } from 'keyholder-protocol';
+import { HEADERS, MAX_WAIT_SECONDS, type LockJson } from 'keyholder-protocol';
 import { AppError, ERRORS, validationError } from '../errors.js';
 import type { LockAnswer, LockService } from '../service/locks.js';
 import { parseLockAttributes } from './body.js';
@@ -82,14 +82,15 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
   const { locks, staleAfterMs, pauses } = opts;
   const globalPause = async () => (pauses ? await pauses.forRendering() : null);
   const gateStatus = (lock: LockState) => locks.gateStatus(lock);
-  const render = async (lock: Parameters<typeof renderLock>[0], hostName?: string) =>
-    renderLock(lock, {
-      hostName,
-      now: Date.now(),
-      staleAfterMs,
-      globalPause: await globalPause(),
-      gateStatus,
-    });
+  const renderWith = (lock: LockState, hostName: string | undefined, pause: Pause | null) =>
+    renderLock(lock, { hostName, now: Date.now(), staleAfterMs, globalPause: pause, gateStatus });
+  // no promise while the pause read for rendering is fresh: the lock path's usual case
+  const render = (lock: LockState, hostName?: string): LockJson | Promise<LockJson> => {
+    const pause = pauses ? pauses.forRendering() : null;
+    return pause instanceof Promise
+      ? pause.then((p) => renderWith(lock, hostName, p))
+      : renderWith(lock, hostName, pause);
+  };
 
   const answer = async (reply: FastifyReply, result: LockAnswer) => {
     if (!result.ok) {
@@ -115,10 +116,14 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
       }
       return reply.code(412).send(preconditionFailed(result.lock.id));
     }
-    const body = await render(result.lock, result.hostName);
-    const mine = result.lock.holders.find((h) => h.hostName === result.hostName);
-    if (mine) reply.header(HEADERS.fencingToken, String(mine.fencingToken));
-    return reply.send(body);
+    const body = render(result.lock, result.hostName);
+    // the token goes out only with the lock JSON (a failed pause read is a 503 without it)
+    const send = (json: LockJson) => {
+      const mine = result.lock.holders.find((h) => h.hostName === result.hostName);
+      if (mine) reply.header(HEADERS.fencingToken, String(mine.fencingToken));
+      return reply.send(json);
+    };
+    return body instanceof Promise ? body.then(send) : send(body);
   };
 
   app.get(

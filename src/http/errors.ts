@@ -120,9 +120,11 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): 
  * session data and lock state) unless a route chose otherwise (the UI's assets).
  */
 export function installResponseHeaders(app: FastifyInstance): void {
-  app.addHook('onSend', async (_request, reply) => {
+  // a callback hook: no promise per response
+  app.addHook('onSend', (_request, reply, payload, done) => {
     reply.headers(SECURITY_HEADERS);
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    done(null, payload);
   });
 }
 

@@ -5,7 +5,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import type { Access } from '../identity/access.js';
-import { deleteHost, hostNotFound } from '../identity/host-admin.js';
+import { deleteHost, hostNotFound } from '../service/host-delete.js';
 import { auditActor } from '../identity/requester.js';
 import { formatNullableTimestamp, formatTimestamp } from '../lock/time.js';
 import { parseSearch } from '../search/parse.js';

@@ -4,7 +4,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { validationError } from '../errors.js';
 import type { Access } from '../identity/access.js';
-import { hostNotFound } from '../identity/host-admin.js';
+import { hostNotFound } from '../service/host-delete.js';
 import { auditActor } from '../identity/requester.js';
 import { formatNullableTimestamp } from '../lock/time.js';
 import { lockNotFound } from '../service/locks.js';

@@ -45,11 +45,23 @@ declare module 'fastify' {
 export function installMetrics(app: FastifyInstance, opts: MetricsOptions): void {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const requests = new Counter({
+  // Counted here, handed to prom-client when scraped: its inc() validates and hashes the labels
+  // on every call, which a request should not pay for. Same series, same order, same values.
+  const answered = new Map<
+    string,
+    { labels: { method: string; route: string; status: string }; count: number }
+  >();
+  // the histogram's label set per route, made once rather than per request
+  const latencyLabels = new Map<string, { method: string; route: string }>();
+  new Counter({
     name: 'keyholder_http_requests_total',
     help: 'HTTP requests answered, by route pattern and status',
     labelNames: ['method', 'route', 'status'] as const,
     registers: [registry],
+    collect() {
+      this.reset();
+      for (const { labels, count } of answered.values()) this.inc(labels, count);
+    },
   });
   const latency = new Histogram({
     name: 'keyholder_http_request_duration_seconds',
@@ -83,12 +95,21 @@ export function installMetrics(app: FastifyInstance, opts: MetricsOptions): void
 
   app.decorateRequest('lockAcquire', null);
   const countAcquire = lockOutcomeCounters(registry);
-  app.addHook('onResponse', async (request, reply) => {
+  // a callback hook: no promise per response
+  app.addHook('onResponse', (request, reply, done) => {
     const route = request.routeOptions.url ?? '(unmatched)';
     const method = request.method;
-    requests.inc({ method, route, status: String(reply.statusCode) });
-    latency.observe({ method, route }, reply.elapsedTime / 1000);
+    const status = reply.statusCode;
+    const series = `${method} ${route} ${status}`;
+    const counted = answered.get(series);
+    if (counted) counted.count++;
+    else answered.set(series, { labels: { method, route, status: String(status) }, count: 1 });
+    const perRoute = `${method} ${route}`;
+    let labels = latencyLabels.get(perRoute);
+    if (!labels) latencyLabels.set(perRoute, (labels = { method, route }));
+    latency.observe(labels, reply.elapsedTime / 1000);
     countAcquire(request);
+    done();
   });
 
   app.get('/metrics', { config: { access: { kind: 'public' } } }, async (_request, reply) => {

@@ -1,6 +1,7 @@
 // /api/session: the web UI's login (POST), "who am I" (GET) and logout (DELETE). The session
 // lives in an HttpOnly, Secure, SameSite=Strict cookie; changes made with it need the
 // X-CSRF-Token header from the login answer or from GET /api/session.
+import { fastifyCookie, type SerializeOptions } from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
@@ -39,6 +40,17 @@ const sessionSchema = {
   },
 } as const;
 
+const SESSION_COOKIE_OPTIONS = { path: '/', httpOnly: true, secure: true, sameSite: 'strict' } as const;
+
+/**
+ * Set-Cookie written here rather than by a cookie plugin, whose hooks would run on every
+ * request and response of the server for the sake of these three routes. The header is
+ * the one @fastify/cookie's setCookie/clearCookie wrote: same serializer, same attributes.
+ */
+function setSessionCookie(reply: FastifyReply, value: string, options: SerializeOptions): void {
+  reply.header('set-cookie', fastifyCookie.serialize(SESSION_COOKIE, value, options));
+}
+
 export interface SessionRoutesOptions {
   store: Store;
   identity: IdentityResolver;
@@ -52,7 +64,7 @@ export async function sessionRoutes(app: FastifyInstance, opts: SessionRoutesOpt
   const changePassword = zodBody(passwordBody);
 
   const clearCookie = (reply: FastifyReply) =>
-    reply.clearCookie(SESSION_COOKIE, { path: '/', httpOnly: true, secure: true, sameSite: 'strict' });
+    setSessionCookie(reply, '', { ...SESSION_COOKIE_OPTIONS, expires: new Date(0), maxAge: 0 });
 
   app.post(
     '/session',
@@ -85,13 +97,7 @@ export async function sessionRoutes(app: FastifyInstance, opts: SessionRoutesOpt
         },
         { userId: check.user.id, login: check.user.login, address },
       );
-      reply.setCookie(SESSION_COOKIE, secret, {
-        path: '/',
-        httpOnly: true,
-        secure: true,
-        sameSite: 'strict',
-        maxAge: sessionMaxSeconds,
-      });
+      setSessionCookie(reply, secret, { ...SESSION_COOKIE_OPTIONS, maxAge: sessionMaxSeconds });
       return {
         user: { id: check.user.id, login: check.user.login, role: check.user.role },
         authenticated_by: 'session',

@@ -1,8 +1,7 @@
 // The access gate: every request is identified and authorized here, before its route runs,
 // against the access the route declares (`config: { access }`). Handlers never check roles.
 // Cookie-authenticated changes must also carry the session's CSRF token.
-import fastifyCookie from '@fastify/cookie';
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { Store } from '../store/store.js';
@@ -42,12 +41,37 @@ function checkCsrf(access: Access, request: FastifyRequest): void {
   if (typeof sent !== 'string' || !sameSecret(sent, who.csrfToken!)) throw new AppError('csrf_failed');
 }
 
+/** Who asks is known: may they, on this route? */
+function admit(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  who: Requester,
+  done: (err?: Error) => void,
+): void {
+  request.who = who;
+  const declared = request.routeOptions.config.access;
+  if (!declared && request.is404) {
+    done();
+    return;
+  }
+  const access = declared ?? UNDECLARED;
+  try {
+    authorize(access, who);
+    checkCsrf(access, request);
+  } catch (err) {
+    if (who.retryAfterSeconds) reply.header('Retry-After', String(who.retryAfterSeconds));
+    done(err as Error);
+    return;
+  }
+  done();
+}
+
 export async function installAccessGate(
   app: FastifyInstance,
   deps: { config: Config; store: Store },
 ): Promise<IdentityResolver> {
-  // registered first, so request.cookies is parsed before the gate's hook runs
-  await app.register(fastifyCookie);
+  // No cookie plugin: its hooks would parse and write cookies on every request and response,
+  // while only the session cookie is ever read (requester.ts) or set (src/http/session.ts).
   const identity = new IdentityResolver(deps.config, deps.store);
 
   const entries: RouteEntry[] = [];
@@ -57,18 +81,18 @@ export async function installAccessGate(
   });
 
   app.decorateRequest('who', null as unknown as Requester);
-  app.addHook('onRequest', async (request, reply) => {
-    request.who = await identity.resolve(request);
-    const declared = request.routeOptions.config.access;
-    if (!declared && request.is404) return;
-    const access = declared ?? UNDECLARED;
+  // A callback hook: for a host on a known connection (the lock path) identity is synchronous,
+  // and the request pays for no promise here.
+  app.addHook('onRequest', (request, reply, done) => {
+    let who: Requester | Promise<Requester>;
     try {
-      authorize(access, request.who);
-      checkCsrf(access, request);
+      who = identity.resolve(request);
     } catch (err) {
-      if (request.who.retryAfterSeconds) reply.header('Retry-After', String(request.who.retryAfterSeconds));
-      throw err;
+      done(err as Error);
+      return;
     }
+    if (who instanceof Promise) who.then((resolved) => admit(request, reply, resolved, done), done);
+    else admit(request, reply, who, done);
   });
   return identity;
 }

@@ -86,7 +86,11 @@ export class HostResolver {
     private readonly store: Store,
   ) {}
 
-  async resolve(raw: IncomingMessage): Promise<HostClaim> {
+  /**
+   * Synchronous once the socket's certificate has been read (every request of a keep-alive
+   * connection after its first); a promise only while a SAN is being matched to a host.
+   */
+  resolve(raw: IncomingMessage): HostClaim | Promise<HostClaim> {
     const remote = raw.socket.remoteAddress;
     // Proxy headers count only from a trusted proxy; from anyone else they are ignored, so a
     // client cannot claim a host name by sending SSL_CLIENT_S_DN itself. A trusted proxy
@@ -101,6 +105,11 @@ export class HostResolver {
       this.bySocket.set(socket, cert);
     }
     if (cert.names.length <= 1) return { name: cert.names[0], problem: cert.problem };
+    if (cert.matched !== undefined) return { name: cert.matched };
+    return this.matchSan(cert);
+  }
+
+  private async matchSan(cert: SocketCert): Promise<HostClaim> {
     cert.matched ??= await this.firstRegistered(cert.names);
     return { name: cert.matched ?? cert.names[0] };
   }

@@ -1,6 +1,7 @@
 // Who is asking: a host (verified TLS client certificate, or a trusted proxy's verified DN)
 // and/or a user (HTTP Basic, a bearer API token, or the UI's session cookie). Resolved once
 // per request, before any route runs; src/identity/access.ts then decides what they may do.
+import { fastifyCookie } from '@fastify/cookie';
 import type { FastifyRequest } from 'fastify';
 import proxyaddr from 'proxy-addr';
 import type { Config } from '../config/schema.js';
@@ -8,7 +9,7 @@ import type { ErrorCode } from '../errors.js';
 import type { AuditActor } from '../store/accounts.js';
 import type { Store, UserRow } from '../store/store.js';
 import { parseAuthorization } from './credentials.js';
-import { HostResolver } from './host-cert.js';
+import { HostResolver, type HostClaim } from './host-cert.js';
 import { PasswordChecker } from './password-check.js';
 import { csrfTokenFor, hashSecret } from './secrets.js';
 
@@ -40,6 +41,11 @@ export interface Requester {
   address: string;
 }
 
+/** The session cookie's value, parsed only when a Cookie header came (hosts never send one). */
+function sessionCookieOf(header: string | undefined): string | undefined {
+  return header ? fastifyCookie.parse(header)[SESSION_COOKIE] : undefined;
+}
+
 /** The audit trail's "who": the user (if any) and the client address. */
 export function auditActor(who: Requester): AuditActor {
   return { userId: who.user?.id ?? null, login: who.user?.login ?? null, address: who.address };
@@ -69,8 +75,19 @@ export class IdentityResolver {
     this.maxMs = config.auth.sessionMaxSeconds * 1000;
   }
 
-  async resolve(request: FastifyRequest): Promise<Requester> {
-    const host = await this.hosts.resolve(request.raw);
+  /**
+   * Synchronous for a host on a connection already identified and for a request without
+   * credentials; a promise when the store must be asked (a password, a token, a session, a
+   * SAN's host). The access gate runs once per request, so the common case costs no promise.
+   */
+  resolve(request: FastifyRequest): Requester | Promise<Requester> {
+    const host = this.hosts.resolve(request.raw);
+    return host instanceof Promise
+      ? host.then((claim) => this.withCredentials(request, claim))
+      : this.withCredentials(request, host);
+  }
+
+  private withCredentials(request: FastifyRequest, host: HostClaim): Requester | Promise<Requester> {
     const who: Requester = {
       hostName: host.name,
       certificateProblem: host.problem,
@@ -83,24 +100,27 @@ export class IdentityResolver {
     switch (presented.kind) {
       case 'malformed':
         return { ...who, rejectedCredentials: true };
-      case 'basic': {
-        const check = await this.passwords.check(presented.login, presented.password, who.address);
-        return check.ok
-          ? { ...who, user: check.user, via: 'basic' }
-          : {
-              ...who,
-              rejectedCredentials: true,
-              rejection: check.rejection,
-              retryAfterSeconds: check.retryAfterSeconds,
-            };
-      }
+      case 'basic':
+        return this.checkBasic(who, presented.login, presented.password);
       case 'bearer':
-        return { ...who, ...(await this.checkToken(presented.token)) };
+        return this.checkToken(presented.token).then((found) => ({ ...who, ...found }));
       case 'none': {
-        const cookie = request.cookies?.[SESSION_COOKIE];
-        return cookie ? { ...who, ...(await this.checkSession(cookie)) } : who;
+        const cookie = sessionCookieOf(request.headers.cookie);
+        return cookie ? this.checkSession(cookie).then((found) => ({ ...who, ...found })) : who;
       }
     }
+  }
+
+  private async checkBasic(who: Requester, login: string, password: string): Promise<Requester> {
+    const check = await this.passwords.check(login, password, who.address);
+    return check.ok
+      ? { ...who, user: check.user, via: 'basic' }
+      : {
+          ...who,
+          rejectedCredentials: true,
+          rejection: check.rejection,
+          retryAfterSeconds: check.retryAfterSeconds,
+        };
   }
 
   private async checkToken(token: string): Promise<Partial<Requester>> {

@@ -70,6 +70,12 @@ class GateBook {
   readonly verdictsFor = (lockId: number): GateVerdicts | undefined => this.byId.get(lockId);
 }
 
+/**
+ * What a request knows before any gate was checked: nothing. Shared, since it is never added
+ * to (chainGates fills a new book), so the lock path builds no book of its own per request.
+ */
+const NO_GATES_CHECKED = new GateBook();
+
 export interface HostOpOptions {
   /** max_holders of the lock if this call creates it */
   createMaxHolders?: number;
@@ -152,13 +158,13 @@ export class LockService {
     let deadline: number | undefined;
     let final = false;
     // verdicts are fetched right before the attempt that needs them, never reused after a wait
-    let verdicts = new GateBook();
+    let verdicts = NO_GATES_CHECKED;
     let gateRounds = 0;
     try {
       for (;;) {
         ticket.arm();
         const attemptVerdicts = verdicts;
-        verdicts = new GateBook();
+        verdicts = NO_GATES_CHECKED;
         const attempt = await this.store.hostLockOp<{
           answer: RuleAnswer | LockAnswer;
           keepWaiting: boolean;
@@ -238,7 +244,7 @@ export class LockService {
     options: FleetAcquireOptions,
   ): Promise<LockAnswer | undefined> {
     assertLockName(ref);
-    let verdicts = new GateBook();
+    let verdicts = NO_GATES_CHECKED;
     for (let round = 0; ; round++) {
       const answer = await this.fleetAttempt(ref, hostName, options, verdicts);
       if (answer?.ok !== false || answer.reason !== 'gates_needed') return answer as LockAnswer | undefined;
@@ -318,7 +324,7 @@ export class LockService {
   ): Promise<LockAnswer> {
     // The name may become a new lock's name (foreman_dlm auto-creates), so it must be valid.
     assertLockName(ref);
-    let gates = new GateBook();
+    let gates = NO_GATES_CHECKED;
     for (let round = 0; ; round++) {
       const done = await this.store.hostRule({
         rule,
@@ -557,7 +563,7 @@ function toAnswer(
   decision: Decision,
   hostName: string,
   ctx: LockOpContext,
-  gates: GateBook = new GateBook(),
+  gates: GateBook = NO_GATES_CHECKED,
 ): RuleAnswer | LockAnswer {
   if (decision.ok) return { ok: true, lock: decision.next, hostName };
   const answer = {

@@ -11,6 +11,7 @@ const RENDER_CACHE_MS = 1000;
 
 export class PauseService {
   private cached: { pause: Pause | null; readAt: number } | undefined;
+  private reading: Promise<Pause | null> | undefined;
 
   constructor(private readonly store: Store) {}
 
@@ -25,12 +26,23 @@ export class PauseService {
     return done;
   }
 
-  /** the pause for rendering lock JSON: read at most once a second per instance */
-  async forRendering(): Promise<Pause | null> {
+  /**
+   * The pause for rendering lock JSON: read at most once a second per instance. Synchronous
+   * while the last read is fresh (nearly every answer); requests that find it stale together
+   * share one read.
+   */
+  forRendering(): Pause | null | Promise<Pause | null> {
     const now = Date.now();
-    if (!this.cached || now - this.cached.readAt >= RENDER_CACHE_MS) {
-      this.cached = { pause: (await this.store.getGlobalPause()).pause, readAt: now };
-    }
-    return this.cached.pause;
+    if (this.cached && now - this.cached.readAt < RENDER_CACHE_MS) return this.cached.pause;
+    this.reading ??= this.store
+      .getGlobalPause()
+      .then(({ pause }) => {
+        this.cached = { pause, readAt: now };
+        return pause;
+      })
+      .finally(() => {
+        this.reading = undefined;
+      });
+    return this.reading;
   }
 }

@@ -14,7 +14,7 @@ import {
   sessionIdContext,
   ticketKeys,
   trustFingerprint,
-} from '../pki/tls-sessions.js';
+} from './tls-sessions.js';
 
 /** how long a TLS session may be resumed (tickets also die with the hourly key rotation) */
 export const TLS_SESSION_SECONDS = 3600;

@@ -1,6 +1,8 @@
 // Deleting a host: each lock it holds is force-released through the lock rules first (one
 // lock transaction each, with a `force_release` event naming the user, so waiters are served
 // as after any release), then the host row goes, with an audit event listing what was freed.
+// The service decides and answers; the store only runs the transactions (its host deletion
+// releases nothing itself: a holder row that appeared meanwhile goes with the host).
 import { AppError } from '../errors.js';
 import { decideForceRelease } from '../lock/rules.js';
 import type { AuditActor } from '../store/accounts.js';
