@@ -75,9 +75,13 @@ export class Accounts {
     });
   }
 
+  /**
+   * `actor` null: the bootstrap admin, created by the server itself on an empty database before
+   * anyone can act; it is not recorded in the audit trail.
+   */
   createUser(
     input: { login: string; passwordHash: string; role: Role },
-    actor: AuditActor,
+    actor: AuditActor | null,
   ): Promise<AccountUser> {
     return this.write(async (tx) => {
       const now = await tx.now();
@@ -92,7 +96,7 @@ export class Accounts {
         if (err instanceof UniqueViolation) throw validationError({ login: ['has already been taken'] });
         throw err;
       }
-      await insertAudit(tx, 'user_create', actor, input.login, `role ${input.role}`, now);
+      if (actor) await insertAudit(tx, 'user_create', actor, input.login, `role ${input.role}`, now);
       return toAccountUser(r!);
     });
   }

@@ -85,7 +85,6 @@ import type {
   LockOpContext,
   LockOpResult,
   NewLock,
-  Role,
   Store,
   UserRow,
 } from './store.js';
@@ -797,16 +796,6 @@ export abstract class SqlStore implements Store {
     });
   }
 
-  async setHostCanAcquire(name: string, canAcquireLocks: boolean): Promise<HostRow | undefined> {
-    return this.write(async (tx) => {
-      const r = await tx.get<HostRecord>(
-        `UPDATE hosts SET can_acquire_locks = ? WHERE name = ? RETURNING ${HOST_COLUMNS}`,
-        [canAcquireLocks, name],
-      );
-      return r ? toHostRow(r) : undefined;
-    });
-  }
-
   async getUser(login: string): Promise<UserRow | undefined> {
     return this.read(async (q) => {
       const r = await q.get<UserRecord>(
@@ -814,20 +803,6 @@ export abstract class SqlStore implements Store {
         [login],
       );
       return r ? toUserRow(r) : undefined;
-    });
-  }
-
-  async createUser(login: string, passwordHash: string, role: Role): Promise<UserRow> {
-    return this.write(async (tx) => {
-      const now = await tx.now();
-      const r = await insertUnique(
-        tx,
-        `INSERT INTO users (login, password_hash, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         RETURNING id, login, password_hash, role, created_at`,
-        [login, passwordHash, role, now, now],
-        'login',
-      );
-      return toUserRow(r as UserRecord);
     });
   }
 

@@ -306,11 +306,8 @@ export interface Store {
   /** registers (if allowed) and touches `last_checkin_at`; throws unknown_host otherwise */
   touchHost(host: HostIdentity): Promise<HostRef>;
   getHost(name: string): Promise<HostRow | undefined>;
-  /** false bars the host from acquiring any lock (412) */
-  setHostCanAcquire(name: string, canAcquireLocks: boolean): Promise<HostRow | undefined>;
 
   getUser(login: string): Promise<UserRow | undefined>;
-  createUser(login: string, passwordHash: string, role: Role): Promise<UserRow>;
   countUsers(): Promise<number>;
 
   /** users, API tokens, UI sessions and the audit trail (src/store/accounts.ts) */

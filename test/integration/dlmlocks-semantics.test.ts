@@ -146,7 +146,11 @@ describe.each(STORES)('lock semantics on %s', (kind) => {
   it('a host with can_acquire_locks=false gets 412', async () => {
     const name = fresh();
     await acquire('barred01', fresh());
-    await s.server.store.setHostCanAcquire('barred01', false);
+    await s.server.store.hostDirectory.setCanAcquire('barred01', false, {
+      userId: null,
+      login: '(test)',
+      address: null,
+    });
     const r = await acquire('barred01', name);
     expect(r.status).toBe(412);
     expect(r.headers['x-lock-reason']).toBe('host_barred');

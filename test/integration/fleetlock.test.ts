@@ -244,7 +244,11 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
       expect(off.json.value).toMatch(/disabled/);
 
       await s.server.store.touchHost({ name: 'barred-node', autoRegister: true });
-      await s.server.store.setHostCanAcquire('barred-node', false);
+      await s.server.store.hostDirectory.setCanAcquire('barred-node', false, {
+        userId: null,
+        login: '(test)',
+        address: null,
+      });
       const barred = await fleet(s, PRE, zincatiBody('barred-node', 'barred'));
       expectKind(barred, 409, 'failed_lock');
       expect(barred.json.value).toMatch(/can_acquire_locks/);

@@ -375,7 +375,11 @@ describe.each(STORES)('rule parity on %s', (kind) => {
     for (const key of ['a', 'b', 'c'] as const) {
       hosts[key] = await store.touchHost({ name: `${prefix}${key}`, autoRegister: true });
       if (barred.includes(key)) {
-        await store.setHostCanAcquire(hosts[key].name, false);
+        await store.hostDirectory.setCanAcquire(hosts[key].name, false, {
+          userId: null,
+          login: '(test)',
+          address: null,
+        });
         hosts[key] = { ...hosts[key], canAcquireLocks: false };
       }
     }
