@@ -52,7 +52,7 @@ export async function bootstrapAdmin(
   store: Store,
   config: Config,
 ): Promise<{ created: boolean; password?: string }> {
-  if ((await store.countUsers()) > 0) return { created: false };
+  if ((await store.accounts.countUsers()) > 0) return { created: false };
   const password = config.adminPassword ?? randomPassword();
   try {
     await store.accounts.createUser(

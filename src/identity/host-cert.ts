@@ -150,7 +150,7 @@ export class HostResolver {
 
   private async firstRegistered(names: string[]): Promise<string | undefined> {
     for (const name of names) {
-      if (await this.store.getHost(name)) return name;
+      if (await this.store.hostDirectory.getByName(name)) return name;
     }
     return undefined;
   }

@@ -422,7 +422,7 @@ describe.each(STORES)('rule parity on %s', (kind) => {
       expected = next;
       events.push(...want.events);
     }
-    const recorded = await store.listEvents(expected.id, 100, 0);
+    const recorded = await store.events.list(expected.id, 100, 0);
     const shape = (e: {
       type: string;
       hostName: string | null;
