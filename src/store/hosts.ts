@@ -2,19 +2,19 @@
 // and the locks each host holds, admin-added hosts, `can_acquire_locks`, deletion). Changes and
 // their audit events are one transaction. A host's check-in on a lock request is lock SQL
 // (upsertHost in src/store/lock-sql.ts).
-import { AppError, validationError } from '../errors.js';
-import type { LockFilter } from '../search/parse.js';
+import { validationError } from '../errors.js';
 import { insertAudit } from './audit.js';
+import { compileFilter, HOST_SEARCH } from './search-sql.js';
 import { UniqueViolation, type Queryable, type Run } from './sql.js';
 import type { AuditActor, HostDetail, HostHolding, HostRow, HostStore, ListHostsQuery } from './store.js';
 
 const HOST_FIELDS = ['id', 'name', 'can_acquire_locks', 'created_at', 'last_checkin_at'];
 /** a host row's columns, for RETURNING and single-table reads */
-export const HOST_COLUMNS = HOST_FIELDS.join(', ');
+const HOST_COLUMNS = HOST_FIELDS.join(', ');
 /** the same over `hosts ho` */
 const COLUMNS = HOST_FIELDS.map((c) => `ho.${c}`).join(', ');
 
-export interface HostRecord {
+interface HostRecord {
   id: number;
   name: string;
   can_acquire_locks: boolean | number;
@@ -22,7 +22,7 @@ export interface HostRecord {
   last_checkin_at: number | null;
 }
 
-export function toHostRow(r: HostRecord): HostRow {
+function toHostRow(r: HostRecord): HostRow {
   return {
     id: Number(r.id),
     name: r.name,
@@ -31,68 +31,9 @@ export function toHostRow(r: HostRecord): HostRow {
     lastCheckinAt: r.last_checkin_at === null ? null : Number(r.last_checkin_at),
   };
 }
-const HOLDS = 'EXISTS (SELECT 1 FROM lock_holders lh WHERE lh.host_id = ho.id';
 
 function toHost(r: HostRecord, locks: HostHolding[]): HostDetail {
   return { ...toHostRow(r), locks };
-}
-
-function likePattern(value: string): string {
-  return `%${value.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-}
-
-/**
- * The lock search syntax applied to hosts: `name`/`host` match the host's name, `locked` means
- * it holds a lock, `stale` that it holds a stale one, `enabled` is `can_acquire_locks`.
- */
-export function compileHostFilter(
-  f: LockFilter,
-  q: Queryable,
-  staleCutoff: number,
-): { sql: string; params: unknown[] } {
-  switch (f.kind) {
-    case 'and':
-    case 'or': {
-      const l = compileHostFilter(f.left, q, staleCutoff);
-      const r = compileHostFilter(f.right, q, staleCutoff);
-      return { sql: `(${l.sql} ${f.kind.toUpperCase()} ${r.sql})`, params: [...l.params, ...r.params] };
-    }
-    case 'not': {
-      const inner = compileHostFilter(f.inner, q, staleCutoff);
-      return { sql: `(NOT ${inner.sql})`, params: inner.params };
-    }
-    case 'window':
-    case 'gate':
-      throw new AppError('invalid_search', `Invalid search query: hosts have no '${f.kind}'`);
-    case 'bool': {
-      if (f.field === 'waiting') {
-        throw new AppError(
-          'invalid_search',
-          "Invalid search query: hosts have no 'waiting'; use name, locked, stale or enabled",
-        );
-      }
-      const [sql, params] =
-        f.field === 'enabled'
-          ? ['ho.can_acquire_locks = ?', [true]]
-          : f.field === 'locked'
-            ? [`${HOLDS})`, []]
-            : [`${HOLDS} AND lh.refreshed_at < ?)`, [staleCutoff]];
-      return { sql: f.value ? sql : `(NOT ${sql})`, params };
-    }
-    case 'text': {
-      if (f.field === 'type') {
-        throw new AppError(
-          'invalid_search',
-          "Invalid search query: hosts have no 'type'; use name, locked, stale or enabled",
-        );
-      }
-      const exact = f.op === 'eq' || f.op === 'ne';
-      const like = q.dialect === 'postgres' ? 'ILIKE' : 'LIKE';
-      const sql = exact ? 'ho.name = ?' : `ho.name ${like} ? ESCAPE '\\'`;
-      const negate = f.op === 'ne' || f.op === 'notlike';
-      return { sql: negate ? `(NOT ${sql})` : sql, params: [exact ? f.value : likePattern(f.value)] };
-    }
-  }
 }
 
 /** foreman's convention: a numeric reference is tried as an id first, then as a name. */
@@ -146,7 +87,7 @@ export class HostDirectory implements HostStore {
     return this.read(async (q) => {
       const now = await q.now();
       const where = query.filter
-        ? compileHostFilter(query.filter, q, now - query.staleAfterMs)
+        ? compileFilter(query.filter, q.dialect, { staleCutoff: now - query.staleAfterMs, now }, HOST_SEARCH)
         : { sql: '1 = 1', params: [] };
       const dir = query.order.desc ? 'DESC' : 'ASC';
       const by = query.order.by;
