@@ -14,7 +14,7 @@ import type { GateDefinition, GateVerdicts } from '../lock/gates.js';
 import type { AccountStore, AuditActor, AuditLog, AuditType } from './interfaces/accounts.js';
 import type { HostStore } from './interfaces/hosts.js';
 import type { EventLog, EventFeed, OverviewStore } from './interfaces/events.js';
-// leaves: these import nothing of the store's but src/store/sql.ts
+// leaves: none of these imports a file that imports this one
 import type { ExportDocument } from './backup.js';
 import type { LockImport, LockImportCounts } from './lock-import.js';
 import type { StoreHealth } from './health.js';
