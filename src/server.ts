@@ -52,10 +52,13 @@ export async function bootstrapAdmin(
   store: Store,
   config: Config,
 ): Promise<{ created: boolean; password?: string }> {
-  if ((await store.countUsers()) > 0) return { created: false };
+  if ((await store.accounts.countUsers()) > 0) return { created: false };
   const password = config.adminPassword ?? randomPassword();
   try {
-    await store.createUser('admin', await hashPassword(password), 'admin');
+    await store.accounts.createUser(
+      { login: 'admin', passwordHash: await hashPassword(password), role: 'admin' },
+      null,
+    );
   } catch (err) {
     // Another instance starting at the same moment created it first.
     if (validationErrorField(err) === 'login') return { created: false };

@@ -11,7 +11,7 @@ export function registerEventCommands(program: Command): void {
       if (!/^\d{1,5}$/.test(flags.days) || Number(flags.days) < 1) {
         throw new Error(`--days must be a whole number of days from 1, got '${flags.days}'`);
       }
-      const deleted = await withStore(flags, (store) => store.expireEvents(Number(flags.days)));
+      const deleted = await withStore(flags, (store) => store.events.expire(Number(flags.days)));
       console.log(`deleted ${deleted} event${deleted === 1 ? '' : 's'} older than ${flags.days} days`);
     });
 }

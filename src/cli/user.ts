@@ -7,7 +7,7 @@ import { hashPassword, randomPassword } from '../identity/passwords.js';
 import { issueToken, tokenState } from '../identity/tokens.js';
 import { checkValue, loginSchema, passwordSchema, roleSchema } from '../identity/user-input.js';
 import { formatNullableTimestamp, formatTimestamp } from '../lock/time.js';
-import type { AuditActor } from '../store/accounts.js';
+import type { AuditActor } from '../store/store.js';
 import { storeOptions, withStore, type StoreFlags } from './store-options.js';
 
 export interface UserCliIo {

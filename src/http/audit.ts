@@ -4,8 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { AppError } from '../errors.js';
 import type { Access } from '../identity/access.js';
 import { formatTimestamp } from '../lock/time.js';
-import type { AuditRow } from '../store/accounts.js';
-import type { Store } from '../store/store.js';
+import type { AuditRow, Store } from '../store/store.js';
 import { pageOf, wrap } from './paging.js';
 import { indexSchema } from './render.js';
 
@@ -71,11 +70,7 @@ export async function auditRoutes(app: FastifyInstance, opts: { store: Store }):
         filter[key === 'event_type' ? 'type' : key] = value;
       }
       const page = pageOf(query);
-      const { total, subtotal, events } = await opts.store.accounts.listAudit(
-        filter,
-        page.limit,
-        page.offset,
-      );
+      const { total, subtotal, events } = await opts.store.audit.list(filter, page.limit, page.offset);
       const search = Object.entries(filter)
         .map(([k, v]) => `${k === 'type' ? 'event_type' : k} = ${v}`)
         .join(' and ');

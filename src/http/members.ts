@@ -8,8 +8,7 @@ import { hostNotFound } from '../service/host-delete.js';
 import { auditActor } from '../identity/requester.js';
 import { formatNullableTimestamp } from '../lock/time.js';
 import { lockNotFound } from '../service/locks.js';
-import type { Member, MemberChange } from '../store/members.js';
-import type { Store } from '../store/store.js';
+import type { Member, MemberChange, Store } from '../store/store.js';
 import { pageOf, wrap } from './paging.js';
 import { indexSchema } from './render.js';
 

@@ -3,7 +3,7 @@
 // a user on acquire/release is 403 (a host certificate is needed), nothing at all is 401.
 // Roles: viewer reads; operator also changes locks and hosts; admin may do everything.
 import { AppError } from '../errors.js';
-import type { Role } from '../store/store.js';
+import type { Role } from '../roles.js';
 import type { Requester } from './requester.js';
 
 export type Access =

@@ -159,7 +159,7 @@ export class HostResolver {
 
   private async firstRegistered(names: string[]): Promise<string | undefined> {
     for (const name of names) {
-      if (await this.store.getHost(name)) return name;
+      if (await this.store.hostDirectory.getByName(name)) return name;
     }
     return undefined;
   }

@@ -32,7 +32,7 @@ export class PasswordChecker {
     via: 'basic' | 'session' = 'basic',
   ): Promise<PasswordCheck> {
     // A login no store can hold (NUL, broken Unicode) names nobody; asking PostgreSQL would fail.
-    const user = textProblem(login) ? undefined : await this.store.getUser(login);
+    const user = textProblem(login) ? undefined : await this.store.accounts.getCredentials(login);
     // A password verified moments ago passes even while the limit is reached: an attacker
     // hammering a login must not lock out the script that knows the password.
     if (user && this.verified.has(login, password, user.passwordHash)) return { ok: true, user };
@@ -45,7 +45,7 @@ export class PasswordChecker {
       this.limiter.fail(login, address);
       // a login no store can hold is not written anywhere, not even here
       if (!textProblem(login)) {
-        await this.store.accounts.recordAudit(
+        await this.store.audit.record(
           'login_failed',
           { userId: null, login: null, address },
           login.slice(0, 64),

@@ -1,7 +1,6 @@
 // API tokens for automation: a random `kh_…` secret shown once at creation, kept only as a
 // hash, used as `Authorization: Bearer …` with the role its user has at the time of use.
-import type { AuditActor, TokenRow } from '../store/accounts.js';
-import type { Store } from '../store/store.js';
+import type { AuditActor, Store, TokenRow } from '../store/store.js';
 import { newApiToken } from './secrets.js';
 
 export type TokenState = 'active' | 'expired' | 'revoked';

@@ -1,6 +1,6 @@
 // What a login, password and role may be: one definition for the API and the command line.
 import { z } from 'zod';
-import type { Role } from '../store/store.js';
+import type { Role } from '../roles.js';
 
 export const ROLE_NAMES = ['viewer', 'operator', 'admin'] as const satisfies readonly Role[];
 

@@ -33,8 +33,8 @@ export async function expireEventsOnce(
 ): Promise<number> {
   let deleted = 0;
   await store.runExclusive('event-expiry', async () => {
-    deleted = await store.expireEvents(retention.retentionDays);
-    deleted += await store.expireAudit(retention.auditRetentionDays);
+    deleted = await store.events.expire(retention.retentionDays);
+    deleted += await store.audit.expire(retention.auditRetentionDays);
   });
   return deleted;
 }

@@ -5,9 +5,7 @@
 // releases nothing itself: a holder row that appeared meanwhile goes with the host).
 import { AppError } from '../errors.js';
 import { decideForceRelease } from '../lock/rules.js';
-import type { AuditActor } from '../store/accounts.js';
-import type { HostDetail } from '../store/accounts-hosts.js';
-import type { Store } from '../store/store.js';
+import type { AuditActor, HostDetail, Store } from '../store/store.js';
 
 export function hostNotFound(ref: string): AppError {
   return new AppError('not_found', `Resource host not found by name '${ref.slice(0, 255)}'`);

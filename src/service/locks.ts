@@ -17,8 +17,14 @@ import { DEFAULT_LOCK_TYPE, eventFor, type Actor, type LockState } from '../lock
 import { decideUpdate, type LockChanges } from '../lock/update.js';
 import { assertLockName } from '../lock/validate.js';
 import { DEFAULT_MEMBERS_DAYS } from '../lock/members.js';
-import type { AuditActor } from '../store/accounts.js';
-import type { EventFilter, HostIdentity, ListLocksQuery, LockOpContext, Store } from '../store/store.js';
+import type {
+  AuditActor,
+  EventFilter,
+  HostIdentity,
+  ListLocksQuery,
+  LockOpContext,
+  Store,
+} from '../store/store.js';
 import { LapsedWaiters } from './lapsed-waiters.js';
 import { WaitQueues } from './wait-queue.js';
 
@@ -392,7 +398,7 @@ export class LockService {
   }
 
   async hostExists(name: string): Promise<boolean> {
-    return (await this.store.getHost(name)) !== undefined;
+    return (await this.store.hostDirectory.getByName(name)) !== undefined;
   }
 
   async show(ref: string): Promise<LockState> {
@@ -555,7 +561,7 @@ export class LockService {
 
   async events(ref: string, limit: number, offset: number, filter?: EventFilter) {
     const lock = await this.show(ref);
-    return this.store.listEvents(lock.id, limit, offset, filter);
+    return this.store.events.list(lock.id, limit, offset, filter);
   }
 }
 

@@ -3,8 +3,7 @@
 // its own transaction (src/store/sql-store.ts) — what is cached here serves only the lock JSON's
 // `next_window_at`, which is informational and may lag another instance's change by a second.
 import type { Pause } from '../lock/calendar.js';
-import type { AuditActor } from '../store/accounts.js';
-import type { Store } from '../store/store.js';
+import type { AuditActor, Store } from '../store/store.js';
 
 /** How long the lock JSON may show a global pause another instance changed. */
 const RENDER_CACHE_MS = 1000;

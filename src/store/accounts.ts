@@ -1,41 +1,75 @@
-// Users, API tokens, UI sessions and the audit trail: the SQL behind /api/users, /api/tokens,
-// /api/session and /api/audit. Every change and its audit event are one transaction, so the
-// trail never shows a change that did not happen (or misses one that did).
+// Users, API tokens and UI sessions: their row shapes, columns and mappings, and the SQL behind
+// /api/users, /api/tokens and /api/session. Every change and its audit event are one
+// transaction, so the trail never shows a change that did not happen (or misses one that did).
 import { validationError } from '../errors.js';
-import { UniqueViolation, type Queryable, type Tx } from './sql.js';
-import {
-  TOKEN_SELECT,
-  toAccountUser,
-  toTokenRow,
-  USER_COLUMNS,
-  type AccountUser,
-  type AuditActor,
-  type AuditRow,
-  type AuditType,
-  type Run,
-  type SessionRow,
-  type TokenRecord,
-  type TokenRow,
-  type UserRecord,
-} from './accounts-rows.js';
-import { toUserRow } from './rows.js';
-import type { Role, UserRow } from './store.js';
+import type { Role } from '../roles.js';
+import { insertAudit } from './audit.js';
+import { UniqueViolation, type Queryable, type Run, type Tx } from './sql.js';
+import type { AccountStore, AccountUser, AuditActor, SessionRow, TokenRow, UserRow } from './store.js';
 
-export type { AccountUser, AuditActor, AuditRow, AuditType, Run, SessionRow, TokenRow };
+const USER_COLUMNS = 'id, login, password_hash, role, created_at, updated_at';
 
-export async function insertAudit(
-  tx: Tx,
-  type: AuditType,
-  actor: AuditActor,
-  target: string | null,
-  detail: string | null,
-  now: number,
-): Promise<void> {
-  await tx.run(
-    `INSERT INTO audit_events (event_type, actor_user_id, actor_login, target, detail, address, created_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    [type, actor.userId, actor.login, target, detail, actor.address, now],
-  );
+interface UserRecord {
+  id: number;
+  login: string;
+  password_hash: string;
+  role: string;
+  created_at: number;
+  updated_at: number;
+}
+
+function toAccountUser(r: UserRecord): AccountUser {
+  return {
+    id: Number(r.id),
+    login: r.login,
+    role: r.role as Role,
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+  };
+}
+
+/** with the password hash: for signing in, never for an answer */
+function toUserRow(r: UserRecord): UserRow {
+  return {
+    id: Number(r.id),
+    login: r.login,
+    passwordHash: r.password_hash,
+    role: r.role as Role,
+    createdAt: Number(r.created_at),
+  };
+}
+
+const TOKEN_SELECT = `SELECT t.id, t.user_id, u.login AS user_login, t.name, t.prefix, t.created_by, t.created_at,
+  t.expires_at, t.revoked_at, t.last_used_at FROM api_tokens t JOIN users u ON u.id = t.user_id`;
+
+interface TokenRecord {
+  id: number;
+  user_id: number;
+  user_login: string;
+  name: string;
+  prefix: string;
+  created_by: string | null;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+}
+
+const num = (v: number | null): number | null => (v === null ? null : Number(v));
+
+function toTokenRow(r: TokenRecord): TokenRow {
+  return {
+    id: Number(r.id),
+    userId: Number(r.user_id),
+    userLogin: r.user_login,
+    name: r.name,
+    prefix: r.prefix,
+    createdBy: r.created_by,
+    createdAt: Number(r.created_at),
+    expiresAt: num(r.expires_at),
+    revokedAt: num(r.revoked_at),
+    lastUsedAt: num(r.last_used_at),
+  };
 }
 
 async function userByLogin(q: Queryable, login: string, lockClause = ''): Promise<UserRecord | undefined> {
@@ -51,7 +85,7 @@ async function assertOtherAdminLeft(tx: Tx, field: string, message: string): Pro
   if (admins.length <= 1) throw validationError({ [field]: [message] });
 }
 
-export class Accounts {
+export class Accounts implements AccountStore {
   constructor(
     private readonly write: Run,
     private readonly read: Run,
@@ -75,9 +109,27 @@ export class Accounts {
     });
   }
 
+  /** the user with the password hash, to check a login's password */
+  getCredentials(login: string): Promise<UserRow | undefined> {
+    return this.read(async (q) => {
+      const r = await userByLogin(q, login);
+      return r ? toUserRow(r) : undefined;
+    });
+  }
+
+  countUsers(): Promise<number> {
+    return this.read(async (q) =>
+      Number((await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM users'))?.n ?? 0),
+    );
+  }
+
+  /**
+   * `actor` null: the bootstrap admin, created by the server itself on an empty database before
+   * anyone can act; it is not recorded in the audit trail.
+   */
   createUser(
     input: { login: string; passwordHash: string; role: Role },
-    actor: AuditActor,
+    actor: AuditActor | null,
   ): Promise<AccountUser> {
     return this.write(async (tx) => {
       const now = await tx.now();
@@ -92,7 +144,7 @@ export class Accounts {
         if (err instanceof UniqueViolation) throw validationError({ login: ['has already been taken'] });
         throw err;
       }
-      await insertAudit(tx, 'user_create', actor, input.login, `role ${input.role}`, now);
+      if (actor) await insertAudit(tx, 'user_create', actor, input.login, `role ${input.role}`, now);
       return toAccountUser(r!);
     });
   }
@@ -278,65 +330,6 @@ export class Accounts {
       const { changes } = await tx.run('DELETE FROM sessions WHERE id_hash = ?', [idHash]);
       if (changes > 0 && actor) await insertAudit(tx, 'logout', actor, actor.login, null, now);
       return changes > 0;
-    });
-  }
-
-  recordAudit(
-    type: AuditType,
-    actor: AuditActor,
-    target: string | null,
-    detail: string | null,
-  ): Promise<void> {
-    return this.write(async (tx) => insertAudit(tx, type, actor, target, detail, await tx.now()));
-  }
-
-  listAudit(
-    filter: { type?: string; actor?: string; target?: string },
-    limit: number,
-    offset: number,
-  ): Promise<{ total: number; subtotal: number; events: AuditRow[] }> {
-    return this.read(async (q) => {
-      const clauses: string[] = [];
-      const params: unknown[] = [];
-      for (const [column, value] of [
-        ['event_type', filter.type],
-        ['actor_login', filter.actor],
-        ['target', filter.target],
-      ] as const) {
-        if (value !== undefined) {
-          clauses.push(`${column} = ?`);
-          params.push(value);
-        }
-      }
-      const where = clauses.length ? ` WHERE ${clauses.join(' AND ')}` : '';
-      const total = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM audit_events');
-      const subtotal = await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM audit_events${where}`, params);
-      const rows = await q.all<{
-        id: number;
-        event_type: string;
-        actor_login: string | null;
-        target: string | null;
-        detail: string | null;
-        address: string | null;
-        created_at: number;
-      }>(
-        `SELECT id, event_type, actor_login, target, detail, address, created_at FROM audit_events${where}
-         ORDER BY id DESC LIMIT ? OFFSET ?`,
-        [...params, limit, offset],
-      );
-      return {
-        total: Number(total?.n ?? 0),
-        subtotal: Number(subtotal?.n ?? 0),
-        events: rows.map((r) => ({
-          id: Number(r.id),
-          type: r.event_type,
-          actorLogin: r.actor_login,
-          target: r.target,
-          detail: r.detail,
-          address: r.address,
-          createdAt: Number(r.created_at),
-        })),
-      };
     });
   }
 }

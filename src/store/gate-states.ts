@@ -2,17 +2,11 @@
 // however many instances check the gate: the row is read under the lock's row lock and written,
 // with the event, only when the outcome differs. Also the members source the checkins gate uses
 // until lock members exist (src/gates/members-source.ts).
-import type { Run } from './accounts.js';
+import type { Run } from './sql.js';
+import type { GateOutcome, GateStateStore } from './store.js';
 import { insertEvents } from './lock-sql.js';
 
-export interface GateOutcome {
-  gate: string;
-  ok: boolean;
-  detail: string;
-  changedAt: number;
-}
-
-export class GateStates {
+export class GateStates implements GateStateStore {
   constructor(
     private readonly write: Run,
     private readonly read: Run,

@@ -12,7 +12,7 @@ import {
   toHolder,
   type HolderRecord,
   type LockRecord,
-} from './rows.js';
+} from './lock-rows.js';
 import type { Waiter } from '../lock/queue.js';
 import type { HostIdentity } from './store.js';
 

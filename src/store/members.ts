@@ -2,10 +2,11 @@
 // that needs them, listed for the API and the `checkins` gate, added and removed by operators
 // with an audit entry in the same transaction. A grant's own membership is written by
 // applyNext (src/store/lock-sql.ts) and PostgreSQL's host rule.
-import { insertAudit, type AuditActor, type Run } from './accounts.js';
+import { insertAudit } from './audit.js';
 import { membershipCutoff } from '../lock/members.js';
 import { findLockRecord } from './lock-sql.js';
-import type { Queryable, Tx } from './sql.js';
+import type { Queryable, Run, Tx } from './sql.js';
+import type { AuditActor, Member, MemberChange, MemberStore } from './store.js';
 
 /** A member row counts while an operator keeps it or its last acquire is within members_days. */
 const CURRENT = `(m.added_at IS NOT NULL OR m.last_acquired_at >= ? - l.members_days * CAST(86400000 AS BIGINT))`;
@@ -46,17 +47,6 @@ export async function countMembersOf(
   return counts;
 }
 
-export interface Member {
-  hostId: number;
-  name: string;
-  /** operator: kept until removed (it may have acquired too); acquired: ages out after members_days */
-  source: 'operator' | 'acquired';
-  lastAcquiredAt: number | null;
-  lastCheckinAt: number | null;
-  addedBy: string | null;
-  addedAt: number | null;
-}
-
 interface MemberRecord {
   host_id: number;
   name: string;
@@ -95,11 +85,7 @@ async function lockAndHost(tx: Tx, ref: string, hostName: string) {
   return { ok: true as const, lock, host };
 }
 
-export type MemberChange =
-  | { ok: true; lockName: string; member: Member | undefined }
-  | { ok: false; missing: 'lock' | 'host' | 'membership'; lockName?: string };
-
-export class LockMembers {
+export class LockMembers implements MemberStore {
   constructor(
     private readonly write: Run,
     private readonly read: Run,

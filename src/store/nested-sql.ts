@@ -11,7 +11,7 @@ import type { LockState } from '../lock/types.js';
 import { findLockRecord, loadHolders } from './lock-sql.js';
 import { countMembers } from './members.js';
 import { membershipCutoff } from '../lock/members.js';
-import { LOCK_COLUMNS, toLockState, type LockRecord } from './rows.js';
+import { LOCK_COLUMNS, toLockState, type LockRecord } from './lock-rows.js';
 import type { Queryable, Tx } from './sql.js';
 
 /** The ancestors of a lock whose parent is `parentId`, nearest first, each row taken for update. */

@@ -2,36 +2,14 @@
 // disabled, how many hosts checked in lately, and acquisitions and refusals per hour. Counts
 // only, each one indexed query, so the overview stays cheap with thousands of locks; the one
 // exception, "outside window", evaluates the calendars of the locks that have one.
-import type { Run } from './accounts.js';
-import { toEventRow, type EventRecord } from './rows.js';
-import type { EventRow } from './store.js';
+import { EVENT_COLUMNS, toEventRow, type EventRecord } from './events.js';
+import type { Run } from './sql.js';
+import type { EventRow, HourlyActivity, OverviewCounts, OverviewStore } from './store.js';
 import { lockIdsOutsideWindow } from './window-state.js';
-
-export interface OverviewCounts {
-  locks: number;
-  held: number;
-  stale: number;
-  /** locks with at least one live blocking acquire queued */
-  waiting: number;
-  disabled: number;
-  /** locks whose calendar refuses new holders now (src/store/window-state.ts) */
-  outsideWindow: number;
-  /** locks with a health gate whose last check failed (search: gate = failing) */
-  gateFailing: number;
-  hosts: number;
-  hostsCheckedIn: number;
-}
-
-export interface HourlyActivity {
-  /** the hour's start, ms since the epoch (UTC) */
-  hour: number;
-  acquisitions: number;
-  refusals: number;
-}
 
 const HOUR_MS = 3_600_000;
 
-export class Overview {
+export class Overview implements OverviewStore {
   constructor(private readonly read: Run) {}
 
   counts(staleAfterMs: number, checkinWithinMs: number): Promise<OverviewCounts & { now: number }> {
@@ -100,7 +78,7 @@ export class Overview {
         hostName,
       ]);
       const records = await q.all<EventRecord>(
-        `SELECT id, lock_id, lock_name, event_type, host_name, user_login, detail, created_at
+        `SELECT ${EVENT_COLUMNS}
          FROM lock_events WHERE host_name = ? ORDER BY id DESC LIMIT ?`,
         [hostName, limit],
       );

@@ -1,5 +1,9 @@
-// Compiles a parsed lock search into a parameterised WHERE clause over `locks l`.
-import type { LockFilter } from '../search/parse.js';
+// Compiles a parsed search (src/search/parse.ts) into a parameterised WHERE clause: the one
+// compiler for both lists that take the search syntax, locks (over `locks l`) and hosts (over
+// `hosts ho`). The connectives, comparisons and escaping are shared; what each field means is
+// the table's (`SearchTable`), and a field a table lacks is an invalid_search naming it.
+import { AppError } from '../errors.js';
+import type { BoolField, LockFilter, TextField } from '../search/parse.js';
 import type { Dialect } from './sql.js';
 
 export interface SqlFragment {
@@ -7,9 +11,74 @@ export interface SqlFragment {
   params: unknown[];
 }
 
+export interface FilterContext {
+  /** holders refreshed before this are stale */
+  staleCutoff: number;
+  /** the database clock */
+  now: number;
+  /** ids of the locks outside their window now; only needed when the filter asks (usesWindowState) */
+  outsideWindow?: readonly number[];
+}
+
+/** What the search's fields mean over one table. */
+export interface SearchTable {
+  /** `field = true` */
+  bool(field: BoolField, ctx: FilterContext): SqlFragment;
+  /** `field` compared by `cmp` (`= ?` or a LIKE with one parameter) */
+  text(field: TextField, cmp: string): string;
+  /** `window = closed` */
+  outsideWindow(dialect: Dialect, ctx: FilterContext): SqlFragment;
+  /** `gate = failing` */
+  gateFailing(): SqlFragment;
+}
+
 function likePattern(value: string): string {
   return `%${value.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
 }
+
+const negated = (f: SqlFragment): SqlFragment => ({ sql: `(NOT ${f.sql})`, params: f.params });
+
+export function compileFilter(
+  filter: LockFilter,
+  dialect: Dialect,
+  ctx: FilterContext,
+  table: SearchTable = LOCK_SEARCH,
+): SqlFragment {
+  switch (filter.kind) {
+    case 'and':
+    case 'or': {
+      const left = compileFilter(filter.left, dialect, ctx, table);
+      const right = compileFilter(filter.right, dialect, ctx, table);
+      return {
+        sql: `(${left.sql} ${filter.kind.toUpperCase()} ${right.sql})`,
+        params: [...left.params, ...right.params],
+      };
+    }
+    case 'not':
+      return negated(compileFilter(filter.inner, dialect, ctx, table));
+    case 'window': {
+      const closed = table.outsideWindow(dialect, ctx);
+      return filter.closed ? closed : negated(closed);
+    }
+    case 'gate': {
+      const failing = table.gateFailing();
+      return filter.failing ? failing : negated(failing);
+    }
+    case 'bool': {
+      const isTrue = table.bool(filter.field, ctx);
+      return filter.value ? isTrue : negated(isTrue);
+    }
+    case 'text': {
+      const exact = filter.op === 'eq' || filter.op === 'ne';
+      const like = dialect === 'postgres' ? 'ILIKE' : 'LIKE';
+      const sql = table.text(filter.field, exact ? '= ?' : `${like} ? ESCAPE '\\'`);
+      const compared = { sql, params: [exact ? filter.value : likePattern(filter.value)] };
+      return filter.op === 'ne' || filter.op === 'notlike' ? negated(compared) : compared;
+    }
+  }
+}
+
+// ---- locks ----
 
 const HOLDER_EXISTS = 'EXISTS (SELECT 1 FROM lock_holders lh WHERE lh.lock_id = l.id';
 // a live blocking acquire: before its deadline, on an instance that is still alive (as the
@@ -22,15 +91,6 @@ const WAITER_EXISTS = `EXISTS (SELECT 1 FROM lock_waiters w JOIN instances i ON 
 const GATE_FAILING = `(l.gates IS NOT NULL AND EXISTS (SELECT 1 FROM lock_gate_states g
   WHERE g.lock_id = l.id AND g.ok = ?))`;
 
-export interface FilterContext {
-  /** holders refreshed before this are stale */
-  staleCutoff: number;
-  /** the database clock */
-  now: number;
-  /** ids of the locks outside their window now; only needed when the filter asks (usesWindowState) */
-  outsideWindow?: readonly number[];
-}
-
 /** `l.id` among a list of ids, as one parameter (a JSON array), however long the list. */
 function idIn(ids: readonly number[], dialect: Dialect): SqlFragment {
   const sql =
@@ -40,52 +100,63 @@ function idIn(ids: readonly number[], dialect: Dialect): SqlFragment {
   return { sql, params: [JSON.stringify(ids)] };
 }
 
-export function compileFilter(filter: LockFilter, dialect: Dialect, ctx: FilterContext): SqlFragment {
-  const staleCutoff = ctx.staleCutoff;
-  switch (filter.kind) {
-    case 'and':
-    case 'or': {
-      const left = compileFilter(filter.left, dialect, ctx);
-      const right = compileFilter(filter.right, dialect, ctx);
-      return {
-        sql: `(${left.sql} ${filter.kind.toUpperCase()} ${right.sql})`,
-        params: [...left.params, ...right.params],
-      };
+export const LOCK_SEARCH: SearchTable = {
+  bool(field, ctx) {
+    switch (field) {
+      case 'waiting':
+        return { sql: WAITER_EXISTS, params: [ctx.now, ctx.now] };
+      case 'enabled':
+        return { sql: 'l.enabled = ?', params: [true] };
+      case 'locked':
+        return { sql: `${HOLDER_EXISTS})`, params: [] };
+      case 'stale':
+        return { sql: `${HOLDER_EXISTS} AND lh.refreshed_at < ?)`, params: [ctx.staleCutoff] };
     }
-    case 'not': {
-      const inner = compileFilter(filter.inner, dialect, ctx);
-      return { sql: `(NOT ${inner.sql})`, params: inner.params };
+  },
+  text(field, cmp) {
+    return field === 'host'
+      ? `${HOLDER_EXISTS} AND lh.host_id IN (SELECT ho.id FROM hosts ho WHERE ho.name ${cmp}))`
+      : `l.${field} ${cmp}`;
+  },
+  outsideWindow(dialect, ctx) {
+    if (!ctx.outsideWindow) throw new Error('window search compiled without the window state');
+    return idIn(ctx.outsideWindow, dialect);
+  },
+  gateFailing() {
+    return { sql: GATE_FAILING, params: [false] };
+  },
+};
+
+// ---- hosts: `name`/`host` match the host's name, `locked` means it holds a lock, `stale` that
+// it holds a stale one, `enabled` is `can_acquire_locks` ----
+
+const HOLDS = 'EXISTS (SELECT 1 FROM lock_holders lh WHERE lh.host_id = ho.id';
+
+const hostsHaveNo = (what: string, hint = '') =>
+  new AppError('invalid_search', `Invalid search query: hosts have no '${what}'${hint}`);
+const USE_INSTEAD = '; use name, locked, stale or enabled';
+
+export const HOST_SEARCH: SearchTable = {
+  bool(field, ctx) {
+    switch (field) {
+      case 'waiting':
+        throw hostsHaveNo('waiting', USE_INSTEAD);
+      case 'enabled':
+        return { sql: 'ho.can_acquire_locks = ?', params: [true] };
+      case 'locked':
+        return { sql: `${HOLDS})`, params: [] };
+      case 'stale':
+        return { sql: `${HOLDS} AND lh.refreshed_at < ?)`, params: [ctx.staleCutoff] };
     }
-    case 'window': {
-      if (!ctx.outsideWindow) throw new Error('window search compiled without the window state');
-      const closed = idIn(ctx.outsideWindow, dialect);
-      return filter.closed ? closed : { sql: `(NOT ${closed.sql})`, params: closed.params };
-    }
-    case 'gate':
-      return { sql: filter.failing ? GATE_FAILING : `(NOT ${GATE_FAILING})`, params: [false] };
-    case 'bool': {
-      if (filter.field === 'waiting') {
-        return { sql: filter.value ? WAITER_EXISTS : `(NOT ${WAITER_EXISTS})`, params: [ctx.now, ctx.now] };
-      }
-      const sql =
-        filter.field === 'enabled'
-          ? 'l.enabled = ?'
-          : filter.field === 'locked'
-            ? `${HOLDER_EXISTS})`
-            : `${HOLDER_EXISTS} AND lh.refreshed_at < ?)`;
-      const params = filter.field === 'enabled' ? [true] : filter.field === 'stale' ? [staleCutoff] : [];
-      return { sql: filter.value ? sql : `(NOT ${sql})`, params };
-    }
-    case 'text': {
-      const like = dialect === 'postgres' ? 'ILIKE' : 'LIKE';
-      const negate = filter.op === 'ne' || filter.op === 'notlike';
-      const cmp = filter.op === 'eq' || filter.op === 'ne' ? '= ?' : `${like} ? ESCAPE '\\'`;
-      const value = filter.op === 'eq' || filter.op === 'ne' ? filter.value : likePattern(filter.value);
-      const sql =
-        filter.field === 'host'
-          ? `${HOLDER_EXISTS} AND lh.host_id IN (SELECT ho.id FROM hosts ho WHERE ho.name ${cmp}))`
-          : `l.${filter.field} ${cmp}`;
-      return { sql: negate ? `(NOT ${sql})` : sql, params: [value] };
-    }
-  }
-}
+  },
+  text(field, cmp) {
+    if (field === 'type') throw hostsHaveNo('type', USE_INSTEAD);
+    return `ho.name ${cmp}`;
+  },
+  outsideWindow() {
+    throw hostsHaveNo('window');
+  },
+  gateFailing() {
+    throw hostsHaveNo('gate');
+  },
+};

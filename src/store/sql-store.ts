@@ -8,8 +8,11 @@ import { waitersToWake } from '../lock/wake.js';
 import { StoreHealth, isUnavailableError, unavailable } from './health.js';
 import { StoreTimings, type StoreCall, type StoreCallKind } from './timings.js';
 import { eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
-import { HostDirectory } from './accounts-hosts.js';
-import { Accounts, insertAudit } from './accounts.js';
+import { HostDirectory } from './hosts.js';
+import { Accounts } from './accounts.js';
+import { AuditTrail, insertAudit } from './audit.js';
+import { LockEvents } from './events.js';
+import { readDiagnosis, readLockStats } from './stats.js';
 import { Overview } from './overview.js';
 import { GateStates } from './gate-states.js';
 import { WebhookFeed } from './webhook-feed.js';
@@ -42,7 +45,6 @@ import {
 import { readStoredPause, writeGlobalPause } from './settings-sql.js';
 import { DATABASE_READS, type LockReads } from './lock-reads.js';
 import type { Pause } from '../lock/calendar.js';
-import type { AuditActor } from './accounts.js';
 import { type Tx } from './sql.js';
 import { countMembers, countMembersOf, LockMembers } from './members.js';
 import { DEFAULT_MEMBERS_DAYS, membersAdded, membershipCutoff, withMembersCount } from '../lock/members.js';
@@ -60,22 +62,13 @@ import {
   blackoutsColumn,
   gatesColumn,
   windowsColumn,
-  toEventRow,
   toLockState,
-  toUserRow,
-  type EventRecord,
-  type HostRecord,
-  HOST_COLUMNS,
-  toHostRow,
   type LockRecord,
-  type UserRecord,
-} from './rows.js';
+} from './lock-rows.js';
 import type {
+  AuditActor,
   LockStats,
-  EventFilter,
-  EventRow,
   HostIdentity,
-  HostRow,
   ListLocksQuery,
   HostLockMutation,
   HostLockOp,
@@ -85,9 +78,7 @@ import type {
   LockOpContext,
   LockOpResult,
   NewLock,
-  Role,
   Store,
-  UserRow,
 } from './store.js';
 
 export abstract class SqlStore implements Store {
@@ -206,8 +197,16 @@ export abstract class SqlStore implements Store {
     });
   }
 
-  // The accounts SQL lives in its own files; it runs through this store's transactions.
+  // The other families' SQL lives in their own files; it runs through this store's transactions.
   readonly accounts = new Accounts(
+    (fn) => this.write(fn),
+    (fn) => this.read(fn),
+  );
+  readonly audit = new AuditTrail(
+    (fn) => this.write(fn),
+    (fn) => this.read(fn),
+  );
+  readonly events = new LockEvents(
     (fn) => this.write(fn),
     (fn) => this.read(fn),
   );
@@ -293,85 +292,11 @@ export abstract class SqlStore implements Store {
   }
 
   async diagnose(): Promise<{ appliedMigrations: number[]; clock: number }> {
-    return this.read(async (q) => {
-      const clock = await q.now();
-      let appliedMigrations: number[] = [];
-      try {
-        const rows = await q.all<{ version: number }>(
-          'SELECT version FROM schema_migrations ORDER BY version',
-        );
-        appliedMigrations = rows.map((r) => Number(r.version));
-      } catch {
-        // no schema_migrations table: a database keyholder never migrated
-      }
-      return { appliedMigrations, clock };
-    });
+    return this.read(readDiagnosis);
   }
 
   async lockStats(staleAfterMs: number, namedLimit = 0): Promise<LockStats> {
-    return this.read(async (q) => {
-      const now = await q.now();
-      // stale locks first, then the longest held: the ones an operator looks for by name
-      const held =
-        namedLimit > 0
-          ? await q.all<{ name: string; holders: number; heldSince: number; stale: number }>(
-              `SELECT l.name, COUNT(*) AS holders, MIN(h.acquired_at) AS "heldSince",
-                 CASE WHEN MIN(h.refreshed_at) < ? THEN 1 ELSE 0 END AS stale
-               FROM lock_holders h JOIN locks l ON l.id = h.lock_id
-               GROUP BY l.id, l.name
-               ORDER BY stale DESC, "heldSince", l.name
-               LIMIT ?`,
-              [now - staleAfterMs, namedLimit],
-            )
-          : [];
-      const row = await q.get<Record<string, number>>(
-        `SELECT
-           (SELECT COUNT(*) FROM locks) AS locks,
-           (SELECT COUNT(DISTINCT lock_id) FROM lock_holders) AS "locksHeld",
-           (SELECT COUNT(*) FROM lock_holders) AS holders,
-           (SELECT COUNT(DISTINCT lock_id) FROM lock_holders WHERE refreshed_at < ?) AS "locksStale",
-           (SELECT COUNT(*) FROM lock_waiters w JOIN instances i ON i.id = w.instance_id
-             WHERE w.deadline > ? AND i.expires_at > ?) AS waiters,
-           (SELECT COUNT(*) FROM hosts) AS hosts,
-           (SELECT COUNT(*) FROM lock_events) AS events,
-           (SELECT COUNT(*) FROM webhook_cursors WHERE attempts > 0) AS "webhooksFailing",
-           (SELECT COUNT(*) FROM instances WHERE expires_at > ?) AS "instancesAlive"`,
-        [now - staleAfterMs, now, now, now],
-      );
-      const n = (v: unknown) => Number(v ?? 0);
-      return {
-        locks: n(row?.locks),
-        locksHeld: n(row?.locksHeld),
-        holders: n(row?.holders),
-        locksStale: n(row?.locksStale),
-        waiters: n(row?.waiters),
-        hosts: n(row?.hosts),
-        events: n(row?.events),
-        webhooksFailing: n(row?.webhooksFailing),
-        instancesAlive: n(row?.instancesAlive),
-        now,
-        held: held.map((h) => ({
-          name: h.name,
-          holders: n(h.holders),
-          heldSince: n(h.heldSince),
-          stale: n(h.stale) === 1,
-        })),
-      };
-    });
-  }
-
-  async expireAudit(days: number): Promise<number> {
-    return this.write(async (tx) => {
-      const cutoff = (await tx.now()) - days * 86_400_000;
-      return (await tx.run('DELETE FROM audit_events WHERE created_at < ?', [cutoff])).changes;
-    });
-  }
-
-  async expireEvents(days: number): Promise<number> {
-    return this.write(async (tx) => {
-      const cutoff = (await tx.now()) - days * 86_400_000;
-      return (await tx.run('DELETE FROM lock_events WHERE created_at < ?', [cutoff])).changes;
-    });
+    return this.read((q) => readLockStats(q, staleAfterMs, namedLimit));
   }
 
   lockOp<T>(op: LockOp<T>): Promise<LockOpResult<T> | undefined> {
@@ -786,98 +711,9 @@ export abstract class SqlStore implements Store {
     });
   }
 
-  async listEvents(
-    lockId: number,
-    limit: number,
-    offset: number,
-    filter: EventFilter = {},
-  ): Promise<{ total: number; subtotal: number; events: EventRow[] }> {
-    return this.read(async (q) => {
-      const total = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM lock_events WHERE lock_id = ?', [
-        lockId,
-      ]);
-      // lock_events_lock (lock_id, id) narrows to the lock's events, newest first; type and host
-      // are checked on those rows only (a lock's events are bounded by the retention)
-      const where = ['lock_id = ?'];
-      const params: unknown[] = [lockId];
-      if (filter.types?.length) {
-        where.push(`event_type IN (${filter.types.map(() => '?').join(', ')})`);
-        params.push(...filter.types);
-      }
-      if (filter.host !== undefined) {
-        where.push('host_name = ?');
-        params.push(filter.host);
-      }
-      const filtered = where.length > 1;
-      const subtotal = filtered
-        ? await q.get<{ n: number }>(
-            `SELECT COUNT(*) AS n FROM lock_events WHERE ${where.join(' AND ')}`,
-            params,
-          )
-        : total;
-      const records = await q.all<EventRecord>(
-        `SELECT id, lock_id, lock_name, event_type, host_name, user_login, detail, created_at
-         FROM lock_events WHERE ${where.join(' AND ')} ORDER BY id DESC LIMIT ? OFFSET ?`,
-        [...params, limit, offset],
-      );
-      return {
-        total: Number(total?.n ?? 0),
-        subtotal: Number(subtotal?.n ?? 0),
-        events: records.map(toEventRow),
-      };
-    });
-  }
-
   async touchHost(host: HostIdentity): Promise<HostRef> {
     // the lock operations' check-in: on SQLite a host's look at a lock keeps what the writer remembers
     return this.write(async (tx) => this.lockReads.checkIn(tx, host, await tx.now()), true);
-  }
-
-  async getHost(name: string): Promise<HostRow | undefined> {
-    return this.read(async (q) => {
-      const r = await q.get<HostRecord>(`SELECT ${HOST_COLUMNS} FROM hosts WHERE name = ?`, [name]);
-      return r ? toHostRow(r) : undefined;
-    });
-  }
-
-  async setHostCanAcquire(name: string, canAcquireLocks: boolean): Promise<HostRow | undefined> {
-    return this.write(async (tx) => {
-      const r = await tx.get<HostRecord>(
-        `UPDATE hosts SET can_acquire_locks = ? WHERE name = ? RETURNING ${HOST_COLUMNS}`,
-        [canAcquireLocks, name],
-      );
-      return r ? toHostRow(r) : undefined;
-    });
-  }
-
-  async getUser(login: string): Promise<UserRow | undefined> {
-    return this.read(async (q) => {
-      const r = await q.get<UserRecord>(
-        'SELECT id, login, password_hash, role, created_at FROM users WHERE login = ?',
-        [login],
-      );
-      return r ? toUserRow(r) : undefined;
-    });
-  }
-
-  async createUser(login: string, passwordHash: string, role: Role): Promise<UserRow> {
-    return this.write(async (tx) => {
-      const now = await tx.now();
-      const r = await insertUnique(
-        tx,
-        `INSERT INTO users (login, password_hash, role, created_at, updated_at) VALUES (?, ?, ?, ?, ?)
-         RETURNING id, login, password_hash, role, created_at`,
-        [login, passwordHash, role, now, now],
-        'login',
-      );
-      return toUserRow(r as UserRecord);
-    });
-  }
-
-  async countUsers(): Promise<number> {
-    return this.read(async (q) =>
-      Number((await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM users'))?.n ?? 0),
-    );
   }
 }
 

@@ -23,6 +23,9 @@ export interface Tx extends Queryable {
   defer(sql: string, params?: unknown[]): Promise<void>;
 }
 
+/** How a family of store statements gets a transaction (write) or a committed read from the store. */
+export type Run = <T>(fn: (tx: Tx) => Promise<T>) => Promise<T>;
+
 /** Thrown by a dialect when a UNIQUE constraint rejects a write, so callers can answer 422. */
 export class UniqueViolation extends Error {
   constructor(readonly constraint: string) {

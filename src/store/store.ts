@@ -1,24 +1,29 @@
-// The Store: everything keyholder keeps, behind one interface with a SQLite and a PostgreSQL
-// implementation. Every lock state change runs `decide` inside one transaction that holds
-// the lock's row, so check-and-set is atomic across requests and server instances.
-import type { Actor, EventDraft, EventType, HostRef, LockState } from '../lock/types.js';
-import type { ChainChange, Family } from '../lock/nested.js';
-import type { ParentTarget } from './nested-sql.js';
+// The Store's interfaces, one per table family, composed into `Store`: everything keyholder
+// keeps, with a SQLite and a PostgreSQL implementation (src/store/sql-store.ts and the family
+// files it composes). Only interfaces and the shapes they pass: the implementations import this
+// file, never the other way round (test/unit/store-cycles.test.ts). Every lock state change
+// runs `decide` inside one transaction that holds the lock's row, so check-and-set is atomic
+// across requests and server instances.
+import type { Actor, EventDraft, HostRef, LockState } from '../lock/types.js';
+import type { ChainChange, Family, ParentTarget } from '../lock/nested.js';
 import type { HostRule, Verdict } from '../lock/host-rules.js';
 import type { Pause } from '../lock/calendar.js';
 import type { Waiter } from '../lock/queue.js';
 import type { LockFilter } from '../search/parse.js';
+import type { GateDefinition, GateVerdicts } from '../lock/gates.js';
+import type { AccountStore, AuditActor, AuditLog, AuditType } from './interfaces/accounts.js';
+import type { HostStore } from './interfaces/hosts.js';
+import type { EventLog, EventFeed, OverviewStore } from './interfaces/events.js';
+// leaves: none of these imports a file that imports this one
 import type { ExportDocument } from './backup.js';
 import type { LockImport, LockImportCounts } from './lock-import.js';
-import type { HostDirectory } from './accounts-hosts.js';
-import type { Accounts, AuditActor, AuditType } from './accounts.js';
-import type { Overview } from './overview.js';
-import type { LockMembers } from './members.js';
-import type { WebhookFeed } from './webhook-feed.js';
-import type { GateStates } from './gate-states.js';
-import type { GateDefinition, GateVerdicts } from '../lock/gates.js';
 import type { StoreHealth } from './health.js';
 import type { StoreTimings } from './timings.js';
+
+// The other families' interfaces, so every caller imports the Store's shapes from here.
+export type * from './interfaces/accounts.js';
+export type * from './interfaces/hosts.js';
+export type * from './interfaces/events.js';
 
 export interface HostIdentity {
   name: string;
@@ -150,35 +155,6 @@ export interface ListLocksQuery {
   staleAfterMs: number;
 }
 
-/** Narrows a lock's events (GET …/dlmlock_events?type=&host=); absent parts match all. */
-export interface EventFilter {
-  /** any of these event types */
-  types?: readonly EventType[];
-  /** the host named in the event, exactly */
-  host?: string;
-}
-
-export interface EventRow {
-  id: number;
-  lockId: number | null;
-  lockName: string;
-  type: string;
-  hostName: string | null;
-  userLogin: string | null;
-  detail: string | null;
-  createdAt: number;
-}
-
-export interface HostRow {
-  id: number;
-  name: string;
-  canAcquireLocks: boolean;
-  createdAt: number;
-  lastCheckinAt: number | null;
-}
-
-export type Role = 'viewer' | 'operator' | 'admin';
-
 export interface LockStats {
   locks: number;
   /** locks with at least one holder */
@@ -209,15 +185,9 @@ export interface HeldLock {
   stale: boolean;
 }
 
-export interface UserRow {
-  id: number;
-  login: string;
-  passwordHash: string;
-  role: Role;
-  createdAt: number;
-}
+// ---- the server's own life: connection, readiness, instances, exclusive jobs ----
 
-export interface Store {
+export interface StoreLifecycle {
   readonly dialect: 'sqlite' | 'postgres';
   migrate(): Promise<void>;
   close(): Promise<void>;
@@ -242,7 +212,19 @@ export interface Store {
   heartbeat(leaseMs: number, firstRun?: boolean): Promise<void>;
   /** at a clean shutdown: this instance's row and queue entries go */
   retireInstance(): Promise<void>;
+  /**
+   * Called after every write transaction of this instance has committed (locks, events, hosts,
+   * accounts alike): a cheap in-process wake-up for readers of the event stream. Other
+   * instances' writes are not reported here.
+   */
+  onWrite(listener: () => void): () => void;
+  /** runs `fn` unless another instance is running the job of that name; false if skipped */
+  runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
+}
 
+// ---- locks ----
+
+export interface LockStore {
   /** runs `op.decide` on the lock's row in one transaction; undefined when there is no such lock */
   lockOp<T>(op: LockOp<T>): Promise<LockOpResult<T> | undefined>;
   /**
@@ -264,16 +246,69 @@ export interface Store {
    * places are free, see `waitersToWake`); undefined means any waiter of the lock may.
    */
   onLockChanged(listener: (lockId: number | null, wake?: readonly number[]) => void): () => void;
-  /**
-   * Called after every write transaction of this instance has committed (locks, events, hosts,
-   * accounts alike): a cheap in-process wake-up for readers of the event stream. Other
-   * instances' writes are not reported here.
-   */
-  onWrite(listener: () => void): () => void;
-  /** runs `fn` unless another instance is running the job of that name; false if skipped */
-  runExclusive(job: string, fn: () => Promise<void>): Promise<boolean>;
   /** locks with a lease or a queued waiter past its time (or on a dead instance), for the expiry job */
   findExpiredLocks(limit: number): Promise<number[]>;
+  /** the stored global pause (even when its time has passed) and the database's clock */
+  getGlobalPause(): Promise<{ pause: Pause | null; now: number }>;
+  /** sets (null: lifts) the global pause, with an audit entry in the same transaction */
+  setGlobalPause(pause: Pause | null, actor: AuditActor): Promise<{ pause: Pause | null; now: number }>;
+  getLock(ref: string): Promise<LockState | undefined>;
+  listLocks(q: ListLocksQuery): Promise<{ total: number; subtotal: number; locks: LockState[]; now: number }>;
+  createLock(input: NewLock, actor: Actor): Promise<LockState>;
+  /** registers (if allowed) and touches `last_checkin_at`; throws unknown_host otherwise */
+  touchHost(host: HostIdentity): Promise<HostRef>;
+}
+
+/** A lock's members: list, operators' additions and removals, the checkins gate's query. */
+export interface MemberStore {
+  /** A page of a lock's current members, by name; undefined when there is no such lock. */
+  list(
+    ref: string,
+    limit: number,
+    offset: number,
+  ): Promise<{ lockId: number; lockName: string; total: number; members: Member[]; now: number } | undefined>;
+  /** Every current member with its last check-in: what the `checkins` gate judges. */
+  current(lockId: number): Promise<{ members: Member[]; now: number }>;
+  add(ref: string, hostName: string, actor: AuditActor): Promise<MemberChange>;
+  remove(ref: string, hostName: string, actor: AuditActor): Promise<MemberChange>;
+}
+
+export interface Member {
+  hostId: number;
+  name: string;
+  /** operator: kept until removed (it may have acquired too); acquired: ages out after members_days */
+  source: 'operator' | 'acquired';
+  lastAcquiredAt: number | null;
+  lastCheckinAt: number | null;
+  addedBy: string | null;
+  addedAt: number | null;
+}
+
+export type MemberChange =
+  | { ok: true; lockName: string; member: Member | undefined }
+  | { ok: false; missing: 'lock' | 'host' | 'membership'; lockName?: string };
+
+/** Health gates' last outcomes, and a `gate` event once per change (src/store/gate-states.ts). */
+export interface GateStateStore {
+  /**
+   * Records `ok` as the gate's outcome; when it differs from the recorded one (or none was
+   * recorded), also a `gate` event on the lock with `eventDetail`. True when it changed.
+   * A lock deleted meanwhile records nothing.
+   */
+  record(lockId: number, gate: string, ok: boolean, eventDetail: string): Promise<boolean>;
+  outcomes(lockId: number): Promise<GateOutcome[]>;
+}
+
+export interface GateOutcome {
+  gate: string;
+  ok: boolean;
+  detail: string;
+  changedAt: number;
+}
+
+// ---- backup, diagnosis and statistics over every table ----
+
+export interface MaintenanceStore {
   /** `keyholder export`: every table that matters, from one consistent snapshot */
   exportData(): Promise<ExportDocument>;
   /** `keyholder import`: into an empty database only, in one transaction; rows per table */
@@ -284,45 +319,24 @@ export interface Store {
   diagnose(): Promise<{ appliedMigrations: number[]; clock: number }>;
   /** counts for /metrics, read in one go, with up to `namedLimit` held locks by name */
   lockStats(staleAfterMs: number, namedLimit?: number): Promise<LockStats>;
-  /** deletes lock events older than `days` by the database clock; returns how many */
-  expireEvents(days: number): Promise<number>;
-  /** the same for the audit trail */
-  expireAudit(days: number): Promise<number>;
-  /** the stored global pause (even when its time has passed) and the database's clock */
-  getGlobalPause(): Promise<{ pause: Pause | null; now: number }>;
-  /** sets (null: lifts) the global pause, with an audit entry in the same transaction */
-  setGlobalPause(pause: Pause | null, actor: AuditActor): Promise<{ pause: Pause | null; now: number }>;
-  getLock(ref: string): Promise<LockState | undefined>;
-  listLocks(q: ListLocksQuery): Promise<{ total: number; subtotal: number; locks: LockState[]; now: number }>;
-  createLock(input: NewLock, actor: Actor): Promise<LockState>;
-  /** newest first; `total` counts all the lock's events, `subtotal` those the filter lets through */
-  listEvents(
-    lockId: number,
-    limit: number,
-    offset: number,
-    filter?: EventFilter,
-  ): Promise<{ total: number; subtotal: number; events: EventRow[] }>;
+}
 
-  /** registers (if allowed) and touches `last_checkin_at`; throws unknown_host otherwise */
-  touchHost(host: HostIdentity): Promise<HostRef>;
-  getHost(name: string): Promise<HostRow | undefined>;
-  /** false bars the host from acquiring any lock (412) */
-  setHostCanAcquire(name: string, canAcquireLocks: boolean): Promise<HostRow | undefined>;
-
-  getUser(login: string): Promise<UserRow | undefined>;
-  createUser(login: string, passwordHash: string, role: Role): Promise<UserRow>;
-  countUsers(): Promise<number>;
-
-  /** users, API tokens, UI sessions and the audit trail (src/store/accounts.ts) */
-  readonly accounts: Accounts;
-  /** the hosts API: listing, admin-added hosts, can_acquire_locks (src/store/accounts-hosts.ts) */
-  readonly hostDirectory: HostDirectory;
-  /** a lock's members: list, operators' additions and removals, the checkins gate's query */
-  readonly lockMembers: LockMembers;
-  /** the web UI's overview counts and hourly activity (src/store/overview.ts) */
-  readonly overview: Overview;
+/** Everything keyholder keeps: the lock operations directly, the other families by name. */
+export interface Store extends StoreLifecycle, LockStore, MaintenanceStore {
+  /** users, API tokens and UI sessions (src/store/accounts.ts) */
+  readonly accounts: AccountStore;
+  /** the audit trail (src/store/audit.ts) */
+  readonly audit: AuditLog;
+  /** the hosts API: listing, admin-added hosts, can_acquire_locks (src/store/hosts.ts) */
+  readonly hostDirectory: HostStore;
+  /** a lock's events as the API lists them, and their retention (src/store/events.ts) */
+  readonly events: EventLog;
   /** the event stream as webhooks read it, and the stale scan (src/store/webhook-feed.ts) */
-  readonly webhookFeed: WebhookFeed;
+  readonly webhookFeed: EventFeed;
+  /** the web UI's overview counts and hourly activity (src/store/overview.ts) */
+  readonly overview: OverviewStore;
+  /** a lock's members: list, operators' additions and removals, the checkins gate's query */
+  readonly lockMembers: MemberStore;
   /** health gates' last outcomes and `gate` events once per change (src/store/gate-states.ts) */
-  readonly gateStates: GateStates;
+  readonly gateStates: GateStateStore;
 }

@@ -2,10 +2,10 @@
 // lock requests never wait for a receiver and a restart resumes where delivery stopped; and
 // the stale scan, which records a `stale` event once per holder that went past stale_after.
 import { eventFor } from '../lock/types.js';
-import type { Run } from './accounts.js';
 import { insertEvents } from './lock-sql.js';
-import { toEventRow, type EventRecord } from './rows.js';
-import type { EventRow } from './store.js';
+import { EVENT_COLUMNS, toEventRow, type EventRecord } from './events.js';
+import type { Run } from './sql.js';
+import type { EventFeed, EventRow, WebhookCursor } from './store.js';
 
 /**
  * How old an event must be before a reader that follows the feed by id takes it: PostgreSQL
@@ -14,12 +14,6 @@ import type { EventRow } from './store.js';
  * wait this long.
  */
 export const EVENT_SETTLE_MS = 1000;
-
-export interface WebhookCursor {
-  lastEventId: number;
-  attempts: number;
-  nextAttemptAt: number | null;
-}
 
 const CURSOR_SELECT = 'SELECT last_event_id, attempts, next_attempt_at FROM webhook_cursors WHERE target = ?';
 type CursorRecord = { last_event_id: number; attempts: number; next_attempt_at: number | null };
@@ -36,7 +30,7 @@ function toCursor(r: {
   };
 }
 
-export class WebhookFeed {
+export class WebhookFeed implements EventFeed {
   constructor(
     private readonly write: Run,
     private readonly read: Run,
@@ -86,7 +80,7 @@ export class WebhookFeed {
     return this.read(async (q) => {
       const now = await q.now();
       const records = await q.all<EventRecord>(
-        `SELECT id, lock_id, lock_name, event_type, host_name, user_login, detail, created_at
+        `SELECT ${EVENT_COLUMNS}
          FROM lock_events WHERE id > ? AND created_at <= ? ORDER BY id LIMIT ?`,
         [afterId, now - settleMs, limit],
       );
@@ -99,7 +93,7 @@ export class WebhookFeed {
     return this.read(async (q) => {
       const now = await q.now();
       const records = await q.all<EventRecord>(
-        `SELECT id, lock_id, lock_name, event_type, host_name, user_login, detail, created_at
+        `SELECT ${EVENT_COLUMNS}
          FROM lock_events WHERE created_at <= ? ORDER BY id DESC LIMIT ?`,
         [now - settleMs, limit],
       );

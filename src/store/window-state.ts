@@ -6,7 +6,7 @@
 // locks); only the candidates come back and are evaluated. While the global pause holds, every
 // lock is refused, and all are counted.
 import { isOutsideWindow } from '../lock/outside-window.js';
-import { LOCK_COLUMNS, toLockState, type LockRecord } from './rows.js';
+import { LOCK_COLUMNS, toLockState, type LockRecord } from './lock-rows.js';
 import { readGlobalPause } from './settings-sql.js';
 import type { Queryable } from './sql.js';
 

@@ -37,7 +37,7 @@ describe('certificates that do not verify', () => {
     expect(r.status).toBe(401);
     expect(r.json.error.message).toMatch(/client certificate was not accepted/);
     expect(r.json.error.message).toMatch(reason);
-    expect(await s.server.store.getHost('timewarp01')).toBeUndefined();
+    expect(await s.server.store.hostDirectory.getByName('timewarp01')).toBeUndefined();
     expect((await s.asAdmin('GET', '/api/dlmlocks/tw')).status).toBe(404);
   });
 

@@ -146,7 +146,11 @@ describe.each(STORES)('lock semantics on %s', (kind) => {
   it('a host with can_acquire_locks=false gets 412', async () => {
     const name = fresh();
     await acquire('barred01', fresh());
-    await s.server.store.setHostCanAcquire('barred01', false);
+    await s.server.store.hostDirectory.setCanAcquire('barred01', false, {
+      userId: null,
+      login: '(test)',
+      address: null,
+    });
     const r = await acquire('barred01', name);
     expect(r.status).toBe(412);
     expect(r.headers['x-lock-reason']).toBe('host_barred');
@@ -156,14 +160,16 @@ describe.each(STORES)('lock semantics on %s', (kind) => {
   it('every host request checks in, including GET .../lock, written at most once a second', async () => {
     const name = fresh();
     await acquire('checkin01', name);
-    const before = (await s.server.store.getHost('checkin01'))!.lastCheckinAt!;
+    const before = (await s.server.store.hostDirectory.getByName('checkin01'))!.lastCheckinAt!;
     // Within the second: the check-in is not written again (one write per host per second).
     expect((await s.asHost('checkin01', 'GET', `/api/dlmlocks/${name}/lock`)).status).toBe(200);
-    const soon = (await s.server.store.getHost('checkin01'))!.lastCheckinAt!;
+    const soon = (await s.server.store.hostDirectory.getByName('checkin01'))!.lastCheckinAt!;
     expect(soon === before || soon - before >= 1000).toBe(true);
     await new Promise((r) => setTimeout(r, 1050));
     expect((await s.asHost('checkin01', 'GET', `/api/dlmlocks/${name}/lock`)).status).toBe(200);
-    expect((await s.server.store.getHost('checkin01'))!.lastCheckinAt!).toBeGreaterThan(before);
+    expect((await s.server.store.hostDirectory.getByName('checkin01'))!.lastCheckinAt!).toBeGreaterThan(
+      before,
+    );
   });
 
   it('GET .../lock of an unknown lock is 404 and creates nothing', async () => {

@@ -31,7 +31,7 @@ describe.each(STORES)('event retention on %s', (kind) => {
        AND lock_name = 'retained'`,
       [20 * DAY],
     );
-    expect(await s.server.store.expireEvents(14)).toBe(2);
+    expect(await s.server.store.events.expire(14)).toBe(2);
     expect(await eventCount('retained')).toBe(1);
     expect((await s.asAdmin('GET', '/api/dlmlocks/retained')).status).toBe(200);
   });

@@ -98,7 +98,7 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
       expect(await holders(s, 'fleetlock-workers')).toEqual(['c988d2509fdf4cdcbed39037c56406fb']);
       const lock = await s.asAdmin('GET', '/api/dlmlocks/fleetlock-workers');
       expect(lock.json).toMatchObject({ max_holders: 1, host: { name: 'c988d2509fdf4cdcbed39037c56406fb' } });
-      expect(await s.server.store.getHost('c988d2509fdf4cdcbed39037c56406fb')).toBeDefined();
+      expect(await s.server.store.hostDirectory.getByName('c988d2509fdf4cdcbed39037c56406fb')).toBeDefined();
 
       const release = await rawZincati(s, STEADY, body);
       expect(release.status).toBe(200);
@@ -131,7 +131,7 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
     it('steady-state on a declared group never used answers 200 and writes nothing', async () => {
       expect((await fleet(s, STEADY, zincatiBody('fresh-node', 'fresh'))).status).toBe(200);
       expect(await holders(s, 'fleetlock-fresh')).toBeUndefined();
-      expect(await s.server.store.getHost('fresh-node')).toBeUndefined();
+      expect(await s.server.store.hostDirectory.getByName('fresh-node')).toBeUndefined();
     });
 
     it('accepts node_uuid (older Zincati, airlock) in place of id', async () => {
@@ -155,7 +155,7 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
       await s.server.store.touchHost({ name: 'evt-b', autoRegister: true });
       expect((await fleet(s, PRE, zincatiBody('evt-a'))).status).toBe(200);
       expect((await fleet(s, PRE, zincatiBody('evt-never-seen'))).status).toBe(409);
-      expect(await s.server.store.getHost('evt-never-seen')).toBeUndefined();
+      expect(await s.server.store.hostDirectory.getByName('evt-never-seen')).toBeUndefined();
       expect((await fleet(s, PRE, zincatiBody('evt-b'))).status).toBe(409);
       expect((await fleet(s, STEADY, zincatiBody('evt-b'))).status).toBe(200);
       expect((await fleet(s, STEADY, zincatiBody('evt-a'))).status).toBe(200);
@@ -180,7 +180,7 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
       const steady = await s.request('POST', STEADY, { body: zincatiBody('hdr'), noContentType: true });
       expectKind(steady, 400, 'missing_header');
       expect(await holders(s, 'fleetlock-default')).toEqual([]);
-      expect(await s.server.store.getHost('hdr')).toBeUndefined();
+      expect(await s.server.store.hostDirectory.getByName('hdr')).toBeUndefined();
     });
 
     it.each([
@@ -208,7 +208,7 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
     ])('answers %s with 400 and changes nothing', async (_what, body, errorKind) => {
       for (const path of [PRE, STEADY]) expectKind(await fleet(s, path, body), 400, errorKind);
       expect(await holders(s, 'fleetlock-bad-input')).toBeUndefined();
-      expect(await s.server.store.getHost('bad-input-node')).toBeUndefined();
+      expect(await s.server.store.hostDirectory.getByName('bad-input-node')).toBeUndefined();
     });
 
     it('reads the body whatever Content-Type comes with it, and takes doubled or trailing slashes', async () => {
@@ -244,7 +244,11 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
       expect(off.json.value).toMatch(/disabled/);
 
       await s.server.store.touchHost({ name: 'barred-node', autoRegister: true });
-      await s.server.store.setHostCanAcquire('barred-node', false);
+      await s.server.store.hostDirectory.setCanAcquire('barred-node', false, {
+        userId: null,
+        login: '(test)',
+        address: null,
+      });
       const barred = await fleet(s, PRE, zincatiBody('barred-node', 'barred'));
       expectKind(barred, 409, 'failed_lock');
       expect(barred.json.value).toMatch(/can_acquire_locks/);
@@ -279,7 +283,7 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
       );
       expect(answers.filter((status) => status === 200)).toEqual([]);
       expect(await tableCounts(s)).toEqual(before);
-      expect(await s.server.store.getHost('flood-0')).toBeUndefined();
+      expect(await s.server.store.hostDirectory.getByName('flood-0')).toBeUndefined();
       expect((await fleet(s, STEADY, zincatiBody('flood-holder', 'flood'))).status).toBe(200);
     });
   });
@@ -363,13 +367,13 @@ describe.each(STORES)('FleetLock on %s', (kind) => {
       expectKind(other, 409, 'failed_lock');
       expect((await asNode('coreos-01', STEADY, zincatiBody('machine-id-1234', 'tls'))).status).toBe(200);
       expect(await holders(s, 'fleetlock-tls')).toEqual([]);
-      expect(await s.server.store.getHost('machine-id-1234')).toBeUndefined();
+      expect(await s.server.store.hostDirectory.getByName('machine-id-1234')).toBeUndefined();
     });
 
     it('keeps the usual registration rules for certificates and still checks the request', async () => {
       const stranger = await asNode('coreos-99', PRE, zincatiBody('x', 'tls-reg'));
       expectKind(stranger, 403, 'unknown_host');
-      expect(await s.server.store.getHost('coreos-99')).toBeUndefined();
+      expect(await s.server.store.hostDirectory.getByName('coreos-99')).toBeUndefined();
       const noHeader = await s.request('POST', PRE, {
         body: zincatiBody('x', 'tls-reg'),
         noContentType: true,

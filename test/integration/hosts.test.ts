@@ -65,6 +65,22 @@ describe.each(STORES)('hosts API on %s', (kind) => {
     );
   });
 
+  it('compiles the lock search for hosts: negation and or as for locks, a field hosts lack named', async () => {
+    const get = (q: string) => s.asAdmin('GET', `/api/hosts?search=${encodeURIComponent(q)}`);
+    expect(names(await get('locked = false or name != web01'))).toEqual(['db01', 'web02']);
+    expect(names(await get('host ~ DB and enabled = true'))).toEqual(['db01']);
+    for (const [q, field] of [
+      ['waiting = true', 'waiting'],
+      ['not type ~ x', 'type'],
+      ['window = closed', 'window'],
+      ['name = web01 or gate = failing', 'gate'],
+    ]) {
+      const r = await get(q!);
+      expect(r.status, q).toBe(422);
+      expect(r.json.error.message, q).toMatch(new RegExp(`^Invalid search query: hosts have no '${field}'`));
+    }
+  });
+
   it('marks a host stale when it holds a lock past locks.staleAfterSeconds', async () => {
     await execSql(
       s.db,

@@ -203,7 +203,7 @@ describe.each(STORES)('a trusted proxy on %s', (kind) => {
     expect(r.status).toBe(401);
     // anonymous: no word about a certificate, which it did not present as a host
     expect(r.json.error.message).not.toMatch(/certificate/);
-    expect(await s.server.store.getHost('proxy-upstream')).toBeUndefined();
+    expect(await s.server.store.hostDirectory.getByName('proxy-upstream')).toBeUndefined();
     // users and tokens through the proxy still work, as users
     const token = await s.asAdmin('POST', '/api/tokens', {
       body: { token: { user: 'admin', name: 'via proxy' } },
@@ -219,7 +219,7 @@ describe.each(STORES)('a trusted proxy on %s', (kind) => {
       headers: forwarded('', 'NONE'),
     });
     expect(none.status).toBe(401);
-    expect(await s.server.store.getHost('proxy-upstream')).toBeUndefined();
+    expect(await s.server.store.hostDirectory.getByName('proxy-upstream')).toBeUndefined();
     expect((await s.asAdmin('GET', '/api/dlmlocks/anon')).status).toBe(404);
   });
 
@@ -234,7 +234,7 @@ describe.each(STORES)('a trusted proxy on %s', (kind) => {
     });
     expect(missing.status).toBe(401);
     expect(missing.json.error.message).toMatch(/without the ssl_client_verify header/);
-    expect(await s.server.store.getHost('web09.example.com')).toBeUndefined();
+    expect(await s.server.store.hostDirectory.getByName('web09.example.com')).toBeUndefined();
   });
 
   it('takes a DN without a verify status when proxyHeaders.requireVerify is off', async () => {

@@ -91,7 +91,7 @@ describe('client certificates', () => {
 
   it('auto-registers a new host with can_acquire_locks on', async () => {
     await s.asHost('brand-new-host', 'GET', '/api/dlmlocks/whatever/lock');
-    const host = await s.server.store.getHost('brand-new-host');
+    const host = await s.server.store.hostDirectory.getByName('brand-new-host');
     expect(host).toMatchObject({ name: 'brand-new-host', canAcquireLocks: true });
     expect(host!.lastCheckinAt).not.toBeNull();
   });
@@ -125,7 +125,7 @@ describe('hosts.autoRegister off', () => {
     const r = await s.asHost('stranger', 'PUT', '/api/dlmlocks/reg/lock');
     expect(r.status).toBe(403);
     expect(r.json.error.message).toMatch(/not registered/);
-    expect(await s.server.store.getHost('stranger')).toBeUndefined();
+    expect(await s.server.store.hostDirectory.getByName('stranger')).toBeUndefined();
     expect((await s.asAdmin('GET', '/api/dlmlocks/reg')).status).toBe(404);
   });
 });

@@ -396,7 +396,11 @@ describe.each(STORES)('rule parity on %s', (kind) => {
     for (const key of ['a', 'b', 'c'] as const) {
       hosts[key] = await store.touchHost({ name: `${prefix}${key}`, autoRegister: true });
       if (barred.includes(key)) {
-        await store.setHostCanAcquire(hosts[key].name, false);
+        await store.hostDirectory.setCanAcquire(hosts[key].name, false, {
+          userId: null,
+          login: '(test)',
+          address: null,
+        });
         hosts[key] = { ...hosts[key], canAcquireLocks: false };
       }
     }
@@ -439,7 +443,7 @@ describe.each(STORES)('rule parity on %s', (kind) => {
       expected = next;
       events.push(...want.events);
     }
-    const recorded = await store.listEvents(expected.id, 100, 0);
+    const recorded = await store.events.list(expected.id, 100, 0);
     const shape = (e: {
       type: string;
       hostName: string | null;

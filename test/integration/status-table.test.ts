@@ -73,7 +73,10 @@ describe.each(STORES)('status table on %s', (kind) => {
   beforeAll(async () => {
     s = await startTestServer(kind);
     for (const role of ['viewer', 'operator'] as const) {
-      await s.server.store.createUser(role, await hashPassword(`${role}-password`), role);
+      await s.server.store.accounts.createUser(
+        { login: role, passwordHash: await hashPassword(`${role}-password`), role },
+        null,
+      );
     }
     expect((await s.asHost('web01', 'PUT', '/api/dlmlocks/L/lock')).status).toBe(200);
   });

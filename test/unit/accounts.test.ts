@@ -13,7 +13,7 @@ import {
 } from '../../src/identity/secrets.js';
 import { tokenState } from '../../src/identity/tokens.js';
 import { parseTimestamp } from '../../src/http/tokens.js';
-import type { TokenRow } from '../../src/store/accounts.js';
+import type { TokenRow } from '../../src/store/store.js';
 
 describe('LoginLimiter', () => {
   const limits = { windowMs: 60_000, perUser: 3, perAddress: 5 };

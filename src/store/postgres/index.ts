@@ -12,7 +12,7 @@ import { TABLES } from '../backup.js';
 import type { Verdict } from '../../lock/host-rules.js';
 import type { RejectReason } from '../../lock/rules.js';
 import { numericId } from '../lock-sql.js';
-import { toHolder, toLockState, type HolderRecord, type LockRecord } from '../rows.js';
+import { toHolder, toLockState, type HolderRecord, type LockRecord } from '../lock-rows.js';
 import type { HostRuleOp, HostRuleResult } from '../store.js';
 
 // int8 (COUNT, BIGINT columns) as numbers: every value keyholder stores fits in 2^53.

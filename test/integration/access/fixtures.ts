@@ -16,7 +16,10 @@ export const passwordOf = (login: string) => `${login}-password`;
 export const CLI_ACTOR = { userId: null, login: '(test)', address: null };
 
 export async function addUser(s: TestServer, login: string, role: RoleName, password = passwordOf(login)) {
-  return s.server.store.createUser(login, await hashPassword(password), role);
+  return s.server.store.accounts.createUser(
+    { login, passwordHash: await hashPassword(password), role },
+    null,
+  );
 }
 
 /** A token of `login` that is active, revoked, or that expired a minute ago. */

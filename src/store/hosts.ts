@@ -1,96 +1,39 @@
-// The hosts API's SQL: list with search and the locks each host holds, admin-added hosts,
-// `can_acquire_locks`, deletion. Changes and their audit events are one transaction.
-import { AppError, validationError } from '../errors.js';
-import type { LockFilter } from '../search/parse.js';
-import { insertAudit, type AuditActor, type Run } from './accounts.js';
-import { toHostRow, type HostRecord } from './rows.js';
-import { UniqueViolation, type Queryable } from './sql.js';
-import type { HostRow } from './store.js';
+// The hosts table: its row shape, columns and mapping, and the hosts API's SQL (list with search
+// and the locks each host holds, admin-added hosts, `can_acquire_locks`, deletion). Changes and
+// their audit events are one transaction. A host's check-in on a lock request is lock SQL
+// (upsertHost in src/store/lock-sql.ts).
+import { validationError } from '../errors.js';
+import { insertAudit } from './audit.js';
+import { compileFilter, HOST_SEARCH } from './search-sql.js';
+import { UniqueViolation, type Queryable, type Run } from './sql.js';
+import type { AuditActor, HostDetail, HostHolding, HostRow, HostStore, ListHostsQuery } from './store.js';
 
-export interface HeldLock {
+const HOST_FIELDS = ['id', 'name', 'can_acquire_locks', 'created_at', 'last_checkin_at'];
+/** a host row's columns, for RETURNING and single-table reads */
+const HOST_COLUMNS = HOST_FIELDS.join(', ');
+/** the same over `hosts ho` */
+const COLUMNS = HOST_FIELDS.map((c) => `ho.${c}`).join(', ');
+
+interface HostRecord {
   id: number;
   name: string;
-  acquiredAt: number;
-  refreshedAt: number;
+  can_acquire_locks: boolean | number;
+  created_at: number;
+  last_checkin_at: number | null;
 }
 
-export interface HostDetail extends HostRow {
-  locks: HeldLock[];
+function toHostRow(r: HostRecord): HostRow {
+  return {
+    id: Number(r.id),
+    name: r.name,
+    canAcquireLocks: Boolean(r.can_acquire_locks),
+    createdAt: Number(r.created_at),
+    lastCheckinAt: r.last_checkin_at === null ? null : Number(r.last_checkin_at),
+  };
 }
 
-export type HostOrderField = 'name' | 'last_checkin_at' | 'created_at' | 'id';
-
-export interface ListHostsQuery {
-  filter: LockFilter | null;
-  order: { by: HostOrderField; desc: boolean };
-  limit: number;
-  offset: number;
-  staleAfterMs: number;
-}
-
-const COLUMNS = 'ho.id, ho.name, ho.can_acquire_locks, ho.created_at, ho.last_checkin_at';
-const HOLDS = 'EXISTS (SELECT 1 FROM lock_holders lh WHERE lh.host_id = ho.id';
-
-function toHost(r: HostRecord, locks: HeldLock[]): HostDetail {
+function toHost(r: HostRecord, locks: HostHolding[]): HostDetail {
   return { ...toHostRow(r), locks };
-}
-
-function likePattern(value: string): string {
-  return `%${value.replace(/[\\%_]/g, (c) => '\\' + c)}%`;
-}
-
-/**
- * The lock search syntax applied to hosts: `name`/`host` match the host's name, `locked` means
- * it holds a lock, `stale` that it holds a stale one, `enabled` is `can_acquire_locks`.
- */
-export function compileHostFilter(
-  f: LockFilter,
-  q: Queryable,
-  staleCutoff: number,
-): { sql: string; params: unknown[] } {
-  switch (f.kind) {
-    case 'and':
-    case 'or': {
-      const l = compileHostFilter(f.left, q, staleCutoff);
-      const r = compileHostFilter(f.right, q, staleCutoff);
-      return { sql: `(${l.sql} ${f.kind.toUpperCase()} ${r.sql})`, params: [...l.params, ...r.params] };
-    }
-    case 'not': {
-      const inner = compileHostFilter(f.inner, q, staleCutoff);
-      return { sql: `(NOT ${inner.sql})`, params: inner.params };
-    }
-    case 'window':
-    case 'gate':
-      throw new AppError('invalid_search', `Invalid search query: hosts have no '${f.kind}'`);
-    case 'bool': {
-      if (f.field === 'waiting') {
-        throw new AppError(
-          'invalid_search',
-          "Invalid search query: hosts have no 'waiting'; use name, locked, stale or enabled",
-        );
-      }
-      const [sql, params] =
-        f.field === 'enabled'
-          ? ['ho.can_acquire_locks = ?', [true]]
-          : f.field === 'locked'
-            ? [`${HOLDS})`, []]
-            : [`${HOLDS} AND lh.refreshed_at < ?)`, [staleCutoff]];
-      return { sql: f.value ? sql : `(NOT ${sql})`, params };
-    }
-    case 'text': {
-      if (f.field === 'type') {
-        throw new AppError(
-          'invalid_search',
-          "Invalid search query: hosts have no 'type'; use name, locked, stale or enabled",
-        );
-      }
-      const exact = f.op === 'eq' || f.op === 'ne';
-      const like = q.dialect === 'postgres' ? 'ILIKE' : 'LIKE';
-      const sql = exact ? 'ho.name = ?' : `ho.name ${like} ? ESCAPE '\\'`;
-      const negate = f.op === 'ne' || f.op === 'notlike';
-      return { sql: negate ? `(NOT ${sql})` : sql, params: [exact ? f.value : likePattern(f.value)] };
-    }
-  }
 }
 
 /** foreman's convention: a numeric reference is tried as an id first, then as a name. */
@@ -104,8 +47,8 @@ async function findHost(q: Queryable, ref: string, lockClause = ''): Promise<Hos
   return q.get<HostRecord>(`SELECT ${COLUMNS} FROM hosts ho WHERE ho.name = ?${lockClause}`, [ref]);
 }
 
-async function heldLocks(q: Queryable, hostIds: number[]): Promise<Map<number, HeldLock[]>> {
-  const byHost = new Map<number, HeldLock[]>();
+async function heldLocks(q: Queryable, hostIds: number[]): Promise<Map<number, HostHolding[]>> {
+  const byHost = new Map<number, HostHolding[]>();
   if (hostIds.length === 0) return byHost;
   const rows = await q.all<{
     host_id: number;
@@ -132,7 +75,7 @@ async function heldLocks(q: Queryable, hostIds: number[]): Promise<Map<number, H
   return byHost;
 }
 
-export class HostDirectory {
+export class HostDirectory implements HostStore {
   constructor(
     private readonly write: Run,
     private readonly read: Run,
@@ -144,7 +87,7 @@ export class HostDirectory {
     return this.read(async (q) => {
       const now = await q.now();
       const where = query.filter
-        ? compileHostFilter(query.filter, q, now - query.staleAfterMs)
+        ? compileFilter(query.filter, q.dialect, { staleCutoff: now - query.staleAfterMs, now }, HOST_SEARCH)
         : { sql: '1 = 1', params: [] };
       const dir = query.order.desc ? 'DESC' : 'ASC';
       const by = query.order.by;
@@ -186,6 +129,13 @@ export class HostDirectory {
     });
   }
 
+  getByName(name: string): Promise<HostRow | undefined> {
+    return this.read(async (q) => {
+      const r = await q.get<HostRecord>(`SELECT ${HOST_COLUMNS} FROM hosts WHERE name = ?`, [name]);
+      return r ? toHostRow(r) : undefined;
+    });
+  }
+
   create(name: string, canAcquireLocks: boolean, actor: AuditActor): Promise<HostDetail> {
     return this.write(async (tx) => {
       const now = await tx.now();
@@ -193,7 +143,7 @@ export class HostDirectory {
       try {
         r = await tx.get<HostRecord>(
           `INSERT INTO hosts (name, can_acquire_locks, created_at) VALUES (?, ?, ?)
-           RETURNING id, name, can_acquire_locks, created_at, last_checkin_at`,
+           RETURNING ${HOST_COLUMNS}`,
           [name, canAcquireLocks, now],
         );
       } catch (err) {
@@ -226,10 +176,6 @@ export class HostDirectory {
     });
   }
 
-  /**
-   * Deletes the host row. The caller releases its locks first (with `force_release` events);
-   * a holder row that appeared since goes with the host (ON DELETE CASCADE).
-   */
   delete(id: number, actor: AuditActor, detail: string | null): Promise<boolean> {
     return this.write(async (tx) => {
       const now = await tx.now();

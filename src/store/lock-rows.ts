@@ -1,10 +1,9 @@
-// Row shapes as both databases return them, and their mapping to the lock model.
+// The lock tables' row shapes as both databases return them, and their mapping to the lock model.
 import { DEFAULT_MEMBERS_DAYS, effectiveMaxHolders } from '../lock/members.js';
 import type { Holder, LockState } from '../lock/types.js';
 import type { Blackout } from '../lock/calendar.js';
 import type { GateDefinition } from '../lock/gates.js';
 import type { MaintenanceWindow } from '../lock/windows.js';
-import type { EventRow, HostRow, Role, UserRow } from './store.js';
 
 export const LOCK_COLUMNS =
   'l.id, l.name, l.type, l.enabled, l.max_holders, l.lease_seconds, l.windows, l.fencing_counter, l.created_at, l.updated_at' +
@@ -46,25 +45,6 @@ export interface HolderRecord {
   /** nested locks (migration 11); absent from the PostgreSQL host rule's answer */
   via_lock_id?: number | null;
   via_lock_name?: string | null;
-}
-
-export interface EventRecord {
-  id: number;
-  lock_id: number | null;
-  lock_name: string;
-  event_type: string;
-  host_name: string | null;
-  user_login: string | null;
-  detail: string | null;
-  created_at: number;
-}
-
-export interface UserRecord {
-  id: number;
-  login: string;
-  password_hash: string;
-  role: string;
-  created_at: number;
 }
 
 export function toHolder(r: HolderRecord): Holder {
@@ -114,49 +94,6 @@ export function toLockState(r: LockRecord, holders: Holder[], membersCount: numb
   };
   if (r.parent_id !== null && r.parent_id !== undefined) lock.parentId = Number(r.parent_id);
   return lock;
-}
-
-export function toEventRow(r: EventRecord): EventRow {
-  return {
-    id: Number(r.id),
-    lockId: r.lock_id === null ? null : Number(r.lock_id),
-    lockName: r.lock_name,
-    type: r.event_type,
-    hostName: r.host_name,
-    userLogin: r.user_login,
-    detail: r.detail,
-    createdAt: Number(r.created_at),
-  };
-}
-
-export function toUserRow(r: UserRecord): UserRow {
-  return {
-    id: Number(r.id),
-    login: r.login,
-    passwordHash: r.password_hash,
-    role: r.role as Role,
-    createdAt: Number(r.created_at),
-  };
-}
-
-export const HOST_COLUMNS = 'id, name, can_acquire_locks, created_at, last_checkin_at';
-
-export interface HostRecord {
-  id: number;
-  name: string;
-  can_acquire_locks: boolean | number;
-  created_at: number;
-  last_checkin_at: number | null;
-}
-
-export function toHostRow(r: HostRecord): HostRow {
-  return {
-    id: Number(r.id),
-    name: r.name,
-    canAcquireLocks: Boolean(r.can_acquire_locks),
-    createdAt: Number(r.created_at),
-    lastCheckinAt: r.last_checkin_at === null ? null : Number(r.last_checkin_at),
-  };
 }
 
 export function windowsColumn(windows: readonly MaintenanceWindow[]): string | null {
