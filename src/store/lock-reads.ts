@@ -8,7 +8,7 @@ import type { Holder, HostRef } from '../lock/types.js';
 import type { Waiter } from '../lock/queue.js';
 import { findLockForOp, loadHoldersAndQueue, upsertHost, type OpLockRecord } from './lock-sql.js';
 import { loadChildNames } from './nested-sql.js';
-import type { LockRecord } from './rows.js';
+import type { LockRecord } from './lock-rows.js';
 import { readGlobalPause } from './settings-sql.js';
 import type { Tx } from './sql.js';
 import type { HostIdentity } from './store.js';

@@ -40,7 +40,7 @@ describe.each(STORES)('%s: the next acquire sees every operator change', (kind) 
     expect(await release(store, 'can-acquire', 'ca-1')).toMatchObject({ ok: true });
     await store.hostDirectory.setCanAcquire('ca-1', false, OPERATOR);
     expect(await acquire(store, 'can-acquire', 'ca-1')).toMatchObject({ ok: false });
-    await store.setHostCanAcquire('ca-1', true);
+    await store.hostDirectory.setCanAcquire('ca-1', true, OPERATOR);
     expect(await acquire(store, 'can-acquire', 'ca-1')).toMatchObject({ ok: true });
   });
 

@@ -26,7 +26,7 @@ import {
 } from '../lock-sql.js';
 import type { LockOpWrites, LockReads } from '../lock-reads.js';
 import { loadChildNames } from '../nested-sql.js';
-import type { LockRecord } from '../rows.js';
+import type { LockRecord } from '../lock-rows.js';
 import { readStoredPause } from '../settings-sql.js';
 import type { Tx } from '../sql.js';
 import type { HostIdentity } from '../store.js';
