@@ -48,6 +48,8 @@ export function dnsAltNames(subjectaltname: string | undefined): string[] {
 
 /** how many certificates' names are remembered (hosts reconnect with the same one) */
 const NAMED_CERTIFICATES_MAX = 10_000;
+/** forwarded DNs longer than this are not remembered */
+const MAX_KEPT_DN_LENGTH = 1024;
 
 /** The subject read from the certificate's DER, not Node's flattened `subject.CN`. */
 function certificateHostName(socket: TLSSocket): HostNaming {
@@ -80,6 +82,8 @@ export class HostResolver {
   // host that reconnects brings the same certificate: keyed by its SHA-256 fingerprint,
   // bounded, oldest out first.
   private readonly byFingerprint = new Map<string, HostNaming>();
+  // The DN headers of a trusted proxy, parsed (RFC 2253 or one-line) into the host they name.
+  private readonly byDn = new Map<string, HostNaming>();
 
   constructor(
     private readonly options: HostResolverOptions,
@@ -126,8 +130,20 @@ export class HostResolver {
     if (verify !== undefined && verify !== 'SUCCESS') {
       return { problem: `the proxy reports that it did not verify (${verify.slice(0, 200)})` };
     }
-    const naming = hostNameFromDn(dn);
+    const naming = this.namingOfDn(dn);
     return 'name' in naming ? { name: naming.name } : { problem: naming.refused };
+  }
+
+  /** A proxy sends the same few DNs again and again: each is parsed once (bounded, oldest out). */
+  private namingOfDn(dn: string): HostNaming {
+    const known = this.byDn.get(dn);
+    if (known) return known;
+    const naming = hostNameFromDn(dn);
+    // a DN is short; a long header is parsed every time rather than kept (memory stays bounded)
+    if (dn.length > MAX_KEPT_DN_LENGTH) return naming;
+    if (this.byDn.size >= NAMED_CERTIFICATES_MAX) this.byDn.delete(this.byDn.keys().next().value!);
+    this.byDn.set(dn, naming);
+    return naming;
   }
 
   private inspect(socket: TLSSocket): SocketCert {
