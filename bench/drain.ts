@@ -1,6 +1,7 @@
-// `npx tsx bench/drain.ts [--max-holders M] [--budget-seconds S] [N…]`: the cost of a hand-off as
-// a blocking-acquire queue grows. N waiters queue on one SQLite lock with max_holders M (in
-// process, no HTTP), each releasing as soon as it is granted; M holders then let go and the
+// `npx tsx bench/drain.ts [--store sqlite|postgres] [--max-holders M] [--budget-seconds S] [N…]`:
+// the cost of a hand-off as a blocking-acquire queue grows. N waiters queue on one lock with
+// max_holders M (in process, no HTTP; PostgreSQL: a durable throwaway cluster, a database per
+// size), each releasing as soon as it is granted; M holders then let go and the
 // queue drains. Prints the time to queue them, the drain time per grant and the transactions
 // and wake-ups per grant. With wake-ups for the head of the queue only, the time per grant
 // should not grow with N. A size that does not queue and drain within the budget is reported
@@ -11,11 +12,14 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { LockService } from '../src/service/locks.js';
+import { PostgresStore } from '../src/store/postgres/index.js';
 import { SqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/store/store.js';
+import { startPgCluster, type PgCluster } from '../test/support/postgres.js';
 
 const { values: flags, positionals } = parseArgs({
   options: {
+    store: { type: 'string', default: 'sqlite' },
     'max-holders': { type: 'string', default: '1' },
     'budget-seconds': { type: 'string', default: '300' },
   },
@@ -26,11 +30,20 @@ const maxHolders = Number(flags['max-holders']);
 const budgetMs = Number(flags['budget-seconds']) * 1000;
 if (!Number.isInteger(maxHolders) || maxHolders < 1) throw new Error('--max-holders: a whole number ≥ 1');
 if (!(budgetMs > 0)) throw new Error('--budget-seconds: a number > 0');
+if (flags.store !== 'sqlite' && flags.store !== 'postgres') throw new Error('--store: sqlite or postgres');
+const cluster: PgCluster | undefined =
+  flags.store === 'postgres' ? await startPgCluster({ durable: true }) : undefined;
+
+function openStore(dir: string, n: number): SqliteStore | PostgresStore {
+  if (!cluster) return new SqliteStore(join(dir, 'keyholder.sqlite'));
+  cluster.psql(`CREATE DATABASE drain_${n}`);
+  return new PostgresStore({ url: cluster.url(`drain_${n}`) });
+}
 
 /** whether the size finished within the budget */
 async function drain(n: number): Promise<boolean> {
   const dir = mkdtempSync(join(tmpdir(), 'keyholder-drain-'));
-  const store = new SqliteStore(join(dir, 'keyholder.sqlite'));
+  const store = openStore(dir, n);
   const t00 = performance.now();
   const over = () => performance.now() - t00 > budgetMs;
   let service: LockService | undefined;
@@ -84,7 +97,7 @@ async function drain(n: number): Promise<boolean> {
     const done = queued === n && granted === n;
     const per = granted > 0 ? ms / granted : NaN;
     console.log(
-      `${String(n).padStart(6)} waiters, max_holders ${maxHolders}: ` +
+      `${flags.store} ${String(n).padStart(6)} waiters, max_holders ${maxHolders}: ` +
         (queued < n
           ? `only ${queued} queued within the budget (${(queueMs / 1000).toFixed(1)} s); `
           : `queued in ${(queueMs / 1000).toFixed(1)} s (${(queueMs / n).toFixed(2)} ms each); `) +
@@ -105,9 +118,13 @@ async function drain(n: number): Promise<boolean> {
 }
 
 const sizes = positionals.map(Number);
-for (const n of sizes.length ? sizes : [50, 100, 200, 400]) {
-  if (!(await drain(n))) {
-    console.log('  (larger sizes skipped)');
-    break;
+try {
+  for (const n of sizes.length ? sizes : [50, 100, 200, 400]) {
+    if (!(await drain(n))) {
+      console.log('  (larger sizes skipped)');
+      break;
+    }
   }
+} finally {
+  cluster?.stop();
 }
