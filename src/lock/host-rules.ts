@@ -2,7 +2,7 @@
 // holds the lock already) and release — by name, so a store can run the rule it is asked for
 // (and PostgreSQL its server-side copy of it, migration 6; test/integration/rule-parity.test.ts
 // holds the two to the same table of cases).
-import { queuePosition, type Waiter } from './queue.js';
+import { queuePosition, type LiveQueue } from './queue.js';
 import { decideAcquire, decideRelease, type Admission, type Decision, type RuleReason } from './rules.js';
 import type { HostRef, LockState } from './types.js';
 
@@ -17,7 +17,7 @@ export function decideHostRule(
   lock: LockState,
   host: HostRef,
   now: number,
-  waiters: readonly Waiter[],
+  waiters: LiveQueue,
   admission: Admission = {},
 ): Decision {
   // A request without a queue entry of its own comes after every live waiter.

@@ -3,7 +3,7 @@
 // keeps the request waiting in the lock's own queue; a release at any ancestor wakes the
 // waiters of the locks below it (src/store/nested-sql.ts `waitingBelow`).
 import { acquireUpward, type ChainChange, type Family } from './nested.js';
-import type { BlockingDecision, Waiter, WaitState } from './queue.js';
+import { isQueued, type BlockingDecision, type LiveQueue, type WaitState } from './queue.js';
 import { WAITABLE, type Admission } from './rules.js';
 import type { HostRef, LockState } from './types.js';
 
@@ -11,7 +11,7 @@ export function nestedBlockingStep(
   own: BlockingDecision,
   lock: LockState,
   host: HostRef,
-  ctx: { now: number; waiters: readonly Waiter[]; family: Family },
+  ctx: { now: number; queue: LiveQueue; family: Family },
   wait: WaitState,
   admission: Admission = {},
 ): { step: BlockingDecision; chain?: ChainChange } {
@@ -29,7 +29,7 @@ export function nestedBlockingStep(
   // an ancestor's gates not checked yet: the service checks them and asks again at once
   if (decision.reason === 'gates_needed')
     return { step: { decision, keepWaiting: false, events: decision.events } };
-  const queued = ctx.waiters.some((w) => w.id === wait.waiterId);
+  const queued = isQueued(ctx.queue, wait.waiterId);
   const keepWaiting = WAITABLE.has(decision.reason) && !wait.final && ctx.now < wait.deadline;
   return {
     step: {

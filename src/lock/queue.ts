@@ -22,12 +22,71 @@ export function waiterIsLive(waiter: QueuedWaiter, now: number): boolean {
 }
 
 /**
- * How many live waiters are served before this request: those queued earlier than its own
- * entry, or all of them when it has none yet (it would join at the end).
+ * What a lock operation knows of the live queue (issue 10): its head, not necessarily all of
+ * it. The rules only compare a position with the lock's free places (at most max_holders), and
+ * only the head can be admitted or woken, so a store may read the first max_holders + 2 live
+ * entries instead of a queue of thousands. A whole live queue (an array) is a view too.
  */
-export function queuePosition(waiters: readonly Waiter[], waiterId: number | undefined): number {
-  const mine = waiters.find((w) => w.id === waiterId);
-  return mine ? waiters.filter((w) => w.id < mine.id).length : waiters.length;
+export interface QueueView {
+  /** the first live waiters, first come first */
+  head: readonly Waiter[];
+  /** whether `head` is the whole live queue; if not, it holds more waiters than the lock has places */
+  complete: boolean;
+  /** the live entry the operation asked about, when it lies beyond the head */
+  beyondHead?: Waiter;
+}
+
+export type LiveQueue = readonly Waiter[] | QueueView;
+
+function viewOf(queue: LiveQueue): QueueView {
+  return isWholeQueue(queue) ? { head: queue, complete: true } : queue;
+}
+
+function isWholeQueue(queue: LiveQueue): queue is readonly Waiter[] {
+  return Array.isArray(queue);
+}
+
+/**
+ * The view a store answers from a lock's entries in queue order (all of them, or the first
+ * ones when `complete` is false): the live head of at most `headSize`, and the entries that
+ * lapsed (time up, instance dead) among those read, which the operation deletes.
+ */
+export function viewQueue(
+  entries: readonly Waiter[],
+  now: number,
+  options: { headSize: number; complete: boolean; own?: Waiter },
+): { view: QueueView; lapsed: Waiter[] } {
+  const head: Waiter[] = [];
+  const lapsed: Waiter[] = [];
+  let complete = options.complete;
+  for (const w of entries) {
+    if (!waiterIsLive(w, now)) lapsed.push(w);
+    else if (head.length < options.headSize) head.push(w);
+    else complete = false;
+  }
+  const own = options.own;
+  const beyondHead =
+    own && waiterIsLive(own, now) && !complete && !head.some((w) => w.id === own.id) ? own : undefined;
+  return { view: beyondHead ? { head, complete, beyondHead } : { head, complete }, lapsed };
+}
+
+/** Whether the live queue holds this entry. */
+export function isQueued(queue: LiveQueue, waiterId: number | undefined): boolean {
+  if (waiterId === undefined) return false;
+  const { head, beyondHead } = viewOf(queue);
+  return beyondHead?.id === waiterId || head.some((w) => w.id === waiterId);
+}
+
+/**
+ * How many live waiters are served before this request: those queued earlier than its own
+ * entry, or all of them when it has none yet (it would join at the end). Beyond a partial
+ * head the answer is the head's length: more than the lock has places, which is all a rule
+ * asks of it.
+ */
+export function queuePosition(queue: LiveQueue, waiterId: number | undefined): number {
+  const { head } = viewOf(queue);
+  const mine = waiterId === undefined ? undefined : head.find((w) => w.id === waiterId);
+  return mine ? head.filter((w) => w.id < mine.id).length : head.length;
 }
 
 /** Whether a change may let a queued host in: someone left, or the lock opened up. */
@@ -68,11 +127,11 @@ export function decideBlockingAcquire(
   lock: LockState,
   host: HostRef,
   now: number,
-  waiters: readonly Waiter[],
+  waiters: LiveQueue,
   wait: WaitState,
   admission: Admission = {},
 ): BlockingDecision {
-  const queued = waiters.some((w) => w.id === wait.waiterId);
+  const queued = isQueued(waiters, wait.waiterId);
   const decision = decideAcquire(lock, host, now, { host }, queuePosition(waiters, wait.waiterId), admission);
   // the service checks the gates and asks again at once: no waiting, no change to the queue
   if (!decision.ok && decision.reason === 'gates_needed')

@@ -2,7 +2,7 @@
 // transaction, hand back what to render. No HTTP here and no SQL.
 import { setMaxListeners } from 'node:events';
 import { AppError, validationError } from '../errors.js';
-import { decideBlockingAcquire, queuePosition, type WaitState } from '../lock/queue.js';
+import { decideBlockingAcquire, isQueued, queuePosition, type WaitState } from '../lock/queue.js';
 import type { Pause } from '../lock/calendar.js';
 import { acquireUpward, decideParentChange } from '../lock/nested.js';
 import { nestedBlockingStep } from '../lock/nested-wait.js';
@@ -181,12 +181,13 @@ export class LockService {
           createIfMissing: true,
           createWith: options.createMaxHolders ? { maxHolders: options.createMaxHolders } : undefined,
           host: { name: hostName, autoRegister: options.autoRegister ?? this.autoRegister },
+          waiterId,
           actor: {},
           decide: (lock, host, ctx) => {
             deadline ??= ctx.now + waitMs;
             const wait: WaitState = { waiterId, deadline, final };
             const admission = { globalPause: ctx.globalPause, gateVerdictsFor: attemptVerdicts.verdictsFor };
-            const own = decideBlockingAcquire(lock, host, ctx.now, ctx.waiters, wait, admission);
+            const own = decideBlockingAcquire(lock, host, ctx.now, ctx.queue, wait, admission);
             // Nested locks: granted here, each ancestor must admit the host too (or it waits on).
             const { step, chain } = nestedBlockingStep(own, lock, host, ctx, wait, admission);
             return {
@@ -279,7 +280,7 @@ export class LockService {
             host,
             ctx.now,
             { host },
-            queuePosition(ctx.waiters, undefined),
+            queuePosition(ctx.queue, undefined),
             admission,
           );
           // Nested locks: a FleetLock group's lock may have a parent too; every level or none.
@@ -309,11 +310,12 @@ export class LockService {
     if (waiterId === undefined) return;
     await this.store.lockOp({
       ref,
+      waiterId,
       actor: {},
       decide: (_lock, ctx) => ({
         events: [],
         result: undefined,
-        dequeue: ctx.waiters.some((w) => w.id === waiterId) ? waiterId : undefined,
+        dequeue: isQueued(ctx.queue, waiterId) ? waiterId : undefined,
       }),
     });
   }

@@ -68,6 +68,53 @@ export async function loadHoldersAndQueue(
   return { holders, queue };
 }
 
+/**
+ * A lock's holders and the start of its queue in one statement (one round trip on PostgreSQL):
+ * the first `scan` entries in queue order, live or not (index lock_waiters_lock (lock_id, id)),
+ * and the entry `ownId` wherever it stands. Draining a queue of thousands thus reads a few rows
+ * per operation, not the whole queue. `more`: the queue may go on beyond the entries read.
+ */
+export async function loadHoldersAndQueueStart(
+  q: Queryable,
+  lockId: number,
+  scan: number,
+  ownId: number | undefined,
+): Promise<{ holders: Holder[]; entries: Waiter[]; more: boolean; own?: Waiter }> {
+  const rows = await q.all<
+    HolderRecord & {
+      kind: string;
+      waiter_id: number | null;
+      deadline: number | null;
+      instance_expires_at: number | null;
+    }
+  >(
+    `SELECT 'h' AS kind, ${HOLDER_COLUMNS}, NULL AS waiter_id, NULL AS deadline, NULL AS instance_expires_at
+     FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id WHERE lh.lock_id = ?
+     UNION ALL
+     SELECT 'w', q.lock_id, q.host_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, q.id, q.deadline, q.expires_at
+     FROM (SELECT w.lock_id, w.host_id, w.id, w.deadline, i.expires_at
+           FROM lock_waiters w LEFT JOIN instances i ON i.id = w.instance_id
+           WHERE w.lock_id = ? ORDER BY w.id LIMIT ?) AS q
+     UNION ALL
+     SELECT 'o', w.lock_id, w.host_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, w.id, w.deadline, i.expires_at
+     FROM lock_waiters w LEFT JOIN instances i ON i.id = w.instance_id WHERE w.id = ? AND w.lock_id = ?`,
+    [lockId, lockId, scan, ownId ?? null, lockId],
+  );
+  const holders = rows.filter((r) => r.kind === 'h').map(toHolder);
+  holders.sort((a, b) => a.fencingToken - b.fencingToken);
+  const toWaiter = (r: (typeof rows)[number]): Waiter => ({
+    id: Number(r.waiter_id),
+    hostId: Number(r.host_id),
+    deadline: Number(r.deadline),
+    instanceExpiresAt: r.instance_expires_at === null ? null : Number(r.instance_expires_at),
+  });
+  const entries = rows.filter((r) => r.kind === 'w').map(toWaiter);
+  entries.sort((a, b) => a.id - b.id);
+  const ownRow = rows.find((r) => r.kind === 'o');
+  const read = { holders, entries, more: entries.length >= scan };
+  return ownRow ? { ...read, own: toWaiter(ownRow) } : read;
+}
+
 export async function insertUnique(tx: Tx, sql: string, params: unknown[], field = 'name'): Promise<unknown> {
   try {
     return await tx.get(sql, params);

@@ -3,8 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { decideHostRule, verdictOf } from '../lock/host-rules.js';
-import { mayAdmitWaiters, waiterIsLive, type Waiter } from '../lock/queue.js';
-import { waitersToWake } from '../lock/wake.js';
+import { mayAdmitWaiters, type QueueView } from '../lock/queue.js';
+import { MAX_NAMED_WAITERS, waitersToWake } from '../lock/wake.js';
 import { StoreHealth, isUnavailableError, unavailable } from './health.js';
 import { StoreTimings, type StoreCall, type StoreCallKind } from './timings.js';
 import { eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
@@ -324,7 +324,7 @@ export abstract class SqlStore implements Store {
       decide: (lock, host, ctx) => {
         const globalPause = ctx.globalPause ?? null;
         const admission = { globalPause, gateVerdictsFor: op.gateVerdictsFor };
-        const own = decideHostRule(op.rule, lock, host, ctx.now, ctx.waiters, admission);
+        const own = decideHostRule(op.rule, lock, host, ctx.now, ctx.queue, admission);
         // Nested locks: an acquire takes every level or none; a slot held via a child stays.
         const { decision, chain } =
           op.rule === 'acquire'
@@ -348,7 +348,7 @@ export abstract class SqlStore implements Store {
    * signalled when the change may let one in.
    */
   private async runLockOp<T, H extends HostRef | undefined>(
-    op: { ref: string; actor: Actor; targetHostId?: number; parentRef?: string },
+    op: { ref: string; actor: Actor; targetHostId?: number; parentRef?: string; waiterId?: number },
     create: Pick<HostLockOp<T>, 'createIfMissing' | 'createWith'> | undefined,
     checkIn: (tx: Tx, now: number) => Promise<H>,
     decide: (lock: LockState, host: H, ctx: LockOpContext) => HostLockMutation<T>,
@@ -378,7 +378,14 @@ export abstract class SqlStore implements Store {
         }
         // No such lock: nothing is written, not even the host's check-in (FleetLock relies on it).
         if (!record) throw new NoSuchLock();
-        const state = await reads.holdersAndQueue(tx, Number(record.id));
+        // The queue's head only: as many live entries as could be admitted, and one more each
+        // way (src/lock/queue.ts QueueView). A limit in percent of members is read again below.
+        const queueAsk = (headSize: number) => ({ now, headSize, waiterId: op.waiterId });
+        let state = await reads.holdersAndQueue(
+          tx,
+          Number(record.id),
+          queueAsk(Number(record.max_holders) + 2),
+        );
         // Nested locks: the ancestors' rows are taken after this one's, upward (src/store/nested-sql.ts).
         const ancestors = await loadAncestors(tx, record.parent_id);
         const children = await reads.childNames(tx, record);
@@ -416,11 +423,11 @@ export abstract class SqlStore implements Store {
           ancestors[0]?.name,
           children,
         );
-        const queue = state.queue;
-        const waiters: Waiter[] = [];
+        if (!state.queue.complete && state.queue.head.length < lock.maxHolders + 2) {
+          state = await reads.holdersAndQueue(tx, lock.id, queueAsk(lock.maxHolders + 2));
+        }
         // Waiters whose request timed out elsewhere (or whose instance died) leave the queue here.
-        const gone: Waiter[] = [];
-        for (const w of queue) (waiterIsLive(w, now) ? waiters : gone).push(w);
+        const gone = state.lapsed;
         const lapsed = gone.length;
         if (lapsed > 0) {
           await tx.defer(`DELETE FROM lock_waiters WHERE id IN (${gone.map(() => '?').join(', ')})`, [
@@ -429,7 +436,20 @@ export abstract class SqlStore implements Store {
         }
         // host requests may admit a holder: the global pause is read in this same transaction
         const globalPause = create ? await reads.globalPause(tx, now) : undefined;
-        const mutation = decide(lock, host, { targetHost, now, waiters, globalPause, family, newParent });
+        const mutation = decide(lock, host, {
+          targetHost,
+          now,
+          queue: state.queue,
+          globalPause,
+          family,
+          newParent,
+        });
+        // A limit raised beyond the head read: the head the new places may admit, for the wake-up.
+        let wakeHead = state.queue;
+        const wakeSize = Math.min(mutation.next?.maxHolders ?? 0, MAX_NAMED_WAITERS) + 2;
+        if (!wakeHead.complete && wakeHead.head.length < wakeSize) {
+          wakeHead = (await reads.holdersAndQueue(tx, lock.id, queueAsk(wakeSize))).queue;
+        }
         const parentNameOf = (l: LockState) =>
           l.parentId == null
             ? null
@@ -514,10 +534,10 @@ export abstract class SqlStore implements Store {
         }
         // Only a lock with a queue has anyone to wake, here or in another instance.
         const changed =
-          queue.length > 0 && (mayAdmitWaiters(lock, next) || mutation.dequeue !== undefined || lapsed > 0);
+          state.queued && (mayAdmitWaiters(lock, next) || mutation.dequeue !== undefined || lapsed > 0);
         // Only the head of the queue, as many as places are free, may get in: only they are woken.
         const wake = changed
-          ? waitersToWake(next, queueAfter(waiters, mutation.dequeue, waiterId), now)
+          ? waitersToWake(next, queueAfter(wakeHead, mutation.dequeue, waiterId), now)
           : undefined;
         if (changed) await this.signal(tx, lock.id, wake);
         // A place freed at this nested lock or above may let in waiters of the locks below it.
@@ -728,9 +748,13 @@ async function currentFencingCounter(tx: Tx, lockId: number): Promise<number> {
 }
 
 /** The live queue as a change leaves it: the waiter served or gone leaves, a new one is last. */
-function queueAfter(live: readonly Waiter[], dequeued: number | undefined, enqueued: number | undefined) {
-  const ids = live.filter((w) => w.id !== dequeued).map((w) => ({ id: w.id }));
-  if (enqueued !== undefined) ids.push({ id: enqueued });
+/**
+ * The live queue's head after the change. A new entry joins at the end: it is in the head only
+ * when the head is the whole queue. A partial head still holds more than the lock has places.
+ */
+function queueAfter(live: QueueView, dequeued: number | undefined, enqueued: number | undefined) {
+  const ids = live.head.filter((w) => w.id !== dequeued).map((w) => ({ id: w.id }));
+  if (enqueued !== undefined && live.complete) ids.push({ id: enqueued });
   return ids;
 }
 

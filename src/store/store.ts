@@ -8,7 +8,7 @@ import type { Actor, EventDraft, HostRef, LockState } from '../lock/types.js';
 import type { ChainChange, Family, ParentTarget } from '../lock/nested.js';
 import type { HostRule, Verdict } from '../lock/host-rules.js';
 import type { Pause } from '../lock/calendar.js';
-import type { Waiter } from '../lock/queue.js';
+import type { QueueView } from '../lock/queue.js';
 import type { LockFilter } from '../search/parse.js';
 import type { GateDefinition, GateVerdicts } from '../lock/gates.js';
 import type { AccountStore, AuditActor, AuditLog, AuditType } from './interfaces/accounts.js';
@@ -54,8 +54,11 @@ export interface LockOpContext {
   /** the host named by `targetHostId`, when it exists */
   targetHost?: HostRef;
   now: number;
-  /** the lock's live queue (deadline not passed, instance alive: src/lock/queue.ts), oldest first */
-  waiters: Waiter[];
+  /**
+   * the lock's live queue (deadline not passed, instance alive: src/lock/queue.ts), oldest
+   * first: its head, and the entry named by the op's `waiterId` (src/lock/queue.ts QueueView)
+   */
+  queue: QueueView;
   /** the global pause as the transaction reads it (host operations only; null: none) */
   globalPause?: Pause | null;
   /** nested locks: the ancestors (rows taken for update, nearest first) and sibling holdings */
@@ -75,6 +78,8 @@ export interface LockOp<T> {
   targetHostId?: number;
   /** a would-be parent looked up (with its chain) in the same transaction (nested locks) */
   parentRef?: string;
+  /** the queue entry the decision asks about (a blocking acquire's own): read wherever it is */
+  waiterId?: number;
   actor: Actor;
   /** pure: must not do I/O or await anything (it runs inside a shared transaction) */
   decide(lock: LockState, ctx: LockOpContext): LockMutation<T>;
@@ -89,6 +94,8 @@ export interface HostLockOp<T> {
   createWith?: { maxHolders: number };
   /** the requesting host; registered/checked in within the same transaction */
   host: HostIdentity;
+  /** the queue entry the decision asks about (a blocking acquire's own): read wherever it is */
+  waiterId?: number;
   actor: Actor;
   /** pure, as `LockOp.decide` */
   decide(lock: LockState, host: HostRef, ctx: LockOpContext): HostLockMutation<T>;

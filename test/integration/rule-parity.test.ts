@@ -299,7 +299,7 @@ async function runStep(
       host,
       actor: {},
       decide: (lock, ref_, ctx) => {
-        const d = decideHostRule(rule, lock, ref_, ctx.now, ctx.waiters, {
+        const d = decideHostRule(rule, lock, ref_, ctx.now, ctx.queue, {
           globalPause: ctx.globalPause,
           gateVerdicts: verdicts,
         });

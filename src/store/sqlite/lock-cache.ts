@@ -24,7 +24,14 @@ import {
   toHostRef,
   type CheckInHost,
 } from '../lock-sql.js';
-import type { LockOpWrites, LockReads } from '../lock-reads.js';
+import {
+  DATABASE_READS,
+  wholeQueue,
+  type HoldersAndQueue,
+  type LockOpWrites,
+  type LockReads,
+  type QueueAsk,
+} from '../lock-reads.js';
 import { loadChildNames } from '../nested-sql.js';
 import type { LockRecord } from '../lock-rows.js';
 import { readStoredPause } from '../settings-sql.js';
@@ -114,11 +121,15 @@ export class LockCache implements LockReads {
     return record && Number(record.id) === lockId ? this.fill(tx, record) : undefined;
   }
 
-  async holdersAndQueue(tx: Tx, lockId: number): Promise<{ holders: Holder[]; queue: readonly Waiter[] }> {
+  async holdersAndQueue(tx: Tx, lockId: number, ask: QueueAsk): Promise<HoldersAndQueue> {
     const entry = await this.entry(tx, lockId);
-    if (!entry) return loadHoldersAndQueue(tx, lockId);
+    if (!entry) return DATABASE_READS.holdersAndQueue(tx, lockId, ask);
     // copies: whatever the caller does with them, the cache keeps what the database has
-    return { holders: entry.holders.map((h) => ({ ...h })), queue: entry.queue };
+    return wholeQueue(
+      entry.holders.map((h) => ({ ...h })),
+      entry.queue,
+      ask.now,
+    );
   }
 
   async childNames(tx: Tx, record: LockRecord): Promise<string[]> {
