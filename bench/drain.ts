@@ -1,4 +1,4 @@
-// `npx tsx bench/drain.ts [--store sqlite|postgres] [--max-holders M] [--budget-seconds S] [N…]`:
+// `npx tsx bench/drain.ts [--store sqlite|postgres] [--pg-durable on|off] [--max-holders M] [--budget-seconds S] [N…]`:
 // the cost of a hand-off as a blocking-acquire queue grows. N waiters queue on one lock with
 // max_holders M (in process, no HTTP; PostgreSQL: a durable throwaway cluster, a database per
 // size), each releasing as soon as it is granted; M holders then let go and the
@@ -20,6 +20,8 @@ import { startPgCluster, type PgCluster } from '../test/support/postgres.js';
 const { values: flags, positionals } = parseArgs({
   options: {
     store: { type: 'string', default: 'sqlite' },
+    // off: no fsync, so what is left is the work per operation (reads, CPU), not the disk's
+    'pg-durable': { type: 'string', default: 'on' },
     'max-holders': { type: 'string', default: '1' },
     'budget-seconds': { type: 'string', default: '300' },
   },
@@ -31,8 +33,9 @@ const budgetMs = Number(flags['budget-seconds']) * 1000;
 if (!Number.isInteger(maxHolders) || maxHolders < 1) throw new Error('--max-holders: a whole number ≥ 1');
 if (!(budgetMs > 0)) throw new Error('--budget-seconds: a number > 0');
 if (flags.store !== 'sqlite' && flags.store !== 'postgres') throw new Error('--store: sqlite or postgres');
+if (flags['pg-durable'] !== 'on' && flags['pg-durable'] !== 'off') throw new Error('--pg-durable: on or off');
 const cluster: PgCluster | undefined =
-  flags.store === 'postgres' ? await startPgCluster({ durable: true }) : undefined;
+  flags.store === 'postgres' ? await startPgCluster({ durable: flags['pg-durable'] === 'on' }) : undefined;
 
 function openStore(dir: string, n: number): SqliteStore | PostgresStore {
   if (!cluster) return new SqliteStore(join(dir, 'keyholder.sqlite'));
