@@ -14,6 +14,7 @@ export async function expireOnce(store: Store): Promise<number> {
     for (const lockId of await store.findExpiredLocks(BATCH)) {
       await store.lockOp({
         ref: String(lockId),
+        sweepQueue: true,
         actor: {},
         decide: (lock, ctx) => {
           const { changed, next, events } = decideExpiry(lock, ctx.now);

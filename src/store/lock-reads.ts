@@ -64,6 +64,8 @@ export interface QueueAsk {
   headSize: number;
   /** the entry the operation asks about (a blocking acquire's own), wherever it stands */
   waiterId?: number;
+  /** the whole queue is read, so every lapsed entry is found (the expiry job) */
+  sweep?: boolean;
 }
 
 export interface HoldersAndQueue {
@@ -80,6 +82,10 @@ const LAPSED_PER_OP = 100;
 
 /** From the database: the first entries of the queue, enough for a live head of `headSize`. */
 async function readHoldersAndQueue(tx: Tx, lockId: number, ask: QueueAsk): Promise<HoldersAndQueue> {
+  if (ask.sweep) {
+    const whole = await loadHoldersAndQueue(tx, lockId);
+    return wholeQueue(whole.holders, whole.queue, ask.now);
+  }
   const read = await loadHoldersAndQueueStart(tx, lockId, ask.headSize + LAPSED_PER_OP, ask.waiterId);
   const { view, lapsed } = viewQueue(read.entries, ask.now, {
     headSize: ask.headSize,

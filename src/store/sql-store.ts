@@ -348,7 +348,14 @@ export abstract class SqlStore implements Store {
    * signalled when the change may let one in.
    */
   private async runLockOp<T, H extends HostRef | undefined>(
-    op: { ref: string; actor: Actor; targetHostId?: number; parentRef?: string; waiterId?: number },
+    op: {
+      ref: string;
+      actor: Actor;
+      targetHostId?: number;
+      parentRef?: string;
+      waiterId?: number;
+      sweepQueue?: boolean;
+    },
     create: Pick<HostLockOp<T>, 'createIfMissing' | 'createWith'> | undefined,
     checkIn: (tx: Tx, now: number) => Promise<H>,
     decide: (lock: LockState, host: H, ctx: LockOpContext) => HostLockMutation<T>,
@@ -380,7 +387,12 @@ export abstract class SqlStore implements Store {
         if (!record) throw new NoSuchLock();
         // The queue's head only: as many live entries as could be admitted, and one more each
         // way (src/lock/queue.ts QueueView). A limit in percent of members is read again below.
-        const queueAsk = (headSize: number) => ({ now, headSize, waiterId: op.waiterId });
+        const queueAsk = (headSize: number) => ({
+          now,
+          headSize,
+          waiterId: op.waiterId,
+          sweep: op.sweepQueue,
+        });
         let state = await reads.holdersAndQueue(
           tx,
           Number(record.id),

@@ -80,6 +80,11 @@ export interface LockOp<T> {
   parentRef?: string;
   /** the queue entry the decision asks about (a blocking acquire's own): read wherever it is */
   waiterId?: number;
+  /**
+   * the expiry job: every lapsed entry leaves the queue, wherever it stands (other operations
+   * only drop those they meet before the queue's head)
+   */
+  sweepQueue?: boolean;
   actor: Actor;
   /** pure: must not do I/O or await anything (it runs inside a shared transaction) */
   decide(lock: LockState, ctx: LockOpContext): LockMutation<T>;

@@ -5,6 +5,7 @@
 // whom a change wakes — also with more lapsed entries before the head than one operation steps
 // over, and when an operator raises max_holders beyond the head that was read.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expireOnce } from '../../src/jobs/expiry.js';
 import { decideBlockingAcquire, isQueued, queuePosition } from '../../src/lock/queue.js';
 import type { Store } from '../../src/store/store.js';
 import { STORES, createTestDatabase, type TestDatabase } from '../support/stores.js';
@@ -122,5 +123,14 @@ describe.each(STORES)('the head of a long queue on %s', (kind) => {
     } finally {
       off();
     }
+  });
+
+  it('lapsed entries behind a long live head are swept by the expiry job', async () => {
+    const lockId = (await store.getLock(LOCK))!.id;
+    for (let i = 0; i < 3; i++) await enqueue(store, `qh-late-${i}`, 200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await store.findExpiredLocks(10)).toContain(lockId);
+    await expireOnce(store);
+    expect(await store.findExpiredLocks(10)).not.toContain(lockId);
   });
 });
