@@ -1,7 +1,14 @@
 // Every transition of the pure lock rules: free, held by me, held by another, full, disabled,
 // host barred, lease expired; for acquire, release and forced release.
 import { describe, expect, it } from 'vitest';
-import { decideBlockingAcquire, mayAdmitWaiters, queuePosition, type Waiter } from '../../src/lock/queue.js';
+import {
+  decideBlockingAcquire,
+  isQueued,
+  mayAdmitWaiters,
+  queuePosition,
+  viewQueue,
+  type Waiter,
+} from '../../src/lock/queue.js';
 import {
   admitHolder,
   decideAcquire,
@@ -369,6 +376,34 @@ describe('queue rules', () => {
     { waiterId: 99, ahead: 3 },
   ])('queuePosition of $waiterId is $ahead', ({ waiterId, ahead }) => {
     expect(queuePosition(queue, waiterId)).toBe(ahead);
+  });
+
+  it('a view of the head: lapsed entries step aside, a live entry beyond the head is still queued', () => {
+    const lapsed = { ...w(9, 5), deadline: NOW };
+    const ghost = { ...w(13, 6), instanceExpiresAt: null };
+    const far = w(40, 7);
+    // the first entries read of a longer queue, with room for a head of two
+    const { view, lapsed: gone } = viewQueue([lapsed, ...queue, ghost], NOW, {
+      headSize: 2,
+      complete: false,
+      own: far,
+    });
+    expect(view.head.map((x) => x.id)).toEqual([10, 11]);
+    expect(view.complete).toBe(false);
+    expect(gone.map((x) => x.id)).toEqual([9, 13]);
+    expect([isQueued(view, 11), isQueued(view, 40), isQueued(view, 9), isQueued(view, 12)]).toEqual([
+      true,
+      true,
+      false,
+      false,
+    ]);
+    // beyond a partial head a position is the head's length: more than the places it was read for
+    expect([queuePosition(view, 10), queuePosition(view, 11), queuePosition(view, 40)]).toEqual([0, 1, 2]);
+    expect(queuePosition(view, undefined)).toBe(2);
+    // read whole, the same entries are all head
+    const whole = viewQueue([lapsed, ...queue, ghost], NOW, { headSize: Infinity, complete: true, own: far });
+    expect(whole.view).toEqual({ head: queue, complete: true });
+    expect(queuePosition(whole.view, 12)).toBe(queuePosition(queue, 12));
   });
 
   const base = lock({ maxHolders: 2, holders: [holder(A, 1), holder(B, 2)] });
