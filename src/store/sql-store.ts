@@ -279,16 +279,32 @@ export abstract class SqlStore implements Store {
   async importData(doc: ExportDocument): Promise<Record<string, number>> {
     const problems = documentProblems(doc);
     if (problems.length) throw new Error(`the export cannot be imported: ${problems.join('; ')}`);
-    return this.write(async (tx) => {
+    const counts = await this.write(async (tx) => {
       await assertEmpty(tx);
       const counts = await importTables(tx, doc.tables);
       await this.afterImport(tx);
       return counts;
     });
+    await this.statisticsAfterLoad();
+    return counts;
   }
 
+  /** The data is committed by then: a failure here must not turn a done import into an error. */
+  private async statisticsAfterLoad(): Promise<void> {
+    await this.guard(() => this.refreshStatistics(), true).catch(() => undefined);
+  }
+
+  /**
+   * After a bulk load the planner's statistics describe the empty tables it replaced: PostgreSQL
+   * would plan the first lists and searches of a restored 100k-lock database as scans of a few
+   * rows (and autovacuum gets to them only later). Refreshed once, right after the commit.
+   */
+  protected async refreshStatistics(): Promise<void> {}
+
   async importLocks(data: LockImport): Promise<LockImportCounts> {
-    return this.write((tx) => importLockSet(tx, data));
+    const counts = await this.write((tx) => importLockSet(tx, data));
+    await this.statisticsAfterLoad();
+    return counts;
   }
 
   async diagnose(): Promise<{ appliedMigrations: number[]; clock: number }> {

@@ -385,6 +385,13 @@ export class PostgresStore extends SqlStore {
     }
   }
 
+  protected override async refreshStatistics(): Promise<void> {
+    // VACUUM as well: it sets the visibility map, so counting 100k locks is an index-only scan
+    // (list p50 at 100k: 67 ms as loaded, 31 ms analysed, 19 ms vacuumed; 1k: 11 ms). Outside
+    // any transaction, as VACUUM must be; tables of another owner are skipped with a notice.
+    await this.pool.query('VACUUM (ANALYZE)');
+  }
+
   protected async runRead<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
     return fn(new PgTx(this.pool));
   }
