@@ -31,41 +31,53 @@ const HOLDER_COLUMNS = `lh.lock_id, lh.host_id, ho.name AS host_name, lh.acquire
   (SELECT v.name FROM locks v WHERE v.id = lh.via_lock_id) AS via_lock_name`;
 const HOLDER_SELECT = `SELECT ${HOLDER_COLUMNS} FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id`;
 
+/** A row of the holders-and-queue statements: `kind` 'h' a holder, 'w' a queue entry, 'o' the op's own entry. */
+type HolderOrWaiterRow = HolderRecord & {
+  kind: 'h' | 'w' | 'o';
+  waiter_id: number | null;
+  deadline: number | null;
+  instance_expires_at: number | null;
+};
+
+/** The holders' part of those statements (first parameter: the lock id). */
+const HOLDER_ROWS = `SELECT 'h' AS kind, ${HOLDER_COLUMNS}, NULL AS waiter_id, NULL AS deadline, NULL AS instance_expires_at
+     FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id WHERE lh.lock_id = ?`;
+
+function toWaiter(r: HolderOrWaiterRow): Waiter {
+  return {
+    id: Number(r.waiter_id),
+    hostId: Number(r.host_id),
+    deadline: Number(r.deadline),
+    instanceExpiresAt: r.instance_expires_at === null ? null : Number(r.instance_expires_at),
+  };
+}
+
+/** The holders by fencing token, and the queue entries ('w' rows) in queue order. */
+function holdersAndWaiters(rows: HolderOrWaiterRow[]): { holders: Holder[]; waiters: Waiter[] } {
+  const holders = rows.filter((r) => r.kind === 'h').map(toHolder);
+  holders.sort((a, b) => a.fencingToken - b.fencingToken);
+  const waiters = rows.filter((r) => r.kind === 'w').map(toWaiter);
+  waiters.sort((a, b) => a.id - b.id);
+  return { holders, waiters };
+}
+
 /**
- * A lock's holders and its queue in one statement (one round trip on PostgreSQL). Run after
- * the lock row was taken for update, so it sees every holder committed before.
+ * A lock's holders and its whole queue in one statement (one round trip on PostgreSQL). Run
+ * after the lock row was taken for update, so it sees every holder committed before.
  */
 export async function loadHoldersAndQueue(
   q: Queryable,
   lockId: number,
 ): Promise<{ holders: Holder[]; queue: Waiter[] }> {
-  const rows = await q.all<
-    HolderRecord & {
-      kind: string;
-      waiter_id: number | null;
-      deadline: number | null;
-      instance_expires_at: number | null;
-    }
-  >(
-    `SELECT 'h' AS kind, ${HOLDER_COLUMNS}, NULL AS waiter_id, NULL AS deadline, NULL AS instance_expires_at
-     FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id WHERE lh.lock_id = ?
+  const rows = await q.all<HolderOrWaiterRow>(
+    `${HOLDER_ROWS}
      UNION ALL
      SELECT 'w', w.lock_id, w.host_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, w.id, w.deadline, i.expires_at
      FROM lock_waiters w LEFT JOIN instances i ON i.id = w.instance_id WHERE w.lock_id = ?`,
     [lockId, lockId],
   );
-  const holders = rows.filter((r) => r.kind === 'h').map(toHolder);
-  holders.sort((a, b) => a.fencingToken - b.fencingToken);
-  const queue = rows
-    .filter((r) => r.kind === 'w')
-    .map((r) => ({
-      id: Number(r.waiter_id),
-      hostId: Number(r.host_id),
-      deadline: Number(r.deadline),
-      instanceExpiresAt: r.instance_expires_at === null ? null : Number(r.instance_expires_at),
-    }));
-  queue.sort((a, b) => a.id - b.id);
-  return { holders, queue };
+  const { holders, waiters } = holdersAndWaiters(rows);
+  return { holders, queue: waiters };
 }
 
 /**
@@ -80,16 +92,8 @@ export async function loadHoldersAndQueueStart(
   scan: number,
   ownId: number | undefined,
 ): Promise<{ holders: Holder[]; entries: Waiter[]; more: boolean; own?: Waiter }> {
-  const rows = await q.all<
-    HolderRecord & {
-      kind: string;
-      waiter_id: number | null;
-      deadline: number | null;
-      instance_expires_at: number | null;
-    }
-  >(
-    `SELECT 'h' AS kind, ${HOLDER_COLUMNS}, NULL AS waiter_id, NULL AS deadline, NULL AS instance_expires_at
-     FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id WHERE lh.lock_id = ?
+  const rows = await q.all<HolderOrWaiterRow>(
+    `${HOLDER_ROWS}
      UNION ALL
      SELECT 'w', q.lock_id, q.host_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, q.id, q.deadline, q.expires_at
      FROM (SELECT w.lock_id, w.host_id, w.id, w.deadline, i.expires_at
@@ -100,16 +104,7 @@ export async function loadHoldersAndQueueStart(
      FROM lock_waiters w LEFT JOIN instances i ON i.id = w.instance_id WHERE w.id = ? AND w.lock_id = ?`,
     [lockId, lockId, scan, ownId ?? null, lockId],
   );
-  const holders = rows.filter((r) => r.kind === 'h').map(toHolder);
-  holders.sort((a, b) => a.fencingToken - b.fencingToken);
-  const toWaiter = (r: (typeof rows)[number]): Waiter => ({
-    id: Number(r.waiter_id),
-    hostId: Number(r.host_id),
-    deadline: Number(r.deadline),
-    instanceExpiresAt: r.instance_expires_at === null ? null : Number(r.instance_expires_at),
-  });
-  const entries = rows.filter((r) => r.kind === 'w').map(toWaiter);
-  entries.sort((a, b) => a.id - b.id);
+  const { holders, waiters: entries } = holdersAndWaiters(rows);
   const ownRow = rows.find((r) => r.kind === 'o');
   const read = { holders, entries, more: entries.length >= scan };
   return ownRow ? { ...read, own: toWaiter(ownRow) } : read;
