@@ -4,8 +4,9 @@
 // waiters of the locks below it (src/store/nested-sql.ts `waitingBelow`).
 import { acquireUpward, type ChainChange, type Family } from './nested.js';
 import { isQueued, type BlockingDecision, type LiveQueue, type WaitState } from './queue.js';
+import { calendarRefusal } from './calendar.js';
 import { WAITABLE, type Admission } from './rules.js';
-import type { HostRef, LockState } from './types.js';
+import { eventFor, type HostRef, type LockState } from './types.js';
 
 export function nestedBlockingStep(
   own: BlockingDecision,
@@ -15,7 +16,8 @@ export function nestedBlockingStep(
   wait: WaitState,
   admission: Admission = {},
 ): { step: BlockingDecision; chain?: ChainChange } {
-  if (!own.decision.ok || ctx.family.ancestors.length === 0) return { step: own };
+  if (ctx.family.ancestors.length === 0) return { step: own };
+  if (!own.decision.ok) return { step: own.keepWaiting ? closedAbove(own, host, ctx, wait, admission) : own };
   const { decision, chain } = acquireUpward(
     own.decision,
     lock,
@@ -23,7 +25,7 @@ export function nestedBlockingStep(
     ctx.now,
     ctx.family,
     { host },
-    admission,
+    { ...admission, blocking: true },
   );
   if (decision.ok) return { step: { ...own, decision }, chain };
   // an ancestor's gates not checked yet: the service checks them and asks again at once
@@ -40,4 +42,38 @@ export function nestedBlockingStep(
       dequeue: !keepWaiting && queued ? wait.waiterId : undefined,
     },
   };
+}
+
+/**
+ * A request waiting at its own lock (held, full, queued) whose way up is closed by an ancestor's
+ * calendar (a pause, a blackout, outside the level's windows) does not wait through it: like a
+ * closed calendar at the lock itself (src/lock/rules.ts), it is refused at once, named by the
+ * level (`paused@dc-berlin`). A level where the host holds a slot already (through another
+ * child) is no new holding and does not count.
+ */
+function closedAbove(
+  own: BlockingDecision,
+  host: HostRef,
+  ctx: { now: number; queue: LiveQueue; family: Family },
+  wait: WaitState,
+  admission: Admission,
+): BlockingDecision {
+  if (own.decision.ok) return own;
+  for (const level of ctx.family.ancestors) {
+    if (level.holders.some((h) => h.hostId === host.id)) continue;
+    const reason = calendarRefusal(level, admission.globalPause ?? null, ctx.now);
+    if (reason === undefined) continue;
+    const events = [
+      ...own.decision.events.filter((e) => e.type !== 'fail'),
+      eventFor('fail', { host }, `acquire: ${reason}@${level.name}`),
+    ];
+    const queued = isQueued(ctx.queue, wait.waiterId);
+    return {
+      decision: { ok: false, reason, level: level.name, next: own.decision.next, events },
+      keepWaiting: false,
+      events,
+      dequeue: queued ? wait.waiterId : undefined,
+    };
+  }
+  return own;
 }

@@ -139,6 +139,7 @@ export function acquireUpward(
     const decision = decideAcquire(level, host, now, actor, 0, {
       globalPause: admission.globalPause,
       gateVerdictsFor: admission.gateVerdictsFor,
+      blocking: admission.blocking,
     });
     if (!decision.ok) {
       const { lock: expired, events: expiredEvents } = expireLeases(lock, now);

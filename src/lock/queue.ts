@@ -89,12 +89,18 @@ export function queuePosition(queue: LiveQueue, waiterId: number | undefined): n
   return mine ? head.filter((w) => w.id < mine.id).length : head.length;
 }
 
-/** Whether a change may let a queued host in: someone left, or the lock opened up. */
+/**
+ * Whether a change may alter what a queued host is answered: someone left, the lock opened up,
+ * or its calendar changed — a pause or a blackout that starts refuses the waiters at once
+ * (`decideAcquire`), so they must hear of it now, not at the next release.
+ */
 export function mayAdmitWaiters(prev: LockState, next: LockState): boolean {
   return (
     next.holders.length < prev.holders.length ||
     next.maxHolders > prev.maxHolders ||
     (next.enabled && !prev.enabled) ||
+    next.pausedUntil !== prev.pausedUntil ||
+    JSON.stringify(next.blackouts) !== JSON.stringify(prev.blackouts) ||
     JSON.stringify(next.windows) !== JSON.stringify(prev.windows) ||
     JSON.stringify(next.gates ?? []) !== JSON.stringify(prev.gates ?? [])
   );
@@ -132,7 +138,10 @@ export function decideBlockingAcquire(
   admission: Admission = {},
 ): BlockingDecision {
   const queued = isQueued(waiters, wait.waiterId);
-  const decision = decideAcquire(lock, host, now, { host }, queuePosition(waiters, wait.waiterId), admission);
+  const decision = decideAcquire(lock, host, now, { host }, queuePosition(waiters, wait.waiterId), {
+    ...admission,
+    blocking: true,
+  });
   // the service checks the gates and asks again at once: no waiting, no change to the queue
   if (!decision.ok && decision.reason === 'gates_needed')
     return { decision, keepWaiting: false, events: decision.events };

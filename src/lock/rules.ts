@@ -65,6 +65,11 @@ export interface Admission {
   gateVerdicts?: GateVerdicts;
   /** nested locks: any level's verdicts by lock id (used when `gateVerdicts` is not given) */
   gateVerdictsFor?: (lockId: number) => GateVerdicts | undefined;
+  /**
+   * A blocking acquire asks: a closed calendar (pause, blackout, outside the windows) refuses
+   * it before the lock being held, full or queued does (see `decideAcquire`).
+   */
+  blocking?: boolean;
 }
 
 /**
@@ -97,12 +102,22 @@ export function decideAcquire(
       events,
     };
   }
+  // Pauses, blackouts and windows gate new holders only: a holder refreshing across a reboot
+  // is never turned away. None of them is waitable: a blocking acquire is answered at once,
+  // also when the pause starts while it waits (SPEC 3: a paused lock refuses new holders with
+  // `paused` and X-Lock-Next-Window). An operator who pauses a patch night wants the hosts
+  // lined up for it to go away now and be told when to come back, not to sit on open requests
+  // and rush in the moment the pause is lifted; and a request that comes during the pause is
+  // answered at once anyway, so one that came before it gets the same answer. A blocking
+  // acquire therefore hears of the closed calendar before of a holder it could wait for; a
+  // plain acquire keeps foreman_dlm's order (held first, then the calendar).
+  const closedNow = () => calendarRefusal(lock, globalPause, now);
+  const closedFirst = admission.blocking ? closedNow() : undefined;
+  if (closedFirst) return reject(closedFirst);
   // Lowering max_holders below the holder count keeps the holders; nobody new gets in.
   if (lock.holders.length >= lock.maxHolders) return reject(lock.maxHolders === 1 ? 'held' : 'full');
   if (queuedAhead >= lock.maxHolders - lock.holders.length) return reject('queued');
-  // Pauses, blackouts and windows gate new holders only: a holder refreshing across a reboot
-  // is never turned away. None of them is waitable: a blocking acquire is answered at once.
-  const closed = calendarRefusal(lock, globalPause, now);
+  const closed = admission.blocking ? undefined : closedNow();
   if (closed) return reject(closed);
   // Gates last: a lock that would refuse anyway causes no upstream query.
   if (lock.gates?.length) {

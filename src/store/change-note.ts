@@ -5,7 +5,8 @@
 // waiter is first.
 
 export interface LockChangeNote {
-  lockId: number;
+  /** null: every lock (the global pause changed), so every waiter of every lock may */
+  lockId: number | null;
   /** the waiters at the head that may now get in; undefined: any waiter of the lock may */
   wake?: number[];
   /** the instance that made the change (it has told its own waiters already) */
@@ -32,6 +33,8 @@ export function decodeChangeNote(payload: string | undefined): LockChangeNote | 
   }
   if (typeof parsed !== 'object' || parsed === null) return null;
   const { lock, wake, from } = parsed as Record<string, unknown>;
+  // every lock: earlier versions read it as "anything may have changed", which it is
+  if (lock === null) return { lockId: null, from: typeof from === 'string' ? from : undefined };
   if (!Number.isSafeInteger(lock)) return null;
   const ids =
     Array.isArray(wake) && wake.every((id) => Number.isSafeInteger(id)) ? (wake as number[]) : undefined;

@@ -246,6 +246,9 @@ export abstract class SqlStore implements Store {
   /** PostgreSQL: NOTIFY inside the transaction, delivered to every instance on commit */
   protected async signal(_tx: Tx, _lockId: number, _wake: number[] | undefined): Promise<void> {}
 
+  /** Like `signal`, for every lock at once (the global pause): other instances' waiters hear it. */
+  protected async signalEveryLock(_tx: Tx): Promise<void> {}
+
   /** PostgreSQL: LISTEN for other instances' changes */
   protected startListening(): void {}
 
@@ -621,7 +624,7 @@ export abstract class SqlStore implements Store {
     pause: Pause | null,
     actor: AuditActor,
   ): Promise<{ pause: Pause | null; now: number }> {
-    return this.write(async (tx) => {
+    const done = await this.write(async (tx) => {
       const now = await tx.now();
       const before = await readStoredPause(tx);
       await writeGlobalPause(tx, pause, now);
@@ -630,8 +633,14 @@ export abstract class SqlStore implements Store {
         : null;
       // lifting a pause that was never set changes nothing and is not recorded
       if (pause || before) await insertAudit(tx, pause ? 'pause' : 'resume', actor, 'all locks', detail, now);
-      return { pause, now };
+      // A pause in force refuses every blocking acquire at once (src/lock/rules.ts): the waiters
+      // of every lock, on every instance, must hear of it now rather than at their next release.
+      const starts = pause !== null && pause.until > now;
+      if (starts) await this.signalEveryLock(tx);
+      return { pause, now, starts };
     });
+    if (done.starts) this.emitChange(null);
+    return { pause: done.pause, now: done.now };
   }
 
   /** Nested locks: every waiter of the freed levels and of the locks below them may try again. */

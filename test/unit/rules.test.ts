@@ -413,11 +413,45 @@ describe('queue rules', () => {
     { name: 'only the type changed', next: { ...base, type: 'x' }, admits: false },
     { name: 'a refresh', next: { ...base, updatedAt: NOW }, admits: false },
     { name: 'fewer places', next: { ...base, maxHolders: 1 }, admits: false },
+    // a pause or a blackout that starts answers the waiters at once; one that ends may admit
+    { name: 'a pause starts', next: { ...base, pausedUntil: NOW + 60_000 }, admits: true },
+    {
+      name: 'a blackout is set',
+      next: { ...base, blackouts: [{ from: '2030-01-01', to: '2030-01-02', time_zone: 'UTC' }] },
+      admits: true,
+    },
   ])('mayAdmitWaiters: $name → $admits', ({ next, admits }) => {
     expect(mayAdmitWaiters(base, next)).toBe(admits);
   });
-  it('mayAdmitWaiters: enabling a lock opens it', () => {
+  it('mayAdmitWaiters: enabling a lock opens it, lifting its pause too', () => {
     expect(mayAdmitWaiters({ ...base, enabled: false }, base)).toBe(true);
+    expect(mayAdmitWaiters({ ...base, pausedUntil: NOW + 60_000 }, base)).toBe(true);
+  });
+
+  it('a blocking acquire hears of a closed calendar before of a holder; a plain one keeps held first', () => {
+    const paused = lock({ holders: [holder(A, 1)], pausedUntil: NOW + 60_000 });
+    const wait = { deadline: NOW + 60_000, final: false };
+    const step = decideBlockingAcquire(
+      paused,
+      B,
+      NOW,
+      [{ id: 7, hostId: B.id, deadline: wait.deadline, instanceExpiresAt: NOW + 9_000 }],
+      { ...wait, waiterId: 7 },
+    );
+    expect(step.decision).toMatchObject({ ok: false, reason: 'paused' });
+    expect(step).toMatchObject({ keepWaiting: false, dequeue: 7 });
+    expect(step.events.map((e) => e.detail)).toEqual(['acquire: paused']);
+    expect(decideAcquire(paused, B, NOW)).toMatchObject({ ok: false, reason: 'held' });
+    // the global pause alike; the holder still refreshes
+    const held = lock({ holders: [holder(A, 1)] });
+    const globalPause = { until: NOW + 60_000, reason: null };
+    expect(decideBlockingAcquire(held, B, NOW, [], wait, { globalPause }).decision).toMatchObject({
+      reason: 'paused',
+    });
+    expect(decideBlockingAcquire(held, A, NOW, [], wait, { globalPause }).decision).toMatchObject({
+      ok: true,
+      outcome: 'refreshed',
+    });
   });
 
   const held = lock({ fencingCounter: 1, holders: [holder(A, 1)] });

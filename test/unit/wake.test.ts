@@ -58,6 +58,13 @@ describe('waitersToWake', () => {
     const many = queue(...Array.from({ length: MAX_NAMED_WAITERS + 5 }, (_, i) => i + 1));
     expect(waitersToWake(lock(10_000, []), many, NOW)).toBeUndefined();
   });
+
+  it('wakes everyone on a paused lock: a blocking acquire is answered at once, not kept waiting', () => {
+    const paused = { ...lock(1, [null]), pausedUntil: NOW + 1 };
+    expect(waitersToWake(paused, queue(5, 7), NOW)).toBeUndefined();
+    // a pause that has passed is no pause
+    expect(waitersToWake({ ...paused, pausedUntil: NOW }, queue(5, 7), NOW)).toEqual([]);
+  });
 });
 
 describe('change notes', () => {
@@ -69,6 +76,12 @@ describe('change notes', () => {
       wake: undefined,
       from: 'a',
     });
+  });
+
+  it('carry "every lock" (the global pause), which earlier versions read as "anything changed"', () => {
+    const note = encodeChangeNote({ lockId: null, from: 'instance-a' });
+    expect(decodeChangeNote(note)).toEqual({ lockId: null, from: 'instance-a' });
+    expect(JSON.parse(note)).toMatchObject({ lock: null });
   });
 
   it('read a bare lock id (earlier versions) as "wake every waiter of that lock"', () => {

@@ -257,6 +257,11 @@ export class PostgresStore extends SqlStore {
     await tx.get('SELECT pg_notify(?, ?)', [CHANGE_CHANNEL, note]);
   }
 
+  protected override async signalEveryLock(tx: Tx): Promise<void> {
+    const note = encodeChangeNote({ lockId: null, from: this.instanceId });
+    await tx.get('SELECT pg_notify(?, ?)', [CHANGE_CHANNEL, note]);
+  }
+
   protected override startListening(): void {
     this.listener ??= new ChangeListener(this.url, CHANGE_CHANNEL, {
       // This instance told its own waiters at commit; its own notification comes back too.
