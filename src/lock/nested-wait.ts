@@ -16,7 +16,7 @@ export function nestedBlockingStep(
   wait: WaitState,
   admission: Admission = {},
 ): { step: BlockingDecision; chain?: ChainChange } {
-  if (ctx.family.ancestors.length === 0) return { step: own };
+  if (ctx.family.ancestors.length === 0 && !ctx.family.tree) return { step: own };
   if (!own.decision.ok) return { step: own.keepWaiting ? closedAbove(own, host, ctx, wait, admission) : own };
   const { decision, chain } = acquireUpward(
     own.decision,

@@ -17,6 +17,7 @@
 // - A host cannot release directly a slot it holds through a child: 412 `held` (release the child).
 import { validationError } from '../errors.js';
 import { decideAcquire, expireLeases, type Admission, type Decision } from './rules.js';
+import { competingAhead, type TreeQueue } from './tree-queue.js';
 import { eventFor, type Actor, type EventDraft, type Holder, type HostRef, type LockState } from './types.js';
 
 /** The deepest chain: a lock and at most seven ancestors above it. */
@@ -33,6 +34,11 @@ export interface SiblingHolding {
 export interface Family {
   ancestors: LockState[];
   siblings: SiblingHolding[];
+  /**
+   * a lock with a parent or children: the earlier waiters of its tree, so every level serves
+   * first come first (src/lock/tree-queue.ts); unset: none read (a lock outside every tree)
+   */
+  tree?: TreeQueue;
 }
 
 export interface ChainChange {
@@ -127,7 +133,25 @@ export function acquireUpward(
   actor: Actor = { host },
   admission: Admission = {},
 ): ChainDecision {
-  if (!own.ok || family.ancestors.length === 0) return { decision: own.ok ? pinnedDecision(own) : own };
+  if (!own.ok) return { decision: own };
+  const tree = family.tree;
+  const chainIds = [lock.id, ...family.ancestors.map((a) => a.id)];
+  // First come first served at the lock itself too: a new holder comes after the earlier
+  // waiters of the locks below it that wait for a place here (src/lock/tree-queue.ts).
+  if (tree && own.outcome === 'acquired') {
+    const { lock: expired, events: expiredEvents } = expireLeases(lock, now);
+    if (competingAhead(tree, chainIds, 0, expired, host.id) >= expired.maxHolders - expired.holders.length) {
+      return {
+        decision: {
+          ok: false,
+          reason: 'queued',
+          next: expired,
+          events: [...expiredEvents, eventFor('fail', actor, 'acquire: queued')],
+        },
+      };
+    }
+  }
+  if (family.ancestors.length === 0) return { decision: pinnedDecision(own) };
   // hosts whose lease on this lock ran out leave the ancestors first: their places count as free
   const freed = releaseUpward(lock, own.next, family.ancestors, family.siblings, own.events, now);
   const ancestors = [...freed.ancestors];
@@ -135,8 +159,10 @@ export function acquireUpward(
   let below = lock;
   for (let i = 0; i < ancestors.length; i++) {
     const level = ancestors[i]!;
-    // each level's own gates (verdicts by lock id) and the global pause apply
-    const decision = decideAcquire(level, host, now, actor, 0, {
+    // each level's own gates (verdicts by lock id) and the global pause apply, and its earlier
+    // waiters (its own and those below it) are served first
+    const ahead = tree ? competingAhead(tree, chainIds, i + 1, level, host.id) : 0;
+    const decision = decideAcquire(level, host, now, actor, ahead, {
       globalPause: admission.globalPause,
       gateVerdictsFor: admission.gateVerdictsFor,
       blocking: admission.blocking,

@@ -8,7 +8,8 @@
 // needs a cycle); PostgreSQL retries the rare one that reparenting could still cause.
 import { MAX_NESTING_DEPTH, type ParentTarget, type SiblingHolding } from '../lock/nested.js';
 import type { LockState } from '../lock/types.js';
-import { findLockRecord, loadHolders } from './lock-sql.js';
+import type { TreeQueue, TreeWaiter, WaiterLock } from '../lock/tree-queue.js';
+import { findLockRecord, loadHolders, loadHoldersOf } from './lock-sql.js';
 import { countMembers } from './members.js';
 import { membershipCutoff } from '../lock/members.js';
 import { LOCK_COLUMNS, toLockState, type LockRecord } from './lock-rows.js';
@@ -114,6 +115,65 @@ export async function waitingBelow(q: Queryable, lockIds: readonly number[]): Pr
     [...lockIds, MAX_NESTING_DEPTH],
   );
   return rows.map((r) => Number(r.lock_id));
+}
+
+/** How many of a tree's earlier waiters one operation reads (the earliest; src/lock/tree-queue.ts). */
+const TREE_WAITERS_READ = 256;
+
+/**
+ * The earlier live waiters of a nested lock's tree — the subtree of its topmost ancestor — for
+ * first come first served at every level (src/lock/tree-queue.ts): those queued before the
+ * entry `beforeId` (all when the request has none), each with the deepest lock of the chain
+ * above it, and the place count of the locks they queued at. Undefined for a lock outside
+ * every tree (no statement then). Read, not taken for update: rows below the lock's own are
+ * never locked after it (see the lock order above).
+ */
+export async function loadTreeQueue(
+  q: Queryable,
+  chain: { lockId: number; ancestors: readonly LockState[]; hasChildren: boolean },
+  now: number,
+  beforeId: number | undefined,
+): Promise<TreeQueue | undefined> {
+  if (chain.ancestors.length === 0 && !chain.hasChildren) return undefined;
+  const chainIds = [chain.lockId, ...chain.ancestors.map((a) => a.id)];
+  const top = chainIds[chainIds.length - 1]!;
+  const rows = await q.all<{
+    id: number;
+    host_id: number;
+    lock_id: number;
+    level_id: number;
+    enabled: boolean | number;
+    max_holders: number;
+  }>(
+    `WITH RECURSIVE t(id, level_id, depth) AS (
+       SELECT id, id, 0 FROM locks WHERE id = ?
+       UNION ALL
+       SELECT l.id, CASE WHEN l.id IN (${chainIds.map(() => '?').join(', ')}) THEN l.id ELSE t.level_id END,
+              t.depth + 1
+       FROM locks l JOIN t ON l.parent_id = t.id WHERE t.depth < ?)
+     SELECT w.id, w.host_id, w.lock_id, t.level_id, l.enabled, l.max_holders
+     FROM lock_waiters w JOIN t ON t.id = w.lock_id JOIN locks l ON l.id = w.lock_id
+       JOIN instances i ON i.id = w.instance_id
+     WHERE w.id < ? AND w.deadline > ? AND i.expires_at > ?
+     ORDER BY w.id LIMIT ?`,
+    [top, ...chainIds, MAX_NESTING_DEPTH, beforeId ?? Number.MAX_SAFE_INTEGER, now, now, TREE_WAITERS_READ],
+  );
+  const waiters: TreeWaiter[] = rows.map((r) => ({
+    id: Number(r.id),
+    hostId: Number(r.host_id),
+    lockId: Number(r.lock_id),
+    chainLevelId: Number(r.level_id),
+  }));
+  const lockIds = [...new Set(waiters.map((w) => w.lockId))];
+  const holders = await loadHoldersOf(q, lockIds);
+  const locks = new Map<number, WaiterLock>();
+  for (const r of rows) {
+    const id = Number(r.lock_id);
+    if (locks.has(id)) continue;
+    const live = (holders.get(id) ?? []).filter((h) => h.expiresAt === null || h.expiresAt > now);
+    locks.set(id, { enabled: Boolean(r.enabled), maxHolders: Number(r.max_holders), holding: live.length });
+  }
+  return { waiters, locks };
 }
 
 /** Fills in the parent's name and the children's names of listed locks (one statement). */

@@ -52,6 +52,7 @@ import { acquireUpward, assertParent, guardViaRelease, releaseUpward, type Famil
 import {
   loadAncestors,
   loadSiblings,
+  loadTreeQueue,
   resolveParent,
   subtreeHeight,
   waitingBelow,
@@ -426,6 +427,12 @@ export abstract class SqlStore implements Store {
             tx,
             ancestors.map((a) => a.id),
             [...state.holders.map((h) => h.hostId), ...(host ? [host.id] : [])],
+          ),
+          tree: await loadTreeQueue(
+            tx,
+            { lockId: Number(record.id), ancestors, hasChildren: children.length > 0 },
+            now,
+            op.waiterId,
           ),
         };
         const newParent =
