@@ -14,6 +14,7 @@ import { formatTimestamp } from '../lock/time.js';
 import type { LockState } from '../lock/types.js';
 import { LOOKAHEAD_DAYS, nextAdmission, type Pause } from '../lock/calendar.js';
 import type { PauseService } from '../service/pause.js';
+import type { LevelCalendar } from '../lock/rules.js';
 
 export interface DlmlockRoutesOptions {
   locks: LockService;
@@ -30,17 +31,19 @@ export function preconditionFailed(lockId: number) {
  * Outside its maintenance windows a lock says when the next one opens. Only windowed locks
  * (a keyholder extension) get this longer body; every other 412 stays foreman_dlm's.
  */
-function outsideWindow(lock: LockState, now: number, globalPause: Pause | null) {
-  // the next opening the blackouts and pauses let through, not merely the next window
-  const next = nextAdmission(lock, globalPause, now);
+function outsideWindow(lock: LockState, now: number, globalPause: Pause | null, level?: LevelCalendar) {
+  // the next opening the blackouts and pauses let through, not merely the next window;
+  // nested locks: of the ancestor that refused, named in the message
+  const next = nextAdmission(level ?? lock, globalPause, now);
   const when =
     next === undefined
       ? `no window opens within the next ${LOOKAHEAD_DAYS} days`
       : `the next window opens ${formatTimestamp(next)}`;
+  const what = level ? `The lock's ancestor '${level.name}' is` : 'The lock is';
   return {
     error: {
       id: lock.id,
-      message: `${ERRORS.precondition_failed.message} The lock is outside its maintenance windows; ${when}.`,
+      message: `${ERRORS.precondition_failed.message} ${what} outside its maintenance windows; ${when}.`,
       next_window_at: next === undefined ? null : formatTimestamp(next),
     },
   };
@@ -104,14 +107,16 @@ export async function dlmlockRoutes(app: FastifyInstance, opts: DlmlockRoutesOpt
           result.lock.holders.map((h) => encodeURIComponent(h.hostName)).join(','),
         );
       }
-      if (result.reason === 'outside_window' && !result.level) {
-        const body = outsideWindow(result.lock, result.at, result.globalPause);
+      // nested locks: an ancestor's calendar refusal says when that level opens
+      const calendar = result.level === undefined ? result.lock : result.levelCalendar;
+      if (result.reason === 'outside_window' && calendar) {
+        const body = outsideWindow(result.lock, result.at, result.globalPause, result.levelCalendar);
         if (body.error.next_window_at) reply.header(HEADERS.lockNextWindow, body.error.next_window_at);
         return reply.code(412).send(body);
       }
-      if (result.reason === 'paused' || result.reason === 'blackout') {
+      if ((result.reason === 'paused' || result.reason === 'blackout') && calendar) {
         // foreman_dlm's body unchanged; when acquiring becomes possible travels in a header
-        const next = nextAdmission(result.lock, result.globalPause, result.at);
+        const next = nextAdmission(calendar, result.globalPause, result.at);
         if (next !== undefined) reply.header(HEADERS.lockNextWindow, formatTimestamp(next));
       }
       return reply.code(412).send(preconditionFailed(result.lock.id));

@@ -9,7 +9,7 @@ import proxyaddr from 'proxy-addr';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { LockAnswer, LockService } from '../service/locks.js';
-import { nextAdmission } from '../lock/calendar.js';
+import { nextAdmission, type Calendar } from '../lock/calendar.js';
 import { formatTimestamp } from '../lock/time.js';
 import type { LockState } from '../lock/types.js';
 import { fromDatabaseText } from './errors.js';
@@ -26,6 +26,7 @@ export interface FleetLockRoutesOptions {
 const BODY_LIMIT = 16 * 1024;
 const PATHS = ['/v1/pre-reboot', '/v1/steady-state'] as const;
 const SHOWN_HOLDERS = 10;
+const CALENDAR_REASONS: ReadonlySet<string> = new Set(['paused', 'blackout', 'outside_window']);
 
 function holdersText(lock: LockState): string {
   const names = lock.holders.map((h) => h.hostName);
@@ -34,8 +35,8 @@ function holdersText(lock: LockState): string {
 }
 
 /** `; new holders from <time>` when the calendar says when acquiring becomes possible again */
-function untilText(answer: Extract<LockAnswer, { ok: false }>): string {
-  const next = nextAdmission(answer.lock, answer.globalPause, answer.at);
+function untilText(answer: Extract<LockAnswer, { ok: false }>, calendar: Calendar = answer.lock): string {
+  const next = nextAdmission(calendar, answer.globalPause, answer.at);
   return next === undefined ? '' : `; new holders from ${formatTimestamp(next)}`;
 }
 
@@ -57,7 +58,12 @@ function refusal(answer: Extract<LockAnswer, { ok: false }>): FleetLockError {
     return new FleetLockError(
       409,
       'failed_lock',
-      `lock ${answer.level} above ${lock.name} cannot be taken (${answer.reason}@${answer.level})`,
+      `lock ${answer.level} above ${lock.name} cannot be taken (${answer.reason}@${answer.level})${
+        // its calendar refused: when that level admits again
+        answer.levelCalendar && CALENDAR_REASONS.has(answer.reason)
+          ? untilText(answer, answer.levelCalendar)
+          : ''
+      }`,
     );
   }
   // Not exhaustive on purpose: a reason added to the rules later still gets a readable answer.

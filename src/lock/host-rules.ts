@@ -3,14 +3,21 @@
 // (and PostgreSQL its server-side copy of it, migration 6; test/integration/rule-parity.test.ts
 // holds the two to the same table of cases).
 import { queuePosition, type LiveQueue } from './queue.js';
-import { decideAcquire, decideRelease, type Admission, type Decision, type RuleReason } from './rules.js';
+import {
+  decideAcquire,
+  decideRelease,
+  type Admission,
+  type Decision,
+  type LevelCalendar,
+  type RuleReason,
+} from './rules.js';
 import type { HostRef, LockState } from './types.js';
 
 export type HostRule = 'acquire' | 'release';
 
 export type Verdict =
   | { ok: true; outcome: 'acquired' | 'refreshed' | 'released' | 'not_held' }
-  | { ok: false; reason: RuleReason; level?: string };
+  | { ok: false; reason: RuleReason; level?: string; levelCalendar?: LevelCalendar };
 
 export function decideHostRule(
   rule: HostRule,
@@ -29,7 +36,9 @@ export function decideHostRule(
 
 export function verdictOf(decision: Decision): Verdict {
   if (decision.ok) return { ok: true, outcome: decision.outcome };
-  return decision.level === undefined
-    ? { ok: false, reason: decision.reason }
-    : { ok: false, reason: decision.reason, level: decision.level };
+  if (decision.level === undefined) return { ok: false, reason: decision.reason };
+  const { reason, level, levelCalendar } = decision;
+  return levelCalendar === undefined
+    ? { ok: false, reason, level }
+    : { ok: false, reason, level, levelCalendar };
 }

@@ -5,7 +5,7 @@
 import { acquireUpward, type ChainChange, type Family } from './nested.js';
 import { isQueued, type BlockingDecision, type LiveQueue, type WaitState } from './queue.js';
 import { calendarRefusal } from './calendar.js';
-import { WAITABLE, type Admission } from './rules.js';
+import { levelCalendarOf, WAITABLE, type Admission } from './rules.js';
 import { eventFor, type HostRef, type LockState } from './types.js';
 
 export function nestedBlockingStep(
@@ -69,7 +69,14 @@ function closedAbove(
     ];
     const queued = isQueued(ctx.queue, wait.waiterId);
     return {
-      decision: { ok: false, reason, level: level.name, next: own.decision.next, events },
+      decision: {
+        ok: false,
+        reason,
+        level: level.name,
+        levelCalendar: levelCalendarOf(level),
+        next: own.decision.next,
+        events,
+      },
       keepWaiting: false,
       events,
       dequeue: queued ? wait.waiterId : undefined,

@@ -16,7 +16,7 @@
 //   through it leave the ancestors too, unless another child still needs them (`releaseUpward`).
 // - A host cannot release directly a slot it holds through a child: 412 `held` (release the child).
 import { validationError } from '../errors.js';
-import { decideAcquire, expireLeases, type Admission, type Decision } from './rules.js';
+import { decideAcquire, expireLeases, levelCalendarOf, type Admission, type Decision } from './rules.js';
 import { competingAhead, type TreeQueue } from './tree-queue.js';
 import { eventFor, type Actor, type EventDraft, type Holder, type HostRef, type LockState } from './types.js';
 
@@ -178,6 +178,7 @@ export function acquireUpward(
           ok: false,
           reason: decision.reason,
           level: level.name,
+          levelCalendar: levelCalendarOf(level),
           next: expired,
           events: [...expiredEvents, eventFor('fail', actor, `acquire: ${decision.reason}@${level.name}`)],
         },

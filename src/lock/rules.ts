@@ -2,7 +2,7 @@
 // Pure: a state and a request in, the next state, the events and the answer out.
 // The store runs these inside one transaction holding the lock's row.
 import type { LockReason } from 'keyholder-protocol';
-import { calendarRefusal, type Pause } from './calendar.js';
+import { calendarRefusal, type Calendar, type Pause } from './calendar.js';
 import { checkGates, NO_VERDICTS, type GateVerdicts } from './gates.js';
 import { eventFor, type Actor, type EventDraft, type Holder, type HostRef, type LockState } from './types.js';
 
@@ -31,9 +31,26 @@ export type Decision =
       reason: RuleReason;
       /** nested locks: the ancestor that refused (X-Lock-Reason `reason@level`); unset: this lock */
       level?: string;
+      /** with `level`: that ancestor's calendar, so its refusal says when the level opens */
+      levelCalendar?: LevelCalendar;
       next: LockState;
       events: EventDraft[];
     };
+
+/**
+ * What a refusal by an ancestor carries of it (nested locks): a `paused`, `blackout` or
+ * `outside_window` there says when that level admits again, exactly as one by the lock itself.
+ */
+export interface LevelCalendar extends Calendar {
+  name: string;
+  pauseReason: string | null;
+}
+
+/** An ancestor's calendar for its refusal (a lock state is one; only these fields travel). */
+export function levelCalendarOf(level: LevelCalendar): LevelCalendar {
+  const { name, windows, blackouts, pausedUntil, pauseReason } = level;
+  return { name, windows, blackouts, pausedUntil, pauseReason };
+}
 
 /** Drops holders whose lease ran out, with an `expire` event each. */
 export function expireLeases(lock: LockState, now: number): { lock: LockState; events: EventDraft[] } {

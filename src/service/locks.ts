@@ -7,7 +7,13 @@ import type { Pause } from '../lock/calendar.js';
 import { acquireUpward, decideParentChange } from '../lock/nested.js';
 import { nestedBlockingStep } from '../lock/nested-wait.js';
 import type { HostRule } from '../lock/host-rules.js';
-import { decideAcquire, decideForceRelease, type Decision, type RejectReason } from '../lock/rules.js';
+import {
+  decideAcquire,
+  decideForceRelease,
+  type Decision,
+  type LevelCalendar,
+  type RejectReason,
+} from '../lock/rules.js';
 import { checkGates, credentialNames, NO_VERDICTS, type GateVerdicts } from '../lock/gates.js';
 import { MAX_NESTING_DEPTH } from '../lock/nested.js';
 import { GateCredentials } from '../gates/credentials.js';
@@ -45,6 +51,8 @@ export type LockAnswer =
       gate?: string;
       /** nested locks: the ancestor that refused (X-Lock-Reason `reason@level`) */
       level?: string;
+      /** with `level`: that ancestor's calendar (when it opens: X-Lock-Next-Window) */
+      levelCalendar?: LevelCalendar;
     };
 
 /** The rules' answer before the service resolved "check the gates first". */
@@ -350,6 +358,7 @@ export class LockService {
         at: done.now,
         globalPause: done.globalPause ?? null,
         ...(done.level !== undefined && { level: done.level }),
+        ...(done.levelCalendar !== undefined && { levelCalendar: done.levelCalendar }),
       };
       if (answer.reason !== 'gates_needed') return withGate({ ...answer, reason: answer.reason }, gates);
       // The lock would admit this host once its gates pass: check them (cached) and ask again.
@@ -581,6 +590,7 @@ function toAnswer(
     at: ctx.now,
     globalPause: ctx.globalPause ?? null,
     ...(decision.level !== undefined && { level: decision.level }),
+    ...(decision.levelCalendar !== undefined && { levelCalendar: decision.levelCalendar }),
   };
   return decision.reason === 'gates_needed'
     ? { ...answer, reason: decision.reason }

@@ -124,14 +124,17 @@ describe.each(STORES)('a pause reaches the waiters on %s', (kind) => {
     expect((await acquire('np-h1', rack)).status).toBe(200);
     const answers = await waiters(rack, ['np-w1']);
 
+    const until = Date.now() + 3_600_000;
     const set = await s.asAdmin('PUT', `/api/dlmlocks/${enc(dc)}`, {
-      body: { paused_until: new Date(Date.now() + 3_600_000).toISOString() },
+      body: { paused_until: new Date(until).toISOString() },
     });
     expect(set.status, set.text).toBe(200);
     const [r] = await within(Promise.all(answers), ANSWER_MS, "a child's waiter under its parent's pause");
     expect(r!.status).toBe(412);
     expect(r!.text).toBe(PRECONDITION(id));
     expect(r!.headers['x-lock-reason']).toBe(`paused@${dc}`);
+    // when that level admits again, as its own refusal would say
+    expect(r!.headers['x-lock-next-window']).toBe(rendered(until));
     await untilWaiters(s.db, 0);
     expect((await acquire('np-h1', rack)).status).toBe(200);
   }, 30_000);
