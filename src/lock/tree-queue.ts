@@ -42,6 +42,7 @@ export interface WaiterLock {
  * most a bounded number (the earliest), so a count is a lower bound beyond it.
  */
 export interface TreeQueue {
+  /** in queue order (ascending id) */
   waiters: readonly TreeWaiter[];
   /** the locks they queued at, by id */
   locks: ReadonlyMap<number, WaiterLock>;
@@ -53,11 +54,10 @@ export interface ChainLevel {
   holders: readonly { hostId: number }[];
 }
 
-/** Whether a waiter's own lock has a place for it: it waits for a level above, not for its lock. */
-function hasPlaceBelow(tree: TreeQueue, waiter: TreeWaiter): boolean {
+/** Whether a waiter's own lock has a place for it, `ahead` entries of that lock before it. */
+function hasPlaceBelow(tree: TreeQueue, waiter: TreeWaiter, ahead: number): boolean {
   const lock = tree.locks.get(waiter.lockId);
   if (!lock || !lock.enabled) return false;
-  const ahead = tree.waiters.filter((w) => w.lockId === waiter.lockId && w.id < waiter.id).length;
   return ahead < lock.maxHolders - lock.holding;
 }
 
@@ -74,7 +74,11 @@ export function competingAhead(
   hostId: number,
 ): number {
   let count = 0;
+  // the waiters are in queue order: each one's place in its own lock's queue, in one pass
+  const seen = new Map<number, number>();
   for (const w of tree.waiters) {
+    const ahead = seen.get(w.lockId) ?? 0;
+    seen.set(w.lockId, ahead + 1);
     if (w.hostId === hostId) continue;
     if (w.lockId === level.id) {
       count++;
@@ -84,7 +88,7 @@ export function competingAhead(
     const at = chainIds.indexOf(w.chainLevelId);
     if (at < 0 || at > index) continue;
     if (level.holders.some((h) => h.hostId === w.hostId)) continue;
-    if (hasPlaceBelow(tree, w)) count++;
+    if (hasPlaceBelow(tree, w, ahead)) count++;
   }
   return count;
 }

@@ -116,6 +116,24 @@ describe.each(STORES)('a pause reaches the waiters on %s', (kind) => {
     expect((await acquire('lp-w4', lock)).headers['x-lock-reason']).toBe('full');
   }, 30_000);
 
+  it('a blackout set on a lock answers its waiters at once with blackout', async () => {
+    const lock = `frozen-now-${kind}`;
+    const { id } = await create(lock);
+    expect((await acquire('bw-holder', lock)).status).toBe(200);
+    const answers = await waiters(lock, ['bw-w1']);
+    const today = new Date().toISOString().slice(0, 10);
+    const set = await s.asAdmin('PUT', `/api/dlmlocks/${enc(lock)}`, {
+      body: { blackouts: [{ from: today, to: today, time_zone: 'UTC', reason: 'freeze' }] },
+    });
+    expect(set.status, set.text).toBe(200);
+    const [r] = await within(Promise.all(answers), ANSWER_MS, 'a waiter under a new blackout');
+    expect(r!.status).toBe(412);
+    expect(r!.text).toBe(PRECONDITION(id));
+    expect(r!.headers['x-lock-reason']).toBe('blackout');
+    expect(r!.headers['x-lock-next-window']).toBe(set.json.next_window_at);
+    await untilWaiters(s.db, 0);
+  }, 30_000);
+
   it("an ancestor's pause answers the waiters of the locks below it, naming the level", async () => {
     const dc = `dc-pause-${kind}`;
     const rack = `rack-pause-${kind}`;
