@@ -428,12 +428,15 @@ export abstract class SqlStore implements Store {
             ancestors.map((a) => a.id),
             [...state.holders.map((h) => h.hostId), ...(host ? [host.id] : [])],
           ),
-          tree: await loadTreeQueue(
-            tx,
-            { lockId: Number(record.id), ancestors, hasChildren: children.length > 0 },
-            now,
-            op.waiterId,
-          ),
+          // host requests only: an operator's change or a job admits nobody through the tree
+          tree: create
+            ? await loadTreeQueue(
+                tx,
+                { lockId: Number(record.id), ancestors, hasChildren: children.length > 0 },
+                now,
+                op.waiterId,
+              )
+            : undefined,
         };
         const newParent =
           op.parentRef === undefined
