@@ -2,8 +2,9 @@
 // itself (SQLite or PostgreSQL), on the same certificates and TLS options. Spec in
 // BENCH_SERVE (JSON); tells the parent its port over IPC and stops on {type:'stop'}.
 import Database from 'better-sqlite3';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { Session } from 'node:inspector';
 import { performance } from 'node:perf_hooks';
 import { loadConfig } from '../src/config/load.js';
 import { startServer } from '../src/server.js';
@@ -106,8 +107,29 @@ const stop = () => {
     () => process.exit(1),
   );
 };
-process.on('message', (m: { type?: string }) => {
+/**
+ * A CPU profile of the measured window only (`--cpu-prof` covers the whole life of the process:
+ * start-up, warm-up, idle time between workloads). Diagnostics for bench/window.ts.
+ */
+const profiler = new Session();
+function profileStart(): void {
+  profiler.connect();
+  profiler.post('Profiler.enable', () =>
+    profiler.post('Profiler.start', () => process.send?.({ type: 'profiling' })),
+  );
+}
+function profileStop(file: string): void {
+  profiler.post('Profiler.stop', (err, result) => {
+    if (!err) writeFileSync(file, JSON.stringify(result.profile));
+    profiler.disconnect();
+    process.send?.({ type: 'profiled', error: err?.message });
+  });
+}
+
+process.on('message', (m: { type?: string; file?: string }) => {
   if (m.type === 'stop') stop();
   if (m.type === 'stats') process.send?.({ ...stats });
+  if (m.type === 'profile-start') profileStart();
+  if (m.type === 'profile-stop' && m.file) profileStop(m.file);
 });
 process.once('disconnect', stop);
