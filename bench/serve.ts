@@ -31,27 +31,45 @@ export interface CommitStats {
 
 const stats: CommitStats = { type: 'stats', commits: 0, commitMs: 0, otherExecMs: 0 };
 
+/** BEGIN, SAVEPOINT, RELEASE, ROLLBACK TO and COMMIT: the writer's transaction control. */
+const CONTROL = /^(BEGIN|SAVEPOINT|RELEASE|ROLLBACK|COMMIT)\b/;
+
+function timed(sql: string, run: () => unknown): unknown {
+  const t0 = performance.now();
+  try {
+    return run();
+  } finally {
+    const ms = performance.now() - t0;
+    if (sql === 'COMMIT') {
+      stats.commits++;
+      stats.commitMs += ms;
+    } else {
+      stats.otherExecMs += ms;
+    }
+  }
+}
+
 /**
  * Diagnostics only, not a change of behaviour: counts the COMMITs that keyholder's SQLite
- * writer runs, and the time they block, by wrapping better-sqlite3's `exec`. With group commit,
- * requests per COMMIT is the batch size.
+ * writer runs, and the time they block, by wrapping better-sqlite3's `exec` and the `run` of
+ * prepared transaction-control statements (the group commit prepares its own). With group
+ * commit, requests per COMMIT is the batch size.
  */
 function countCommits(): void {
-  const proto = Database.prototype as unknown as { exec(this: unknown, sql: string): unknown };
+  type Db = { exec(this: unknown, sql: string): unknown; prepare(this: unknown, sql: string): unknown };
+  const proto = Database.prototype as unknown as Db;
   const exec = proto.exec;
   proto.exec = function (this: unknown, sql: string) {
-    const t0 = performance.now();
-    try {
-      return exec.call(this, sql);
-    } finally {
-      const ms = performance.now() - t0;
-      if (sql === 'COMMIT') {
-        stats.commits++;
-        stats.commitMs += ms;
-      } else {
-        stats.otherExecMs += ms;
-      }
+    return timed(sql, () => exec.call(this, sql));
+  };
+  const prepare = proto.prepare;
+  proto.prepare = function (this: unknown, sql: string) {
+    const statement = prepare.call(this, sql) as { run(...params: unknown[]): unknown };
+    if (CONTROL.test(sql)) {
+      const run = statement.run;
+      statement.run = (...params: unknown[]) => timed(sql, () => run.apply(statement, params));
     }
+    return statement;
   };
 }
 
