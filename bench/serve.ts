@@ -130,24 +130,40 @@ const stop = () => {
  * start-up, warm-up, idle time between workloads). Diagnostics for bench/window.ts.
  */
 const profiler = new Session();
-function profileStart(): void {
+function profileStart(heap: boolean): void {
   profiler.connect();
-  profiler.post('Profiler.enable', () =>
-    profiler.post('Profiler.start', () => process.send?.({ type: 'profiling' })),
-  );
+  const started = () => process.send?.({ type: 'profiling' });
+  if (heap) {
+    // allocations (bytes by call stack) rather than CPU time
+    profiler.post('HeapProfiler.enable', () =>
+      profiler.post(
+        'HeapProfiler.startSampling',
+        {
+          samplingInterval: 4096,
+          includeObjectsCollectedByMajorGC: true,
+          includeObjectsCollectedByMinorGC: true,
+        },
+        started,
+      ),
+    );
+    return;
+  }
+  profiler.post('Profiler.enable', () => profiler.post('Profiler.start', started));
 }
-function profileStop(file: string): void {
-  profiler.post('Profiler.stop', (err, result) => {
-    if (!err) writeFileSync(file, JSON.stringify(result.profile));
+function profileStop(file: string, heap: boolean): void {
+  const write = (err: Error | null, profile: unknown) => {
+    if (!err) writeFileSync(file, JSON.stringify(profile));
     profiler.disconnect();
     process.send?.({ type: 'profiled', error: err?.message });
-  });
+  };
+  if (heap) profiler.post('HeapProfiler.stopSampling', (err, result) => write(err, result?.profile));
+  else profiler.post('Profiler.stop', (err, result) => write(err, result?.profile));
 }
 
-process.on('message', (m: { type?: string; file?: string }) => {
+process.on('message', (m: { type?: string; file?: string; heap?: boolean }) => {
   if (m.type === 'stop') stop();
   if (m.type === 'stats') process.send?.({ ...stats });
-  if (m.type === 'profile-start') profileStart();
-  if (m.type === 'profile-stop' && m.file) profileStop(m.file);
+  if (m.type === 'profile-start') profileStart(m.heap === true);
+  if (m.type === 'profile-stop' && m.file) profileStop(m.file, m.heap === true);
 });
 process.once('disconnect', stop);

@@ -25,6 +25,8 @@ const { values } = parseArgs({
     seconds: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
     profile: { type: 'string' },
+    /** with --profile: sample allocations (a .heapprofile) instead of CPU time */
+    heap: { type: 'boolean', default: false },
     syscalls: { type: 'boolean', default: false },
     /** node options for the servers, e.g. `--max-semi-space-size=16` */
     'node-args': { type: 'string', default: '' },
@@ -33,6 +35,8 @@ const { values } = parseArgs({
      * there, for before/after figures measured in one run, interleaved
      */
     base: { type: 'string' },
+    /** run the list of modes this many times over (interleaved A/B/A/B…) */
+    repeat: { type: 'string', default: '1' },
   },
 });
 
@@ -49,6 +53,12 @@ const SYSCALLS = [
   'pread64',
 ];
 const CLOCK_TICKS = 100;
+
+const median = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
 
 /** Counts the server's system calls (all threads) until the returned function is called. */
 function countSyscalls(pid: number): () => Promise<Record<string, number>> {
@@ -100,7 +110,9 @@ async function main(): Promise<void> {
   const figures = new Map<string, { perSecond: number[]; cpuPerRequest: number[] }>();
   try {
     let n = 0;
-    for (const mode of values.modes!.split(',')) {
+    const modes = values.modes!.split(',');
+    const order = Array.from({ length: Number(values.repeat) }, () => modes).flat();
+    for (const mode of order) {
       const server = await serverOf(mode);
       if (!ports.has(mode))
         ports.set(mode, (await server.next<{ type: 'ready'; port: number }>('ready')).port);
@@ -120,7 +132,7 @@ async function main(): Promise<void> {
       await load.next('mark');
       const pid = server.proc.pid!;
       if (values.profile) {
-        server.send({ type: 'profile-start' });
+        server.send({ type: 'profile-start', heap: values.heap });
         await server.next('profiling');
       }
       const syscalls = values.syscalls ? countSyscalls(pid) : undefined;
@@ -128,9 +140,10 @@ async function main(): Promise<void> {
       await load.next('mark');
       const t1 = processTicks(pid)!;
       const counts = await syscalls?.();
-      const profileFile = values.profile ? join(values.profile, `${n}-${mode}.cpuprofile`) : undefined;
+      const kind = values.heap ? 'heapprofile' : 'cpuprofile';
+      const profileFile = values.profile ? join(values.profile, `${n}-${mode}.${kind}`) : undefined;
       if (profileFile) {
-        server.send({ type: 'profile-stop', file: profileFile });
+        server.send({ type: 'profile-stop', file: profileFile, heap: values.heap });
         await server.next('profiled');
       }
       const r = await result;
@@ -155,7 +168,20 @@ async function main(): Promise<void> {
       );
       n++;
     }
-    const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    // Each round's figures over the first mode's in the same round: the machine's state drifts
+    // less within a round than over the whole run.
+    const first = figures.get(modes[0]!)!;
+    if (modes.length > 1 && Number(values.repeat) > 1) {
+      console.log(`per round, over ${modes[0]} in the same round (median):`);
+      for (const mode of modes.slice(1)) {
+        const f = figures.get(mode)!;
+        const ratio = (xs: number[], ys: number[]) => median(xs.map((x, i) => x / ys[i]!)).toFixed(3);
+        console.log(
+          `  ${mode.padEnd(10)} req/s ${ratio(f.perSecond, first.perSecond)}x, ` +
+            `CPU/req ${ratio(f.cpuPerRequest, first.cpuPerRequest)}x`,
+        );
+      }
+    }
     console.log('medians:');
     for (const [mode, f] of figures) {
       console.log(
