@@ -6,8 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { Session } from 'node:inspector';
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '../src/config/load.js';
-import { startServer } from '../src/server.js';
+import { startServer as startFromSource } from '../src/server.js';
+import { loadConfig as loadConfigFromSource } from '../src/config/load.js';
 import { buildBareTls, buildCeiling } from './ceiling.js';
 
 export interface ServeSpec {
@@ -17,6 +17,11 @@ export interface ServeSpec {
   dataDir: string;
   databaseUrl?: string;
   poolSize?: number;
+  /**
+   * keyholder as `npm start` runs it, from dist/ (tsc's output; `npm run build` first) rather
+   * than from src/ through tsx, whose transform adds a `__name()` call to every function made
+   */
+  built?: boolean;
 }
 
 export interface CommitStats {
@@ -100,6 +105,14 @@ async function start(spec: ServeSpec): Promise<{ port: number; close(): Promise<
     return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
   }
   if (!spec.databaseUrl) countCommits();
+  // dist/ is imported only when asked for: its absence must not fail the usual run
+  const { loadConfig, startServer } = spec.built
+    ? {
+        loadConfig: (await import('../dist/config/load.js' as string))
+          .loadConfig as typeof loadConfigFromSource,
+        startServer: (await import('../dist/server.js' as string)).startServer as typeof startFromSource,
+      }
+    : { loadConfig: loadConfigFromSource, startServer: startFromSource };
   const config = loadConfig({
     env: {},
     flags: {

@@ -1,7 +1,8 @@
 // A closer look at one keep-alive workload, for finding where a server's CPU goes per request:
 // the ceiling or keyholder on SQLite, one client count, measured windows interleaved
-// (`--modes ceiling,keyholder,ceiling,…`). Per window it prints req/s, the server's CPU per
-// request, and, when asked, a CPU profile of that window alone (`--profile DIR`) and the
+// (`--modes ceiling,keyholder,ceiling,…`; mode `built` is keyholder from dist/, `base` keyholder
+// from another checkout). Per window it prints req/s, the server's CPU per request, and, when
+// asked, a CPU or allocation profile of that window alone (`--profile DIR`, `--heap`) and the
 // server's system calls per request (`--syscalls`, through `perf stat`: Linux, perf installed).
 // Diagnostics: nothing here is a test, and `npm run bench` stays the figure of record.
 //
@@ -37,6 +38,11 @@ const { values } = parseArgs({
     base: { type: 'string' },
     /** run the list of modes this many times over (interleaved A/B/A/B…) */
     repeat: { type: 'string', default: '1' },
+    /**
+     * each round measures every mode at the same time, each with its own load client: on a
+     * shared machine they then share the same neighbours, and CPU per request compares fairly
+     */
+    parallel: { type: 'boolean', default: false },
   },
 });
 
@@ -94,6 +100,7 @@ async function main(): Promise<void> {
     if (!child) {
       const spec: ServeSpec = {
         mode: mode === 'ceiling' ? 'ceiling' : 'keyholder',
+        built: mode === 'built',
         tls,
         dataDir: join(dir, mode),
       };
@@ -109,13 +116,15 @@ async function main(): Promise<void> {
   const ports = new Map<string, number>();
   const figures = new Map<string, { perSecond: number[]; cpuPerRequest: number[] }>();
   try {
-    let n = 0;
+    let windows = 0;
     const modes = values.modes!.split(',');
-    const order = Array.from({ length: Number(values.repeat) }, () => modes).flat();
-    for (const mode of order) {
+    for (const mode of new Set(modes)) {
       const server = await serverOf(mode);
-      if (!ports.has(mode))
-        ports.set(mode, (await server.next<{ type: 'ready'; port: number }>('ready')).port);
+      ports.set(mode, (await server.next<{ type: 'ready'; port: number }>('ready')).port);
+    }
+    const measureWindow = async (mode: string) => {
+      const n = windows++;
+      const server = await serverOf(mode);
       const port = ports.get(mode)!;
       const spec: LoadSpec = {
         host: '127.0.0.1',
@@ -166,7 +175,10 @@ async function main(): Promise<void> {
             : '') +
           (profileFile ? `\n           profile: ${profileFile}` : ''),
       );
-      n++;
+    };
+    for (let round = 0; round < Number(values.repeat); round++) {
+      if (values.parallel) await Promise.all(modes.map(measureWindow));
+      else for (const mode of modes) await measureWindow(mode);
     }
     // Each round's figures over the first mode's in the same round: the machine's state drifts
     // less within a round than over the whole run.
