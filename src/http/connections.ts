@@ -16,7 +16,11 @@ import type { Config } from '../config/schema.js';
 
 export type ConnectionLimits = Config['http'];
 
+const TRACKED = Symbol('keyholder.connection');
+type TrackedResponse = ServerResponse & { [TRACKED]?: Tracked };
+
 interface Tracked {
+  socket: TLSSocket;
   /** responses not yet finished on this connection */
   inFlight: Set<ServerResponse>;
   /** past its age (or its certificate's validity is in doubt): close after the current response */
@@ -66,7 +70,7 @@ export class ConnectionGuard {
   }
 
   private onSecureConnection(socket: TLSSocket): void {
-    const t: Tracked = { inFlight: new Set(), expired: false, used: false, timers: [] };
+    const t: Tracked = { socket, inFlight: new Set(), expired: false, used: false, timers: [] };
     this.tracked.set(socket, t);
     // A connection that completed its handshake but never sends a request.
     t.timers.push(
@@ -82,18 +86,17 @@ export class ConnectionGuard {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
-    const socket = req.socket as TLSSocket;
-    const t = this.tracked.get(socket);
+    const t = this.tracked.get(req.socket as TLSSocket);
     if (!t) return;
     t.used = true;
     t.inFlight.add(res);
     if (t.expired || this.shuttingDown) res.setHeader('connection', 'close');
-    res.once('close', () => {
-      t.inFlight.delete(res);
-      // headers may have gone out before the connection expired: close it now that it is idle
-      if ((t.expired || this.shuttingDown) && t.inFlight.size === 0) socket.end();
-    });
+    // one listener shared by every response: no closure or `once` wrapper per request
+    (res as TrackedResponse)[TRACKED] = t;
+    res.on('close', this.onResponseClose);
   }
+
+  private readonly onResponseClose = responseCloseListener(() => this.shuttingDown);
 
   /** Closes the connection when idle, else after its current response. */
   private expire(socket: TLSSocket): void {
@@ -148,6 +151,16 @@ export class ConnectionGuard {
     for (const socket of this.raw) socket.destroy();
     await closed;
   }
+}
+
+/** The listener of a tracked response's 'close' (`this` is the response). */
+function responseCloseListener(shuttingDown: () => boolean) {
+  return function (this: TrackedResponse): void {
+    const t = this[TRACKED]!;
+    t.inFlight.delete(this);
+    // headers may have gone out before the connection expired: close it now that it is idle
+    if ((t.expired || shuttingDown()) && t.inFlight.size === 0) t.socket.end();
+  };
 }
 
 /**

@@ -115,16 +115,21 @@ export function clientErrorHandler(err: NodeJS.ErrnoException, socket: Duplex): 
   socket.destroy();
 }
 
+/** What every answer says unless its route says otherwise (the UI's assets set their caching). */
+const DEFAULT_HEADERS = { ...SECURITY_HEADERS, 'cache-control': 'no-store' } as const;
+
 /**
  * Every response gets the security headers; API answers are never cached (they carry tokens,
- * session data and lock state) unless a route chose otherwise (the UI's assets).
+ * session data and lock state) unless a route chose otherwise (the UI's assets). Set as the
+ * very first step of every request (before any check can refuse it), so errors carry them too;
+ * a route's own cache-control, set later, replaces the default. Not an onSend hook: that stage
+ * would cost every response a hook run of its own.
  */
 export function installResponseHeaders(app: FastifyInstance): void {
-  // a callback hook: no promise per response
-  app.addHook('onSend', (_request, reply, payload, done) => {
-    reply.headers(SECURITY_HEADERS);
-    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
-    done(null, payload);
+  // a callback hook: no promise per request
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.headers(DEFAULT_HEADERS);
+    done();
   });
 }
 

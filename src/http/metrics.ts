@@ -14,6 +14,7 @@ import type { Store } from '../store/store.js';
 import { VERSION } from '../version.js';
 import type { GateRunner } from '../gates/runner.js';
 import { installGateMetrics } from './metrics-gates.js';
+import { LatencyHistogram } from './metrics-latency.js';
 import { installLockMetrics } from './metrics-locks.js';
 import { lockOutcomeCounters } from './metrics-outcomes.js';
 
@@ -51,8 +52,6 @@ export function installMetrics(app: FastifyInstance, opts: MetricsOptions): void
     string,
     { labels: { method: string; route: string; status: string }; count: number }
   >();
-  // the histogram's label set per route, made once rather than per request
-  const latencyLabels = new Map<string, { method: string; route: string }>();
   new Counter({
     name: 'keyholder_http_requests_total',
     help: 'HTTP requests answered, by route pattern and status',
@@ -63,13 +62,12 @@ export function installMetrics(app: FastifyInstance, opts: MetricsOptions): void
       for (const { labels, count } of answered.values()) this.inc(labels, count);
     },
   });
-  const latency = new Histogram({
-    name: 'keyholder_http_request_duration_seconds',
-    help: 'Time to answer, by route pattern (blocking acquires include their wait)',
-    labelNames: ['method', 'route'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300],
-    registers: [registry],
-  });
+  const latency = new LatencyHistogram(
+    'keyholder_http_request_duration_seconds',
+    'Time to answer, by route pattern (blocking acquires include their wait)',
+    [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5, 30, 300],
+    registry,
+  );
 
   // the port is known once listening (port 0 picks one), so the default id is made at scrape time
   const instance = () => {
@@ -100,14 +98,13 @@ export function installMetrics(app: FastifyInstance, opts: MetricsOptions): void
     const route = request.routeOptions.url ?? '(unmatched)';
     const method = request.method;
     const status = reply.statusCode;
-    const series = `${method} ${route} ${status}`;
-    const counted = answered.get(series);
+    const answer = `${method} ${route} ${status}`;
+    const counted = answered.get(answer);
     if (counted) counted.count++;
-    else answered.set(series, { labels: { method, route, status: String(status) }, count: 1 });
+    else answered.set(answer, { labels: { method, route, status: String(status) }, count: 1 });
     const perRoute = `${method} ${route}`;
-    let labels = latencyLabels.get(perRoute);
-    if (!labels) latencyLabels.set(perRoute, (labels = { method, route }));
-    latency.observe(labels, reply.elapsedTime / 1000);
+    const series = latency.seriesOf(perRoute) ?? latency.addSeries(perRoute, { method, route });
+    latency.observe(series, reply.elapsedTime / 1000);
     countAcquire(request);
     done();
   });

@@ -23,8 +23,29 @@ interface Job {
   outcome?: { ok: true; value: unknown } | { ok: false; error: unknown };
 }
 
+/**
+ * The batch's transaction control, prepared once: `exec` would parse the text again on every
+ * call, and a batch runs two of these per job.
+ */
+class Control {
+  readonly begin: Database.Statement;
+  readonly savepoint: Database.Statement;
+  readonly release: Database.Statement;
+  readonly rollbackToSavepoint: Database.Statement;
+  readonly commit: Database.Statement;
+
+  constructor(db: Database.Database) {
+    this.begin = db.prepare('BEGIN IMMEDIATE');
+    this.savepoint = db.prepare('SAVEPOINT job');
+    this.release = db.prepare('RELEASE job');
+    this.rollbackToSavepoint = db.prepare('ROLLBACK TO job');
+    this.commit = db.prepare('COMMIT');
+  }
+}
+
 export class GroupCommit {
   private queue: Job[] = [];
+  private readonly control: Control;
   private scheduled = false;
   private closed = false;
 
@@ -37,7 +58,9 @@ export class GroupCommit {
     private readonly durable: () => Promise<void>,
     private readonly maxBatch = 256,
     private readonly hooks: BatchHooks = {},
-  ) {}
+  ) {
+    this.control = new Control(db);
+  }
 
   run<T>(fn: (tx: SqliteTx) => Promise<T>): Promise<T> {
     if (this.closed) return Promise.reject(new Error('store is closed'));
@@ -65,8 +88,9 @@ export class GroupCommit {
     // One log sync at a time: what arrives while it runs forms the next, larger batch.
     await this.synced.catch(() => undefined);
     const batch = this.queue.splice(0, this.maxBatch);
+    const control = this.control;
     try {
-      this.db.exec('BEGIN IMMEDIATE');
+      control.begin.run();
     } catch (err) {
       for (const job of batch) job.reject(err);
       this.finish();
@@ -75,19 +99,19 @@ export class GroupCommit {
     try {
       this.hooks.begun?.();
       for (const job of batch) {
-        this.db.exec('SAVEPOINT job');
+        control.savepoint.run();
         try {
           // Jobs await only the synchronous SqliteTx, so no other work interleaves here.
           job.outcome = { ok: true, value: await job.fn(this.tx) };
-          this.db.exec('RELEASE job');
+          control.release.run();
         } catch (error) {
           this.hooks.jobFailed?.();
-          this.db.exec('ROLLBACK TO job');
-          this.db.exec('RELEASE job');
+          control.rollbackToSavepoint.run();
+          control.release.run();
           job.outcome = { ok: false, error };
         }
       }
-      this.db.exec('COMMIT');
+      control.commit.run();
     } catch (err) {
       // A full disk or an I/O error (SQLITE_FULL, SQLITE_IOERR) may strike at any statement
       // that writes pages, COMMIT included: the whole batch fails, the process goes on.

@@ -5,9 +5,16 @@ import { UniqueViolation, type Tx } from '../sql.js';
 
 type Statement = Database.Statement<unknown[], unknown>;
 
-/** SQLite binds no booleans: store them as 1/0 like SQLite's own BOOLEAN affinity does. */
+/**
+ * SQLite binds no booleans: store them as 1/0 like SQLite's own BOOLEAN affinity does. Most
+ * statements bind none, and get their array back as it is (better-sqlite3 binds an array's
+ * elements as the anonymous parameters, so no spread either).
+ */
 function bindable(params: unknown[]): unknown[] {
-  return params.map((p) => (typeof p === 'boolean' ? (p ? 1 : 0) : p));
+  for (const p of params) {
+    if (typeof p === 'boolean') return params.map((q) => (typeof q === 'boolean' ? (q ? 1 : 0) : q));
+  }
+  return params;
 }
 
 function translate(err: unknown): unknown {
@@ -36,7 +43,7 @@ export class SqliteTx implements Tx {
 
   allSync<R>(sql: string, params: unknown[] = []): R[] {
     try {
-      return this.prepare(sql).all(...bindable(params)) as R[];
+      return this.prepare(sql).all(bindable(params)) as R[];
     } catch (err) {
       throw translate(err);
     }
@@ -49,7 +56,7 @@ export class SqliteTx implements Tx {
   async get<R>(sql: string, params: unknown[] = []): Promise<R | undefined> {
     const stmt = this.prepare(sql);
     try {
-      return (stmt.reader ? stmt.get(...bindable(params)) : (stmt.run(...bindable(params)), undefined)) as
+      return (stmt.reader ? stmt.get(bindable(params)) : (stmt.run(bindable(params)), undefined)) as
         R | undefined;
     } catch (err) {
       throw translate(err);
@@ -58,17 +65,19 @@ export class SqliteTx implements Tx {
 
   /** SQLite statements cost no round trip: run it now. */
   async defer(sql: string, params: unknown[] = []): Promise<void> {
-    await this.run(sql, params);
+    this.runSync(sql, params);
   }
 
   async run(sql: string, params: unknown[] = []): Promise<{ changes: number }> {
+    return { changes: this.runSync(sql, params) };
+  }
+
+  /** Runs a statement; returns the number of rows it changed. */
+  private runSync(sql: string, params: unknown[]): number {
     try {
       const stmt = this.prepare(sql);
-      if (stmt.reader) {
-        // INSERT … RETURNING must be stepped through `all` to complete
-        return { changes: stmt.all(...bindable(params)).length };
-      }
-      return { changes: stmt.run(...bindable(params)).changes };
+      // INSERT … RETURNING must be stepped through `all` to complete
+      return stmt.reader ? stmt.all(bindable(params)).length : stmt.run(bindable(params)).changes;
     } catch (err) {
       throw translate(err);
     }
