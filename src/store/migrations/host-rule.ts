@@ -20,6 +20,10 @@
 // breakdown: bench/pg-ops.ts): the holders are read once (no expiry DELETE unless a lease ran
 // out), a grant rewrites the membership at most once a second (MEMBER_TOUCH_EVERY_MS), and the
 // answer's holders are built from what was read unless another host holds the lock too.
+//
+// Migration 14 keeps the holders in the lock row (src/store/holders-json.ts): the function
+// changes `locks.holders` with the lock row's own UPDATE, so a grant or release writes that
+// row and its event (and at most once a second the check-in and the membership).
 
 export const HOST_RULE_FUNCTION = `
 CREATE OR REPLACE FUNCTION keyholder_host_rule(p_rule text, p_ref text, p_ref_id bigint, p_host text)
@@ -28,20 +32,21 @@ DECLARE
   v_now bigint := (extract(epoch from clock_timestamp()) * 1000)::bigint;
   v_host hosts%ROWTYPE;
   v_lock locks%ROWTYPE;
-  v_mine lock_holders%ROWTYPE;
-  v_holder lock_holders%ROWTYPE;
+  v_list jsonb;
+  v_mine jsonb;
   v_was_updated bigint;
   v_was_counter bigint;
+  v_changed boolean := false;
   v_count integer := 0;
   v_others integer := 0;
-  v_expired integer := 0;
   v_expires bigint;
   v_outcome text;
   v_reason text;
   v_holders jsonb;
 BEGIN
   -- KEY SHARE: an operator's DELETE of the host waits for this call (or this waits for it and
-  -- finds no row), so the holder row below never points at a host deleted meanwhile (migration 12).
+  -- finds no row), so no holder of a host deleted meanwhile is written (migration 12; the
+  -- deletion takes the host out of every lock's holders after its DELETE, migration 14).
   SELECT * INTO v_host FROM hosts WHERE name = p_host FOR KEY SHARE;
   IF NOT FOUND THEN RETURN NULL; END IF;
   IF v_host.last_checkin_at IS NULL OR v_now - v_host.last_checkin_at >= 1000 THEN
@@ -67,28 +72,26 @@ BEGIN
   END IF;
   v_was_updated := v_lock.updated_at;
   v_was_counter := v_lock.fencing_counter;
+  v_list := v_lock.holders;
 
-  -- One read of the holders (none or one, mostly): how many, the caller's own row, and whether
-  -- a lease ran out. Only then expireLeases: those holders go first, an expire event each.
-  FOR v_holder IN SELECT * FROM lock_holders WHERE lock_id = v_lock.id LOOP
-    IF v_holder.expires_at <= v_now THEN
-      v_expired := v_expired + 1;
-    ELSE
-      v_count := v_count + 1;
-      IF v_holder.host_id = v_host.id THEN v_mine := v_holder; ELSE v_others := v_others + 1; END IF;
-    END IF;
-  END LOOP;
-  IF v_expired > 0 THEN
-    WITH gone AS (
-      DELETE FROM lock_holders WHERE lock_id = v_lock.id AND expires_at <= v_now
-      RETURNING host_id, fencing_token
-    )
+  -- expireLeases: holders whose lease ran out go first, an expire event each (next_expiry,
+  -- kept with the holders, says whether any did without looking at them).
+  IF v_lock.next_expiry <= v_now THEN
     INSERT INTO lock_events (lock_id, lock_name, event_type, host_id, host_name, created_at)
-    SELECT v_lock.id, v_lock.name, 'expire', g.host_id, h.name, v_now
-    FROM gone g JOIN hosts h ON h.id = g.host_id ORDER BY g.fencing_token;
-    GET DIAGNOSTICS v_expired = ROW_COUNT;
-    IF v_expired > 0 THEN v_lock.updated_at := v_now; END IF;
+    SELECT v_lock.id, v_lock.name, 'expire', h.id, h.name, v_now
+    FROM jsonb_array_elements(v_list) WITH ORDINALITY AS t(e, o) JOIN hosts h ON h.id = (e->>'host_id')::bigint
+    WHERE (e->>'expires_at')::bigint <= v_now ORDER BY o;
+    SELECT COALESCE(jsonb_agg(e ORDER BY o), '[]'::jsonb) INTO v_list
+    FROM jsonb_array_elements(v_list) WITH ORDINALITY AS t(e, o)
+    WHERE e->>'expires_at' IS NULL OR (e->>'expires_at')::bigint > v_now;
+    v_changed := true;
+    v_lock.updated_at := v_now;
   END IF;
+  v_count := jsonb_array_length(v_list);
+  IF v_count > 0 THEN
+    SELECT e INTO v_mine FROM jsonb_array_elements(v_list) AS t(e) WHERE (e->>'host_id')::bigint = v_host.id;
+  END IF;
+  v_others := v_count - CASE WHEN v_mine IS NULL THEN 0 ELSE 1 END;
 
   v_expires := CASE WHEN v_lock.lease_seconds IS NULL THEN NULL ELSE v_now + v_lock.lease_seconds * 1000 END;
 
@@ -97,30 +100,28 @@ BEGIN
       v_reason := 'disabled';
     ELSIF NOT v_host.can_acquire_locks THEN
       v_reason := 'host_barred';
-    ELSIF v_mine.lock_id IS NOT NULL THEN
+    ELSIF v_mine IS NOT NULL THEN
       v_outcome := 'refreshed';
       v_lock.updated_at := v_now;
-      IF v_mine.refreshed_at <> v_now OR v_mine.expires_at IS DISTINCT FROM v_expires THEN
-        UPDATE lock_holders SET refreshed_at = v_now, expires_at = v_expires, stale_reported_at = NULL
-        WHERE lock_id = v_lock.id AND host_id = v_host.id;
+      IF (v_mine->>'refreshed_at')::bigint <> v_now OR (v_mine->>'expires_at')::bigint IS DISTINCT FROM v_expires THEN
+        -- a refresh ends a stale episode: the next one is reported again
+        v_mine := v_mine || jsonb_build_object('refreshed_at', v_now, 'expires_at', v_expires, 'stale_reported_at', NULL);
+        SELECT jsonb_agg(CASE WHEN (e->>'host_id')::bigint = v_host.id THEN v_mine ELSE e END ORDER BY o) INTO v_list
+        FROM jsonb_array_elements(v_list) WITH ORDINALITY AS t(e, o);
+        v_changed := true;
       END IF;
-      v_mine.refreshed_at := v_now;
-      v_mine.expires_at := v_expires;
     ELSIF v_count >= v_lock.max_holders THEN
       v_reason := CASE WHEN v_lock.max_holders = 1 THEN 'held' ELSE 'full' END;
     ELSE
-      -- admitHolder: the next fencing token
+      -- admitHolder: the next fencing token, the highest: last in the array
       v_outcome := 'acquired';
       v_lock.fencing_counter := v_lock.fencing_counter + 1;
       v_lock.updated_at := v_now;
-      INSERT INTO lock_holders (lock_id, host_id, acquired_at, refreshed_at, fencing_token, expires_at)
-      VALUES (v_lock.id, v_host.id, v_now, v_now, v_lock.fencing_counter, v_expires);
-      v_mine.lock_id := v_lock.id;
-      v_mine.host_id := v_host.id;
-      v_mine.acquired_at := v_now;
-      v_mine.refreshed_at := v_now;
-      v_mine.fencing_token := v_lock.fencing_counter;
-      v_mine.expires_at := v_expires;
+      v_mine := jsonb_build_object('host_id', v_host.id, 'acquired_at', v_now, 'refreshed_at', v_now,
+        'fencing_token', v_lock.fencing_counter, 'expires_at', v_expires, 'via_lock_id', NULL,
+        'stale_reported_at', NULL);
+      v_list := v_list || jsonb_build_array(v_mine);
+      v_changed := true;
       -- membership (migration 10) comes with the grant, as in applyNext, and like the check-in
       -- is written at most once a second (MEMBER_TOUCH_EVERY_MS in src/store/lock-sql.ts): a
       -- fresh last_acquired_at is neither rewritten nor locked.
@@ -136,11 +137,13 @@ BEGIN
   ELSE
     IF NOT v_lock.enabled THEN
       v_reason := 'disabled';
-    ELSIF v_mine.lock_id IS NOT NULL THEN
+    ELSIF v_mine IS NOT NULL THEN
       v_outcome := 'released';
       v_lock.updated_at := v_now;
-      DELETE FROM lock_holders WHERE lock_id = v_lock.id AND host_id = v_host.id;
+      SELECT COALESCE(jsonb_agg(e ORDER BY o), '[]'::jsonb) INTO v_list
+      FROM jsonb_array_elements(v_list) WITH ORDINALITY AS t(e, o) WHERE (e->>'host_id')::bigint <> v_host.id;
       v_mine := NULL;
+      v_changed := true;
       INSERT INTO lock_events (lock_id, lock_name, event_type, host_id, host_name, created_at)
       VALUES (v_lock.id, v_lock.name, 'release', v_host.id, v_host.name, v_now);
     ELSIF v_count = 0 THEN
@@ -154,27 +157,31 @@ BEGIN
     INSERT INTO lock_events (lock_id, lock_name, event_type, host_id, host_name, detail, created_at)
     VALUES (v_lock.id, v_lock.name, 'fail', v_host.id, v_host.name, p_rule || ': ' || v_reason, v_now);
   END IF;
-  IF v_lock.updated_at <> v_was_updated OR v_lock.fencing_counter <> v_was_counter THEN
-    UPDATE locks SET updated_at = v_lock.updated_at, fencing_counter = v_lock.fencing_counter
+  IF v_changed OR v_lock.updated_at <> v_was_updated OR v_lock.fencing_counter <> v_was_counter THEN
+    v_lock.holders := v_list;
+    v_lock.holder_count := jsonb_array_length(v_list);
+    v_lock.next_expiry := (SELECT MIN((e->>'expires_at')::bigint) FROM jsonb_array_elements(v_list) AS t(e));
+    UPDATE locks SET updated_at = v_lock.updated_at, fencing_counter = v_lock.fencing_counter,
+      holders = v_lock.holders, holder_count = v_lock.holder_count, next_expiry = v_lock.next_expiry
     WHERE id = v_lock.id;
   END IF;
 
   -- The holders afterwards: when no other host holds the lock (the steady state of a host
-  -- polling its lock) they are known without a read; otherwise read back with their names.
+  -- polling its lock) they are known without a read; otherwise with their names from hosts.
   IF v_others = 0 THEN
-    v_holders := CASE WHEN v_mine.lock_id IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object(
-      'lock_id', v_mine.lock_id, 'host_id', v_mine.host_id, 'host_name', v_host.name,
-      'acquired_at', v_mine.acquired_at, 'refreshed_at', v_mine.refreshed_at,
-      'fencing_token', v_mine.fencing_token, 'expires_at', v_mine.expires_at)) END;
+    v_holders := CASE WHEN v_mine IS NULL THEN '[]'::jsonb ELSE jsonb_build_array(jsonb_build_object(
+      'lock_id', v_lock.id, 'host_id', v_host.id, 'host_name', v_host.name,
+      'acquired_at', v_mine->'acquired_at', 'refreshed_at', v_mine->'refreshed_at',
+      'fencing_token', v_mine->'fencing_token', 'expires_at', v_mine->'expires_at')) END;
   ELSE
     SELECT COALESCE(jsonb_agg(jsonb_build_object(
-        'lock_id', lh.lock_id, 'host_id', lh.host_id, 'host_name', h.name,
-        'acquired_at', lh.acquired_at, 'refreshed_at', lh.refreshed_at,
-        'fencing_token', lh.fencing_token, 'expires_at', lh.expires_at) ORDER BY lh.fencing_token), '[]'::jsonb)
+        'lock_id', v_lock.id, 'host_id', h.id, 'host_name', h.name,
+        'acquired_at', e->'acquired_at', 'refreshed_at', e->'refreshed_at',
+        'fencing_token', e->'fencing_token', 'expires_at', e->'expires_at') ORDER BY o), '[]'::jsonb)
     INTO v_holders
-    FROM lock_holders lh JOIN hosts h ON h.id = lh.host_id WHERE lh.lock_id = v_lock.id;
+    FROM jsonb_array_elements(v_list) WITH ORDINALITY AS t(e, o) JOIN hosts h ON h.id = (e->>'host_id')::bigint;
   END IF;
   RETURN jsonb_build_object('outcome', v_outcome, 'reason', v_reason, 'now', v_now,
-                            'lock', to_jsonb(v_lock), 'holders', v_holders);
+                            'lock', to_jsonb(v_lock) - 'holders', 'holders', v_holders);
 END
 $fn$;`;
