@@ -80,6 +80,8 @@ export function compileFilter(
 
 // ---- locks ----
 
+// A lock's holders are in its row (migration 14): `holder_count` says whether it has any without
+// looking at them, and the `lock_holders` view is read only for the locks that do.
 const HOLDER_EXISTS = 'EXISTS (SELECT 1 FROM lock_holders lh WHERE lh.lock_id = l.id';
 // a live blocking acquire: before its deadline, on an instance that is still alive (as the
 // overview counts it); lock_waiters_lock (lock_id, id) finds a lock's waiters
@@ -108,14 +110,18 @@ export const LOCK_SEARCH: SearchTable = {
       case 'enabled':
         return { sql: 'l.enabled = ?', params: [true] };
       case 'locked':
-        return { sql: `${HOLDER_EXISTS})`, params: [] };
+        return { sql: 'l.holder_count > 0', params: [] };
       case 'stale':
-        return { sql: `${HOLDER_EXISTS} AND lh.refreshed_at < ?)`, params: [ctx.staleCutoff] };
+        return {
+          sql: `(l.holder_count > 0 AND ${HOLDER_EXISTS} AND lh.refreshed_at < ?))`,
+          params: [ctx.staleCutoff],
+        };
     }
   },
   text(field, cmp) {
+    // the host's locks in one pass over the held ones, not a look into each lock's holders
     return field === 'host'
-      ? `${HOLDER_EXISTS} AND lh.host_id IN (SELECT ho.id FROM hosts ho WHERE ho.name ${cmp}))`
+      ? `l.id IN (SELECT lh.lock_id FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id WHERE ho.name ${cmp})`
       : `l.${field} ${cmp}`;
   },
   outsideWindow(dialect, ctx) {
@@ -130,7 +136,9 @@ export const LOCK_SEARCH: SearchTable = {
 // ---- hosts: `name`/`host` match the host's name, `locked` means it holds a lock, `stale` that
 // it holds a stale one, `enabled` is `can_acquire_locks` ----
 
-const HOLDS = 'EXISTS (SELECT 1 FROM lock_holders lh WHERE lh.host_id = ho.id';
+// the hosts that hold (stale) locks, in one pass over the held locks: since migration 14 no
+// index finds a host's holdings, so a look per host would read every lock's holders each time
+const HOLDS = 'ho.id IN (SELECT lh.host_id FROM lock_holders lh';
 
 const hostsHaveNo = (what: string, hint = '') =>
   new AppError('invalid_search', `Invalid search query: hosts have no '${what}'${hint}`);
@@ -146,7 +154,7 @@ export const HOST_SEARCH: SearchTable = {
       case 'locked':
         return { sql: `${HOLDS})`, params: [] };
       case 'stale':
-        return { sql: `${HOLDS} AND lh.refreshed_at < ?)`, params: [ctx.staleCutoff] };
+        return { sql: `${HOLDS} WHERE lh.refreshed_at < ?)`, params: [ctx.staleCutoff] };
     }
   },
   text(field, cmp) {

@@ -259,7 +259,8 @@ export abstract class SqlStore implements Store {
       const now = await q.now();
       // Waiters past their deadline or on an instance whose heartbeat lease ran out (ghosts).
       const rows = await q.all<{ lock_id: number }>(
-        // next_expiry: the earliest lease end of the lock's holders (migration 14), indexed
+        // next_expiry: the earliest lease end of the lock's holders (migration 14); not indexed, so
+        // this scans the locks every few seconds rather than cost each grant (see migration 14)
         `SELECT id AS lock_id FROM locks WHERE next_expiry <= ?
          UNION SELECT w.lock_id FROM lock_waiters w LEFT JOIN instances i ON i.id = w.instance_id
            WHERE w.deadline <= ? OR i.expires_at IS NULL OR i.expires_at <= ?
