@@ -23,9 +23,9 @@ export interface FilterContext {
 /** What the search's fields mean over one table. */
 export interface SearchTable {
   /** `field = true` */
-  bool(field: BoolField, ctx: FilterContext): SqlFragment;
+  bool(field: BoolField, ctx: FilterContext, dialect: Dialect): SqlFragment;
   /** `field` compared by `cmp` (`= ?` or a LIKE with one parameter) */
-  text(field: TextField, cmp: string): string;
+  text(field: TextField, cmp: string, dialect: Dialect): string;
   /** `window = closed` */
   outsideWindow(dialect: Dialect, ctx: FilterContext): SqlFragment;
   /** `gate = failing` */
@@ -65,13 +65,13 @@ export function compileFilter(
       return filter.failing ? failing : negated(failing);
     }
     case 'bool': {
-      const isTrue = table.bool(filter.field, ctx);
+      const isTrue = table.bool(filter.field, ctx, dialect);
       return filter.value ? isTrue : negated(isTrue);
     }
     case 'text': {
       const exact = filter.op === 'eq' || filter.op === 'ne';
       const like = dialect === 'postgres' ? 'ILIKE' : 'LIKE';
-      const sql = table.text(filter.field, exact ? '= ?' : `${like} ? ESCAPE '\\'`);
+      const sql = table.text(filter.field, exact ? '= ?' : `${like} ? ESCAPE '\\'`, dialect);
       const compared = { sql, params: [exact ? filter.value : likePattern(filter.value)] };
       return filter.op === 'ne' || filter.op === 'notlike' ? negated(compared) : compared;
     }
@@ -80,9 +80,19 @@ export function compileFilter(
 
 // ---- locks ----
 
-// A lock's holders are in its row (migration 14): `holder_count` says whether it has any without
-// looking at them, and the `lock_holders` view is read only for the locks that do.
-const HOLDER_EXISTS = 'EXISTS (SELECT 1 FROM lock_holders lh WHERE lh.lock_id = l.id';
+/**
+ * A lock's holders are in its row (migration 14): `holder_count` says whether it has any without
+ * looking at them, and only the held locks' own arrays are read, for a holder with `field` (a
+ * number) matching `condition` — not the `lock_holders` view, which would find each row again.
+ * SQLite at 100k locks, half held: `stale = true` 546 ms through the view, 225 ms this way.
+ */
+function holderWhere(dialect: Dialect, field: string, condition: string): string {
+  const element =
+    dialect === 'postgres'
+      ? `SELECT 1 FROM jsonb_array_elements(l.holders) AS e WHERE (e->>'${field}')::bigint ${condition}`
+      : `SELECT 1 FROM json_each(l.holders) AS e WHERE json_extract(e.value, '$.${field}') ${condition}`;
+  return `(l.holder_count > 0 AND EXISTS (${element}))`;
+}
 // a live blocking acquire: before its deadline, on an instance that is still alive (as the
 // overview counts it); lock_waiters_lock (lock_id, id) finds a lock's waiters
 const WAITER_EXISTS = `EXISTS (SELECT 1 FROM lock_waiters w JOIN instances i ON i.id = w.instance_id
@@ -103,7 +113,7 @@ function idIn(ids: readonly number[], dialect: Dialect): SqlFragment {
 }
 
 export const LOCK_SEARCH: SearchTable = {
-  bool(field, ctx) {
+  bool(field, ctx, dialect) {
     switch (field) {
       case 'waiting':
         return { sql: WAITER_EXISTS, params: [ctx.now, ctx.now] };
@@ -112,16 +122,12 @@ export const LOCK_SEARCH: SearchTable = {
       case 'locked':
         return { sql: 'l.holder_count > 0', params: [] };
       case 'stale':
-        return {
-          sql: `(l.holder_count > 0 AND ${HOLDER_EXISTS} AND lh.refreshed_at < ?))`,
-          params: [ctx.staleCutoff],
-        };
+        return { sql: holderWhere(dialect, 'refreshed_at', '< ?'), params: [ctx.staleCutoff] };
     }
   },
-  text(field, cmp) {
-    // the host's locks in one pass over the held ones, not a look into each lock's holders
+  text(field, cmp, dialect) {
     return field === 'host'
-      ? `l.id IN (SELECT lh.lock_id FROM lock_holders lh JOIN hosts ho ON ho.id = lh.host_id WHERE ho.name ${cmp})`
+      ? holderWhere(dialect, 'host_id', `IN (SELECT ho.id FROM hosts ho WHERE ho.name ${cmp})`)
       : `l.${field} ${cmp}`;
   },
   outsideWindow(dialect, ctx) {
