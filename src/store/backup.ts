@@ -4,6 +4,7 @@
 // Transient state is left out: UI sessions (log in again) and blocking-acquire queues.
 import { z } from 'zod';
 import type { Queryable, Tx } from './sql.js';
+import { writeStoredHolders, type StoredHolder } from './holders-json.js';
 
 interface TableSpec {
   name: string;
@@ -249,6 +250,35 @@ export async function deferRow(tx: Tx, table: string, row: Record<string, Value>
   await tx.defer(sql, params);
 }
 
+/**
+ * The export keeps a `lock_holders` table, as before migration 14; a lock's rows go into its
+ * lock row's `holders` (src/store/holders-json.ts), one UPDATE per held lock.
+ */
+async function importHolders(tx: Tx, spec: TableSpec, rows: Record<string, Value>[]): Promise<number> {
+  const byLock = new Map<number, StoredHolder[]>();
+  for (const raw of rows) {
+    const row = normalize(spec, raw);
+    const lockId = Number(row.lock_id);
+    const list = byLock.get(lockId) ?? [];
+    list.push({
+      host_id: Number(row.host_id),
+      acquired_at: Number(row.acquired_at),
+      refreshed_at: Number(row.refreshed_at),
+      fencing_token: Number(row.fencing_token),
+      expires_at: row.expires_at === null ? null : Number(row.expires_at),
+      via_lock_id: row.via_lock_id === null ? null : Number(row.via_lock_id),
+      stale_reported_at: null,
+    });
+    byLock.set(lockId, list);
+  }
+  for (const [lockId, list] of byLock) {
+    const found = await tx.get<{ id: number }>('SELECT id FROM locks WHERE id = ?', [lockId]);
+    if (!found) throw new Error(`lock_holders names lock ${lockId}, which the export's locks do not have`);
+    await writeStoredHolders(tx, lockId, list);
+  }
+  return rows.length;
+}
+
 export async function importTables(
   tx: Tx,
   tables: ExportDocument['tables'],
@@ -256,6 +286,10 @@ export async function importTables(
   const counts: Record<string, number> = {};
   for (const spec of TABLES) {
     const rows = tables[spec.name] ?? [];
+    if (spec.name === 'lock_holders') {
+      counts[spec.name] = await importHolders(tx, spec, rows);
+      continue;
+    }
     const placeholders = spec.columns.map(() => '?').join(', ');
     const sql = `INSERT INTO ${spec.name} (${spec.columns.join(', ')}) VALUES (${placeholders})`;
     for (const row of rows) {

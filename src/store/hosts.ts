@@ -4,6 +4,7 @@
 // (upsertHost in src/store/lock-sql.ts).
 import { validationError } from '../errors.js';
 import { insertAudit } from './audit.js';
+import { removeHostFromHolders } from './holders-json.js';
 import { compileFilter, HOST_SEARCH } from './search-sql.js';
 import { UniqueViolation, type Queryable, type Run } from './sql.js';
 import type { AuditActor, HostDetail, HostHolding, HostRow, HostStore, ListHostsQuery } from './store.js';
@@ -182,6 +183,9 @@ export class HostDirectory implements HostStore {
       const r = await tx.get<{ name: string }>('SELECT name FROM hosts WHERE id = ?', [id]);
       if (!r) return false;
       await tx.run('DELETE FROM hosts WHERE id = ?', [id]);
+      // after the DELETE, which waited for every acquire that holds the host row's key-share
+      // lock: no holder of this host appears once it ran (the old table's foreign key did this)
+      await removeHostFromHolders(tx, id);
       await insertAudit(tx, 'host_delete', actor, r.name, detail, now);
       return true;
     });

@@ -4,6 +4,7 @@
 // Rows are written through the backup's table specs (src/store/backup.ts), one transaction.
 import type { EventType } from '../lock/types.js';
 import { deferRow, insertRow } from './backup.js';
+import { holderColumns, holdersSet } from './holders-json.js';
 import type { Tx } from './sql.js';
 
 export interface ImportedHost {
@@ -116,14 +117,24 @@ export async function importLockSet(tx: Tx, data: LockImport): Promise<LockImpor
     });
     lockIds.set(lock.name, id);
     if (!lock.holder) continue;
-    await deferRow(tx, 'lock_holders', {
-      lock_id: id,
-      host_id: hostId(hosts.ids, lock.holder.hostName),
-      acquired_at: lock.holder.acquiredAt,
-      refreshed_at: lock.holder.refreshedAt,
-      fencing_token: IMPORTED_HOLDER_TOKEN,
-      expires_at: null,
-    });
+    // the holder goes into the lock row (migration 14)
+    const c = holderColumns([
+      {
+        host_id: hostId(hosts.ids, lock.holder.hostName),
+        acquired_at: lock.holder.acquiredAt,
+        refreshed_at: lock.holder.refreshedAt,
+        fencing_token: IMPORTED_HOLDER_TOKEN,
+        expires_at: null,
+        via_lock_id: null,
+        stale_reported_at: null,
+      },
+    ]);
+    await tx.defer(`UPDATE locks SET ${holdersSet(tx)} WHERE id = ?`, [
+      c.holders,
+      c.holderCount,
+      c.nextExpiry,
+      id,
+    ]);
     holders++;
   }
   for (const event of data.events) {

@@ -14,6 +14,7 @@ import {
   type LockRecord,
 } from './lock-rows.js';
 import type { Waiter } from '../lock/queue.js';
+import { holderColumns, holdersSet, readStoredHolders, toStoredHolders } from './holders-json.js';
 import type { HostIdentity } from './store.js';
 
 const MAX_ID = 2 ** 53 - 1;
@@ -339,12 +340,60 @@ export function holdersAfter(prev: LockState, next: LockState): Holder[] | undef
   return holders.sort((a, b) => a.fencingToken - b.fencingToken);
 }
 
+/** Whether the holders differ in anything `locks.holders` stores. */
+function holdersDiffer(prev: readonly Holder[], next: readonly Holder[]): boolean {
+  if (prev.length !== next.length) return true;
+  return next.some((h) => {
+    const old = prev.find((o) => o.hostId === h.hostId);
+    return !old || !sameStoredHolder(old, h);
+  });
+}
+
+function sameStoredHolder(a: Holder, b: Holder): boolean {
+  return (
+    a.acquiredAt === b.acquiredAt &&
+    a.refreshedAt === b.refreshedAt &&
+    a.fencingToken === b.fencingToken &&
+    a.expiresAt === b.expiresAt &&
+    (a.viaLockId ?? null) === (b.viaLockId ?? null)
+  );
+}
+
+/**
+ * The stale reports of the holders a change keeps as they were (the lock model does not carry
+ * them): read only when there is such a holder — a semaphore's other holders, a parent's other
+ * slots. A refreshed, re-routed or new holder starts without one.
+ */
+async function keptStaleReports(tx: Tx, prev: LockState, next: LockState): Promise<Map<number, number>> {
+  const kept = next.holders.filter((h) => {
+    const old = prev.holders.find((o) => o.hostId === h.hostId);
+    return old !== undefined && sameStoredHolder(old, h);
+  });
+  const reports = new Map<number, number>();
+  if (kept.length === 0) return reports;
+  for (const stored of await readStoredHolders(tx, prev.id)) {
+    if (stored.stale_reported_at !== null && kept.some((h) => h.hostId === stored.host_id)) {
+      reports.set(stored.host_id, stored.stale_reported_at);
+    }
+  }
+  return reports;
+}
+
 export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promise<void> {
-  // Only what changed: an acquire touches the counter and updated_at, not the unique name.
+  // Only what changed: an acquire touches the counter, updated_at and the holders, not the name.
   const changed = LOCK_FIELDS.filter(([, value]) => value(prev) !== value(next));
-  if (changed.length > 0) {
-    const sql = `UPDATE locks SET ${changed.map(([column]) => `${column} = ?`).join(', ')} WHERE id = ?`;
-    const params = [...changed.map(([, value]) => value(next)), prev.id];
+  const sets = changed.map(([column]) => `${column} = ?`);
+  const params = changed.map(([, value]) => value(next));
+  if (holdersDiffer(prev.holders, next.holders)) {
+    // The holders are part of the lock row (migration 14): the same UPDATE writes them.
+    const reports = await keptStaleReports(tx, prev, next);
+    const c = holderColumns(toStoredHolders(next.holders, (hostId) => reports.get(hostId) ?? null));
+    sets.push(holdersSet(tx));
+    params.push(c.holders, c.holderCount, c.nextExpiry);
+  }
+  if (sets.length > 0) {
+    const sql = `UPDATE locks SET ${sets.join(', ')} WHERE id = ?`;
+    params.push(prev.id);
     if (next.name === prev.name) {
       await tx.defer(sql, params);
     } else {
@@ -359,44 +408,20 @@ export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promi
       await inheritFencingCounter(tx, prev.id);
     }
   }
-  for (const old of prev.holders) {
-    if (!next.holders.some((h) => h.hostId === old.hostId)) {
-      await tx.defer('DELETE FROM lock_holders WHERE lock_id = ? AND host_id = ?', [prev.id, old.hostId]);
-    }
-  }
   for (const h of next.holders) {
-    const old = prev.holders.find((o) => o.hostId === h.hostId);
-    if (!old) {
-      await tx.defer(
-        `INSERT INTO lock_holders (lock_id, host_id, acquired_at, refreshed_at, fencing_token, expires_at, via_lock_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-        [prev.id, h.hostId, h.acquiredAt, h.refreshedAt, h.fencingToken, h.expiresAt, h.viaLockId ?? null],
-      );
-      // A new holder is a member from now (src/store/members.ts); a refresh writes nothing here.
-      // A last_acquired_at younger than MEMBER_TOUCH_EVERY_MS is kept: on PostgreSQL it is
-      // neither rewritten (a row version) nor locked (the NOT EXISTS), as in the host rule.
-      await tx.defer(
-        `INSERT INTO lock_members (lock_id, host_id, last_acquired_at)
-         SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM lock_members
-           WHERE lock_id = ? AND host_id = ? AND last_acquired_at > ?)
-         ON CONFLICT (lock_id, host_id) DO UPDATE SET last_acquired_at = excluded.last_acquired_at
-         WHERE lock_members.last_acquired_at IS NULL
-           OR lock_members.last_acquired_at <= excluded.last_acquired_at - ${MEMBER_TOUCH_EVERY_MS}`,
-        [prev.id, h.hostId, h.acquiredAt, prev.id, h.hostId, h.acquiredAt - MEMBER_TOUCH_EVERY_MS],
-      );
-    } else if ((old.viaLockId ?? null) !== (h.viaLockId ?? null)) {
-      // nested locks: a slot now held through another child (or taken over by a direct acquire)
-      await tx.defer(
-        'UPDATE lock_holders SET refreshed_at = ?, expires_at = ?, via_lock_id = ?, stale_reported_at = NULL WHERE lock_id = ? AND host_id = ?',
-        [h.refreshedAt, h.expiresAt, h.viaLockId ?? null, prev.id, h.hostId],
-      );
-    } else if (old.refreshedAt !== h.refreshedAt || old.expiresAt !== h.expiresAt) {
-      await tx.defer(
-        // a refresh ends a stale episode: the next one is reported again
-        'UPDATE lock_holders SET refreshed_at = ?, expires_at = ?, stale_reported_at = NULL WHERE lock_id = ? AND host_id = ?',
-        [h.refreshedAt, h.expiresAt, prev.id, h.hostId],
-      );
-    }
+    if (prev.holders.some((o) => o.hostId === h.hostId)) continue;
+    // A new holder is a member from now (src/store/members.ts); a refresh writes nothing here.
+    // A last_acquired_at younger than MEMBER_TOUCH_EVERY_MS is kept: on PostgreSQL it is
+    // neither rewritten (a row version) nor locked (the NOT EXISTS), as in the host rule.
+    await tx.defer(
+      `INSERT INTO lock_members (lock_id, host_id, last_acquired_at)
+       SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM lock_members
+         WHERE lock_id = ? AND host_id = ? AND last_acquired_at > ?)
+       ON CONFLICT (lock_id, host_id) DO UPDATE SET last_acquired_at = excluded.last_acquired_at
+       WHERE lock_members.last_acquired_at IS NULL
+         OR lock_members.last_acquired_at <= excluded.last_acquired_at - ${MEMBER_TOUCH_EVERY_MS}`,
+      [prev.id, h.hostId, h.acquiredAt, prev.id, h.hostId, h.acquiredAt - MEMBER_TOUCH_EVERY_MS],
+    );
   }
 }
 

@@ -18,7 +18,7 @@ export class Overview implements OverviewStore {
       const row = await q.get<Record<Exclude<keyof OverviewCounts, 'outsideWindow'>, number>>(
         `SELECT
            (SELECT COUNT(*) FROM locks) AS locks,
-           (SELECT COUNT(DISTINCT lock_id) FROM lock_holders) AS held,
+           (SELECT COUNT(*) FROM locks WHERE holder_count > 0) AS held,
            (SELECT COUNT(DISTINCT lock_id) FROM lock_holders WHERE refreshed_at < ?) AS stale,
            (SELECT COUNT(DISTINCT w.lock_id) FROM lock_waiters w JOIN instances i ON i.id = w.instance_id
              WHERE w.deadline > ? AND i.expires_at > ?) AS waiting,

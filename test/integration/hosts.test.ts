@@ -4,7 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { STORES } from '../support/stores.js';
-import { addUser, execSql } from './access/fixtures.js';
+import { addUser } from './access/fixtures.js';
+import { editHolders } from '../support/db-sql.js';
 
 const names = (r: { json: { results: { name: string }[] } }) => r.json.results.map((h) => h.name);
 
@@ -82,11 +83,7 @@ describe.each(STORES)('hosts API on %s', (kind) => {
   });
 
   it('marks a host stale when it holds a lock past locks.staleAfterSeconds', async () => {
-    await execSql(
-      s.db,
-      'UPDATE lock_holders SET refreshed_at = ? WHERE lock_id = (SELECT id FROM locks WHERE name = ?)',
-      [Date.now() - 2 * 3600_000, 'patch-c'],
-    );
+    await editHolders(s.db, 'patch-c', (h) => ({ ...h, refreshed_at: Date.now() - 2 * 3600_000 }));
     const stale = await s.asAdmin('GET', '/api/hosts?search=stale%20%3D%20true');
     expect(names(stale)).toEqual(['web02']);
     expect(stale.json.results[0]).toMatchObject({ stale: true, locks: [{ name: 'patch-c', stale: true }] });

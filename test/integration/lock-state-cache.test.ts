@@ -205,10 +205,7 @@ describe('SQLite: what the writer remembers goes when the database says otherwis
         acquire(store, 'failing', 'fc-1'),
         store.lockOpWrite(async (tx) => {
           await tx.run('PRAGMA defer_foreign_keys = ON');
-          await tx.run(
-            'INSERT INTO lock_holders (lock_id, host_id, acquired_at, refreshed_at, fencing_token) VALUES (?, ?, 0, 0, 1)',
-            [999_999, 999_999],
-          );
+          await tx.run('INSERT INTO lock_members (lock_id, host_id) VALUES (?, ?)', [999_999, 999_999]);
         }),
       ]);
       expect(acquired.status).toBe('rejected');

@@ -14,6 +14,7 @@ import type { PostgresStore } from '../../src/store/postgres/index.js';
 import type { Store } from '../../src/store/store.js';
 import type { Pause } from '../../src/lock/calendar.js';
 import { createTestDatabase, STORES, type TestDatabase } from '../support/stores.js';
+import { querySql } from '../support/db-sql.js';
 
 type HostKey = 'a' | 'b' | 'c';
 type Step =
@@ -127,6 +128,21 @@ const CASES: Case[] = [
       { op: 'release', host: 'a' },
       { op: 'acquire', host: 'b' },
       { op: 'release', host: 'b' },
+    ],
+  },
+  {
+    name: 'lease: a release of nothing finds the one holder expired; a refusal beside an expiry',
+    lock: { leaseSeconds: 1 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'sleep', ms: 1100 },
+      { op: 'release', host: 'b' },
+      { op: 'acquire', host: 'a' },
+      { op: 'sleep', ms: 1100 },
+      { op: 'acquire', host: 'b' },
+      { op: 'update', changes: { enabled: false } },
+      { op: 'sleep', ms: 1100 },
+      { op: 'acquire', host: 'a' },
     ],
   },
   {
@@ -374,6 +390,25 @@ function model(
   return decideUpdate(lock, changes, now, operator, target);
 }
 
+/** `holder_count` and `next_expiry` as stored */
+async function holderColumnsOf(db: TestDatabase, ref: string) {
+  const [row] = await querySql<{ holder_count: unknown; next_expiry: unknown }>(
+    db,
+    'SELECT holder_count, next_expiry FROM locks WHERE name = ?',
+    [ref],
+  );
+  return {
+    holderCount: Number(row?.holder_count),
+    nextExpiry: row?.next_expiry === null ? null : Number(row?.next_expiry),
+  };
+}
+
+/** …and as the holders say they must be: how many, and the earliest lease end */
+function expectedColumns(lock: LockState) {
+  const leases = lock.holders.map((h) => h.expiresAt).filter((e): e is number => e !== null);
+  return { holderCount: lock.holders.length, nextExpiry: leases.length ? Math.min(...leases) : null };
+}
+
 describe.each(STORES)('rule parity on %s', (kind) => {
   let db: TestDatabase;
   let store: Store;
@@ -440,6 +475,8 @@ describe.each(STORES)('rule parity on %s', (kind) => {
       expect(got.lock, where).toEqual(next);
       // read back, the members are always counted
       expect(await store.getLock(ref), where).toEqual(withMembersCount(next, members.size));
+      // the columns kept with the holders (migration 14) agree with them, whichever path wrote
+      expect(await holderColumnsOf(db, ref), where).toEqual(expectedColumns(next));
       expected = next;
       events.push(...want.events);
     }
@@ -456,6 +493,20 @@ describe.each(STORES)('rule parity on %s', (kind) => {
         .filter((e) => e.type !== 'create')
         .map(shape),
     ).toEqual(events.map(shape));
+  });
+
+  it('takes and gives back a lock 300 times in a row: changes within one millisecond are written too', async () => {
+    const host = { name: `quick-${kind}`, autoRegister: true };
+    const ref = `quick-${kind}`;
+    await store.hostRule({ rule: 'acquire', ref, host });
+    await store.hostRule({ rule: 'release', ref, host });
+    for (let i = 0; i < 300; i++) {
+      const got = await store.hostRule({ rule: 'acquire', ref, host });
+      expect(got, `acquire ${i}`).toMatchObject({ ok: true, outcome: 'acquired' });
+      const gone = await store.hostRule({ rule: 'release', ref, host });
+      expect(gone, `release ${i}`).toMatchObject({ ok: true, outcome: 'released' });
+    }
+    expect((await store.getLock(ref))?.holders).toEqual([]);
   });
 
   it.runIf(kind === 'postgres')(

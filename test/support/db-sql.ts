@@ -5,6 +5,7 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import pg from 'pg';
 import type { TestDatabase } from './stores.js';
+import { holderColumns, parseStoredHolders, type StoredHolder } from '../../src/store/holders-json.js';
 
 export async function querySql<R>(db: TestDatabase, sql: string, params: unknown[] = []): Promise<R[]> {
   if (db.kind === 'sqlite') {
@@ -48,12 +49,34 @@ export async function untilWaiters(db: TestDatabase, n: number, timeoutMs = 10_0
   }
 }
 
-/** Moves a lock's holders' acquire/refresh times `ms` into the past. */
-export async function ageHolders(db: TestDatabase, lockName: string, ms: number): Promise<void> {
+/**
+ * Changes each of a lock's holders as `edit` says, where keyholder keeps them: in the lock row
+ * (`locks.holders`, migration 14), with `holder_count` and `next_expiry` kept in step. A test's
+ * only way to write holders directly; the server is idle meanwhile.
+ */
+export async function editHolders(
+  db: TestDatabase,
+  lockName: string,
+  edit: (holder: StoredHolder) => StoredHolder,
+): Promise<void> {
+  const [row] = await querySql<{ holders: unknown }>(db, 'SELECT holders FROM locks WHERE name = ?', [
+    lockName,
+  ]);
+  if (!row) throw new Error(`no lock ${lockName}`);
+  const c = holderColumns(parseStoredHolders(row.holders).map(edit));
   await querySql(
     db,
-    `UPDATE lock_holders SET acquired_at = acquired_at - ?, refreshed_at = refreshed_at - ?
-     WHERE lock_id = (SELECT id FROM locks WHERE name = ?)`,
-    [ms, ms, lockName],
+    `UPDATE locks SET holders = ${db.kind === 'postgres' ? 'CAST(? AS jsonb)' : '?'}, holder_count = ?, next_expiry = ?
+     WHERE name = ?`,
+    [c.holders, c.holderCount, c.nextExpiry, lockName],
   );
+}
+
+/** Moves a lock's holders' acquire/refresh times `ms` into the past. */
+export async function ageHolders(db: TestDatabase, lockName: string, ms: number): Promise<void> {
+  await editHolders(db, lockName, (h) => ({
+    ...h,
+    acquired_at: h.acquired_at - ms,
+    refreshed_at: h.refreshed_at - ms,
+  }));
 }

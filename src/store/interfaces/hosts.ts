@@ -45,7 +45,7 @@ export interface HostStore {
   setCanAcquire(ref: string, canAcquireLocks: boolean, actor: AuditActor): Promise<HostDetail | undefined>;
   /**
    * Deletes the host row. The caller releases its locks first (with `force_release` events);
-   * a holder row that appeared since goes with the host (ON DELETE CASCADE).
+   * a holding that appeared since is taken out of its lock's holders in the same transaction.
    */
   delete(id: number, actor: AuditActor, detail: string | null): Promise<boolean>;
 }
