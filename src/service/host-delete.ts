@@ -2,7 +2,8 @@
 // lock transaction each, with a `force_release` event naming the user, so waiters are served
 // as after any release), then the host row goes, with an audit event listing what was freed.
 // The service decides and answers; the store only runs the transactions (its host deletion
-// releases nothing itself: a holder row that appeared meanwhile goes with the host).
+// releases nothing through the rules: a holding that appeared meanwhile is taken out of its
+// lock's holders in the same transaction as the host row, src/store/hosts.ts).
 import { AppError } from '../errors.js';
 import { decideForceRelease } from '../lock/rules.js';
 import type { AuditActor, HostDetail, Store } from '../store/store.js';
