@@ -1,5 +1,6 @@
 // One-line, human messages for every outcome. Pure functions of the server's answers, so the
 // wording is unit-tested and the same for `keyholder lock` and `keyholder update`.
+import { splitReason } from './window-wait.js';
 import { GENERIC_412, heldBySelf, holderNames, type LockJson, type ServerError } from './lock-json.js';
 
 export type LockOp = 'acquire' | 'release';
@@ -71,6 +72,10 @@ export function explain412(
     if (reason === 'outside_window' && opening)
       return { reason, why: `${REASONS.outside_window}; ${opening}` };
     if (reason === 'gate_failed' && error.gate) return { reason, why: `health gate ${error.gate}` };
+    // nested locks: a level above refused (`paused@dc-berlin`); say which
+    const { base, level } = splitReason(reason);
+    if (level !== undefined && REASONS[base])
+      return { reason, why: `${REASONS[base]}, at lock ${quote(level)} above it` };
     return { reason, why: REASONS[reason] ?? `refused by the server (${reason})` };
   }
   if (error.message && error.message !== GENERIC_412) return { reason, why: error.message };
