@@ -22,6 +22,7 @@ import { STORES } from '../support/stores.js';
 import { removeClientBundle } from './support/bundle.js';
 import { writeHostFiles } from './support/pki.js';
 import { runCli } from './support/run-cli.js';
+import { makeSimHost } from './support/sim-host.js';
 
 afterAll(removeClientBundle);
 
@@ -206,5 +207,28 @@ describe.each(STORES)('waiting for the window against keyholder on %s', (kind) =
       `keyholder: cannot acquire lock '${child}': lock '${parent}' above lock '${child}' is paused by an operator (paused@${parent}); it opens ${opens}, after the time given to wait; not waiting`,
     );
     expect(await requests(child, host)).toEqual(['fail']);
+  }, 30_000);
+
+  it('keyholder update logs that it waits for the window, then runs once the pause is over', async () => {
+    const lock = `updates-paused-${kind}`;
+    const host = 'ww-update.example.com';
+    await create(lock);
+    const until = Date.now() + 3_000;
+    await pause(lock, until);
+    const files = await writeHostFiles(path.join(dir, 'hosts'), host, await s.host(host));
+    // the backoff asks every 0.2–1 s (sim-host's config); the spread is then at most 1 s
+    const h = await makeSimHost(dir, { url: s.url, lock, files, cacert: s.pki.caPath });
+    await h.hook('needs_update.d', '10-pending', 'exit 1');
+    await h.hook('update.d', '10-apply');
+    const r = await runCli(['update', '--config', h.config]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(
+        `lock '${lock}' is paused by an operator; waiting for the window, it opens .*; asking again in \\ds`,
+      ),
+    );
+    expect(r.stdout).toContain(`update finished, lock '${lock}' released`);
+    expect(await h.marks()).toContain(`update 10-apply ${lock} ${host}`);
+    expect((await requests(lock, host)).length).toBeLessThanOrEqual(3);
   }, 30_000);
 });
