@@ -85,6 +85,14 @@ describe('calendar refusals (pure rules)', () => {
       reason: 'paused@dc',
       why: "an operator paused new holders (this lock or every lock), at lock 'dc' above it",
     });
+    // a refusal that ends at a known moment says when, as outside_window does
+    const nextWindow = '2026-11-29 01:00:00 UTC';
+    expect(explain412('acquire', { reason: 'blackout', nextWindow }, undefined, undefined).why).toBe(
+      `the lock is in a blackout (no new holders on these days); it opens ${describeMoment(Date.UTC(2026, 10, 29, 1))}`,
+    );
+    expect(explain412('acquire', { reason: 'quota@dc', nextWindow }, undefined, undefined).why).toBe(
+      'refused by the server (quota@dc)',
+    );
   });
 });
 
