@@ -107,8 +107,8 @@ export interface AcquireOptions extends RetryTiming {
  * A refusal by the lock's calendar that says when it ends (paused, blackout, outside_window, of
  * the lock or a level above, with X-Lock-Next-Window) is not retried on the backoff: the client
  * sleeps until that opening (plus a random spread; at most 10 minutes at a time, a pause may
- * be lifted early) and asks then, or, when the opening is past
- * the deadline, gives up at once saying when the lock opens.
+ * be lifted early) and asks then, or, when the opening is past the deadline, gives up at once
+ * saying when the lock opens.
  */
 export async function acquireWithRetry(
   client: DlmClient,
