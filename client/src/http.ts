@@ -198,12 +198,15 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 
 /**
  * foreman_dlm's 412 body never says why. keyholder keeps that body byte for byte and says why in
- * headers instead: X-Lock-Reason, and X-Lock-Holders (URL-encoded names, comma-separated).
+ * headers instead: X-Lock-Reason, and X-Lock-Holders (URL-encoded names, comma-separated);
+ * a calendar refusal adds X-Lock-Next-Window, read with the Date header beside it.
  */
 function preconditionError(res: RawResponse): ServerError {
   const error = parseServerError(res.body);
   const reason = header(res.headers, HEADERS.lockReason.toLowerCase());
   const gate = header(res.headers, HEADERS.lockGate.toLowerCase());
+  const nextWindow = header(res.headers, HEADERS.lockNextWindow.toLowerCase());
+  const serverDate = header(res.headers, 'date');
   const holders = header(res.headers, HEADERS.lockHolders.toLowerCase())
     ?.split(',')
     .map((n) => safeDecode(n.trim()))
@@ -213,6 +216,8 @@ function preconditionError(res: RawResponse): ServerError {
     ...(reason !== undefined && { reason }),
     ...(holders !== undefined && holders.length > 0 && { holders }),
     ...(gate !== undefined && { gate }),
+    ...(nextWindow !== undefined && { nextWindow }),
+    ...(serverDate !== undefined && { serverDate }),
   };
 }
 

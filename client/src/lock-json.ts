@@ -74,6 +74,10 @@ export interface ServerError {
   holders?: string[];
   /** X-Lock-Gate: the health gate that failed and why (`<name>: <why>`) */
   gate?: string;
+  /** X-Lock-Next-Window: when a calendar refusal (paused, blackout, outside_window) ends */
+  nextWindow?: string;
+  /** the answer's Date header: the server's clock, to measure the wait for the window by */
+  serverDate?: string;
 }
 
 const errorSchema = z.object({ error: z.looseObject({ message: z.string().optional() }) });

@@ -1,11 +1,20 @@
 // Lock operations as the CLI and the update workflow use them: a 412 becomes an 'unavailable'
 // error whose message says why, acquiring can keep trying until a deadline, and releasing rides
 // out a server that is briefly unreachable (a host just back from its reboot, network still coming up).
-import pRetry from 'p-retry';
+import { setTimeout as sleep } from 'node:timers/promises';
+import pRetry, { AbortError } from 'p-retry';
 import { ClientError, isTransient } from './errors.js';
 import type { CallOptions, DlmClient, LockResult } from './http.js';
 import { ownFencingToken, type LockJson } from './lock-json.js';
 import { explain412, unavailableLine, type LockOp } from './messages.js';
+import {
+  calendarRefusal,
+  MAX_WINDOW_SLEEP_MS,
+  MAX_WINDOW_SPREAD_MS,
+  tooLateLine,
+  untilOpeningMs,
+  type CalendarRefusal,
+} from './window-wait.js';
 
 export interface LockOutcome {
   lock: LockJson;
@@ -45,10 +54,22 @@ async function unavailable(
   let lock: LockJson | undefined;
   if (result.error.reason === undefined) lock = await client.show(name, call).catch(() => undefined);
   const { why, reason } = explain412(op, result.error, lock, self);
-  return new ClientError('unavailable', unavailableLine(op, name, why), {
-    status: 412,
-    ...(reason !== undefined && { reason }),
-  });
+  const details = { status: 412, ...(reason !== undefined && { reason }) };
+  const { nextWindow, serverDate } = result.error;
+  const calendar = op === 'acquire' ? calendarRefusal(reason, nextWindow, serverDate) : undefined;
+  if (calendar) return new RefusedUntilOpening(unavailableLine(op, name, why), details, calendar);
+  return new ClientError('unavailable', unavailableLine(op, name, why), details);
+}
+
+/** A 412 of the lock's calendar that says when it ends: retried at that moment, not on the backoff. */
+export class RefusedUntilOpening extends ClientError {
+  constructor(
+    message: string,
+    details: ClientError['details'],
+    readonly calendar: CalendarRefusal,
+  ) {
+    super('unavailable', message, details);
+  }
 }
 
 export interface RetryTiming {
@@ -62,9 +83,18 @@ export interface RetryTiming {
   signal?: AbortSignal;
 }
 
+export interface WindowWait {
+  /** the refusal that sent us waiting */
+  refusal: RefusedUntilOpening;
+  /** how long the wait is (the opening, the rounding of its second, the spread) */
+  sleepMs: number;
+}
+
 export interface AcquireOptions extends RetryTiming {
   /** per-request blocking wait to ask of keyholder (≤ 300 s); 0 = plain polling */
   waitSeconds: number;
+  /** a calendar refusal: the client sits quietly until the lock opens (the update log says so) */
+  onWindowWait?: (wait: WindowWait) => void;
 }
 
 /**
@@ -74,6 +104,11 @@ export interface AcquireOptions extends RetryTiming {
  * the next one follows at once (the server queues waiters fairly, backing off would lose the turn).
  * A server without blocking acquire (Foreman, or keyholder before it had it) answers 412 at once
  * and the backoff applies, so `--wait` works against either.
+ * A refusal by the lock's calendar that says when it ends (paused, blackout, outside_window, of
+ * the lock or a level above, with X-Lock-Next-Window) is not retried on the backoff: the client
+ * sleeps until that opening (plus a random spread; at most 10 minutes at a time, a pause may
+ * be lifted early) and asks then, or, when the opening is past the deadline, gives up at once
+ * saying when the lock opens.
  */
 export async function acquireWithRetry(
   client: DlmClient,
@@ -83,19 +118,41 @@ export async function acquireWithRetry(
 ): Promise<LockOutcome> {
   const deadline = performance.now() + opts.timeoutMs;
   let lastAttemptWaited = false;
+  const attempt = async (): Promise<LockOutcome> => {
+    const remaining = Math.floor((deadline - performance.now()) / 1000);
+    const wait = Math.max(0, Math.min(opts.waitSeconds, remaining));
+    const started = performance.now();
+    try {
+      return await lockOnce(client, 'acquire', name, self, {
+        waitSeconds: wait,
+        ...(opts.signal && { signal: opts.signal }),
+      });
+    } catch (err) {
+      lastAttemptWaited = wait > 0 && performance.now() - started >= wait * 800;
+      throw err;
+    }
+  };
   return pRetry(
     async () => {
-      const remaining = Math.floor((deadline - performance.now()) / 1000);
-      const wait = Math.max(0, Math.min(opts.waitSeconds, remaining));
-      const started = performance.now();
-      try {
-        return await lockOnce(client, 'acquire', name, self, {
-          waitSeconds: wait,
-          ...(opts.signal && { signal: opts.signal }),
-        });
-      } catch (err) {
-        lastAttemptWaited = wait > 0 && performance.now() - started >= wait * 800;
-        throw err;
+      for (;;) {
+        try {
+          return await attempt();
+        } catch (err) {
+          if (!(err instanceof RefusedUntilOpening)) throw err;
+          const untilOpening = untilOpeningMs(err.calendar, Date.now());
+          if (performance.now() + untilOpening > deadline) {
+            throw new AbortError(
+              new ClientError('unavailable', tooLateLine(name, err.calendar), err.details),
+            );
+          }
+          const sleepMs = Math.min(
+            untilOpening + windowSpreadMs(opts),
+            MAX_WINDOW_SLEEP_MS,
+            deadline - performance.now(),
+          );
+          opts.onWindowWait?.({ refusal: err, sleepMs });
+          await sleepUnlessAborted(sleepMs, opts.signal);
+        }
       }
     },
     {
@@ -109,6 +166,25 @@ export async function acquireWithRetry(
       },
     },
   );
+}
+
+/**
+ * The random part of a window wait: up to MAX_WINDOW_SPREAD_MS (see there why that much), less
+ * when the command's own backoff is shorter (a config asking for quick retries asks for a
+ * short spread too).
+ */
+function windowSpreadMs(opts: RetryTiming): number {
+  return Math.random() * Math.min(MAX_WINDOW_SPREAD_MS, opts.maxDelayMs);
+}
+
+/** Sleeps; a shutdown or Ctrl-C ends it with the reason the signal carries. */
+async function sleepUnlessAborted(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  try {
+    await sleep(Math.max(0, ms), undefined, signal ? { signal } : {});
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : err;
+    throw err;
+  }
 }
 
 /**

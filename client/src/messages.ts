@@ -1,5 +1,6 @@
 // One-line, human messages for every outcome. Pure functions of the server's answers, so the
 // wording is unit-tested and the same for `keyholder lock` and `keyholder update`.
+import { describeMoment, parseServerTime, splitReason } from './window-wait.js';
 import { GENERIC_412, heldBySelf, holderNames, type LockJson, type ServerError } from './lock-json.js';
 
 export type LockOp = 'acquire' | 'release';
@@ -71,7 +72,13 @@ export function explain412(
     if (reason === 'outside_window' && opening)
       return { reason, why: `${REASONS.outside_window}; ${opening}` };
     if (reason === 'gate_failed' && error.gate) return { reason, why: `health gate ${error.gate}` };
-    return { reason, why: REASONS[reason] ?? `refused by the server (${reason})` };
+    // nested locks: a level above refused (`paused@dc-berlin`); say which
+    const { base, level } = splitReason(reason);
+    const said = REASONS[base] ?? `refused by the server (${reason})`;
+    const where = level !== undefined && REASONS[base] ? `${said}, at lock ${quote(level)} above it` : said;
+    // a pause or blackout that says when it ends (outside_window said it above, or has no header)
+    const opensAt = base === 'paused' || base === 'blackout' ? parseServerTime(error.nextWindow) : undefined;
+    return { reason, why: opensAt === undefined ? where : `${where}; it opens ${describeMoment(opensAt)}` };
   }
   if (error.message && error.message !== GENERIC_412) return { reason, why: error.message };
   if (lock?.enabled === false) return { reason: 'disabled', why: REASONS.disabled! };

@@ -37,7 +37,8 @@ export async function printPlan(ctx: PlanContext, opts: { resume: boolean; retry
     acquire: async () =>
       `acquire '${lock}', trying for up to ${a.timeoutMs / 1000}s` +
       (a.waitSeconds > 0 ? ` (blocking up to ${a.waitSeconds}s per request)` : '') +
-      `, backoff ${a.minDelayMs / 1000}–${a.maxDelayMs / 1000}s with jitter`,
+      `, backoff ${a.minDelayMs / 1000}–${a.maxDelayMs / 1000}s with jitter` +
+      '; a paused or closed lock: no retries until it opens',
     pre_update: () => hookList('pre_update.d', 'each must succeed'),
     update: () => hookList('update.d', 'each must succeed'),
     needs_reboot: () => hookList('needs_reboot.d', 'any non-zero exit means a reboot is needed'),

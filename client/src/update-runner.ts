@@ -8,7 +8,7 @@ import type { DlmClient } from './http.js';
 import { readBootId } from './boot-id.js';
 import { renewHold } from './holding.js';
 import { LeaseKeeper, lostError } from './lease-keeper.js';
-import { acquireWithRetry, lockOnce, releaseWithRetry, retryTransient } from './lock-ops.js';
+import { acquireWithRetry, lockOnce, releaseWithRetry, retryTransient, type WindowWait } from './lock-ops.js';
 import type { Logger } from './log.js';
 import { clearState, readState, statePath, writeState, type UpdateState } from './state.js';
 import {
@@ -19,6 +19,7 @@ import {
   type HookContext,
 } from './update-hooks.js';
 import { printPlan } from './update-plan.js';
+import { describeCalendar, describeMoment } from './window-wait.js';
 import { HOOK_DIR_OF, holdsLock, nextAfter, planStart, type Outcome, type Step } from './workflow.js';
 
 export interface UpdateContext {
@@ -190,6 +191,7 @@ async function resumeHold(
   const held = await acquireWithRetry(client, lock, ctx.host, {
     ...retryTiming(ctx, settings.acquire.timeoutMs),
     waitSeconds: settings.acquire.waitSeconds,
+    onWindowWait: logWindowWait(ctx, lock),
   });
   log.info(`acquired lock '${lock}'${held.fencingToken ? ` (fencing token ${held.fencingToken})` : ''}`);
   await save({ ...(held.fencingToken !== undefined && { fencingToken: held.fencingToken }) });
@@ -219,6 +221,15 @@ function retryTiming(ctx: UpdateContext, timeoutMs: number) {
     ...(ctx.signal && { signal: ctx.signal }),
     onRetry: (err: ClientError) => log.info(`${err.message}; trying again`),
   };
+}
+
+/** The log line of an acquire that sits quietly until the lock's calendar lets it in. */
+function logWindowWait(ctx: UpdateContext, lock: string) {
+  return ({ refusal, sleepMs }: WindowWait) =>
+    ctx.log.info(
+      `${describeCalendar(lock, refusal.calendar)}; waiting for the window, it opens ` +
+        `${describeMoment(refusal.calendar.opensAt)}; asking again in ${Math.ceil(sleepMs / 1000)}s`,
+    );
 }
 
 /**
@@ -328,6 +339,7 @@ async function runStep(
         ...retryTiming,
         timeoutMs: settings.acquire.timeoutMs,
         waitSeconds: settings.acquire.waitSeconds,
+        onWindowWait: logWindowWait(ctx, lock),
       });
       log.info(`acquired lock '${lock}'${held.fencingToken ? ` (fencing token ${held.fencingToken})` : ''}`);
       if (held.fencingToken) await save({ fencingToken: held.fencingToken });

@@ -12,6 +12,7 @@ import type { LockAnswer, LockService } from '../service/locks.js';
 import { nextAdmission, type Calendar } from '../lock/calendar.js';
 import { formatTimestamp } from '../lock/time.js';
 import type { LockState } from '../lock/types.js';
+import type { LevelCalendar } from '../lock/rules.js';
 import { fromDatabaseText } from './errors.js';
 import { checkProtocolHeader, FleetLockError, lockNameOf, parseClientParams } from './fleetlock-body.js';
 import { noteAcquire } from './metrics-outcomes.js';
@@ -48,13 +49,31 @@ function pausedText(answer: Extract<LockAnswer, { ok: false }>): string {
   return `${what}${reason ? ` (${reason})` : ''}${untilText(answer)}`;
 }
 
+/** An ancestor's pause or blackout in words naming that level; undefined for other reasons. */
+function ancestorCalendarText(
+  answer: Extract<LockAnswer, { ok: false }>,
+  level: LevelCalendar,
+): string | undefined {
+  const where = `lock ${level.name} above ${answer.lock.name}`;
+  if (answer.reason === 'paused') {
+    const why = level.pauseReason ? ` (${level.pauseReason})` : '';
+    return `${where} is paused${why}${untilText(answer, level)}`;
+  }
+  if (answer.reason === 'blackout') return `${where} is in a blackout${untilText(answer, level)}`;
+  return undefined;
+}
+
 function refusal(answer: Extract<LockAnswer, { ok: false }>): FleetLockError {
   const { lock, hostName } = answer;
   // a failed health gate has its own kind, so Zincati's log says which gate and why
   if (answer.reason === 'gate_failed')
     return new FleetLockError(409, 'gate_failed', answer.gate ?? 'a gate failed');
   if (answer.level) {
-    // nested locks: an ancestor of the group's lock refused (its holders are not at hand here)
+    // nested locks: an ancestor's pause or blackout is the same kind as the lock's own, so a
+    // fleet dashboard tells it from contention whichever level the operator paused
+    const levelCalendarText = answer.levelCalendar && ancestorCalendarText(answer, answer.levelCalendar);
+    if (levelCalendarText) return new FleetLockError(409, answer.reason, levelCalendarText);
+    // an ancestor of the group's lock refused otherwise (its holders are not at hand here)
     return new FleetLockError(
       409,
       'failed_lock',

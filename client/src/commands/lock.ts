@@ -50,9 +50,10 @@ export function registerLockCommands(program: Command): void {
     ).option('--json', 'print the lock JSON (or {"error":…}) on stdout');
     if (op === 'acquire') {
       cmd.addOption(
-        new Option('-w, --wait <seconds>', 'keep trying up to this long (blocking on keyholder)').argParser(
-          seconds,
-        ),
+        new Option(
+          '-w, --wait <seconds>',
+          'keep trying up to this long (blocking on keyholder; a paused or closed lock is waited out until it opens, or refused at once if that is later)',
+        ).argParser(seconds),
       );
     }
     cmd.action(async (name: string, flags: LockFlags) => {
@@ -73,7 +74,7 @@ function registerExec(lock: Command): void {
     .addOption(
       new Option(
         '-w, --wait <seconds>',
-        'give up acquiring after this long (default: wait as long as it takes)',
+        'give up acquiring after this long (default: wait as long as it takes; a paused or closed lock that opens later is refused at once)',
       ).argParser(seconds),
     )
     .addHelpText(

@@ -43,7 +43,10 @@ export function registerUpdateCommands(program: Command): void {
     .option('--hooks-dir <dir>', 'directory holding the *.d hook directories (default /etc/keyholder)')
     .option('--state-dir <dir>', 'state file and run lock, must survive reboots (default /var/lib/keyholder)')
     .addOption(
-      new Option('--acquire-timeout <seconds>', 'give up acquiring after this long').argParser(seconds),
+      new Option(
+        '--acquire-timeout <seconds>',
+        'give up acquiring after this long (a paused or closed lock that opens later: at once)',
+      ).argParser(seconds),
     )
     .addOption(
       new Option(
