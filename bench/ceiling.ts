@@ -8,7 +8,8 @@ import { TLS_SESSION_SECONDS } from '../src/pki/tls-material.js';
 import { sessionIdContext, SessionIdCache, trustFingerprint } from '../src/pki/tls-sessions.js';
 import { lockSchema } from '../src/http/render.js';
 
-// A lock as keyholder renders it after an acquire (same keys, similar lengths).
+// A lock as keyholder renders it after an acquire: the same keys in the same order, values of
+// similar lengths (compare `curl` of a PUT …/lock; keep it in step when the lock JSON grows).
 const FIXED_BODY = {
   id: 12,
   host_id: 12,
@@ -19,10 +20,20 @@ const FIXED_BODY = {
   updated_at: '2025-01-01 00:00:00 UTC',
   host: { name: 'bench-host-12', self: true },
   max_holders: 1,
+  max_holders_rule: 1,
+  members_count: null,
+  members_days: 30,
   lease_seconds: null,
   fencing_token: 4711,
+  fencing_counter: 4711,
   stale: false,
   windows: [],
+  blackouts: [],
+  paused_until: null,
+  pause_reason: null,
+  next_window_at: null,
+  gates: [],
+  gate_status: [],
   holders: [
     {
       name: 'bench-host-12',
@@ -31,6 +42,8 @@ const FIXED_BODY = {
       expires_at: null,
     },
   ],
+  parent: null,
+  children: [],
 };
 
 // keyholder's own lock schema, so both servers serialise the same shape the same way.

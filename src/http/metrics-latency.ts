@@ -1,7 +1,7 @@
-// The request latency histogram, counted without prom-client on the request path: its
-// Histogram#observe validates and hashes the label set and builds a closure on every call,
-// several microseconds per request. Here each route's series is looked up once and an
-// observation is a bucket search and three additions. The scrape renders exactly what
+// Latency histograms (requests by route, database calls by operation), counted without
+// prom-client on the request path: its Histogram#observe validates and hashes the label set and
+// builds a closure on every call, several microseconds per request. Here a series is looked up
+// by a name made once and an observation is a bucket search and three additions. The scrape renders exactly what
 // prom-client's Histogram would (same lines, same order, same numbers; test/unit/metrics-latency).
 import type { Metric, Registry } from 'prom-client';
 

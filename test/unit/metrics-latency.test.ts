@@ -42,4 +42,31 @@ describe('latency histogram', () => {
     expect(text).toBe(await theirs.metrics());
     expect(text).toContain(`${NAME}_bucket{le="0.001",method="PUT",route="/api/dlmlocks/:id/lock"}`);
   });
+
+  it('renders a one-label histogram (database calls by operation) as prom-client does', async () => {
+    const ours = new Registry();
+    const theirs = new Registry();
+    const name = 'keyholder_database_duration_seconds';
+    const buckets = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5];
+    const fast = new LatencyHistogram(name, 'Database calls', buckets, ours);
+    const reference = new Histogram({
+      name,
+      help: 'Database calls',
+      labelNames: ['operation'] as const,
+      buckets,
+      registers: [theirs],
+    });
+    const calls: [string, number][] = [
+      ['write', 0.0004],
+      ['read', 0.0005],
+      ['write', 0.003],
+      ['probe', 7],
+      ['read', 0.2],
+    ];
+    for (const [operation, seconds] of calls) {
+      fast.observe(fast.seriesOf(operation) ?? fast.addSeries(operation, { operation }), seconds);
+      reference.observe({ operation }, seconds);
+    }
+    expect(await ours.metrics()).toBe(await theirs.metrics());
+  });
 });
