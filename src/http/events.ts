@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { validationError } from '../errors.js';
 import type { Access } from '../identity/access.js';
 import type { EventHub } from '../service/event-stream.js';
+import { SECURITY_HEADERS } from './errors.js';
 import { renderEventWithLock } from './render.js';
 
 export interface EventRoutesOptions {
@@ -69,6 +70,8 @@ export async function eventRoutes(app: FastifyInstance, opts: EventRoutesOptions
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, {
+        // written below fastify, so its hooks' headers are not: SPEC wants these on every response
+        ...SECURITY_HEADERS,
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
         // nginx would otherwise hold events back in its buffer

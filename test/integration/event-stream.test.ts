@@ -42,6 +42,8 @@ describe.each(STORES)('the live event stream on %s', (kind) => {
     const st = await stream('/api/events/stream');
     expect(st.status).toBe(200);
     expect(st.headers['content-type']).toMatch(/^text\/event-stream/);
+    expect(st.headers['strict-transport-security']).toBe('max-age=31536000');
+    expect(st.headers['x-content-type-options']).toBe('nosniff');
     expect((await acquire('sse-a')).status).toBe(200);
     expect((await release('sse-a')).status).toBe(200);
     // create (foreman_dlm creates on acquire), acquire, release
