@@ -41,24 +41,23 @@ export function parseStoredHolders(value: unknown): StoredHolder[] {
 }
 
 /**
- * The stored elements of the lock model's holders, by fencing token. `staleReportedAt`: the
- * stale report kept for a holder the change left as it was (null for every other).
+ * The stored elements of the lock model's holders (`holderColumns` puts them in token order).
+ * `staleReportedAt`: the stale report kept for a holder the change left as it was (null for
+ * every other).
  */
 export function toStoredHolders(
   holders: readonly Holder[],
   staleReportedAt: (hostId: number) => number | null = () => null,
 ): StoredHolder[] {
-  return holders
-    .map((h) => ({
-      host_id: h.hostId,
-      acquired_at: h.acquiredAt,
-      refreshed_at: h.refreshedAt,
-      fencing_token: h.fencingToken,
-      expires_at: h.expiresAt,
-      via_lock_id: h.viaLockId ?? null,
-      stale_reported_at: staleReportedAt(h.hostId),
-    }))
-    .sort((a, b) => a.fencing_token - b.fencing_token);
+  return holders.map((h) => ({
+    host_id: h.hostId,
+    acquired_at: h.acquiredAt,
+    refreshed_at: h.refreshedAt,
+    fencing_token: h.fencingToken,
+    expires_at: h.expiresAt,
+    via_lock_id: h.viaLockId ?? null,
+    stale_reported_at: staleReportedAt(h.hostId),
+  }));
 }
 
 /** The three columns a writer sets together, as statement parameters. */
