@@ -7,17 +7,10 @@ import type { TestResponse } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { STORES } from '../support/stores.js';
 import { untilWaiters } from '../support/db-sql.js';
+import { resolvesWithin } from '../support/within.js';
 
 /** The test's own bound on an answer that is due (the waiters ask for 60 s). */
 const ANSWER_MS = 8_000;
-
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 describe.each(STORES)('first come first served across the levels of nested locks on %s', (kind) => {
   let s: TestServer;
@@ -69,7 +62,7 @@ describe.each(STORES)('first come first served across the levels of nested locks
     const { answer: childWaiter } = await waiter('pf-child', rack, 2);
 
     expect((await release('pf-holder', dc)).status).toBe(200);
-    const first = await within(parentWaiter, ANSWER_MS, "the parent's waiter");
+    const first = await resolvesWithin(parentWaiter, ANSWER_MS, "the parent's waiter");
     expect(first.status, first.text).toBe(200);
     expect(await holders(dc)).toEqual(['pf-parent']);
     // the child's waiter is still queued behind it
@@ -77,7 +70,7 @@ describe.each(STORES)('first come first served across the levels of nested locks
     expect(await answered(childWaiter)).toBe(false);
 
     expect((await release('pf-parent', dc)).status).toBe(200);
-    const second = await within(childWaiter, ANSWER_MS, "the child's waiter");
+    const second = await resolvesWithin(childWaiter, ANSWER_MS, "the child's waiter");
     expect(second.status, second.text).toBe(200);
     expect(await holders(dc)).toEqual(['pf-child']);
     expect(await holders(rack)).toEqual(['pf-child']);
@@ -95,7 +88,7 @@ describe.each(STORES)('first come first served across the levels of nested locks
     const { answer: parentWaiter } = await waiter('cf-parent', dc, 2);
 
     expect((await release('cf-holder', dc)).status).toBe(200);
-    const first = await within(childWaiter, ANSWER_MS, "the child's waiter");
+    const first = await resolvesWithin(childWaiter, ANSWER_MS, "the child's waiter");
     expect(first.status, first.text).toBe(200);
     expect(await holders(dc)).toEqual(['cf-child']);
     await untilWaiters(s.db, 1);
@@ -103,7 +96,7 @@ describe.each(STORES)('first come first served across the levels of nested locks
 
     // the child's release frees the parent's place with it
     expect((await release('cf-child', rack)).status).toBe(200);
-    const second = await within(parentWaiter, ANSWER_MS, "the parent's waiter");
+    const second = await resolvesWithin(parentWaiter, ANSWER_MS, "the parent's waiter");
     expect(second.status, second.text).toBe(200);
     expect(await holders(dc)).toEqual(['cf-parent']);
     expect((await release('cf-parent', dc)).status).toBe(200);
@@ -123,7 +116,7 @@ describe.each(STORES)('first come first served across the levels of nested locks
     expect(await holders(dc)).toEqual(['op-direct', 'op-rack']);
     expect((await release('op-direct', dc)).status).toBe(200);
     expect((await release('op-rack', rack)).status).toBe(200);
-    expect((await within(rackWaiter, ANSWER_MS, "the rack's waiter")).status).toBe(200);
+    expect((await resolvesWithin(rackWaiter, ANSWER_MS, "the rack's waiter")).status).toBe(200);
     expect((await release('op-waiter', rack)).status).toBe(200);
     await untilWaiters(s.db, 0);
   }, 30_000);

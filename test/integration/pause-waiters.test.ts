@@ -14,6 +14,7 @@ import type { TestResponse } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { STORES } from '../support/stores.js';
 import { untilWaiters } from '../support/db-sql.js';
+import { resolvesWithin } from '../support/within.js';
 
 const ANSWER_MS = 6_000;
 const PRECONDITION = (id: number) =>
@@ -21,15 +22,6 @@ const PRECONDITION = (id: number) =>
     error: { id, message: 'Precondition failed. Lock is in invalid state for this operation.' },
   });
 const rendered = (ms: number) => `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
-
-/** The promise's value, or a failure when it has not come within `ms` (the test's own bound). */
-function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, late]).finally(() => clearTimeout(timer));
-}
 
 describe.each(STORES)('a pause reaches the waiters on %s', (kind) => {
   let s: TestServer;
@@ -68,7 +60,7 @@ describe.each(STORES)('a pause reaches the waiters on %s', (kind) => {
       body: { paused_until: new Date(until).toISOString(), pause_reason: 'patch night postponed' },
     });
     expect(set.status, set.text).toBe(200);
-    const got = await within(Promise.all(answers), ANSWER_MS, 'waiters under the global pause');
+    const got = await resolvesWithin(Promise.all(answers), ANSWER_MS, 'waiters under the global pause');
     for (const r of got) {
       expect(r.status).toBe(412);
       expect(r.text).toBe(PRECONDITION(id));
@@ -85,7 +77,7 @@ describe.each(STORES)('a pause reaches the waiters on %s', (kind) => {
     expect((await s.asAdmin('DELETE', '/api/pause')).status).toBe(200);
     const after = await waiters(lock, ['gp-w1']);
     expect((await s.asHost('gp-holder', 'DELETE', `/api/dlmlocks/${enc(lock)}/lock`)).status).toBe(200);
-    expect((await within(after[0]!, ANSWER_MS, 'a waiter after the pause')).status).toBe(200);
+    expect((await resolvesWithin(after[0]!, ANSWER_MS, 'a waiter after the pause')).status).toBe(200);
   }, 30_000);
 
   it("a lock's own pause answers its waiters at once; a blocking acquire during it too", async () => {
@@ -100,7 +92,7 @@ describe.each(STORES)('a pause reaches the waiters on %s', (kind) => {
       body: { paused_until: new Date(until).toISOString() },
     });
     expect(set.status, set.text).toBe(200);
-    const got = await within(Promise.all(answers), ANSWER_MS, "waiters under the lock's pause");
+    const got = await resolvesWithin(Promise.all(answers), ANSWER_MS, "waiters under the lock's pause");
     for (const r of got) {
       expect(r.status).toBe(412);
       expect(r.text).toBe(PRECONDITION(id));
@@ -110,7 +102,11 @@ describe.each(STORES)('a pause reaches the waiters on %s', (kind) => {
     await untilWaiters(s.db, 0);
     // the holders refresh; a new blocking acquire is answered at once, held or not
     expect((await acquire('lp-h1', lock, '?wait=60')).status).toBe(200);
-    const late = await within(acquire('lp-w4', lock, '?wait=60'), ANSWER_MS, 'a waiter during the pause');
+    const late = await resolvesWithin(
+      acquire('lp-w4', lock, '?wait=60'),
+      ANSWER_MS,
+      'a waiter during the pause',
+    );
     expect(late.headers['x-lock-reason']).toBe('paused');
     // a plain acquire keeps foreman_dlm's order: held (full) before the calendar
     expect((await acquire('lp-w4', lock)).headers['x-lock-reason']).toBe('full');
@@ -126,7 +122,7 @@ describe.each(STORES)('a pause reaches the waiters on %s', (kind) => {
       body: { blackouts: [{ from: today, to: today, time_zone: 'UTC', reason: 'freeze' }] },
     });
     expect(set.status, set.text).toBe(200);
-    const [r] = await within(Promise.all(answers), ANSWER_MS, 'a waiter under a new blackout');
+    const [r] = await resolvesWithin(Promise.all(answers), ANSWER_MS, 'a waiter under a new blackout');
     expect(r!.status).toBe(412);
     expect(r!.text).toBe(PRECONDITION(id));
     expect(r!.headers['x-lock-reason']).toBe('blackout');
@@ -147,7 +143,11 @@ describe.each(STORES)('a pause reaches the waiters on %s', (kind) => {
       body: { paused_until: new Date(until).toISOString() },
     });
     expect(set.status, set.text).toBe(200);
-    const [r] = await within(Promise.all(answers), ANSWER_MS, "a child's waiter under its parent's pause");
+    const [r] = await resolvesWithin(
+      Promise.all(answers),
+      ANSWER_MS,
+      "a child's waiter under its parent's pause",
+    );
     expect(r!.status).toBe(412);
     expect(r!.text).toBe(PRECONDITION(id));
     expect(r!.headers['x-lock-reason']).toBe(`paused@${dc}`);
@@ -176,7 +176,7 @@ describe.each(STORES)('a pause reaches the waiters on %s', (kind) => {
               ? await s.asAdmin('PUT', '/api/pause', { body: { paused_until: until } })
               : await s.asAdmin('PUT', `/api/dlmlocks/${lock}`, { body: { paused_until: until } });
           expect(set.status, set.text).toBe(200);
-          expect(await within(answer, ANSWER_MS, `a remote waiter, ${pause} pause`)).toMatchObject({
+          expect(await resolvesWithin(answer, ANSWER_MS, `a remote waiter, ${pause} pause`)).toMatchObject({
             ok: false,
             reason: 'paused',
           });
