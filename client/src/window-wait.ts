@@ -3,9 +3,7 @@
 // Asking again before then is pointless: a fleet of hosts polling a paused lock on the backoff
 // would keep the server busy with refusals for the whole pause. These pure rules say how long to
 // sit quietly instead, and what to say when the opening comes too late.
-
-/** Reasons whose refusal lasts until a known moment, as X-Lock-Reason names them (before any `@level`). */
-const CALENDAR_REASONS: ReadonlySet<string> = new Set(['paused', 'blackout', 'outside_window']);
+import { isCalendarReason } from 'keyholder-protocol';
 
 /**
  * The largest random spread added to the opening. When a pause ends, every host it refused
@@ -74,7 +72,7 @@ export function calendarRefusal(
 ): CalendarRefusal | undefined {
   if (reason === undefined) return undefined;
   const { base, level } = splitReason(reason);
-  if (!CALENDAR_REASONS.has(base)) return undefined;
+  if (!isCalendarReason(base)) return undefined;
   const opensAt = parseServerTime(nextWindow);
   if (opensAt === undefined) return undefined;
   return { reason: base, level, opensAt, serverNow: parseServerTime(serverDate) };

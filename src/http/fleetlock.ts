@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { isUtf8 } from 'node:buffer';
 import proxyaddr from 'proxy-addr';
+import { isCalendarReason } from 'keyholder-protocol';
 import type { Config } from '../config/schema.js';
 import { AppError } from '../errors.js';
 import type { LockAnswer, LockService } from '../service/locks.js';
@@ -27,7 +28,6 @@ export interface FleetLockRoutesOptions {
 const BODY_LIMIT = 16 * 1024;
 const PATHS = ['/v1/pre-reboot', '/v1/steady-state'] as const;
 const SHOWN_HOLDERS = 10;
-const CALENDAR_REASONS: ReadonlySet<string> = new Set(['paused', 'blackout', 'outside_window']);
 
 function holdersText(lock: LockState): string {
   const names = lock.holders.map((h) => h.hostName);
@@ -79,9 +79,7 @@ function refusal(answer: Extract<LockAnswer, { ok: false }>): FleetLockError {
       'failed_lock',
       `lock ${answer.level} above ${lock.name} cannot be taken (${answer.reason}@${answer.level})${
         // its calendar refused: when that level admits again
-        answer.levelCalendar && CALENDAR_REASONS.has(answer.reason)
-          ? untilText(answer, answer.levelCalendar)
-          : ''
+        answer.levelCalendar && isCalendarReason(answer.reason) ? untilText(answer, answer.levelCalendar) : ''
       }`,
     );
   }

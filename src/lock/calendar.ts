@@ -4,7 +4,7 @@
 // an instant. Like windows they gate NEW holders only: a holder refreshing is never refused.
 // luxon does the zone arithmetic, so a day is a local day across daylight-saving changes.
 import { DateTime, IANAZone } from 'luxon';
-import type { LockReason } from 'keyholder-protocol';
+import type { CalendarReason } from 'keyholder-protocol';
 import { isInsideWindow, nextWindowOpening, type MaintenanceWindow } from './windows.js';
 
 export interface Blackout {
@@ -118,7 +118,7 @@ export function calendarRefusal(
   lock: Calendar,
   globalPause: Pause | null,
   now: number,
-): Extract<LockReason, 'paused' | 'blackout' | 'outside_window'> | undefined {
+): CalendarReason | undefined {
   if (globalPause && globalPause.until > now) return 'paused';
   if (lock.pausedUntil !== null && lock.pausedUntil > now) return 'paused';
   if (lock.blackouts.length > 0 && blackoutEndAt(lock.blackouts, now) !== undefined) return 'blackout';
