@@ -340,15 +340,6 @@ export function holdersAfter(prev: LockState, next: LockState): Holder[] | undef
   return holders.sort((a, b) => a.fencingToken - b.fencingToken);
 }
 
-/** Whether the holders differ in anything `locks.holders` stores. */
-function holdersDiffer(prev: readonly Holder[], next: readonly Holder[]): boolean {
-  if (prev.length !== next.length) return true;
-  return next.some((h) => {
-    const old = prev.find((o) => o.hostId === h.hostId);
-    return !old || !sameStoredHolder(old, h);
-  });
-}
-
 function sameStoredHolder(a: Holder, b: Holder): boolean {
   return (
     a.acquiredAt === b.acquiredAt &&
@@ -360,19 +351,33 @@ function sameStoredHolder(a: Holder, b: Holder): boolean {
 }
 
 /**
+ * The hosts whose holding the change left as it is stored (`before`: the previous holders by
+ * host). The holders differ in what `locks.holders` stores unless every holder before and after
+ * is one of these. One pass: a percentage semaphore may have thousands of holders.
+ */
+function keptHolders(before: ReadonlyMap<number, Holder>, next: readonly Holder[]): Set<number> {
+  const kept = new Set<number>();
+  for (const h of next) {
+    const old = before.get(h.hostId);
+    if (old !== undefined && sameStoredHolder(old, h)) kept.add(h.hostId);
+  }
+  return kept;
+}
+
+/**
  * The stale reports of the holders a change keeps as they were (the lock model does not carry
  * them): read only when there is such a holder — a semaphore's other holders, a parent's other
  * slots. A refreshed, re-routed or new holder starts without one.
  */
-async function keptStaleReports(tx: Tx, prev: LockState, next: LockState): Promise<Map<number, number>> {
-  const kept = next.holders.filter((h) => {
-    const old = prev.holders.find((o) => o.hostId === h.hostId);
-    return old !== undefined && sameStoredHolder(old, h);
-  });
+async function keptStaleReports(
+  tx: Tx,
+  lockId: number,
+  kept: ReadonlySet<number>,
+): Promise<Map<number, number>> {
   const reports = new Map<number, number>();
-  if (kept.length === 0) return reports;
-  for (const stored of await readStoredHolders(tx, prev.id)) {
-    if (stored.stale_reported_at !== null && kept.some((h) => h.hostId === stored.host_id)) {
+  if (kept.size === 0) return reports;
+  for (const stored of await readStoredHolders(tx, lockId)) {
+    if (stored.stale_reported_at !== null && kept.has(stored.host_id)) {
       reports.set(stored.host_id, stored.stale_reported_at);
     }
   }
@@ -384,9 +389,11 @@ export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promi
   const changed = LOCK_FIELDS.filter(([, value]) => value(prev) !== value(next));
   const sets = changed.map(([column]) => `${column} = ?`);
   const params = changed.map(([, value]) => value(next));
-  if (holdersDiffer(prev.holders, next.holders)) {
+  const before = new Map(prev.holders.map((h) => [h.hostId, h]));
+  const kept = keptHolders(before, next.holders);
+  if (kept.size !== prev.holders.length || kept.size !== next.holders.length) {
     // The holders are part of the lock row (migration 14): the same UPDATE writes them.
-    const reports = await keptStaleReports(tx, prev, next);
+    const reports = await keptStaleReports(tx, prev.id, kept);
     const c = holderColumns(toStoredHolders(next.holders, (hostId) => reports.get(hostId) ?? null));
     sets.push(holdersSet(tx));
     params.push(c.holders, c.holderCount, c.nextExpiry);
@@ -409,7 +416,7 @@ export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promi
     }
   }
   for (const h of next.holders) {
-    if (prev.holders.some((o) => o.hostId === h.hostId)) continue;
+    if (before.has(h.hostId)) continue;
     // A new holder is a member from now (src/store/members.ts); a refresh writes nothing here.
     // A last_acquired_at younger than MEMBER_TOUCH_EVERY_MS is kept: on PostgreSQL it is
     // neither rewritten (a row version) nor locked (the NOT EXISTS), as in the host rule.
