@@ -3,8 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { decideHostRule, verdictOf } from '../lock/host-rules.js';
-import { mayAdmitWaiters, type QueueView } from '../lock/queue.js';
-import { MAX_NAMED_WAITERS, waitersToWake } from '../lock/wake.js';
+import { mayAdmitWaiters } from '../lock/queue.js';
 import { StoreHealth, isUnavailableError, unavailable } from './health.js';
 import { StoreTimings, type StoreCall, type StoreCallKind } from './timings.js';
 import { eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
@@ -14,6 +13,23 @@ import { AuditTrail, insertAudit } from './audit.js';
 import { LockEvents } from './events.js';
 import { readDiagnosis, readLockStats } from './stats.js';
 import { Overview } from './overview.js';
+import {
+  NoSuchLock,
+  findOrCreateLock,
+  readLockOpState,
+  type HostRequest,
+  type LockOpRequest,
+} from './lock-op/context.js';
+import { withFamily, parentNameAfter } from './lock-op/family.js';
+import {
+  countMembersAfter,
+  deleteLapsed,
+  writeAncestors,
+  writeChange,
+  writeDeletion,
+  writesOf,
+} from './lock-op/write.js';
+import { signalBelow, wakeHead, whoToWake, type Signal } from './lock-op/wake.js';
 import { GateStates } from './gate-states.js';
 import { WebhookFeed } from './webhook-feed.js';
 import { compileFilter } from './search-sql.js';
@@ -30,35 +46,21 @@ import {
 } from './backup.js';
 import { importLockSet, type LockImport, type LockImportCounts } from './lock-import.js';
 import {
-  applyNext,
-  findHostById,
-  holdersAfter,
-  recordAfter,
   findLockRecord,
   insertEvents,
   insertUnique,
   loadHolders,
   loadHoldersOf,
   inheritFencingCounter,
-  rememberFencingCounter,
 } from './lock-sql.js';
 import { readStoredPause, writeGlobalPause } from './settings-sql.js';
-import { clearViaLock } from './holders-json.js';
 import { DATABASE_READS, type LockReads } from './lock-reads.js';
 import type { Pause } from '../lock/calendar.js';
 import { type Tx } from './sql.js';
 import { countMembers, countMembersOf, LockMembers } from './members.js';
-import { DEFAULT_MEMBERS_DAYS, membersAdded, membershipCutoff, withMembersCount } from '../lock/members.js';
-import { acquireUpward, assertParent, guardViaRelease, releaseUpward, type Family } from '../lock/nested.js';
-import {
-  loadAncestors,
-  loadSiblings,
-  loadTreeQueue,
-  resolveParent,
-  subtreeHeight,
-  waitingBelow,
-  withFamilyNames,
-} from './nested-sql.js';
+import { DEFAULT_MEMBERS_DAYS, membershipCutoff } from '../lock/members.js';
+import { acquireUpward, assertParent, guardViaRelease } from '../lock/nested.js';
+import { resolveParent, withFamilyNames } from './nested-sql.js';
 import {
   LOCK_COLUMNS,
   blackoutsColumn,
@@ -367,260 +369,79 @@ export abstract class SqlStore implements Store {
 
   /**
    * One transaction on one lock's row: the host checked in (host ops), the lock found or
-   * created, its holders and live queue read, the rule run, its outcome written, waiters
-   * signalled when the change may let one in.
+   * created, what its rule reads (src/store/lock-op/context.ts), the rule run, its outcome
+   * written (…/write.ts), waiters signalled when the change may let one in (…/wake.ts).
    */
   private async runLockOp<T, H extends HostRef | undefined>(
-    op: {
-      ref: string;
-      actor: Actor;
-      targetHostId?: number;
-      parentRef?: string;
-      waiterId?: number;
-      sweepQueue?: boolean;
-    },
-    create: Pick<HostLockOp<T>, 'createIfMissing' | 'createWith'> | undefined,
+    op: LockOpRequest,
+    create: HostRequest | undefined,
     checkIn: (tx: Tx, now: number) => Promise<H>,
     decide: (lock: LockState, host: H, ctx: LockOpContext) => HostLockMutation<T>,
   ): Promise<LockOpResult<T> | undefined> {
     const reads = this.lockReads;
+    const signal: Signal = (tx, lockId, wake) => this.signal(tx, lockId, wake);
+    const run = async (tx: Tx) => {
+      const now = await tx.now();
+      const host = await checkIn(tx, now);
+      const record = await findOrCreateLock(tx, reads, op, create, now);
+      const s = await readLockOpState(tx, reads, op, create !== undefined, host?.id, record, now);
+      await deleteLapsed(tx, s);
+      const { lock, read, family, newParent, targetHost, globalPause } = s;
+      const mutation = decide(lock, host, {
+        targetHost,
+        now,
+        queue: read.queue,
+        globalPause,
+        family,
+        newParent,
+      });
+      const head = await wakeHead(tx, reads, op, s, mutation.next);
+      const ancestors = await writeAncestors(tx, s, mutation);
+      if (mutation.delete) {
+        await writeDeletion(tx, s, mutation);
+        // Every waiter hears of it (their lock is gone), not just the head.
+        await this.signal(tx, lock.id, undefined);
+        const below = await signalBelow(tx, signal, ancestors.freedLevels);
+        const forget = {
+          lockId: lock.id,
+          record,
+          dequeued: [],
+          alsoChanged: ancestors.changed,
+          forgetAll: true,
+        };
+        await reads.wrote(tx, forget);
+        return { result: mutation.result, lock: undefined, changed: lock.id, wake: undefined, below };
+      }
+      const next = mutation.next ?? lock;
+      if (mutation.next) await countMembersAfter(tx, s, mutation.next);
+      const waiterId = await writeChange(tx, s, mutation, { host, instanceId: this.instanceId });
+      const { changed, wake } = whoToWake(s, mutation, head, waiterId);
+      if (changed) await this.signal(tx, lock.id, wake);
+      // A place freed at this nested lock or above may let in waiters of the locks below it.
+      const nested = s.ancestors.length > 0 || s.children.length > 0;
+      if (nested && mayAdmitWaiters(lock, next)) ancestors.freedLevels.push(lock.id);
+      const below = await signalBelow(tx, signal, ancestors.freedLevels, changed ? lock.id : undefined);
+      // Last, once every statement of the operation succeeded.
+      await reads.wrote(
+        tx,
+        writesOf(s, mutation, ancestors.changed, { waiterId, host, instanceId: this.instanceId }),
+      );
+      const answered =
+        next === lock
+          ? next
+          : withFamily(next, parentNameAfter(lock, next, newParent?.target?.name), s.children);
+      return {
+        result: mutation.result,
+        lock: answered,
+        waiterId,
+        changed: changed ? lock.id : undefined,
+        wake,
+        below,
+      };
+    };
     let out;
     try {
-      out = await this.write(async (tx) => {
-        const now = await tx.now();
-        const host = await checkIn(tx, now);
-        let record = await reads.findLock(tx, op.ref);
-        if (!record && create?.createIfMissing) {
-          const created = await tx.get<{ id: number }>(
-            `INSERT INTO locks (name, type, enabled, max_holders, created_at, updated_at)
-             VALUES (?, 'ForemanDlm::Dlmlock::Update', ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING RETURNING id`,
-            [op.ref, true, create.createWith?.maxHolders ?? 1, now, now],
-          );
-          if (created) {
-            await inheritFencingCounter(tx, Number(created.id));
-            await insertEvents(tx, Number(created.id), op.ref, [eventFor('create', op.actor)], now);
-          }
-          // by its name: a lock created meanwhile with the ref as its id is not this one
-          record = await tx.get<LockRecord>(
-            `SELECT ${LOCK_COLUMNS} FROM locks l WHERE l.name = ?${tx.forUpdate}`,
-            [op.ref],
-          );
-        }
-        // No such lock: nothing is written, not even the host's check-in (FleetLock relies on it).
-        if (!record) throw new NoSuchLock();
-        // The queue's head only: as many live entries as could be admitted, and one more each
-        // way (src/lock/queue.ts QueueView). A limit in percent of members is read again below.
-        const queueAsk = (headSize: number) => ({
-          now,
-          headSize,
-          waiterId: op.waiterId,
-          sweep: op.sweepQueue,
-        });
-        let state = await reads.holdersAndQueue(
-          tx,
-          Number(record.id),
-          queueAsk(Number(record.max_holders) + 2),
-        );
-        // Nested locks: the ancestors' rows are taken after this one's, upward (src/store/nested-sql.ts).
-        const ancestors = await loadAncestors(tx, record.parent_id);
-        const children = await reads.childNames(tx, record);
-        const family: Family = {
-          ancestors,
-          siblings: await loadSiblings(
-            tx,
-            ancestors.map((a) => a.id),
-            [...state.holders.map((h) => h.hostId), ...(host ? [host.id] : [])],
-          ),
-          // host requests only: an operator's change or a job admits nobody through the tree
-          tree: create
-            ? await loadTreeQueue(
-                tx,
-                { lockId: Number(record.id), ancestors, hasChildren: children.length > 0 },
-                now,
-                op.waiterId,
-              )
-            : undefined,
-        };
-        const newParent =
-          op.parentRef === undefined
-            ? undefined
-            : {
-                target: await resolveParent(tx, op.parentRef),
-                subtreeHeight: await subtreeHeight(tx, Number(record.id)),
-              };
-        const targetHost =
-          op.targetHostId === undefined ? undefined : await findHostById(tx, op.targetHostId);
-        // Members are counted where the limit depends on them, and for operators' changes (their
-        // answer shows the count); a host polling a fixed-limit lock is spared the count.
-        const candidate = host?.id ?? targetHost?.id;
-        const members =
-          create === undefined || record.max_holders_pct !== null
-            ? await countMembers(
-                tx,
-                Number(record.id),
-                membershipCutoff(now, Number(record.members_days)),
-                candidate ?? null,
-              )
-            : undefined;
-        const lock: LockState = withFamily(
-          toLockState(record, state.holders, members?.count ?? null),
-          ancestors[0]?.name,
-          children,
-        );
-        if (!state.queue.complete && state.queue.head.length < lock.maxHolders + 2) {
-          state = await reads.holdersAndQueue(tx, lock.id, queueAsk(lock.maxHolders + 2));
-        }
-        // Waiters whose request timed out elsewhere (or whose instance died) leave the queue here.
-        const gone = state.lapsed;
-        const lapsed = gone.length;
-        if (lapsed > 0) {
-          await tx.defer(`DELETE FROM lock_waiters WHERE id IN (${gone.map(() => '?').join(', ')})`, [
-            ...gone.map((w) => w.id),
-          ]);
-        }
-        // host requests may admit a holder: the global pause is read in this same transaction
-        const globalPause = create ? await reads.globalPause(tx, now) : undefined;
-        const mutation = decide(lock, host, {
-          targetHost,
-          now,
-          queue: state.queue,
-          globalPause,
-          family,
-          newParent,
-        });
-        // A limit raised beyond the head read: the head the new places may admit, for the wake-up.
-        let wakeHead = state.queue;
-        const wakeSize = Math.min(mutation.next?.maxHolders ?? 0, MAX_NAMED_WAITERS) + 2;
-        if (!wakeHead.complete && wakeHead.head.length < wakeSize) {
-          wakeHead = (await reads.holdersAndQueue(tx, lock.id, queueAsk(wakeSize))).queue;
-        }
-        const parentNameOf = (l: LockState) =>
-          l.parentId == null
-            ? null
-            : l.parentId === lock.parentId
-              ? (lock.parent ?? null)
-              : (newParent?.target?.name ?? null);
-        // Hosts that left this lock leave the slots they held through it in the ancestors.
-        const chain = releaseUpward(
-          lock,
-          mutation.delete ? undefined : (mutation.next ?? lock),
-          mutation.chain?.ancestors ?? ancestors,
-          family.siblings,
-          mutation.events,
-          now,
-        );
-        const freedLevels: number[] = [];
-        const ancestorsChanged: number[] = [];
-        for (const [i, before] of ancestors.entries()) {
-          const after = chain.ancestors[i]!;
-          if (after !== before) {
-            await applyNext(tx, before, after);
-            ancestorsChanged.push(before.id);
-          }
-          await insertEvents(
-            tx,
-            before.id,
-            before.name,
-            [...(mutation.chain?.events[i] ?? []), ...chain.events[i]!],
-            now,
-          );
-          if (mayAdmitWaiters(before, after)) freedLevels.push(before.id);
-        }
-        if (mutation.delete) {
-          await tx.run('DELETE FROM locks WHERE id = ?', [lock.id]);
-          await clearViaLock(tx, lock.id);
-          await rememberFencingCounter(tx, lock.name, lock.fencingCounter);
-          // The lock's own events go with it (foreman_dlm); the deletion itself stays on record.
-          await insertEvents(tx, null, lock.name, mutation.events, now);
-          // Every waiter hears of it (their lock is gone), not just the head.
-          await this.signal(tx, lock.id, undefined);
-          const below = await this.signalBelow(tx, freedLevels);
-          await reads.wrote(tx, {
-            lockId: lock.id,
-            record,
-            dequeued: [],
-            alsoChanged: ancestorsChanged,
-            forgetAll: true,
-          });
-          return { result: mutation.result, lock: undefined, changed: lock.id, wake: undefined, below };
-        }
-        const next = mutation.next ?? lock;
-        if (mutation.next && members) {
-          // The answer shows the members after the change; the object is the one `result` holds.
-          let count = members.count;
-          if (mutation.next.membersDays !== lock.membersDays) {
-            count = (await countMembers(tx, lock.id, membershipCutoff(now, mutation.next.membersDays ?? 0)))
-              .count;
-          }
-          const known =
-            candidate === undefined ? undefined : { hostId: candidate, isMember: members.hostIsMember };
-          Object.assign(
-            mutation.next,
-            withMembersCount(mutation.next, count + membersAdded(lock, mutation.next, known)),
-          );
-        }
-        if (mutation.next) await applyNext(tx, lock, mutation.next);
-        await insertEvents(tx, lock.id, next.name, mutation.events, now);
-        if (mutation.audit) {
-          const { type, actor, target, detail } = mutation.audit;
-          await insertAudit(tx, type, actor, target, detail, now);
-        }
-        let waiterId: number | undefined;
-        if (mutation.dequeue !== undefined) {
-          await tx.defer('DELETE FROM lock_waiters WHERE id = ?', [mutation.dequeue]);
-        }
-        if (mutation.enqueue && host) {
-          const row = await tx.get<{ id: number }>(
-            `INSERT INTO lock_waiters (lock_id, host_id, created_at, deadline, instance_id)
-             VALUES (?, ?, ?, ?, ?) RETURNING id`,
-            [lock.id, host.id, now, mutation.enqueue.deadline, this.instanceId],
-          );
-          waiterId = row ? Number(row.id) : undefined;
-        }
-        // Only a lock with a queue has anyone to wake, here or in another instance.
-        const changed =
-          state.queued && (mayAdmitWaiters(lock, next) || mutation.dequeue !== undefined || lapsed > 0);
-        // Only the head of the queue, as many as places are free, may get in: only they are woken.
-        const wake = changed
-          ? waitersToWake(next, queueAfter(wakeHead, mutation.dequeue, waiterId), now)
-          : undefined;
-        if (changed) await this.signal(tx, lock.id, wake);
-        // A place freed at this nested lock or above may let in waiters of the locks below it.
-        if ((ancestors.length > 0 || children.length > 0) && mayAdmitWaiters(lock, next)) {
-          freedLevels.push(lock.id);
-        }
-        const below = await this.signalBelow(tx, freedLevels, changed ? lock.id : undefined);
-        // Last, once every statement of the operation succeeded.
-        await reads.wrote(tx, {
-          lockId: lock.id,
-          record: mutation.next ? recordAfter(record, lock, mutation.next) : record,
-          holders: mutation.next ? holdersAfter(lock, mutation.next) : state.holders,
-          dequeued:
-            mutation.dequeue === undefined
-              ? gone.map((w) => w.id)
-              : [...gone.map((w) => w.id), mutation.dequeue],
-          enqueued:
-            waiterId === undefined || !host || !mutation.enqueue
-              ? undefined
-              : {
-                  id: waiterId,
-                  hostId: host.id,
-                  deadline: mutation.enqueue.deadline,
-                  instanceId: this.instanceId,
-                },
-          alsoChanged: ancestorsChanged,
-          // a rename moves fencing counters and children's names, a new parent two families
-          forgetAll: next.name !== lock.name || newParent !== undefined,
-        });
-        return {
-          result: mutation.result,
-          lock: next === lock ? next : withFamily(next, parentNameOf(next) ?? undefined, children),
-          waiterId,
-          changed: changed ? lock.id : undefined,
-          wake,
-          below,
-        };
-      }, true);
+      out = await this.write(run, true);
     } catch (err) {
       if (err instanceof NoSuchLock) return undefined;
       throw err;
@@ -655,13 +476,6 @@ export abstract class SqlStore implements Store {
     });
     if (done.starts) this.emitChange(null);
     return { pause: done.pause, now: done.now };
-  }
-
-  /** Nested locks: every waiter of the freed levels and of the locks below them may try again. */
-  private async signalBelow(tx: Tx, freedLevels: number[], signalled?: number): Promise<number[]> {
-    const waiting = (await waitingBelow(tx, freedLevels)).filter((id) => id !== signalled);
-    for (const id of waiting) await this.signal(tx, id, undefined);
-    return waiting;
   }
 
   async getLock(ref: string): Promise<LockState | undefined> {
@@ -788,33 +602,9 @@ export abstract class SqlStore implements Store {
   }
 }
 
-/** Rolls a lock operation's transaction back when its lock does not exist. */
-class NoSuchLock extends Error {}
-
 async function currentFencingCounter(tx: Tx, lockId: number): Promise<number> {
   const row = await tx.get<{ fencing_counter: number }>('SELECT fencing_counter FROM locks WHERE id = ?', [
     lockId,
   ]);
   return Number(row?.fencing_counter ?? 0);
-}
-
-/** The live queue as a change leaves it: the waiter served or gone leaves, a new one is last. */
-/**
- * The live queue's head after the change. A new entry joins at the end: it is in the head only
- * when the head is the whole queue. A partial head still holds more than the lock has places.
- */
-function queueAfter(live: QueueView, dequeued: number | undefined, enqueued: number | undefined) {
-  const ids = live.head.filter((w) => w.id !== dequeued).map((w) => ({ id: w.id }));
-  if (enqueued !== undefined && live.complete) ids.push({ id: enqueued });
-  return ids;
-}
-
-/** Nested locks: the family's names on a lock state, only where there are any. */
-function withFamily(lock: LockState, parent: string | undefined, children: string[]): LockState {
-  const { parent: _parent, children: _children, ...rest } = lock;
-  return {
-    ...rest,
-    ...(parent === undefined ? {} : { parent }),
-    ...(children.length === 0 ? {} : { children }),
-  };
 }

@@ -1,0 +1,25 @@
+// Nested locks: the family's names on a lock state a lock operation answers with.
+import type { LockState } from '../../lock/types.js';
+
+/** The family's names on a lock state, only where there are any. */
+export function withFamily(lock: LockState, parent: string | undefined, children: string[]): LockState {
+  const { parent: _parent, children: _children, ...rest } = lock;
+  return {
+    ...rest,
+    ...(parent === undefined ? {} : { parent }),
+    ...(children.length === 0 ? {} : { children }),
+  };
+}
+
+/**
+ * The parent's name of the lock after a change: the one it had, or the new parent's (the
+ * rule only ever moves a lock to the parent the operation named).
+ */
+export function parentNameAfter(
+  before: LockState,
+  after: LockState,
+  newParentName: string | undefined,
+): string | undefined {
+  if (after.parentId == null) return undefined;
+  return after.parentId === before.parentId ? (before.parent ?? undefined) : newParentName;
+}

@@ -1,0 +1,77 @@
+// Whom a lock operation wakes (runLockOp in src/store/sql-store.ts): only a lock with a queue has
+// anyone to wake, and of its queue only the head, as many as places are free (src/lock/wake.ts);
+// in a tree of nested locks, the waiters of the levels below a place that opened.
+import type { LockState } from '../../lock/types.js';
+import { mayAdmitWaiters, type QueueView } from '../../lock/queue.js';
+import { MAX_NAMED_WAITERS, waitersToWake } from '../../lock/wake.js';
+import type { LockReads } from '../lock-reads.js';
+import { waitingBelow } from '../nested-sql.js';
+import type { Tx } from '../sql.js';
+import type { HostLockMutation } from '../store.js';
+import { queueAsk, type LockOpRequest, type LockOpState } from './context.js';
+
+/** Tells the lock's waiters, here and (PostgreSQL) on every instance; `wake` names whom, else all. */
+export type Signal = (tx: Tx, lockId: number, wake: number[] | undefined) => Promise<void>;
+
+/**
+ * The head of the queue the wake-up picks from. A limit raised beyond the head that was read
+ * needs a longer one: the new places may admit as many.
+ */
+export async function wakeHead(
+  tx: Tx,
+  reads: LockReads,
+  op: LockOpRequest,
+  s: LockOpState,
+  next: LockState | undefined,
+): Promise<QueueView> {
+  const head = s.read.queue;
+  const size = Math.min(next?.maxHolders ?? 0, MAX_NAMED_WAITERS) + 2;
+  if (head.complete || head.head.length >= size) return head;
+  return (await reads.holdersAndQueue(tx, s.lock.id, queueAsk(op, s.now, size))).queue;
+}
+
+/**
+ * Whether the change may let one of the lock's waiters in (someone left, the lock opened up,
+ * its calendar changed), and if so whom to wake: undefined `wake` is all of them.
+ */
+export function whoToWake(
+  s: LockOpState,
+  mutation: HostLockMutation<unknown>,
+  head: QueueView,
+  enqueued: number | undefined,
+): { changed: boolean; wake: number[] | undefined } {
+  const next = mutation.next ?? s.lock;
+  const changed =
+    s.read.queued &&
+    (mayAdmitWaiters(s.lock, next) || mutation.dequeue !== undefined || s.read.lapsed.length > 0);
+  return {
+    changed,
+    wake: changed ? waitersToWake(next, queueAfter(head, mutation.dequeue, enqueued), s.now) : undefined,
+  };
+}
+
+/**
+ * The live queue's head after the change: the waiter served or gone leaves; a new entry joins
+ * at the end, so it is in the head only when the head is the whole queue (a partial head still
+ * holds more than the lock has places).
+ */
+function queueAfter(live: QueueView, dequeued: number | undefined, enqueued: number | undefined) {
+  const ids = live.head.filter((w) => w.id !== dequeued).map((w) => ({ id: w.id }));
+  if (enqueued !== undefined && live.complete) ids.push({ id: enqueued });
+  return ids;
+}
+
+/**
+ * Nested locks: every waiter of the freed levels and of the locks below them may try again
+ * (`signalled`: a lock told already). Answers the locks signalled, for this instance's waiters.
+ */
+export async function signalBelow(
+  tx: Tx,
+  signal: Signal,
+  freedLevels: readonly number[],
+  signalled?: number,
+): Promise<number[]> {
+  const waiting = (await waitingBelow(tx, freedLevels)).filter((id) => id !== signalled);
+  for (const id of waiting) await signal(tx, id, undefined);
+  return waiting;
+}
