@@ -64,20 +64,29 @@ export function toHolder(r: HolderRecord): Holder {
   return holder;
 }
 
+function percentOf(r: LockRecord): number | null {
+  return r.max_holders_pct === null || r.max_holders_pct === undefined ? null : Number(r.max_holders_pct);
+}
+
+/** The limit in force: `max_holders`, or the percentage of `membersCount` (see `toLockState`). */
+export function placesOf(r: LockRecord, membersCount: number | null): number {
+  const percent = percentOf(r);
+  return percent === null ? Number(r.max_holders) : effectiveMaxHolders(percent, membersCount ?? 0);
+}
+
 /**
  * `membersCount`: the lock's current members, counted by the store in the same transaction
  * (null: not counted). A percentage limit is worked out from it here, so the rules only ever
  * see the number in force.
  */
 export function toLockState(r: LockRecord, holders: Holder[], membersCount: number | null = null): LockState {
-  const percent =
-    r.max_holders_pct === null || r.max_holders_pct === undefined ? null : Number(r.max_holders_pct);
+  const percent = percentOf(r);
   const lock: LockState = {
     id: Number(r.id),
     name: r.name,
     type: r.type,
     enabled: Boolean(r.enabled),
-    maxHolders: percent === null ? Number(r.max_holders) : effectiveMaxHolders(percent, membersCount ?? 0),
+    maxHolders: placesOf(r, membersCount),
     maxHoldersPercent: percent,
     membersDays: Number(r.members_days ?? DEFAULT_MEMBERS_DAYS),
     membersCount,

@@ -8,7 +8,7 @@ import type { Family, ParentTarget } from '../../lock/nested.js';
 import type { Pause } from '../../lock/calendar.js';
 import { findHostById, inheritFencingCounter, insertEvents, type OpLockRecord } from '../lock-sql.js';
 import type { HoldersAndQueue, LockReads, QueueAsk } from '../lock-reads.js';
-import { LOCK_COLUMNS, toLockState, type LockRecord } from '../lock-rows.js';
+import { LOCK_COLUMNS, placesOf, toLockState, type LockRecord } from '../lock-rows.js';
 import { countMembers } from '../members.js';
 import { loadAncestors, loadSiblings, loadTreeQueue, resolveParent, subtreeHeight } from '../nested-sql.js';
 import type { Tx } from '../sql.js';
@@ -93,7 +93,7 @@ export function queueAsk(op: LockOpRequest, now: number, headSize: number): Queu
 /**
  * Everything the rule reads besides the lock row. Statement order matters on PostgreSQL: the
  * lock's row was taken first, the ancestors' rows are taken after it, upward
- * (src/store/nested-sql.ts).
+ * (src/store/nested-sql.ts); the host and members reads before them take no row lock.
  */
 export async function readLockOpState(
   tx: Tx,
@@ -105,9 +105,22 @@ export async function readLockOpState(
   now: number,
 ): Promise<LockOpState> {
   const lockId = Number(record.id);
-  // The queue's head only: as many live entries as could be admitted, and one more each
-  // way (src/lock/queue.ts QueueView). A limit in percent of members is read again below.
-  let read = await reads.holdersAndQueue(tx, lockId, queueAsk(op, now, Number(record.max_holders) + 2));
+  // Members are counted where the limit depends on them, and for operators' changes (their
+  // answer shows the count); a host polling a fixed-limit lock is spared the count. Counted
+  // before the queue is read: a limit in percent of them says how long a head to read.
+  const targetHost = op.targetHostId === undefined ? undefined : await findHostById(tx, op.targetHostId);
+  const candidate = hostId ?? targetHost?.id;
+  const members =
+    !hostRequest || record.max_holders_pct !== null
+      ? await countMembers(tx, lockId, membershipCutoff(now, Number(record.members_days)), candidate ?? null)
+      : undefined;
+  // The queue's head only, read once: as many live entries as could be admitted, and one more
+  // each way (src/lock/queue.ts QueueView).
+  const read = await reads.holdersAndQueue(
+    tx,
+    lockId,
+    queueAsk(op, now, placesOf(record, members?.count ?? null) + 2),
+  );
   const ancestors = await loadAncestors(tx, record.parent_id);
   const children = await reads.childNames(tx, record);
   const family: Family = {
@@ -126,22 +139,11 @@ export async function readLockOpState(
     op.parentRef === undefined
       ? undefined
       : { target: await resolveParent(tx, op.parentRef), subtreeHeight: await subtreeHeight(tx, lockId) };
-  const targetHost = op.targetHostId === undefined ? undefined : await findHostById(tx, op.targetHostId);
-  // Members are counted where the limit depends on them, and for operators' changes (their
-  // answer shows the count); a host polling a fixed-limit lock is spared the count.
-  const candidate = hostId ?? targetHost?.id;
-  const members =
-    !hostRequest || record.max_holders_pct !== null
-      ? await countMembers(tx, lockId, membershipCutoff(now, Number(record.members_days)), candidate ?? null)
-      : undefined;
   const lock = withFamily(
     toLockState(record, read.holders, members?.count ?? null),
     ancestors[0]?.name,
     children,
   );
-  if (!read.queue.complete && read.queue.head.length < lock.maxHolders + 2) {
-    read = await reads.holdersAndQueue(tx, lock.id, queueAsk(op, now, lock.maxHolders + 2));
-  }
   // host requests may admit a holder: the global pause is read in this same transaction
   const globalPause = hostRequest ? await reads.globalPause(tx, now) : undefined;
   return {

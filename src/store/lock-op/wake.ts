@@ -16,6 +16,13 @@ export type Signal = (tx: Tx, lockId: number, wake: number[] | undefined) => Pro
 /**
  * The head of the queue the wake-up picks from. A limit raised beyond the head that was read
  * needs a longer one: the new places may admit as many.
+ *
+ * Why this second read stays: the new limit is known only once the rule has run, and the rule
+ * needs the queue (a blocking acquire's place, a waiter leaving). It happens only when a change
+ * raised the limit (an operator's update, a percentage lock gaining a member) on a lock whose
+ * queue is longer than the head read; reading the largest head that could ever be woken
+ * (MAX_NAMED_WAITERS + 2) up front instead would cost every operator change, every waiter that
+ * leaves and every expiry a read of up to 300 queue rows on PostgreSQL.
  */
 export async function wakeHead(
   tx: Tx,
