@@ -1,6 +1,6 @@
 // The global pause: no new holder on any lock until an instant, with a reason. It lives in the
 // database (`settings`, migration 9), so every instance sees it, and every acquire reads it in
-// its own transaction (src/store/sql-store.ts) — what is cached here serves only the lock JSON's
+// its own transaction (src/store/lock-op/context.ts) — what is cached here serves only the lock JSON's
 // `next_window_at`, which is informational and may lag another instance's change by a second.
 import type { Pause } from '../lock/calendar.js';
 import type { AuditActor, Store } from '../store/store.js';

@@ -1,18 +1,24 @@
-// The store logic both dialects share. Subclasses only provide transactions (`write`),
-// reads, migrations and connection handling; every statement here is dialect-neutral.
+// The store both dialects share: transactions with the outage guard and timings, the change
+// signals, and each family composed from its own file (locks' reads and lists in
+// lock-catalog.ts, lock operations in lock-op/, the global pause, instances, import/export…).
+// Subclasses only provide transactions (`write`), reads, migrations and connection handling;
+// every statement is dialect-neutral.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { decideHostRule, verdictOf } from '../lock/host-rules.js';
+import type { Pause } from '../lock/calendar.js';
 import { mayAdmitWaiters } from '../lock/queue.js';
-import { StoreHealth, isUnavailableError, unavailable } from './health.js';
-import { StoreTimings, type StoreCall, type StoreCallKind } from './timings.js';
-import { eventFor, type Actor, type HostRef, type LockState } from '../lock/types.js';
-import { HostDirectory } from './hosts.js';
+import type { Actor, HostRef, LockState } from '../lock/types.js';
 import { Accounts } from './accounts.js';
-import { AuditTrail, insertAudit } from './audit.js';
+import { AuditTrail } from './audit.js';
+import type { ExportDocument } from './backup.js';
 import { LockEvents } from './events.js';
-import { readDiagnosis, readLockStats } from './stats.js';
-import { Overview } from './overview.js';
+import { GateStates } from './gate-states.js';
+import { changeGlobalPause, readGlobalPauseNow } from './global-pause.js';
+import { StoreHealth, isUnavailableError, unavailable } from './health.js';
+import { HostDirectory } from './hosts.js';
+import { readExpiredLockIds, retireInstanceRows, writeHeartbeat } from './instances-sql.js';
+import { insertLock, readLock, readLockList } from './lock-catalog.js';
+import { importLockSet, type LockImport, type LockImportCounts } from './lock-import.js';
 import {
   NoSuchLock,
   findOrCreateLock,
@@ -20,7 +26,9 @@ import {
   type HostRequest,
   type LockOpRequest,
 } from './lock-op/context.js';
-import { withFamily, parentNameAfter } from './lock-op/family.js';
+import { parentNameAfter, withFamily } from './lock-op/family.js';
+import { hostRuleDecision } from './lock-op/host-rule.js';
+import { signalBelow, wakeHead, whoToWake, type Signal } from './lock-op/wake.js';
 import {
   countMembersAfter,
   deleteLapsed,
@@ -29,61 +37,29 @@ import {
   writeDeletion,
   writesOf,
 } from './lock-op/write.js';
-import { signalBelow, wakeHead, whoToWake, type Signal } from './lock-op/wake.js';
-import { GateStates } from './gate-states.js';
-import { WebhookFeed } from './webhook-feed.js';
-import { compileFilter } from './search-sql.js';
-import { lockIdsOutsideWindow } from './window-state.js';
-import { usesWindowState } from '../search/parse.js';
-import {
-  EXPORT_FORMAT,
-  EXPORT_VERSION,
-  assertEmpty,
-  documentProblems,
-  exportTables,
-  importTables,
-  type ExportDocument,
-} from './backup.js';
-import { importLockSet, type LockImport, type LockImportCounts } from './lock-import.js';
-import {
-  findLockRecord,
-  insertEvents,
-  insertUnique,
-  loadHolders,
-  loadHoldersOf,
-  inheritFencingCounter,
-} from './lock-sql.js';
-import { readStoredPause, writeGlobalPause } from './settings-sql.js';
 import { DATABASE_READS, type LockReads } from './lock-reads.js';
-import type { Pause } from '../lock/calendar.js';
-import { type Tx } from './sql.js';
-import { countMembers, countMembersOf, LockMembers } from './members.js';
-import { DEFAULT_MEMBERS_DAYS, membershipCutoff } from '../lock/members.js';
-import { acquireUpward, assertParent, guardViaRelease } from '../lock/nested.js';
-import { resolveParent, withFamilyNames } from './nested-sql.js';
-import {
-  LOCK_COLUMNS,
-  blackoutsColumn,
-  gatesColumn,
-  windowsColumn,
-  toLockState,
-  type LockRecord,
-} from './lock-rows.js';
+import { LockMembers } from './members.js';
+import { Overview } from './overview.js';
+import type { Tx } from './sql.js';
+import { readDiagnosis, readLockStats } from './stats.js';
 import type {
   AuditActor,
-  LockStats,
   HostIdentity,
-  ListLocksQuery,
   HostLockMutation,
   HostLockOp,
   HostRuleOp,
   HostRuleResult,
+  ListLocksQuery,
   LockOp,
   LockOpContext,
   LockOpResult,
+  LockStats,
   NewLock,
   Store,
 } from './store.js';
+import { StoreTimings, type StoreCall, type StoreCallKind } from './timings.js';
+import { assertImportable, exportDocument, importDocument } from './transfer.js';
+import { WebhookFeed } from './webhook-feed.js';
 
 export abstract class SqlStore implements Store {
   abstract readonly dialect: 'sqlite' | 'postgres';
@@ -171,22 +147,7 @@ export abstract class SqlStore implements Store {
 
   async heartbeat(leaseMs: number, firstRun = false): Promise<void> {
     const soleServer = firstRun && (await this.claimSoleServer());
-    await this.write(async (tx) => {
-      const now = await tx.now();
-      await tx.run(
-        `INSERT INTO instances (id, started_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`,
-        [this.instanceId, now, now, now + leaseMs],
-      );
-      // Rows of dead instances: their waiters are ghosts already (no live row), the rows go.
-      await tx.run('DELETE FROM instances WHERE expires_at < ?', [now]);
-      if (soleServer) {
-        await tx.run('DELETE FROM instances WHERE id <> ?', [this.instanceId]);
-        await tx.run('DELETE FROM lock_waiters WHERE instance_id IS NULL OR instance_id <> ?', [
-          this.instanceId,
-        ]);
-      }
-    });
+    await this.write((tx) => writeHeartbeat(tx, this.instanceId, leaseMs, soleServer));
   }
 
   /** SQLite: whether this process is the only server on the file (PostgreSQL: never assumed) */
@@ -195,10 +156,7 @@ export abstract class SqlStore implements Store {
   }
 
   async retireInstance(): Promise<void> {
-    await this.write(async (tx) => {
-      await tx.run('DELETE FROM lock_waiters WHERE instance_id = ?', [this.instanceId]);
-      await tx.run('DELETE FROM instances WHERE id = ?', [this.instanceId]);
-    });
+    await this.write((tx) => retireInstanceRows(tx, this.instanceId));
   }
 
   // The other families' SQL lives in their own files; it runs through this store's transactions.
@@ -261,36 +219,20 @@ export abstract class SqlStore implements Store {
   }
 
   async findExpiredLocks(limit: number): Promise<number[]> {
-    return this.read(async (q) => {
-      const now = await q.now();
-      // Waiters past their deadline or on an instance whose heartbeat lease ran out (ghosts).
-      const rows = await q.all<{ lock_id: number }>(
-        // next_expiry: the earliest lease end of the lock's holders (migration 14); not indexed, so
-        // this scans the locks every few seconds rather than cost each grant (see migration 14)
-        `SELECT id AS lock_id FROM locks WHERE next_expiry <= ?
-         UNION SELECT w.lock_id FROM lock_waiters w LEFT JOIN instances i ON i.id = w.instance_id
-           WHERE w.deadline <= ? OR i.expires_at IS NULL OR i.expires_at <= ?
-         LIMIT ?`,
-        [now, now, now, limit],
-      );
-      return rows.map((r) => Number(r.lock_id));
-    });
+    return this.read((q) => readExpiredLockIds(q, limit));
   }
 
   /** PostgreSQL: move identity sequences past imported ids */
   protected async afterImport(_tx: Tx): Promise<void> {}
 
   async exportData(): Promise<ExportDocument> {
-    const tables = await this.snapshot((q) => exportTables(q));
-    return { format: EXPORT_FORMAT, version: EXPORT_VERSION, exported_at: new Date().toISOString(), tables };
+    return this.snapshot((q) => exportDocument(q));
   }
 
   async importData(doc: ExportDocument): Promise<Record<string, number>> {
-    const problems = documentProblems(doc);
-    if (problems.length) throw new Error(`the export cannot be imported: ${problems.join('; ')}`);
+    assertImportable(doc);
     const counts = await this.write(async (tx) => {
-      await assertEmpty(tx);
-      const counts = await importTables(tx, doc.tables);
+      const counts = await importDocument(tx, doc);
       await this.afterImport(tx);
       return counts;
     });
@@ -340,31 +282,10 @@ export abstract class SqlStore implements Store {
   }
 
   async hostRule(op: HostRuleOp): Promise<HostRuleResult> {
-    const { result } = await this.hostLockOp({
-      ref: op.ref,
-      createIfMissing: true,
-      createWith: op.createWith,
-      host: op.host,
-      actor: {},
-      decide: (lock, host, ctx) => {
-        const globalPause = ctx.globalPause ?? null;
-        const admission = { globalPause, gateVerdictsFor: op.gateVerdictsFor };
-        const own = decideHostRule(op.rule, lock, host, ctx.now, ctx.queue, admission);
-        // Nested locks: an acquire takes every level or none; a slot held via a child stays.
-        const { decision, chain } =
-          op.rule === 'acquire'
-            ? acquireUpward(own, lock, host, ctx.now, ctx.family, { host }, admission)
-            : { decision: guardViaRelease(own, lock, host, ctx.now), chain: undefined };
-        const result: HostRuleResult = {
-          ...verdictOf(decision),
-          lock: decision.next,
-          now: ctx.now,
-          globalPause,
-        };
-        return { next: decision.next, events: decision.events, result, chain };
-      },
-    });
-    return result;
+    const { ref, createWith, host } = op;
+    const decide = hostRuleDecision(op);
+    return (await this.hostLockOp({ ref, createIfMissing: true, createWith, host, actor: {}, decide }))
+      .result;
   }
 
   /**
@@ -452,159 +373,35 @@ export abstract class SqlStore implements Store {
   }
 
   async getGlobalPause(): Promise<{ pause: Pause | null; now: number }> {
-    return this.read(async (q) => ({ now: await q.now(), pause: await readStoredPause(q) }));
+    return this.read(readGlobalPauseNow);
   }
 
   async setGlobalPause(
     pause: Pause | null,
     actor: AuditActor,
   ): Promise<{ pause: Pause | null; now: number }> {
-    const done = await this.write(async (tx) => {
-      const now = await tx.now();
-      const before = await readStoredPause(tx);
-      await writeGlobalPause(tx, pause, now);
-      const detail = pause
-        ? `until ${new Date(pause.until).toISOString()}${pause.reason ? `: ${pause.reason}` : ''}`
-        : null;
-      // lifting a pause that was never set changes nothing and is not recorded
-      if (pause || before) await insertAudit(tx, pause ? 'pause' : 'resume', actor, 'all locks', detail, now);
-      // A pause in force refuses every blocking acquire at once (src/lock/rules.ts): the waiters
-      // of every lock, on every instance, must hear of it now rather than at their next release.
-      const starts = pause !== null && pause.until > now;
-      if (starts) await this.signalEveryLock(tx);
-      return { pause, now, starts };
-    });
+    const done = await this.write((tx) =>
+      changeGlobalPause(tx, pause, actor, (t) => this.signalEveryLock(t)),
+    );
+    // every waiter of this instance too, once committed
     if (done.starts) this.emitChange(null);
     return { pause: done.pause, now: done.now };
   }
 
   async getLock(ref: string): Promise<LockState | undefined> {
-    return this.read(async (q) => {
-      const record = await findLockRecord(q, ref, '');
-      if (!record) return undefined;
-      const cutoff = membershipCutoff(await q.now(), Number(record.members_days));
-      const { count } = await countMembers(q, Number(record.id), cutoff);
-      const [lock] = await withFamilyNames(q, [
-        toLockState(record, await loadHolders(q, Number(record.id)), count),
-      ]);
-      return lock;
-    });
+    return this.read((q) => readLock(q, ref));
   }
 
   async listLocks(query: ListLocksQuery) {
-    return this.read(async (q) => {
-      const now = await q.now();
-      const outsideWindow = usesWindowState(query.filter) ? await lockIdsOutsideWindow(q, now) : undefined;
-      const where = query.filter
-        ? compileFilter(query.filter, this.dialect, {
-            staleCutoff: now - query.staleAfterMs,
-            now,
-            outsideWindow,
-          })
-        : { sql: '1 = 1', params: [] };
-      const total = await q.get<{ n: number }>('SELECT COUNT(*) AS n FROM locks');
-      // Without a filter the subtotal is the total: a second `WHERE 1 = 1` count is a full scan
-      // on SQLite (15 ms at 100k locks), where the plain count is not.
-      const subtotal = query.filter
-        ? await q.get<{ n: number }>(`SELECT COUNT(*) AS n FROM locks l WHERE ${where.sql}`, where.params)
-        : total;
-      const direction = query.order.desc ? 'DESC' : 'ASC';
-      // Text sorts case-insensitively with a binary tie-break, so both stores (and every
-      // PostgreSQL collation) list locks in the same order.
-      const column = `l.${query.order.by}`;
-      const orderParams: number[] = [];
-      let sortKey: string;
-      if (query.order.by === 'held_since') {
-        // what needs an operator first: stale, then held longest, then free (NULLs sort
-        // differently on the two stores, hence no NULL in the keys)
-        sortKey = `(SELECT CASE WHEN MIN(h.refreshed_at) < ? THEN 0 WHEN COUNT(*) > 0 THEN 1 ELSE 2 END
-             FROM lock_holders h WHERE h.lock_id = l.id) ${direction},
-           COALESCE((SELECT MIN(h.acquired_at) FROM lock_holders h WHERE h.lock_id = l.id), 0) ${direction},
-           LOWER(l.name) ${direction}, l.name ${direction}`;
-        orderParams.push(now - query.staleAfterMs);
-      } else if (query.order.by === 'name' || query.order.by === 'type') {
-        sortKey = `LOWER(${column}) ${direction}, ${column} ${direction}`;
-      } else {
-        sortKey = `${column} ${direction}`;
-      }
-      const records = await q.all<LockRecord>(
-        `SELECT ${LOCK_COLUMNS} FROM locks l WHERE ${where.sql}
-         ORDER BY ${sortKey}, l.id ${direction} LIMIT ? OFFSET ?`,
-        [...where.params, ...orderParams, query.limit, query.offset],
-      );
-      const holders = await loadHoldersOf(
-        q,
-        records.map((r) => Number(r.id)),
-      );
-      const members = await countMembersOf(
-        q,
-        records.map((r) => Number(r.id)),
-        now,
-      );
-      return {
-        total: Number(total?.n ?? 0),
-        subtotal: Number(subtotal?.n ?? 0),
-        locks: await withFamilyNames(
-          q,
-          records.map((r) => toLockState(r, holders.get(Number(r.id)) ?? [], members.get(Number(r.id)) ?? 0)),
-        ),
-        now,
-      };
-    });
+    return this.read((q) => readLockList(q, this.dialect, query));
   }
 
   async createLock(input: NewLock, actor: Actor): Promise<LockState> {
-    return this.write(async (tx) => {
-      const now = await tx.now();
-      // Nested locks: the parent must exist and the chain stay within its depth.
-      const parent = input.parent == null ? undefined : await resolveParent(tx, input.parent);
-      if (input.parent != null) assertParent(undefined, parent, 0);
-      const record = await insertUnique(
-        tx,
-        `INSERT INTO locks (name, type, enabled, max_holders, lease_seconds, windows, created_at, updated_at,
-           blackouts, paused_until, pause_reason, max_holders_pct, members_days, parent_id)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING ${LOCK_COLUMNS.replace(/l\./g, '')}`,
-        [
-          input.name,
-          input.type,
-          input.enabled,
-          input.maxHolders,
-          input.leaseSeconds,
-          windowsColumn(input.windows),
-          now,
-          now,
-          blackoutsColumn(input.blackouts ?? []),
-          input.pausedUntil ?? null,
-          input.pauseReason ?? null,
-          input.maxHoldersPercent ?? null,
-          input.membersDays ?? DEFAULT_MEMBERS_DAYS,
-          parent?.id ?? null,
-        ],
-      );
-      // a new lock has no members yet
-      const created = {
-        ...withFamily(toLockState(record as LockRecord, [], 0), parent?.name, []),
-        gates: input.gates ?? [],
-      };
-      if (created.gates.length > 0) {
-        await tx.run('UPDATE locks SET gates = ? WHERE id = ?', [gatesColumn(created.gates), created.id]);
-      }
-      await inheritFencingCounter(tx, created.id);
-      const lock = { ...created, fencingCounter: await currentFencingCounter(tx, created.id) };
-      await insertEvents(tx, lock.id, lock.name, [eventFor('create', actor)], now);
-      return lock;
-    });
+    return this.write((tx) => insertLock(tx, input, actor));
   }
 
   async touchHost(host: HostIdentity): Promise<HostRef> {
     // the lock operations' check-in: on SQLite a host's look at a lock keeps what the writer remembers
     return this.write(async (tx) => this.lockReads.checkIn(tx, host, await tx.now()), true);
   }
-}
-
-async function currentFencingCounter(tx: Tx, lockId: number): Promise<number> {
-  const row = await tx.get<{ fencing_counter: number }>('SELECT fencing_counter FROM locks WHERE id = ?', [
-    lockId,
-  ]);
-  return Number(row?.fencing_counter ?? 0);
 }
