@@ -1,4 +1,4 @@
-// What a lock operation reads before its rule runs (runLockOp in sql-store.ts, src/store/lock-op/context.ts): the host's
+// What a lock operation reads before its rule runs (src/store/lock-op/context.ts): the host's
 // check-in, the lock row, its holders and queue, its children's names, the global pause. Two
 // strategies: the database itself (PostgreSQL: several instances write, so only the row taken
 // FOR UPDATE is the truth), and on SQLite the single writer's own memory of what it wrote
