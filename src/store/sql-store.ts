@@ -28,7 +28,7 @@ import {
 } from './lock-op/context.js';
 import { parentNameAfter, withFamily } from './lock-op/family.js';
 import { hostRuleDecision } from './lock-op/host-rule.js';
-import { signalBelow, wakeHead, whoToWake, type Signal } from './lock-op/wake.js';
+import { signalBelow, treeLeftBy, wakeHead, whoToWake, type Signal } from './lock-op/wake.js';
 import {
   countMembersAfter,
   deleteLapsed,
@@ -341,6 +341,9 @@ export abstract class SqlStore implements Store {
       // A place freed at this nested lock or above may let in waiters of the locks below it.
       const nested = s.ancestors.length > 0 || s.children.length > 0;
       if (nested && mayAdmitWaiters(lock, next)) ancestors.freedLevels.push(lock.id);
+      // …and a waiter that left without a grant may have held back others anywhere in the tree.
+      const tree = treeLeftBy(s, mutation, host);
+      if (tree !== undefined) ancestors.freedLevels.push(tree);
       const below = await signalBelow(tx, signal, ancestors.freedLevels, changed ? lock.id : undefined);
       // Last, once every statement of the operation succeeded.
       await reads.wrote(

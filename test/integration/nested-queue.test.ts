@@ -1,7 +1,8 @@
 // Nested locks, first come first served at every level: a host blocking on the parent
 // (dc-berlin) and a host blocking on a child (rack-1) compete for the parent's place, and the
 // one that asked first gets it, in either order. A waiter whose own lock is full does not hold
-// the parent up. Over real HTTPS on both stores.
+// the parent up; one that leaves without a grant (time up, client gone) lets the waiter it held
+// back on another level in at once. Over real HTTPS on both stores.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestResponse } from '../support/http.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -11,6 +12,11 @@ import { resolvesWithin } from '../support/within.js';
 
 /** The test's own bound on an answer that is due (the waiters ask for 60 s). */
 const ANSWER_MS = 8_000;
+/**
+ * The bound on a held-back waiter's answer after the waiter ahead of it left: well within the
+ * wait queue's 10 s re-check, which would answer it without the wake-up.
+ */
+const LEFT_MS = 4_000;
 
 describe.each(STORES)('first come first served across the levels of nested locks on %s', (kind) => {
   let s: TestServer;
@@ -118,6 +124,59 @@ describe.each(STORES)('first come first served across the levels of nested locks
     expect((await release('op-rack', rack)).status).toBe(200);
     expect((await resolvesWithin(rackWaiter, ANSWER_MS, "the rack's waiter")).status).toBe(200);
     expect((await release('op-waiter', rack)).status).toBe(200);
+    await untilWaiters(s.db, 0);
+  }, 30_000);
+  /**
+   * Three levels: dc (2 places) > row (1) > rack (1). `blocker` holds the row (and so one of the
+   * data centre's places); a rack waiter, blocked by the row, asked first and counts at the data
+   * centre (levels between are taken as open, src/lock/tree-queue.ts): a later data-centre
+   * waiter is held back though a place is free, until the rack waiter leaves.
+   */
+  async function heldBackByRackWaiter(tag: string, rackWait: { query: string; timeoutMs?: number }) {
+    const dc = `dc-${tag}-${kind}`;
+    const row = `row-${tag}-${kind}`;
+    const rack = `rack-${tag}-${kind}`;
+    await create(dc, { max_holders: 2 });
+    await create(row, { parent: dc });
+    await create(rack, { parent: row });
+    expect((await acquire(`${tag}-blocker`, row)).status).toBe(200);
+    const rackWaiter = s
+      .asHost(`${tag}-rack`, 'PUT', `/api/dlmlocks/${enc(rack)}/lock${rackWait.query}`, {
+        timeoutMs: rackWait.timeoutMs,
+      })
+      .then(
+        (r) => r.status,
+        () => 'gone' as const,
+      );
+    await untilWaiters(s.db, 1);
+    const { answer: dcWaiter } = await waiter(`${tag}-dc`, dc, 2);
+    return { dc, row, rackWaiter, dcWaiter };
+  }
+
+  it('a waiter whose time is up wakes the later waiter it held back on another level', async () => {
+    const { dc, row, rackWaiter, dcWaiter } = await heldBackByRackWaiter('timeup', { query: '?wait=2' });
+    expect(await answered(dcWaiter)).toBe(false);
+    expect(await rackWaiter).toBe(412);
+    // at once, not at the 10 s re-check
+    const admitted = await resolvesWithin(dcWaiter, LEFT_MS, "the data centre's waiter");
+    expect(admitted.status, admitted.text).toBe(200);
+    expect(await holders(dc)).toEqual(['timeup-blocker', 'timeup-dc']);
+    expect((await release('timeup-dc', dc)).status).toBe(200);
+    expect((await release('timeup-blocker', row)).status).toBe(200);
+    await untilWaiters(s.db, 0);
+  }, 30_000);
+
+  it('a waiter whose client went away wakes the later waiter it held back on another level', async () => {
+    const { dc, row, rackWaiter, dcWaiter } = await heldBackByRackWaiter('gone', {
+      query: '?wait=60',
+      timeoutMs: 1500,
+    });
+    expect(await rackWaiter).toBe('gone');
+    const admitted = await resolvesWithin(dcWaiter, LEFT_MS, "the data centre's waiter");
+    expect(admitted.status, admitted.text).toBe(200);
+    expect(await holders(dc)).toEqual(['gone-blocker', 'gone-dc']);
+    expect((await release('gone-dc', dc)).status).toBe(200);
+    expect((await release('gone-blocker', row)).status).toBe(200);
     await untilWaiters(s.db, 0);
   }, 30_000);
 });

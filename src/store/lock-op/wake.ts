@@ -1,7 +1,7 @@
 // Whom a lock operation wakes (runLockOp in src/store/sql-store.ts): only a lock with a queue has
 // anyone to wake, and of its queue only the head, as many as places are free (src/lock/wake.ts);
 // in a tree of nested locks, the waiters of the levels below a place that opened.
-import type { LockState } from '../../lock/types.js';
+import type { HostRef, LockState } from '../../lock/types.js';
 import { mayAdmitWaiters, type QueueView } from '../../lock/queue.js';
 import { MAX_NAMED_WAITERS, waitersToWake } from '../../lock/wake.js';
 import type { LockReads } from '../lock-reads.js';
@@ -81,4 +81,24 @@ export async function signalBelow(
   const waiting = (await waitingBelow(tx, freedLevels)).filter((id) => id !== signalled);
   for (const id of waiting) await signal(tx, id, undefined);
   return waiting;
+}
+
+/**
+ * Nested locks: the topmost lock of the tree when a queue entry left it without a grant (its
+ * time up, its client gone, lapsed), else undefined. First come first served holds at every
+ * level (src/lock/tree-queue.ts): that waiter may have held back later waiters on other levels
+ * of the tree, which would otherwise notice only at their next re-check (10 s) or release. Every
+ * waiter of the tree may try again.
+ */
+export function treeLeftBy(
+  s: LockOpState,
+  mutation: HostLockMutation<unknown>,
+  host: HostRef | undefined,
+): number | undefined {
+  if (s.ancestors.length === 0 && s.children.length === 0) return undefined;
+  const next = mutation.next ?? s.lock;
+  // a host's own entry leaves when it is served too: then it took the place it waited for
+  const served = host !== undefined && next.holders.some((h) => h.hostId === host.id);
+  const left = s.read.lapsed.length > 0 || (mutation.dequeue !== undefined && !served);
+  return left ? (s.ancestors.at(-1)?.id ?? s.lock.id) : undefined;
 }
