@@ -6,7 +6,6 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Pause } from '../lock/calendar.js';
-import { mayAdmitWaiters } from '../lock/queue.js';
 import type { Actor, HostRef, LockState } from '../lock/types.js';
 import { Accounts } from './accounts.js';
 import { AuditTrail } from './audit.js';
@@ -26,9 +25,9 @@ import {
   type HostRequest,
   type LockOpRequest,
 } from './lock-op/context.js';
-import { parentNameAfter, withFamily } from './lock-op/family.js';
+import { lockAfter } from './lock-op/family.js';
 import { hostRuleDecision } from './lock-op/host-rule.js';
-import { signalBelow, treeLeftBy, wakeHead, whoToWake, type Signal } from './lock-op/wake.js';
+import { levelsToSignal, signalBelow, wakeHead, whoToWake, type Signal } from './lock-op/wake.js';
 import {
   countMembersAfter,
   deleteLapsed,
@@ -36,6 +35,7 @@ import {
   writeChange,
   writeDeletion,
   writesOf,
+  writesOfDeletion,
 } from './lock-op/write.js';
 import { DATABASE_READS, type LockReads } from './lock-reads.js';
 import { LockMembers } from './members.js';
@@ -323,14 +323,7 @@ export abstract class SqlStore implements Store {
         // Every waiter hears of it (their lock is gone), not just the head.
         await this.signal(tx, lock.id, undefined);
         const below = await signalBelow(tx, signal, ancestors.freedLevels);
-        const forget = {
-          lockId: lock.id,
-          record,
-          dequeued: [],
-          alsoChanged: ancestors.changed,
-          forgetAll: true,
-        };
-        await reads.wrote(tx, forget);
+        await reads.wrote(tx, writesOfDeletion(s, ancestors.changed));
         return { result: mutation.result, lock: undefined, changed: lock.id, wake: undefined, below };
       }
       const next = mutation.next ?? lock;
@@ -338,22 +331,14 @@ export abstract class SqlStore implements Store {
       const waiterId = await writeChange(tx, s, mutation, { host, instanceId: this.instanceId });
       const { changed, wake } = whoToWake(s, mutation, head, waiterId);
       if (changed) await this.signal(tx, lock.id, wake);
-      // A place freed at this nested lock or above may let in waiters of the locks below it.
-      const nested = s.ancestors.length > 0 || s.children.length > 0;
-      if (nested && mayAdmitWaiters(lock, next)) ancestors.freedLevels.push(lock.id);
-      // …and a waiter that left without a grant may have held back others anywhere in the tree.
-      const tree = treeLeftBy(s, mutation, host);
-      if (tree !== undefined) ancestors.freedLevels.push(tree);
-      const below = await signalBelow(tx, signal, ancestors.freedLevels, changed ? lock.id : undefined);
+      const levels = levelsToSignal(s, mutation, host, ancestors.freedLevels);
+      const below = await signalBelow(tx, signal, levels, changed ? lock.id : undefined);
       // Last, once every statement of the operation succeeded.
       await reads.wrote(
         tx,
         writesOf(s, mutation, ancestors.changed, { waiterId, host, instanceId: this.instanceId }),
       );
-      const answered =
-        next === lock
-          ? next
-          : withFamily(next, parentNameAfter(lock, next, newParent?.target?.name), s.children);
+      const answered = lockAfter(lock, next, newParent?.target?.name, s.children);
       return {
         result: mutation.result,
         lock: answered,

@@ -12,14 +12,21 @@ export function withFamily(lock: LockState, parent: string | undefined, children
 }
 
 /**
- * The parent's name of the lock after a change: the one it had, or the new parent's (the
- * rule only ever moves a lock to the parent the operation named).
+ * The lock a change answers with, its family's names on it: the parent it had, or the new
+ * parent's (the rule only ever moves a lock to the parent the operation named).
  */
-export function parentNameAfter(
+export function lockAfter(
   before: LockState,
   after: LockState,
   newParentName: string | undefined,
-): string | undefined {
-  if (after.parentId == null) return undefined;
-  return after.parentId === before.parentId ? (before.parent ?? undefined) : newParentName;
+  children: string[],
+): LockState {
+  if (after === before) return after;
+  const parent =
+    after.parentId == null
+      ? undefined
+      : after.parentId === before.parentId
+        ? (before.parent ?? undefined)
+        : newParentName;
+  return withFamily(after, parent, children);
 }

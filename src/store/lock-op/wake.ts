@@ -84,21 +84,26 @@ export async function signalBelow(
 }
 
 /**
- * Nested locks: the topmost lock of the tree when a queue entry left it without a grant (its
- * time up, its client gone, lapsed), else undefined. First come first served holds at every
- * level (src/lock/tree-queue.ts): that waiter may have held back later waiters on other levels
- * of the tree, which would otherwise notice only at their next re-check (10 s) or release. Every
- * waiter of the tree may try again.
+ * Nested locks: the levels whose waiters, and those of the locks below them, may try again —
+ * the ancestors where a place opened (`freedAbove`), this lock when one opened here, and the
+ * whole tree (from its topmost lock) when a queue entry left it without a grant (its time up,
+ * its client gone, lapsed). First come first served holds at every level
+ * (src/lock/tree-queue.ts): that waiter may have held back later waiters on other levels of the
+ * tree, which would otherwise notice only at their next re-check (10 s) or release.
  */
-export function treeLeftBy(
+export function levelsToSignal(
   s: LockOpState,
   mutation: HostLockMutation<unknown>,
   host: HostRef | undefined,
-): number | undefined {
-  if (s.ancestors.length === 0 && s.children.length === 0) return undefined;
+  freedAbove: readonly number[],
+): number[] {
+  if (s.ancestors.length === 0 && s.children.length === 0) return [...freedAbove];
+  const levels = [...freedAbove];
   const next = mutation.next ?? s.lock;
+  if (mayAdmitWaiters(s.lock, next)) levels.push(s.lock.id);
   // a host's own entry leaves when it is served too: then it took the place it waited for
   const served = host !== undefined && next.holders.some((h) => h.hostId === host.id);
   const left = s.read.lapsed.length > 0 || (mutation.dequeue !== undefined && !served);
-  return left ? (s.ancestors.at(-1)?.id ?? s.lock.id) : undefined;
+  if (left) levels.push(s.ancestors.at(-1)?.id ?? s.lock.id);
+  return levels;
 }

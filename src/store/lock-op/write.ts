@@ -157,3 +157,14 @@ export function writesOf(
     forgetAll: next.name !== s.lock.name || s.newParent !== undefined,
   };
 }
+
+/** A deletion changed more than one lock can say: every lock is read again from the database. */
+export function writesOfDeletion(s: LockOpState, ancestorsChanged: readonly number[]): LockOpWrites {
+  return {
+    lockId: s.lock.id,
+    record: s.record,
+    dequeued: [],
+    alsoChanged: ancestorsChanged,
+    forgetAll: true,
+  };
+}
