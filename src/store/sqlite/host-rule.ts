@@ -61,6 +61,8 @@ const NO_REPORTS: ReadonlyMap<number, number> = new Map();
 
 export class SqliteHostRule {
   private statements: Statements | undefined;
+  /** how many requests this path answered (tests: which path a request took) */
+  answered = 0;
 
   constructor(
     private readonly db: Database.Database,
@@ -143,6 +145,7 @@ export class SqliteHostRule {
     // Every statement succeeded: now the cache may know.
     if (checksIn) host.last_checkin_at = now;
     this.cache.hostRuleWrote(entry, { prev, next, staleReports: reports, members });
+    this.answered++;
     return { ...verdictOf(decision), lock: next, now, globalPause };
   }
 

@@ -58,7 +58,7 @@ export class SqliteStore extends SqlStore {
   protected override readonly lockReads = new LockCache();
 
   /** a host's acquire and release decided on the writer's memory (src/store/sqlite/host-rule.ts) */
-  private readonly fastRule: SqliteHostRule;
+  protected readonly fastRule: SqliteHostRule;
 
   /**
    * The steady state takes the fast path, as one job of the group commit; everything else, and
