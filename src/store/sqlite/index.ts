@@ -74,13 +74,16 @@ export class SqliteStore extends SqlStore {
 
   /** PRAGMA data_version as this connection last saw it: it changes when another connection commits. */
   private dataVersion: number | undefined;
+  private dataVersionQuery: Database.Statement | undefined;
 
   /**
    * Two servers on one file are tolerated: when another connection committed since this one's
    * last batch, what this writer remembers may be out of date.
    */
   private forgetIfOthersWrote(): void {
-    const version = Number(this.writer.pragma('data_version', { simple: true }));
+    // prepared once: `pragma()` would prepare its statement again for every batch
+    this.dataVersionQuery ??= this.writer.prepare('PRAGMA data_version').pluck();
+    const version = Number(this.dataVersionQuery.get());
     if (version !== this.dataVersion) this.lockReads.clear();
     this.dataVersion = version;
   }
