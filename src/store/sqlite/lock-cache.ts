@@ -11,6 +11,10 @@
 // - a batch whose COMMIT or fdatasync fails drops it;
 // - a commit by another connection on the same file (PRAGMA data_version) drops it.
 // Dropped means rebuilt from the database on the next use.
+//
+// A host's acquire and release of a plain lock decide on it directly (src/store/sqlite/
+// host-rule.ts): for them it also keeps the lock model, the holders' stale reports and which
+// memberships are written, and hears of their writes through `hostRuleWrote`.
 import type { Pause } from '../../lock/calendar.js';
 import type { Waiter } from '../../lock/queue.js';
 import type { Holder, HostRef, LockState } from '../../lock/types.js';
