@@ -75,6 +75,33 @@ export function holderColumns(list: readonly StoredHolder[]): {
   return { holders: JSON.stringify(sorted), holderCount: sorted.length, nextExpiry };
 }
 
+/**
+ * `holderColumns(toStoredHolders(holders, report))` without the objects in between, for SQLite's
+ * fast host rule (src/store/sqlite/host-rule.ts), which writes the holders on every grant and
+ * release: the same text, count and next expiry. The holders must be in token order (the
+ * rules keep them so); any that are not take the general way.
+ */
+export function holderColumnsOf(
+  holders: readonly Holder[],
+  staleReportedAt: ReadonlyMap<number, number> | undefined,
+): { holders: string; holderCount: number; nextExpiry: number | null } {
+  let text = '[';
+  let nextExpiry: number | null = null;
+  for (let i = 0; i < holders.length; i++) {
+    const h = holders[i]!;
+    if (i > 0) {
+      if (h.fencingToken < holders[i - 1]!.fencingToken) {
+        return holderColumns(toStoredHolders(holders, (id) => staleReportedAt?.get(id) ?? null));
+      }
+      text += ',';
+    }
+    // JSON.stringify's key order and number format: StoredHolder's fields, in their order
+    text += `{"host_id":${h.hostId},"acquired_at":${h.acquiredAt},"refreshed_at":${h.refreshedAt},"fencing_token":${h.fencingToken},"expires_at":${h.expiresAt},"via_lock_id":${h.viaLockId ?? null},"stale_reported_at":${staleReportedAt?.get(h.hostId) ?? null}}`;
+    if (h.expiresAt !== null && (nextExpiry === null || h.expiresAt < nextExpiry)) nextExpiry = h.expiresAt;
+  }
+  return { holders: `${text}]`, holderCount: holders.length, nextExpiry };
+}
+
 /** The SET clause of those three columns, for an UPDATE of `locks` (three parameters). */
 export function holdersSet(q: Queryable): string {
   return `holders = ${holdersParam(q)}, holder_count = ?, next_expiry = ?`;

@@ -141,6 +141,18 @@ export const CHECKIN_EVERY_MS = 1000;
  */
 export const MEMBER_TOUCH_EVERY_MS = 1000;
 
+/**
+ * A new holder's membership, written at most once per MEMBER_TOUCH_EVERY_MS (parameters: lock
+ * id, host id, acquired at, lock id, host id, acquired at - MEMBER_TOUCH_EVERY_MS). SQLite's
+ * fast host rule (src/store/sqlite/host-rule.ts) runs the same statement.
+ */
+export const TOUCH_MEMBERSHIP_SQL = `INSERT INTO lock_members (lock_id, host_id, last_acquired_at)
+       SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM lock_members
+         WHERE lock_id = ? AND host_id = ? AND last_acquired_at > ?)
+       ON CONFLICT (lock_id, host_id) DO UPDATE SET last_acquired_at = excluded.last_acquired_at
+       WHERE lock_members.last_acquired_at IS NULL
+         OR lock_members.last_acquired_at <= excluded.last_acquired_at - ${MEMBER_TOUCH_EVERY_MS}`;
+
 export async function upsertHost(tx: Tx, host: HostIdentity, now: number): Promise<HostRef> {
   const known = await findHostForCheckIn(tx, host.name);
   if (known) {
@@ -420,15 +432,14 @@ export async function applyNext(tx: Tx, prev: LockState, next: LockState): Promi
     // A new holder is a member from now (src/store/members.ts); a refresh writes nothing here.
     // A last_acquired_at younger than MEMBER_TOUCH_EVERY_MS is kept: on PostgreSQL it is
     // neither rewritten (a row version) nor locked (the NOT EXISTS), as in the host rule.
-    await tx.defer(
-      `INSERT INTO lock_members (lock_id, host_id, last_acquired_at)
-       SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM lock_members
-         WHERE lock_id = ? AND host_id = ? AND last_acquired_at > ?)
-       ON CONFLICT (lock_id, host_id) DO UPDATE SET last_acquired_at = excluded.last_acquired_at
-       WHERE lock_members.last_acquired_at IS NULL
-         OR lock_members.last_acquired_at <= excluded.last_acquired_at - ${MEMBER_TOUCH_EVERY_MS}`,
-      [prev.id, h.hostId, h.acquiredAt, prev.id, h.hostId, h.acquiredAt - MEMBER_TOUCH_EVERY_MS],
-    );
+    await tx.defer(TOUCH_MEMBERSHIP_SQL, [
+      prev.id,
+      h.hostId,
+      h.acquiredAt,
+      prev.id,
+      h.hostId,
+      h.acquiredAt - MEMBER_TOUCH_EVERY_MS,
+    ]);
   }
 }
 

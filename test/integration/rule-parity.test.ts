@@ -600,3 +600,305 @@ describe.each(STORES)('rule parity on %s', (kind) => {
     expect(again).toMatchObject({ ok: true, outcome: 'released', lock: { id: done.lock.id, holders: [] } });
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// SQLite's fast host rule (src/store/sqlite/host-rule.ts): a second implementation of the
+// host's side of the general path, on the writer's cache. The same table of cases through it,
+// through the general path and through src/lock, side by side on one store; then what the
+// table does not reach: the stale reports a change keeps, the membership written at most once
+// a second, and the cache dropped by a failed batch or another connection's commit. Each test
+// checks that the fast path answered the requests it is about.
+import { join } from 'node:path';
+import { holderColumns, toStoredHolders } from '../../src/store/holders-json.js';
+import type { Tx } from '../../src/store/sql.js';
+import { SqliteStore } from '../../src/store/sqlite/index.js';
+
+/** The SQLite store, with which path answered its host requests in view. */
+class CountingSqliteStore extends SqliteStore {
+  get fastAnswers(): number {
+    return this.fastRule.answered;
+  }
+  /** a job that passes for a lock operation (it leaves the writer's cache as it is) */
+  lockOpWrite<T>(fn: (tx: Tx) => Promise<T>): Promise<T> {
+    return this.write(fn, true);
+  }
+}
+
+describe('SQLite: the fast host rule, the general path and src/lock agree', () => {
+  let db: TestDatabase;
+  let store: CountingSqliteStore;
+  const cli = { userId: null, login: '(test)', address: null };
+  beforeAll(async () => {
+    db = await createTestDatabase('sqlite');
+    store = new CountingSqliteStore(join(db.dataDir, 'keyholder.sqlite'));
+    await store.migrate();
+    await store.heartbeat(600_000, true);
+  });
+  afterAll(async () => {
+    await store?.close();
+    await db?.dispose();
+  });
+
+  /** a lock of the given settings and three hosts of its own, for one path */
+  async function setUp(prefix: string, settings: Case['lock'], barred: HostKey[] = [], steps: Step[] = []) {
+    const hosts = {} as Record<HostKey, HostRef>;
+    const keys = new Set<HostKey>(['a', 'b', 'c']);
+    for (const step of steps) if ('host' in step && step.host) keys.add(step.host);
+    for (const key of keys) {
+      hosts[key] = await store.touchHost({ name: `${prefix}${key}`, autoRegister: true });
+      if (barred.includes(key)) {
+        await store.hostDirectory.setCanAcquire(hosts[key].name, false, cli);
+        hosts[key] = { ...hosts[key], canAcquireLocks: false };
+      }
+    }
+    const lock = await store.createLock(
+      {
+        name: `${prefix}lock`,
+        type: 'ForemanDlm::Dlmlock::Update',
+        enabled: true,
+        maxHolders: settings.maxHolders ?? 1,
+        maxHoldersPercent: settings.maxHoldersPercent ?? null,
+        leaseSeconds: settings.leaseSeconds ?? null,
+        windows: [],
+      },
+      {},
+    );
+    return {
+      hosts,
+      ref: `${prefix}lock`,
+      expected: lock,
+      members: new Set<number>(),
+      events: [] as EventDraft[],
+    };
+  }
+
+  const shape = (e: {
+    type: string;
+    hostName: string | null;
+    userLogin: string | null;
+    detail: string | null;
+  }) => [e.type, e.hostName, e.userLogin, e.detail];
+
+  // the cases made of a host's acquire and release and an operator's changes (a blocking
+  // acquire is the general path's alone)
+  const PLAIN_STEPS: ReadonlySet<string> = new Set([
+    'acquire',
+    'release',
+    'force',
+    'update',
+    'sleep',
+    'pause',
+  ]);
+  const plainCases = CASES.map((c, i) => ({ ...c, i })).filter((c) =>
+    c.steps.every((s) => PLAIN_STEPS.has(s.op)),
+  );
+
+  it.each(plainCases)('$name', async ({ i, lock: settings, barred = [], steps }) => {
+    const paths: Path[] = ['hostRule', 'general'];
+    const runs = [];
+    for (const path of paths) runs.push(await setUp(`f${i}-${path}-`, settings, barred, steps));
+    const fastBefore = store.fastAnswers;
+    let globalPause: Pause | null = null;
+    for (const [n, step] of steps.entries()) {
+      if (step.op === 'sleep') {
+        await new Promise((r) => setTimeout(r, step.ms));
+        continue;
+      }
+      if (step.op === 'pause') {
+        const now = (await store.getGlobalPause()).now;
+        globalPause = step.forMs === null ? null : { until: now + step.forMs, reason: 'parity' };
+        await store.setGlobalPause(globalPause, cli);
+        continue;
+      }
+      const verdicts: (Verdict | undefined)[] = [];
+      for (const [p, run] of runs.entries()) {
+        const got = await runStep(store, paths[p]!, run.ref, run.hosts, step);
+        const before = withMembersCount(run.expected, run.members.size);
+        const want = model(before, step, run.hosts, got.now, globalPause);
+        const next = withMembers(before, want.next, step, run.members);
+        const where = `${paths[p]} step ${n} (${JSON.stringify(step)})`;
+        expect(got.verdict, where).toEqual(want.verdict);
+        expect(got.lock, where).toEqual(next);
+        expect(await store.getLock(run.ref), where).toEqual(withMembersCount(next, run.members.size));
+        expect(await holderColumnsOf(db, run.ref), where).toEqual(expectedColumns(next));
+        run.expected = next;
+        run.events.push(...want.events);
+        verdicts.push(got.verdict);
+      }
+      // the two paths answered alike (the locks and hosts differ only by name)
+      expect(verdicts[0], `step ${n}`).toEqual(verdicts[1]);
+    }
+    for (const run of runs) {
+      const recorded = await store.events.list(run.expected.id, 100, 0);
+      expect(
+        recorded.events
+          .reverse()
+          .filter((e) => e.type !== 'create')
+          .map(shape),
+      ).toEqual(run.events.map(shape));
+    }
+    // each case has host requests on a plain lock, known by then: the fast path took some
+    expect(store.fastAnswers).toBeGreaterThan(fastBefore);
+  });
+
+  /** `locks.holders` as stored, and as the general writer stores these holders with these reports */
+  async function storedHolders(ref: string) {
+    const [row] = await querySql<{ holders: string }>(db, 'SELECT holders FROM locks WHERE name = ?', [ref]);
+    return row!.holders;
+  }
+  const written = (lock: LockState, reports: ReadonlyMap<number, number>) =>
+    holderColumns(toStoredHolders(lock.holders, (id) => reports.get(id) ?? null)).holders;
+
+  it('a semaphore with other holders: their stale reports stay, a refreshed holder loses its own', async () => {
+    for (const path of ['hostRule', 'general'] as const) {
+      const run = await setUp(`stale-${path}-`, { maxHolders: 3 });
+      const step = (op: 'acquire' | 'release', host: HostKey) =>
+        runStep(store, path, run.ref, run.hosts, { op, host });
+      await step('acquire', 'a');
+      await step('acquire', 'b');
+      await new Promise((r) => setTimeout(r, 5));
+      // the webhook feed reports both holders stale (and drops the writer's cache, as any such write)
+      await store.webhookFeed.reportStale(1);
+      const [stored] = await querySql<{ holders: string }>(db, 'SELECT holders FROM locks WHERE name = ?', [
+        run.ref,
+      ]);
+      const reports = new Map<number, number>(
+        (JSON.parse(stored!.holders) as { host_id: number; stale_reported_at: number }[]).map((h) => [
+          h.host_id,
+          h.stale_reported_at,
+        ]),
+      );
+      expect(reports.size).toBe(2);
+      // the hosts' looks at the lock make them known to the writer again; the lock is read next
+      for (const key of ['a', 'b', 'c'] as const)
+        await store.touchHost({ name: run.hosts[key].name, autoRegister: true });
+      const fastBefore = store.fastAnswers;
+      // c comes and goes beside them (the first request after the report reads the lock again)
+      let got = await step('acquire', 'c');
+      expect(await storedHolders(run.ref)).toBe(written(got.lock, reports));
+      got = await step('release', 'c');
+      expect(got.verdict).toEqual({ ok: true, outcome: 'released' });
+      expect(await storedHolders(run.ref)).toBe(written(got.lock, reports));
+      await new Promise((r) => setTimeout(r, 2));
+      // a refresh starts a new episode: a's report goes, b's stays
+      got = await step('acquire', 'a');
+      expect(got.verdict).toEqual({ ok: true, outcome: 'refreshed' });
+      reports.delete(run.hosts.a.id);
+      expect(await storedHolders(run.ref)).toBe(written(got.lock, reports));
+      got = await step('release', 'a');
+      expect(await storedHolders(run.ref)).toBe(written(got.lock, reports));
+      if (path === 'hostRule') expect(store.fastAnswers - fastBefore).toBeGreaterThanOrEqual(3);
+      else expect(store.fastAnswers).toBe(fastBefore);
+    }
+  });
+
+  it("writes a grant's membership at most once a second, as the general path does", async () => {
+    for (const path of ['hostRule', 'general'] as const) {
+      const run = await setUp(`member-${path}-`, {});
+      const fastBefore = store.fastAnswers;
+      let row: number | null = null;
+      for (const pause of [0, 0, 1100, 0, 0, 1100, 0]) {
+        await new Promise((r) => setTimeout(r, pause));
+        const got = await runStep(store, path, run.ref, run.hosts, { op: 'acquire', host: 'a' });
+        const t = got.lock.holders[0]!.acquiredAt;
+        // the statement's rule (TOUCH_MEMBERSHIP_SQL): written when none was within the second
+        row = row === null || t - row >= 1000 ? t : row;
+        const [member] = await querySql<{ last_acquired_at: number }>(
+          db,
+          'SELECT last_acquired_at FROM lock_members WHERE lock_id = ? AND host_id = ?',
+          [got.lock.id, run.hosts.a.id],
+        );
+        expect(Number(member?.last_acquired_at), `${path} at +${t - got.lock.createdAt} ms`).toBe(row);
+        await runStep(store, path, run.ref, run.hosts, { op: 'release', host: 'a' });
+      }
+      if (path === 'hostRule') expect(store.fastAnswers - fastBefore).toBeGreaterThanOrEqual(12);
+    }
+  });
+
+  const acquire = (s: Store, ref: string, name: string) =>
+    s.hostRule({ rule: 'acquire', ref, host: { name, autoRegister: true } });
+  const release = (s: Store, ref: string, name: string) =>
+    s.hostRule({ rule: 'release', ref, host: { name, autoRegister: true } });
+
+  it('a fast grant in a batch whose COMMIT fails is forgotten: the next host gets the next token', async () => {
+    const other = new CountingSqliteStore(join(db.dataDir, 'failing-commit.sqlite'));
+    try {
+      await other.migrate();
+      await other.heartbeat(600_000, true);
+      expect(await acquire(other, 'failing', 'fc-1')).toMatchObject({ ok: true });
+      expect(await release(other, 'failing', 'fc-1')).toMatchObject({ ok: true });
+      const fastBefore = other.fastAnswers;
+      const [acquired, poisoned] = await Promise.allSettled([
+        acquire(other, 'failing', 'fc-1'),
+        // a foreign-key violation that only COMMIT checks
+        other.lockOpWrite(async (tx) => {
+          await tx.run('PRAGMA defer_foreign_keys = ON');
+          await tx.run('INSERT INTO lock_members (lock_id, host_id) VALUES (?, ?)', [999_999, 999_999]);
+        }),
+      ]);
+      expect(other.fastAnswers).toBe(fastBefore + 1);
+      expect(acquired.status).toBe('rejected');
+      expect(poisoned.status).toBe('rejected');
+      const next = await acquire(other, 'failing', 'fc-2');
+      expect(next).toMatchObject({ ok: true, outcome: 'acquired' });
+      expect(next.lock.holders.map((h) => [h.hostName, h.fencingToken])).toEqual([['fc-2', 2]]);
+      // and once known again, the fast path goes on from what the database says
+      expect(await release(other, 'failing', 'fc-2')).toMatchObject({ ok: true });
+      const again = await acquire(other, 'failing', 'fc-1');
+      expect(again.lock.holders.map((h) => [h.hostName, h.fencingToken])).toEqual([['fc-1', 3]]);
+      expect(other.fastAnswers).toBeGreaterThan(fastBefore + 1);
+    } finally {
+      await other.close();
+    }
+  });
+
+  it('a job that fails before it in the same batch: the request is answered by the general path', async () => {
+    expect(await acquire(store, 'failed-before', 'fb-1')).toMatchObject({ ok: true });
+    expect(await release(store, 'failed-before', 'fb-1')).toMatchObject({ ok: true });
+    const fastBefore = store.fastAnswers;
+    const [failed, acquired] = await Promise.allSettled([
+      store.lockOpWrite(async () => {
+        throw new Error('this job fails');
+      }),
+      acquire(store, 'failed-before', 'fb-1'),
+    ]);
+    expect(failed.status).toBe('rejected');
+    expect(acquired).toMatchObject({ status: 'fulfilled', value: { ok: true, outcome: 'acquired' } });
+    // the failed job dropped the cache: the fast path handed the request on
+    expect(store.fastAnswers).toBe(fastBefore);
+    expect((await store.getLock('failed-before'))?.holders.map((h) => h.fencingToken)).toEqual([2]);
+  });
+
+  it("another connection's commit: the next request reads the database, not the writer's memory", async () => {
+    const file = join(db.dataDir, 'shared.sqlite');
+    const one = new CountingSqliteStore(file);
+    const two = new CountingSqliteStore(file);
+    try {
+      await one.migrate();
+      await one.heartbeat(600_000);
+      await two.heartbeat(600_000);
+      // both know the lock and their host, and take the fast path while the other is quiet
+      for (const [s, name] of [
+        [one, 'sh-1'],
+        [two, 'sh-2'],
+      ] as const) {
+        expect(await acquire(s, 'shared', name)).toMatchObject({ ok: true });
+        expect(await release(s, 'shared', name)).toMatchObject({ ok: true });
+        const fastBefore = s.fastAnswers;
+        expect(await acquire(s, 'shared', name)).toMatchObject({ ok: true });
+        expect(await release(s, 'shared', name)).toMatchObject({ ok: true });
+        expect(s.fastAnswers).toBe(fastBefore + 2);
+      }
+      // `two` last saw the lock free; `one` takes it: `two` must see it held
+      expect(await acquire(one, 'shared', 'sh-1')).toMatchObject({ ok: true, lock: { fencingCounter: 5 } });
+      expect(await acquire(two, 'shared', 'sh-2')).toMatchObject({ ok: false, reason: 'held' });
+      expect(await release(one, 'shared', 'sh-1')).toMatchObject({ ok: true });
+      const taken = await acquire(two, 'shared', 'sh-2');
+      expect(taken.lock.holders.map((h) => [h.hostName, h.fencingToken])).toEqual([['sh-2', 6]]);
+      expect(await acquire(one, 'shared', 'sh-1')).toMatchObject({ ok: false, reason: 'held' });
+    } finally {
+      await one.close();
+      await two.close();
+    }
+  });
+});

@@ -7,7 +7,9 @@ import { dirname, join } from 'node:path';
 import { MIGRATIONS } from '../migrations/index.js';
 import { SqlStore } from '../sql-store.js';
 import type { Tx } from '../sql.js';
+import type { HostRuleOp, HostRuleResult } from '../store.js';
 import { GroupCommit } from './group-commit.js';
+import { SqliteHostRule } from './host-rule.js';
 import { LockCache } from './lock-cache.js';
 import { SqliteTx } from './tx.js';
 
@@ -49,20 +51,39 @@ export class SqliteStore extends SqlStore {
       jobFailed: () => this.lockReads.clear(),
       failed: () => this.lockReads.clear(),
     });
+    this.fastRule = new SqliteHostRule(this.writer, this.lockReads);
   }
 
   /** The writer's memory of the lock state (src/store/sqlite/lock-cache.ts). */
   protected override readonly lockReads = new LockCache();
 
+  /** a host's acquire and release decided on the writer's memory (src/store/sqlite/host-rule.ts) */
+  protected readonly fastRule: SqliteHostRule;
+
+  /**
+   * The steady state takes the fast path, as one job of the group commit; everything else, and
+   * whatever the fast path finds it does not cover once in the transaction, the general one.
+   */
+  override async hostRule(op: HostRuleOp): Promise<HostRuleResult> {
+    if (this.fastRule.covers(op)) {
+      const done = await this.write(async () => this.fastRule.run(op), true);
+      if (done) return done;
+    }
+    return super.hostRule(op);
+  }
+
   /** PRAGMA data_version as this connection last saw it: it changes when another connection commits. */
   private dataVersion: number | undefined;
+  private dataVersionQuery: Database.Statement | undefined;
 
   /**
    * Two servers on one file are tolerated: when another connection committed since this one's
    * last batch, what this writer remembers may be out of date.
    */
   private forgetIfOthersWrote(): void {
-    const version = Number(this.writer.pragma('data_version', { simple: true }));
+    // prepared once: `pragma()` would prepare its statement again for every batch
+    this.dataVersionQuery ??= this.writer.prepare('PRAGMA data_version').pluck();
+    const version = Number(this.dataVersionQuery.get());
     if (version !== this.dataVersion) this.lockReads.clear();
     this.dataVersion = version;
   }

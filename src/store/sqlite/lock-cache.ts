@@ -11,9 +11,13 @@
 // - a batch whose COMMIT or fdatasync fails drops it;
 // - a commit by another connection on the same file (PRAGMA data_version) drops it.
 // Dropped means rebuilt from the database on the next use.
+//
+// A host's acquire and release of a plain lock decide on it directly (src/store/sqlite/
+// host-rule.ts): for them it also keeps the lock model, the holders' stale reports and which
+// memberships are written, and hears of their writes through `hostRuleWrote`.
 import type { Pause } from '../../lock/calendar.js';
 import type { Waiter } from '../../lock/queue.js';
-import type { Holder, HostRef } from '../../lock/types.js';
+import type { Holder, HostRef, LockState } from '../../lock/types.js';
 import {
   checkInKnownHost,
   findHostForCheckIn,
@@ -33,18 +37,54 @@ import {
   type QueueAsk,
 } from '../lock-reads.js';
 import { loadChildNames } from '../nested-sql.js';
-import type { LockRecord } from '../lock-rows.js';
+import { toLockState, type LockRecord } from '../lock-rows.js';
 import { readStoredPause } from '../settings-sql.js';
 import type { Tx } from '../sql.js';
 import type { HostIdentity } from '../store.js';
 
-interface CachedLock {
+export interface CachedLock {
   record: LockRecord;
   holders: Holder[];
   /** every queue entry, live or not, in queue order (ascending id) */
   queue: Waiter[];
   /** read on first use */
   children?: string[];
+  // What only the fast host rule (src/store/sqlite/host-rule.ts) needs:
+  /**
+   * the lock model of `record` and `holders` as a host's operation sees it (members not
+   * counted), built on first use; never changed in place, like every lock state the rules see
+   */
+  state?: LockState;
+  /**
+   * the holders' stale reports (host id → stale_reported_at), only those that have one: the
+   * lock model does not carry them, and a change keeps those of the holders it leaves as they
+   * were. Undefined: not read yet.
+   */
+  staleReports?: ReadonlyMap<number, number>;
+  /**
+   * host id → a time that the host's stored `lock_members.last_acquired_at` is known to be at
+   * or after: a grant within MEMBER_TOUCH_EVERY_MS of it writes no membership, so its
+   * statement is skipped. Only a lock operation writes that column upwards, and every other
+   * write to lock_members (an operator's, a deletion) drops the whole cache.
+   */
+  memberSince?: Map<number, number>;
+}
+
+/** What the fast host rule wrote, told once all its statements succeeded. */
+export interface HostRuleWrites {
+  /** the lock before and after; the same object when the rule left it as it was */
+  prev: LockState;
+  next: LockState;
+  /** the stale reports `next`'s holders have now */
+  staleReports: ReadonlyMap<number, number>;
+  /** memberships the grant wrote or found written: see `CachedLock.memberSince` */
+  members?: readonly MemberSince[];
+}
+
+/** a host's stored `lock_members.last_acquired_at` is known to be at or after `since` */
+export interface MemberSince {
+  hostId: number;
+  since: number;
 }
 
 export class LockCache implements LockReads {
@@ -160,6 +200,9 @@ export class LockCache implements LockReads {
     entry.record = writes.record;
     // copies: the operation's answer may share these objects
     entry.holders = writes.holders.map((h) => ({ ...h }));
+    entry.state = undefined;
+    // which holders' reports the general path kept is its business: read them again if any
+    if (entry.staleReports?.size) entry.staleReports = undefined;
     if (writes.dequeued.length > 0 || writes.enqueued) {
       const gone = new Set(writes.dequeued);
       const queue = gone.size > 0 ? entry.queue.filter((w) => !gone.has(w.id)) : [...entry.queue];
@@ -174,6 +217,58 @@ export class LockCache implements LockReads {
         });
       }
       entry.queue = queue;
+    }
+  }
+
+  // The fast host rule's reads (src/store/sqlite/host-rule.ts): only what is known here, never
+  // the database. Undefined: not known, the general path reads it.
+
+  /** a host as its last check-in left it */
+  knownHost(name: string): CheckInHost | undefined {
+    return this.hosts.get(name);
+  }
+
+  /** a lock by id or name, as `findLock` would find it */
+  knownLock(ref: string): CachedLock | undefined {
+    const id = numericId(ref);
+    // a numeric ref not known by id may be another lock's id in the database: not known
+    if (id !== undefined) return this.locks.get(id);
+    const named = this.idByName.get(ref);
+    return named === undefined ? undefined : this.locks.get(named);
+  }
+
+  /** whether the stored global pause was read */
+  get knowsPause(): boolean {
+    return this.pause !== undefined;
+  }
+
+  /** the global pause in force at `now` (null: none), or undefined when not read yet */
+  knownPause(now: number): Pause | null | undefined {
+    if (!this.pause) return undefined;
+    const { stored } = this.pause;
+    return stored && stored.until > now ? stored : null;
+  }
+
+  /** the lock model of a cached lock, as the general path builds it for a host's fixed-limit lock */
+  lockState(entry: CachedLock): LockState {
+    entry.state ??= toLockState(entry.record, entry.holders, null);
+    return entry.state;
+  }
+
+  /** the fast host rule wrote `next` (or only events, `next === prev`) */
+  hostRuleWrote(entry: CachedLock, writes: HostRuleWrites): void {
+    const { prev, next } = writes;
+    if (next !== prev) {
+      if (next.updatedAt !== prev.updatedAt || next.fencingCounter !== prev.fencingCounter) {
+        entry.record = { ...entry.record, updated_at: next.updatedAt, fencing_counter: next.fencingCounter };
+      }
+      entry.holders = next.holders;
+      entry.state = next;
+    }
+    entry.staleReports = writes.staleReports;
+    for (const { hostId, since } of writes.members ?? []) {
+      entry.memberSince ??= new Map();
+      entry.memberSince.set(hostId, since);
     }
   }
 
