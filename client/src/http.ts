@@ -47,6 +47,17 @@ const MAX_BODY_MIB = 1;
 
 export class DlmClient {
   readonly baseUrl: string;
+  /** connections this client opened, and how many of them resumed a TLS session */
+  readonly connections = { opened: 0, resumed: 0 };
+  /**
+   * The server's latest session ticket. Each request has a connection of its own (no agent,
+   * see request()), so a process that asks again — a retry, the window wait's wake-up, the
+   * update workflow's next step — resumes instead of repeating the full handshake with its
+   * RSA client key. The server resumes only sessions whose certificate it verified against
+   * its current CA bundle and CRL (src/pki/tls-sessions.ts), and falls back to a full
+   * handshake otherwise, so a stale ticket costs nothing but the full handshake.
+   */
+  private tlsSession: Buffer | undefined;
 
   constructor(private readonly opts: DlmClientOptions) {
     // A trailing slash would give the double slash of updatelock's URLs; harmless, but tidy.
@@ -119,6 +130,7 @@ export class DlmClient {
         ...(this.opts.tls.ca && { ca: this.opts.tls.ca }),
         // One request per run: no agent, so nothing keeps the process alive afterwards.
         agent: false,
+        ...(this.tlsSession && { session: this.tlsSession }),
         headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'Content-Length': 0 },
         timeout: timeoutMs,
         ...(call.signal && { signal: call.signal }),
@@ -139,12 +151,21 @@ export class DlmClient {
       let serverAcceptedUs = false;
       let gotResponse = false;
       req.on('socket', (socket) => {
-        socket.once('secureConnect', () => {
+        const tls = socket as TLSSocket;
+        tls.once('secureConnect', () => {
           handshakeDone = true;
-          const tls = socket as TLSSocket;
+          this.connections.opened++;
+          // a resumed session is one the server accepted our certificate for
+          if (tls.isSessionReused()) {
+            this.connections.resumed++;
+            serverAcceptedUs = true;
+          }
           if (tls.getProtocol?.() !== 'TLSv1.3') serverAcceptedUs = true;
         });
-        socket.once('session', () => (serverAcceptedUs = true));
+        tls.on('session', (session: Buffer) => {
+          serverAcceptedUs = true;
+          this.tlsSession = session;
+        });
       });
       req.on('error', (err) => {
         // Cut short on purpose (shutdown, Ctrl-C): say by what, not that the request failed.
@@ -152,6 +173,8 @@ export class DlmClient {
           return reject(call.signal.reason);
         const code = (err as NodeJS.ErrnoException).code;
         const reset = code === 'ECONNRESET' || code === 'EPIPE';
+        // whatever went wrong, the next connection starts afresh
+        if (!gotResponse) this.tlsSession = undefined;
         if (reset && handshakeDone && !serverAcceptedUs && !gotResponse) {
           reject(
             new ClientError(

@@ -49,7 +49,7 @@ function pausedText(answer: Extract<LockAnswer, { ok: false }>): string {
   return `${what}${reason ? ` (${reason})` : ''}${untilText(answer)}`;
 }
 
-/** An ancestor's pause or blackout in words naming that level; undefined for other reasons. */
+/** An ancestor's calendar refusal in words naming that level; undefined for other reasons. */
 function ancestorCalendarText(
   answer: Extract<LockAnswer, { ok: false }>,
   level: LevelCalendar,
@@ -60,6 +60,9 @@ function ancestorCalendarText(
     return `${where} is paused${why}${untilText(answer, level)}`;
   }
   if (answer.reason === 'blackout') return `${where} is in a blackout${untilText(answer, level)}`;
+  if (answer.reason === 'outside_window') {
+    return `${where} is outside its maintenance windows${untilText(answer, level)}`;
+  }
   return undefined;
 }
 
@@ -69,18 +72,15 @@ function refusal(answer: Extract<LockAnswer, { ok: false }>): FleetLockError {
   if (answer.reason === 'gate_failed')
     return new FleetLockError(409, 'gate_failed', answer.gate ?? 'a gate failed');
   if (answer.level) {
-    // nested locks: an ancestor's pause or blackout is the same kind as the lock's own, so a
-    // fleet dashboard tells it from contention whichever level the operator paused
+    // nested locks: an ancestor's pause, blackout or closed window is the same kind as the
+    // lock's own, so a fleet dashboard tells it from contention whichever level refused
     const levelCalendarText = answer.levelCalendar && ancestorCalendarText(answer, answer.levelCalendar);
     if (levelCalendarText) return new FleetLockError(409, answer.reason, levelCalendarText);
     // an ancestor of the group's lock refused otherwise (its holders are not at hand here)
     return new FleetLockError(
       409,
       'failed_lock',
-      `lock ${answer.level} above ${lock.name} cannot be taken (${answer.reason}@${answer.level})${
-        // its calendar refused: when that level admits again
-        answer.levelCalendar && isCalendarReason(answer.reason) ? untilText(answer, answer.levelCalendar) : ''
-      }`,
+      `lock ${answer.level} above ${lock.name} cannot be taken (${answer.reason}@${answer.level})`,
     );
   }
   // Not exhaustive on purpose: a reason added to the rules later still gets a readable answer.
@@ -90,12 +90,13 @@ function refusal(answer: Extract<LockAnswer, { ok: false }>): FleetLockError {
     queued: `hosts waiting for lock ${lock.name} come first`,
     disabled: `lock ${lock.name} is disabled`,
     host_barred: `${hostName} may not acquire locks (an operator turned can_acquire_locks off)`,
-    outside_window: `lock ${lock.name} is outside its maintenance windows`,
+    outside_window: `lock ${lock.name} is outside its maintenance windows${untilText(answer)}`,
     paused: pausedText(answer),
     blackout: `lock ${lock.name} is in a blackout${untilText(answer)}`,
   };
-  // a pause or a blackout is a kind of its own, so a fleet dashboard can tell it from contention
-  const kind = answer.reason === 'paused' || answer.reason === 'blackout' ? answer.reason : 'failed_lock';
+  // the calendar's refusals (a pause, a blackout, a closed window) are kinds of their own, so a
+  // fleet dashboard can tell "not now, by plan" from contention
+  const kind = isCalendarReason(answer.reason) ? answer.reason : 'failed_lock';
   return new FleetLockError(
     409,
     kind,

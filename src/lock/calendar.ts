@@ -5,7 +5,7 @@
 // luxon does the zone arithmetic, so a day is a local day across daylight-saving changes.
 import { DateTime, IANAZone } from 'luxon';
 import type { CalendarReason } from 'keyholder-protocol';
-import { isInsideWindow, nextWindowOpening, type MaintenanceWindow } from './windows.js';
+import { isInsideWindow, nextWindowOpening, windowCloseAt, type MaintenanceWindow } from './windows.js';
 
 export interface Blackout {
   /** first local day, YYYY-MM-DD, inclusive */
@@ -153,6 +153,32 @@ export function nextAdmission(lock: Calendar, globalPause: Pause | null, from: n
     t = opening;
   }
   return undefined;
+}
+
+/**
+ * The next moment after `now` at which the clock alone makes the calendar refuse: a blackout
+ * day begins, or the open windows close. A pause begins only when an operator sets it, which
+ * wakes the waiters by itself. Undefined when nothing on the calendar is ahead. A blocking
+ * acquire sleeps no longer than this, so its answer comes when the calendar turns, as it does
+ * for a pause or blackout an operator sets.
+ */
+export function nextClosingAt(lock: Calendar, now: number): number | undefined {
+  let next = lock.windows.length > 0 ? windowCloseAt(lock.windows, now) : undefined;
+  for (const b of lock.blackouts) {
+    const { start } = blackoutSpan(b);
+    if (start > now && (next === undefined || start < next)) next = start;
+  }
+  return next;
+}
+
+/** The first closing by the clock along a chain of levels (a lock and its ancestors). */
+export function chainClosingAt(levels: readonly Calendar[], now: number): number | undefined {
+  let first: number | undefined;
+  for (const level of levels) {
+    const at = nextClosingAt(level, now);
+    if (at !== undefined && (first === undefined || at < first)) first = at;
+  }
+  return first;
 }
 
 /**

@@ -34,8 +34,15 @@ export function membersAdded(
   next: LockState,
   known: { hostId: number; isMember: boolean } | undefined,
 ): number {
-  const newcomers = next.holders.filter((h) => !prev.holders.some((p) => p.hostId === h.hostId));
-  return newcomers.filter((h) => !(known && known.hostId === h.hostId && known.isMember)).length;
+  // by host id in a set: a percentage semaphore of a large fleet has thousands of holders
+  const before = new Set(prev.holders.map((p) => p.hostId));
+  let added = 0;
+  for (const h of next.holders) {
+    if (before.has(h.hostId)) continue;
+    if (known && known.hostId === h.hostId && known.isMember) continue;
+    added++;
+  }
+  return added;
 }
 
 /** "10%" → 10; anything but a whole 1–100 followed by % → undefined. */

@@ -73,9 +73,11 @@ export function releaseUpward(
   now: number,
 ): ChainChange {
   const out: ChainChange = { ancestors: [...ancestors], events: ancestors.map(() => []) };
-  let leaving = prev.holders
-    .filter((h) => !next || !next.holders.some((n) => n.hostId === h.hostId))
-    .map((h) => h.hostId);
+  // a flat lock has nothing above it: its holders (thousands, for a large semaphore) are not
+  // compared at all
+  if (ancestors.length === 0) return out;
+  const staying = new Set(next?.holders.map((n) => n.hostId));
+  let leaving = prev.holders.filter((h) => !staying.has(h.hostId)).map((h) => h.hostId);
   let below = prev.id;
   for (let i = 0; i < out.ancestors.length && leaving.length > 0; i++) {
     const level = out.ancestors[i]!;

@@ -170,3 +170,24 @@ export function nextWindowOpening(windows: readonly MaintenanceWindow[], now: nu
   }
   return best;
 }
+
+/**
+ * When the open stretch covering `now` ends: the latest end of the windows open at `now`,
+ * followed through windows that overlap or touch it. Undefined when no window is open now.
+ */
+export function windowCloseAt(windows: readonly MaintenanceWindow[], now: number): number | undefined {
+  let t = now;
+  // each step moves t to the end of an open window; windows are at most a week long
+  for (let step = 0; step < 100; step++) {
+    let end: number | undefined;
+    for (const w of windows) {
+      for (const start of openings(w, t, lookBackDays(w), 0)) {
+        const stop = start + w.duration_minutes * 60_000;
+        if (t >= start && t < stop && (end === undefined || stop > end)) end = stop;
+      }
+    }
+    if (end === undefined) return t === now ? undefined : t;
+    t = end;
+  }
+  return t;
+}

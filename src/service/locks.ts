@@ -3,7 +3,7 @@
 import { setMaxListeners } from 'node:events';
 import { AppError, validationError } from '../errors.js';
 import { decideBlockingAcquire, isQueued, queuePosition, type WaitState } from '../lock/queue.js';
-import type { Pause } from '../lock/calendar.js';
+import { chainClosingAt, type Pause } from '../lock/calendar.js';
 import { acquireUpward, decideParentChange } from '../lock/nested.js';
 import { nestedBlockingStep } from '../lock/nested-wait.js';
 import type { HostRule } from '../lock/host-rules.js';
@@ -65,6 +65,15 @@ type RuleAnswer = Omit<Extract<LockAnswer, { ok: false }>, 'reason'> & {
  * between (an operator editing a lock's gates while hosts poll it); then it is refused.
  */
 const MAX_GATE_ROUNDS = 3;
+
+/** A waiter looks again a little after its calendar closes, so the database's clock has passed it too. */
+const CLOSING_MARGIN_MS = 100;
+
+/** How long until the clock alone closes the calendar of the lock or a level above it. */
+function closesIn(lock: LockState, ctx: LockOpContext): number | undefined {
+  const at = chainClosingAt([lock, ...ctx.family.ancestors], ctx.now);
+  return at === undefined ? undefined : at - ctx.now;
+}
 
 /**
  * The gate verdicts one request gathered, per lock of its chain: the lock's own and, for a
@@ -184,6 +193,7 @@ export class LockService {
           keepWaiting: boolean;
           lockId: number;
           wait: number;
+          closesIn: number | undefined;
         }>({
           ref,
           createIfMissing: true,
@@ -207,13 +217,14 @@ export class LockService {
                 keepWaiting: step.keepWaiting,
                 lockId: lock.id,
                 wait: deadline - ctx.now,
+                closesIn: closesIn(lock, ctx),
               },
               enqueue: step.enqueue,
               dequeue: step.dequeue,
             };
           },
         });
-        const { answer, keepWaiting, lockId, wait } = attempt.result;
+        const { answer, keepWaiting, lockId, wait, closesIn: untilClosing } = attempt.result;
         waiterId = attempt.waiterId ?? waiterId;
         if (!answer.ok && answer.reason === 'gates_needed') {
           // the lock would admit this host once its gates pass: check them and ask again at once
@@ -227,7 +238,10 @@ export class LockService {
         ticket.place(lockId, waiterId);
         // A failing gate changes without the lock changing: wake up to check it again.
         const gateFailed = !answer.ok && answer.reason === 'gate_failed';
-        const sleep = gateFailed ? Math.min(wait, this.gates.recheckMs(answer.lock)) : wait;
+        let sleep = gateFailed ? Math.min(wait, this.gates.recheckMs(answer.lock)) : wait;
+        // A window closing or a blackout day beginning changes nothing in the database and
+        // wakes nobody: the waiter looks again then, and hears why it will not get in now.
+        if (untilClosing !== undefined) sleep = Math.min(sleep, untilClosing + CLOSING_MARGIN_MS);
         const woke = await ticket.wait(sleep);
         if (woke === 'aborted') {
           throw this.stopping.signal.aborted

@@ -331,9 +331,11 @@ export function recordAfter(record: LockRecord, prev: LockState, next: LockState
  */
 export function holdersAfter(prev: LockState, next: LockState): Holder[] | undefined {
   const holders: Holder[] = [];
+  // by host: a large semaphore has thousands of holders, one lookup each
+  const before = new Map(prev.holders.map((o) => [o.hostId, o]));
   for (const h of next.holders) {
     if ((h.viaLockId ?? null) !== null) return undefined;
-    const old = prev.holders.find((o) => o.hostId === h.hostId);
+    const old = before.get(h.hostId);
     if (!old) {
       holders.push({
         hostId: h.hostId,

@@ -1,15 +1,17 @@
-// FleetLock and nested locks: a pause or a blackout of a lock above the group's lock answers
-// with the same kind as one of the group's lock itself (`paused`, `blackout`), its text naming
-// the level and when it opens; any other refusal higher up stays `failed_lock`. Both stores.
+// FleetLock and the calendar: a pause, a blackout or a closed maintenance window answers with a
+// kind of its own (`paused`, `blackout`, `outside_window`) and says when new holders may come in,
+// whether it is the group's lock's or a lock's above it (its text then names the level); any
+// other refusal higher up stays `failed_lock`. Both stores.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { STORES } from '../support/stores.js';
 
 const DAY = 86_400_000;
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
 const rendered = (ms: number) => `${new Date(ms).toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 const fleetHeaders = { 'fleet-lock-protocol': 'true' };
 
-describe.each(STORES)("FleetLock answers an ancestor's pause or blackout with its kind on %s", (kind) => {
+describe.each(STORES)('FleetLock answers a calendar refusal, own or above, with its kind on %s', (kind) => {
   let s: TestServer;
   beforeAll(async () => {
     s = await startTestServer(kind);
@@ -54,6 +56,35 @@ describe.each(STORES)("FleetLock answers an ancestor's pause or blackout with it
     expect(r.json).toEqual({
       kind: 'blackout',
       value: `lock dc-frozen above fleetlock-db is in a blackout; new holders from ${rendered(startOfTodayUtc() + DAY)}`,
+    });
+  });
+
+  /** a window that opens tomorrow at 00:00 UTC for an hour: closed now, whatever the time */
+  const tomorrowsWindow = () => ({
+    days: [DAYS[(new Date().getUTCDay() + 1) % 7]!],
+    start: '00:00',
+    duration_minutes: 60,
+    time_zone: 'UTC',
+  });
+
+  it("outside_window: kind outside_window and when the lock's next window opens", async () => {
+    await create('fleetlock-nightly', { windows: [tomorrowsWindow()] });
+    const r = await preReboot('nightly', 'node-n1');
+    expect(r.status).toBe(409);
+    expect(r.json).toEqual({
+      kind: 'outside_window',
+      value: `lock fleetlock-nightly is outside its maintenance windows; new holders from ${rendered(startOfTodayUtc() + DAY)}`,
+    });
+  });
+
+  it('outside_window@level: kind outside_window, the level and when its window opens', async () => {
+    await create('dc-nightly', { windows: [tomorrowsWindow()] });
+    await create('fleetlock-cache', { parent: 'dc-nightly' });
+    const r = await preReboot('cache', 'node-c1');
+    expect(r.status).toBe(409);
+    expect(r.json).toEqual({
+      kind: 'outside_window',
+      value: `lock dc-nightly above fleetlock-cache is outside its maintenance windows; new holders from ${rendered(startOfTodayUtc() + DAY)}`,
     });
   });
 

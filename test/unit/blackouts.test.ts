@@ -6,6 +6,7 @@ import {
   blackoutSpan,
   calendarRefusal,
   nextAdmission,
+  nextClosingAt,
   nextWindowAt,
   parseBlackouts,
   parseInstant,
@@ -205,6 +206,47 @@ describe('when acquiring becomes possible again', () => {
     // a pause ending within reach is reported even with a far blackout after it
     const both = calendar({ pausedUntil: at('2026-07-01T00:00:00Z') });
     expect(iso(nextAdmission(both, null, at('2026-06-01T00:00:00Z')))).toBe('2026-07-01T00:00:00.000Z');
+  });
+});
+
+describe('when the clock alone closes the calendar (a blocking acquire sleeps no longer)', () => {
+  it("inside a window: the window's end, in its own time zone", () => {
+    const lock = calendar({ windows: [sundayNight] });
+    // Sunday 2026-12-06 02:00–05:00 Berlin = 01:00–04:00 UTC
+    expect(iso(nextClosingAt(lock, at('2026-12-06T02:30:00Z')))).toBe('2026-12-06T04:00:00.000Z');
+  });
+
+  it('windows that overlap or touch close when the last of them does', () => {
+    const early: MaintenanceWindow = {
+      days: ['sun'],
+      start: '01:00',
+      duration_minutes: 90,
+      time_zone: 'UTC',
+    };
+    const touching: MaintenanceWindow = {
+      days: ['sun'],
+      start: '02:30',
+      duration_minutes: 60,
+      time_zone: 'UTC',
+    };
+    const lock = calendar({ windows: [early, touching] });
+    expect(iso(nextClosingAt(lock, at('2026-12-06T01:10:00Z')))).toBe('2026-12-06T03:30:00.000Z');
+  });
+
+  it('the next blackout day, when it comes before the window closes or without windows', () => {
+    const lock = calendar({ blackouts: [freeze] });
+    // 20 December begins at 23:00 UTC on the 19th in Berlin
+    expect(iso(nextClosingAt(lock, at('2026-12-19T20:00:00Z')))).toBe('2026-12-19T23:00:00.000Z');
+    const both = calendar({
+      windows: [{ days: ['sat'], start: '22:00', duration_minutes: 240, time_zone: 'UTC' }],
+      blackouts: [freeze],
+    });
+    expect(iso(nextClosingAt(both, at('2026-12-19T22:30:00Z')))).toBe('2026-12-19T23:00:00.000Z');
+  });
+
+  it('nothing ahead: no windows and no blackout to come', () => {
+    expect(nextClosingAt(calendar({}), at('2026-12-19T20:00:00Z'))).toBeUndefined();
+    expect(nextClosingAt(calendar({ blackouts: [freeze] }), at('2027-02-01T00:00:00Z'))).toBeUndefined();
   });
 });
 
