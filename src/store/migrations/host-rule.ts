@@ -6,7 +6,7 @@
 // nothing but the host's check-in, and the store runs the general TypeScript path instead:
 // an unknown host (registration or unknown_host), a missing lock (creation and its fencing
 // counter), a lock with maintenance windows (time-zone rules: luxon, not SQL), and a lock with
-// a queue (queue position, lapsed waiters, NOTIFY for wake-ups), a lock with blackouts or a
+// a lock with blackouts or a
 // paused_until (migration 9), every lock while the global pause (settings row `pause`) is
 // active, a lock with health gates (their verdicts are fetched over HTTP before the
 // transaction: src/service/locks.ts), a percentage max_holders (migration 10) and a nested
@@ -27,9 +27,22 @@
 // the queue, the global pause and children — so a grant or release writes one lock row and
 // its event (per operation: 2.1 rows written and 28 shared buffers, was 3.0 and 38; WAL 713 B,
 // was 769 B). Changes within the same millisecond are told by a flag, not by updated_at.
+//
+// Migration 15 answers locks with a queue (blocking acquires waiting in lock_waiters) too, as
+// runLockOp does (src/store/sql-store.ts): the head of the live queue is read (the first
+// max_holders + 2 live entries, stepping over at most LAPSED_PER_OP lapsed ones, as
+// src/store/lock-reads.ts does), the lapsed entries read are deleted, a plain acquire that is
+// not ahead of the queue is refused `queued` (decideAcquire), and a change that may let a
+// waiter in — a holder left, or lapsed entries went — sends the change note
+// (src/store/change-note.ts, the caller's instance id `p_instance`) naming the head waiters
+// that may now be admitted (waitersToWake, src/lock/wake.ts). The answer's `wake` tells the
+// store whom to wake in its own process. A blocking acquire's own attempts (they enqueue and
+// dequeue) stay on the TypeScript path. A lock without a queue pays one index probe for it,
+// as the NOT EXISTS in the writing statement's WHERE did before.
 
 export const HOST_RULE_FUNCTION = `
-CREATE OR REPLACE FUNCTION keyholder_host_rule(p_rule text, p_ref text, p_ref_id bigint, p_host text)
+CREATE OR REPLACE FUNCTION keyholder_host_rule(p_rule text, p_ref text, p_ref_id bigint, p_host text,
+  p_instance text DEFAULT NULL)
 RETURNS jsonb LANGUAGE plpgsql AS $fn$
 DECLARE
   v_now bigint := (extract(epoch from clock_timestamp()) * 1000)::bigint;
@@ -53,6 +66,16 @@ DECLARE
   -- millisecond as the last one leaves as it was
   v_changed boolean := false;
   v_holders jsonb;
+  -- the queue: whether it has entries, its live head (ids, first come first), the lapsed read
+  v_queued boolean := false;
+  v_live bigint[] := '{}';
+  v_lapsed bigint[] := '{}';
+  v_read integer;
+  v_scan integer;
+  v_held_before integer;
+  v_free integer;
+  v_wake bigint[];
+  v_answer jsonb;
 BEGIN
   -- KEY SHARE: an operator's DELETE of the host waits for this call (or this waits for it and
   -- finds no row), so no holder of a host deleted meanwhile is written (migration 12; the
@@ -81,8 +104,42 @@ BEGIN
     RETURN NULL;
   END IF;
   v_list := v_lock.holders;
+  v_held_before := jsonb_array_length(v_list);
   v_updated := v_lock.updated_at;
   v_counter := v_lock.fencing_counter;
+
+  -- The queue's head (src/store/lock-reads.ts): its first max_holders + 2 live entries, read
+  -- from the first max_holders + 102 (LAPSED_PER_OP lapsed ones stepped over); the lapsed
+  -- among those read are deleted. A lock without a queue pays the EXISTS alone.
+  IF EXISTS (SELECT 1 FROM lock_waiters WHERE lock_id = v_lock.id) THEN
+    v_queued := true;
+    -- the global pause and children hand the lock on before anything is written
+    IF EXISTS (SELECT 1 FROM settings WHERE name = 'pause' AND ((value::jsonb)->>'until')::bigint > v_now)
+       OR EXISTS (SELECT 1 FROM locks c WHERE c.parent_id = v_lock.id) THEN
+      RETURN NULL;
+    END IF;
+    v_scan := v_lock.max_holders + 2 + 100;
+    -- waiterIsLive (src/lock/queue.ts): time not up, the owning instance's lease not run out
+    SELECT COALESCE(array_agg(q.id ORDER BY q.id) FILTER (WHERE q.live), '{}'),
+           COALESCE(array_agg(q.id ORDER BY q.id) FILTER (WHERE NOT q.live), '{}'), COUNT(*)
+    INTO v_live, v_lapsed, v_read
+    FROM (SELECT w.id, COALESCE(w.deadline > v_now AND i.expires_at > v_now, false) AS live
+          FROM lock_waiters w LEFT JOIN instances i ON i.id = w.instance_id
+          WHERE w.lock_id = v_lock.id ORDER BY w.id LIMIT v_scan) AS q;
+    IF v_read >= v_scan AND cardinality(v_live) < v_lock.max_holders + 2 THEN
+      -- more lapsed entries than that before the head: the whole queue, as the TypeScript path
+      SELECT COALESCE(array_agg(q.id ORDER BY q.id) FILTER (WHERE q.live), '{}'),
+             COALESCE(array_agg(q.id ORDER BY q.id) FILTER (WHERE NOT q.live), '{}')
+      INTO v_live, v_lapsed
+      FROM (SELECT w.id, COALESCE(w.deadline > v_now AND i.expires_at > v_now, false) AS live
+            FROM lock_waiters w LEFT JOIN instances i ON i.id = w.instance_id
+            WHERE w.lock_id = v_lock.id) AS q;
+    END IF;
+    v_live := v_live[1:v_lock.max_holders + 2];
+    IF cardinality(v_lapsed) > 0 THEN
+      DELETE FROM lock_waiters WHERE id = ANY (v_lapsed);
+    END IF;
+  END IF;
 
   -- expireLeases: holders whose lease ran out go first, an expire event each. next_expiry,
   -- kept with the holders, says whether any did without looking at them.
@@ -130,6 +187,9 @@ BEGIN
       END IF;
     ELSIF v_count >= v_lock.max_holders THEN
       v_reason := CASE WHEN v_lock.max_holders = 1 THEN 'held' ELSE 'full' END;
+    ELSIF cardinality(v_live) >= v_lock.max_holders - v_count THEN
+      -- a request without a queue entry comes after every live waiter (decideHostRule)
+      v_reason := 'queued';
     ELSE
       -- admitHolder: the next fencing token, the highest, so the array stays in token order
       v_outcome := 'acquired';
@@ -187,12 +247,11 @@ BEGIN
     END IF;
     -- The lock row with its holders, the events and (at most once a second,
     -- MEMBER_TOUCH_EVERY_MS in src/store/lock-sql.ts) a grant's membership in one statement —
-    -- or, when the lock has a queue or children or the global pause is on, nothing at all.
+    -- or, when the lock has children or the global pause is on, nothing at all.
     IF cardinality(v_types) = 0 THEN
       -- a refresh: the row only
       UPDATE locks SET updated_at = v_lock.updated_at, holders = v_lock.holders, next_expiry = v_lock.next_expiry
       WHERE id = v_lock.id
-        AND NOT EXISTS (SELECT 1 FROM lock_waiters WHERE lock_id = v_lock.id)
         AND NOT EXISTS (SELECT 1 FROM settings WHERE name = 'pause' AND ((value::jsonb)->>'until')::bigint > v_now)
         AND NOT EXISTS (SELECT 1 FROM locks c WHERE c.parent_id = v_lock.id);
       GET DIAGNOSTICS v_written = ROW_COUNT;
@@ -201,7 +260,6 @@ BEGIN
         UPDATE locks SET updated_at = v_lock.updated_at, fencing_counter = v_lock.fencing_counter,
           holders = v_lock.holders, holder_count = v_lock.holder_count, next_expiry = v_lock.next_expiry
         WHERE id = v_lock.id
-          AND NOT EXISTS (SELECT 1 FROM lock_waiters WHERE lock_id = v_lock.id)
           AND NOT EXISTS (SELECT 1 FROM settings WHERE name = 'pause' AND ((value::jsonb)->>'until')::bigint > v_now)
           AND NOT EXISTS (SELECT 1 FROM locks c WHERE c.parent_id = v_lock.id)
         RETURNING id
@@ -223,7 +281,6 @@ BEGIN
         UPDATE locks SET updated_at = v_lock.updated_at, holders = v_lock.holders,
           holder_count = v_lock.holder_count, next_expiry = v_lock.next_expiry
         WHERE id = v_lock.id
-          AND NOT EXISTS (SELECT 1 FROM lock_waiters WHERE lock_id = v_lock.id)
           AND NOT EXISTS (SELECT 1 FROM settings WHERE name = 'pause' AND ((value::jsonb)->>'until')::bigint > v_now)
           AND NOT EXISTS (SELECT 1 FROM locks c WHERE c.parent_id = v_lock.id)
         RETURNING id
@@ -237,7 +294,6 @@ BEGIN
       UPDATE locks SET updated_at = v_lock.updated_at, fencing_counter = v_lock.fencing_counter,
         holders = v_lock.holders, holder_count = v_lock.holder_count, next_expiry = v_lock.next_expiry
       WHERE id = v_lock.id
-        AND NOT EXISTS (SELECT 1 FROM lock_waiters WHERE lock_id = v_lock.id)
         AND NOT EXISTS (SELECT 1 FROM settings WHERE name = 'pause' AND ((value::jsonb)->>'until')::bigint > v_now)
         AND NOT EXISTS (SELECT 1 FROM locks c WHERE c.parent_id = v_lock.id)
       RETURNING id
@@ -261,9 +317,9 @@ BEGIN
     IF v_written = 0 THEN RETURN NULL; END IF;
   ELSE
     -- a refusal or not_held: the lock row stays as it is
-    IF EXISTS (SELECT 1 FROM lock_waiters WHERE lock_id = v_lock.id)
-       OR EXISTS (SELECT 1 FROM settings WHERE name = 'pause' AND ((value::jsonb)->>'until')::bigint > v_now)
-       OR EXISTS (SELECT 1 FROM locks c WHERE c.parent_id = v_lock.id) THEN
+    IF NOT v_queued
+       AND (EXISTS (SELECT 1 FROM settings WHERE name = 'pause' AND ((value::jsonb)->>'until')::bigint > v_now)
+            OR EXISTS (SELECT 1 FROM locks c WHERE c.parent_id = v_lock.id)) THEN
       RETURN NULL;
     END IF;
     IF v_reason IS NOT NULL THEN
@@ -287,7 +343,27 @@ BEGIN
     INTO v_holders
     FROM jsonb_array_elements(v_list) WITH ORDINALITY AS t(e, o) JOIN hosts h ON h.id = (e->>'host_id')::bigint;
   END IF;
-  RETURN jsonb_build_object('outcome', v_outcome, 'reason', v_reason, 'now', v_now,
-                            'lock', to_jsonb(v_lock) - 'holders', 'holders', v_holders);
+  v_answer := jsonb_build_object('outcome', v_outcome, 'reason', v_reason, 'now', v_now,
+                                 'lock', to_jsonb(v_lock) - 'holders', 'holders', v_holders);
+
+  -- runLockOp's signal: a lock with a queue whose change may let a waiter in (a holder left, a
+  -- lease ran out) or that lost lapsed entries tells every instance, naming the head waiters
+  -- that may now get in (waitersToWake, src/lock/wake.ts; NULL: all of them). The note is
+  -- encodeChangeNote's text (src/store/change-note.ts), delivered on commit.
+  IF v_queued AND (jsonb_array_length(v_list) < v_held_before OR cardinality(v_lapsed) > 0) THEN
+    IF v_lock.enabled THEN
+      SELECT greatest(0, v_lock.max_holders - COUNT(*)) INTO v_free FROM jsonb_array_elements(v_list) AS t(e)
+      WHERE e->>'expires_at' IS NULL OR (e->>'expires_at')::bigint > v_now;
+      -- MAX_NAMED_WAITERS: beyond that many free places, every waiter is woken
+      IF NOT (v_free > 200 AND cardinality(v_live) > 200) THEN
+        v_wake := COALESCE(v_live[1:v_free], '{}');
+      END IF;
+    END IF;
+    PERFORM pg_notify('keyholder_lock_changed', '{"lock":' || v_lock.id
+      || CASE WHEN v_wake IS NULL THEN '' ELSE ',"wake":[' || array_to_string(v_wake, ',') || ']' END
+      || CASE WHEN p_instance IS NULL THEN '' ELSE ',"from":' || to_json(p_instance)::text END || '}');
+    v_answer := v_answer || jsonb_build_object('changed', true, 'wake', to_jsonb(v_wake));
+  END IF;
+  RETURN v_answer;
 END
 $fn$;`;

@@ -354,4 +354,13 @@ export const MIGRATIONS: readonly Migration[] = [
     sqlite: holdersInRow('sqlite'),
     postgres: holdersInRow('postgres'),
   },
+  {
+    version: 15,
+    name: 'host rule for locks with a queue',
+    // The host rule reads the queue's head, refuses `queued`, deletes lapsed entries and sends
+    // the change note itself, with the caller's instance id as a new last parameter (so the
+    // four-parameter function goes: a call of it would be ambiguous beside the new one).
+    sqlite: 'SELECT 1',
+    postgres: `DROP FUNCTION IF EXISTS keyholder_host_rule(text, text, bigint, text);\n${HOST_RULE_FUNCTION}`,
+  },
 ];

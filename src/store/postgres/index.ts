@@ -335,7 +335,7 @@ export class PostgresStore extends SqlStore {
 
   /**
    * The hot path: one call of the server-side rule (migration 6) in autocommit — one round
-   * trip, its writes and their commit included. NULL from it means "not for me" (see
+   * trip, its writes, its change note to the waiters (migration 15) and their commit included. NULL from it means "not for me" (see
    * src/store/migrations/host-rule.ts) and the general path runs.
    */
   override async hostRule(op: HostRuleOp): Promise<HostRuleResult> {
@@ -349,13 +349,16 @@ export class PostgresStore extends SqlStore {
         const { rows } = await this.withClient((client) =>
           client.query<{ out: ServerRuleAnswer | null }>({
             name: 'keyholder_host_rule',
-            text: 'SELECT keyholder_host_rule($1, $2, $3, $4) AS out',
-            values: [op.rule, op.ref, numericId(op.ref) ?? null, op.host.name],
+            text: 'SELECT keyholder_host_rule($1, $2, $3, $4, $5) AS out',
+            values: [op.rule, op.ref, numericId(op.ref) ?? null, op.host.name, this.instanceId],
           }),
         );
         const out = rows[0]?.out;
         if (!out) return undefined;
         const lock = toLockState(out.lock, out.holders.map(toHolder));
+        // A lock with a queue: the function told the other instances (NOTIFY, from this one);
+        // this instance's waiters hear it here, as runLockOp tells them after its commit.
+        if (out.changed) this.emitChange(lock.id, out.wake ?? undefined);
         if (out.reason !== null) return { ok: false, reason: out.reason, lock, now: Number(out.now) };
         if (out.outcome === null) throw new Error('keyholder_host_rule answered neither outcome nor reason');
         return { ok: true, outcome: out.outcome, lock, now: Number(out.now) };
@@ -409,6 +412,10 @@ interface ServerRuleAnswer {
   now: number;
   lock: LockRecord;
   holders: HolderRecord[];
+  /** set when the change may let a queued waiter in (migration 15) */
+  changed?: true;
+  /** with `changed`: the waiters at the head that may now get in; null: every waiter */
+  wake?: number[] | null;
 }
 
 /**
