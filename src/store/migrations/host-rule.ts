@@ -5,13 +5,13 @@
 // table of cases through both. What it does not cover it hands back as NULL, having written
 // nothing but the host's check-in, and the store runs the general TypeScript path instead:
 // an unknown host (registration or unknown_host), a missing lock (creation and its fencing
-// counter), a lock with maintenance windows (time-zone rules: luxon, not SQL), and a lock with
-// a lock with blackouts or a
-// paused_until (migration 9), every lock while the global pause (settings row `pause`) is
-// active, a lock with health gates (their verdicts are fetched over HTTP before the
+// counter), a lock with maintenance windows (time-zone rules: luxon, not SQL), a lock with
+// blackouts or a paused_until (migration 9), every lock while the global pause (settings row
+// `pause`) is active, a lock with health gates (their verdicts are fetched over HTTP before the
 // transaction: src/service/locks.ts), a percentage max_holders (migration 10) and a nested
 // lock (a parent or children: every level of the chain is written, migration 11). None of
-// these is the steady state of a fleet polling its update lock.
+// these is the steady state of a fleet polling its update lock. (A lock with a queue was on
+// this list until migration 15.)
 //
 // The check-in is written at most once a second (CHECKIN_EVERY_MS in src/store/lock-sql.ts),
 // and before the lock row is taken, in the same order as the TypeScript path.
