@@ -29,6 +29,7 @@ import {
   type ExportDocument,
 } from './backup.js';
 import { importLockSet, type LockImport, type LockImportCounts } from './lock-import.js';
+import { forceReleaseByLockOp } from './force-release.js';
 import {
   applyNext,
   findHostById,
@@ -69,6 +70,8 @@ import {
 } from './lock-rows.js';
 import type {
   AuditActor,
+  ForceReleaseOp,
+  ForceReleaseResult,
   LockStats,
   HostIdentity,
   ListLocksQuery,
@@ -335,6 +338,10 @@ export abstract class SqlStore implements Store {
   hostLockOp<T>(op: HostLockOp<T>): Promise<LockOpResult<T> | undefined>;
   hostLockOp<T>(op: HostLockOp<T>): Promise<LockOpResult<T> | undefined> {
     return this.runLockOp(op, op, (tx, now) => this.lockReads.checkIn(tx, op.host, now), op.decide);
+  }
+
+  forceRelease(op: ForceReleaseOp): Promise<ForceReleaseResult | 'via_child' | undefined> {
+    return forceReleaseByLockOp(this, op);
   }
 
   async hostRule(op: HostRuleOp): Promise<HostRuleResult> {

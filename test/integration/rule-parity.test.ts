@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gateKey, type GateDefinition, type GateVerdicts } from '../../src/lock/gates.js';
 import { decideHostRule, verdictOf, type Verdict } from '../../src/lock/host-rules.js';
 import { decideBlockingAcquire, mayAdmitWaiters, waiterIsLive, type Waiter } from '../../src/lock/queue.js';
-import { decideForceRelease, type ForceReleaseOptions } from '../../src/lock/rules.js';
+import { AppError } from '../../src/errors.js';
+import { decideOperatorRelease } from '../../src/lock/force-release.js';
+import { forceReleaseByLockOp } from '../../src/store/force-release.js';
 import { waitersToWake } from '../../src/lock/wake.js';
 import { decodeChangeNote, encodeChangeNote } from '../../src/store/change-note.js';
 import { withMembersCount } from '../../src/lock/members.js';
@@ -45,6 +47,7 @@ interface Case {
 }
 
 const operator = { user: { id: 77, login: 'parity-op' } };
+const OPERATOR_AUDIT = { userId: 77, login: 'parity-op', address: '192.0.2.7' };
 const ALWAYS_OPEN = [
   {
     days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
@@ -126,6 +129,29 @@ const CASES: Case[] = [
       { op: 'force' },
       { op: 'release', host: 'a' },
       { op: 'acquire', host: 'b' },
+    ],
+  },
+  {
+    name: 'operator: a host that holds nothing is refused and nothing is written; leases that ran out go first',
+    lock: { maxHolders: 2, leaseSeconds: 1 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'force', host: 'b', reason: 'typo' },
+      { op: 'acquire', host: 'b' },
+      { op: 'sleep', ms: 1100 },
+      { op: 'force', host: 'b', reason: 'its lease ran out already' },
+      { op: 'acquire', host: 'c' },
+      { op: 'acquire', host: 'a' },
+      { op: 'sleep', ms: 1100 },
+      { op: 'force', reason: 'only expiries' },
+      { op: 'acquire', host: 'b' },
+      { op: 'force', host: 'b', reason: 'stuck' },
+      // a lease that ran out beside a holder freed: its expiry first, then the force release
+      { op: 'acquire', host: 'a' },
+      { op: 'sleep', ms: 600 },
+      { op: 'acquire', host: 'd' },
+      { op: 'sleep', ms: 600 },
+      { op: 'force', reason: 'both' },
     ],
   },
   {
@@ -481,35 +507,33 @@ async function runStep(
     });
     return done.result;
   }
-  const done = await store.lockOp<StepOut>(
-    step.op === 'force'
-      ? {
-          ref,
-          actor: operator,
-          decide: (lock, ctx) => {
-            const options = { hostName: step.host && hosts[step.host].name, reason: step.reason };
-            const d = decideForceRelease(lock, ctx.now, operator, options);
-            return {
-              next: d.next,
-              events: d.events,
-              result: { verdict: verdictOf(d), lock: d.next, now: ctx.now },
-            };
-          },
-        }
-      : {
-          ref,
-          actor: operator,
-          targetHostId: step.holder ? hosts[step.holder].id : undefined,
-          decide: (lock, ctx) => {
-            const changes = {
-              ...step.changes,
-              hostId: step.holder === undefined ? undefined : step.holder && hosts[step.holder].id,
-            };
-            const d = decideUpdate(lock, changes, ctx.now, operator, ctx.targetHost);
-            return { next: d.next, events: d.events, result: { lock: d.next, now: ctx.now } };
-          },
-        },
-  );
+  if (step.op === 'force') {
+    // the operator's force release: the store's one operation (PostgreSQL's function, migration
+    // 16) against the general path it hands on to
+    const op = {
+      ref,
+      actor: operator,
+      audit: OPERATOR_AUDIT,
+      hostName: step.host && hosts[step.host].name,
+      reason: step.reason ?? 'parity',
+    };
+    const out = path === 'hostRule' ? await store.forceRelease(op) : await forceReleaseByLockOp(store, op);
+    if (out === undefined || out === 'via_child') throw new Error(`force release of ${ref}: ${out}`);
+    return out;
+  }
+  const done = await store.lockOp<StepOut>({
+    ref,
+    actor: operator,
+    targetHostId: step.holder ? hosts[step.holder].id : undefined,
+    decide: (lock, ctx) => {
+      const changes = {
+        ...step.changes,
+        hostId: step.holder === undefined ? undefined : step.holder && hosts[step.holder].id,
+      };
+      const d = decideUpdate(lock, changes, ctx.now, operator, ctx.targetHost);
+      return { next: d.next, events: d.events, result: { lock: d.next, now: ctx.now } };
+    },
+  });
   if (!done) throw new Error(`lock ${ref} vanished`);
   return done.result;
 }
@@ -531,6 +555,8 @@ function model(
   events: EventDraft[];
   enqueue?: { deadline: number };
   dequeue?: number;
+  /** a force release's audit entry, when it freed anyone */
+  auditDetail?: string;
 } {
   if (step.op === 'wait') {
     const mine = live.find((w) => w.host === step.host);
@@ -553,12 +579,9 @@ function model(
     return { verdict: verdictOf(d), next: d.next, events: d.events };
   }
   if (step.op === 'force') {
-    const options: ForceReleaseOptions = {
-      hostName: step.host && hosts[step.host].name,
-      reason: step.reason,
-    };
-    const d = decideForceRelease(lock, now, operator, options);
-    return { verdict: verdictOf(d), next: d.next, events: d.events };
+    const options = { hostName: step.host && hosts[step.host].name, reason: step.reason ?? 'parity' };
+    const { decision, auditDetail } = decideOperatorRelease(lock, now, operator, options);
+    return { next: decision.next, events: decision.events, auditDetail };
   }
   const target = step.holder ? hosts[step.holder] : undefined;
   const changes = { ...step.changes, hostId: step.holder === undefined ? undefined : (target?.id ?? null) };
@@ -657,6 +680,8 @@ describe.each(STORES)('rule parity on %s', (kind) => {
     let queue: QueuedHost[] = [];
     const heard: Heard[] = [];
     const sentBefore = notified.length;
+    /** the audit entries of force releases, in order */
+    const audits: string[] = [];
     for (const [n, step] of steps.entries()) {
       if (step.op === 'sleep') {
         await new Promise((r) => setTimeout(r, step.ms));
@@ -669,12 +694,39 @@ describe.each(STORES)('rule parity on %s', (kind) => {
         continue;
       }
       const localBefore = local.length;
-      const got = await runStep(store, path, ref, hosts, step, queue);
       const before = withMembersCount(expected, members.size);
+      const where = `step ${n} (${JSON.stringify(step)})`;
+      const failed = await runStep(store, path, ref, hosts, step, queue).then(
+        (got) => ({ got }),
+        (err: unknown) => ({ err }),
+      );
+      if ('err' in failed) {
+        // refused by an error (a named host that holds nothing): the rule says the same, and
+        // nothing was written, told or deleted (checked by the next steps and at the end)
+        const now = Date.now();
+        const live = queue.filter((w) => waiterIsLive(w, now));
+        const refusal = (() => {
+          try {
+            model(before, step, hosts, now, globalPause, live);
+          } catch (err) {
+            return err;
+          }
+          return undefined;
+        })();
+        expect(refusal, where).toBeInstanceOf(AppError);
+        expect(failed.err, where).toBeInstanceOf(AppError);
+        const shape = (e: unknown) => ({
+          code: (e as AppError).code,
+          fieldErrors: (e as AppError).fieldErrors,
+        });
+        expect(shape(failed.err), where).toEqual(shape(refusal));
+        expect(local.length, where).toBe(localBefore);
+        continue;
+      }
+      const { got } = failed;
       const live = queue.filter((w) => waiterIsLive(w, got.now));
       const want = model(before, step, hosts, got.now, globalPause, live);
       const next = withMembers(before, want.next, step, members);
-      const where = `step ${n} (${JSON.stringify(step)})`;
       expect(got.verdict, where).toEqual(want.verdict);
       expect(got.lock, where).toEqual(next);
       // The queue afterwards: lapsed entries went, the one served left, a new one is last.
@@ -707,6 +759,7 @@ describe.each(STORES)('rule parity on %s', (kind) => {
       ).toEqual(told);
       heard.push(...told);
       queue = after;
+      if (want.auditDetail !== undefined) audits.push(want.auditDetail);
       // read back, the members are always counted
       expect(await store.getLock(ref), where).toEqual(withMembersCount(next, members.size));
       // the columns kept with the holders (migration 14) agree with them, whichever path wrote
@@ -728,6 +781,16 @@ describe.each(STORES)('rule parity on %s', (kind) => {
         heard.map((h) => encodeChangeNote({ ...h, from: (store as PostgresStore).instanceId })),
       );
     }
+    // force releases: one audit entry each that freed anyone, with who and why
+    const trail = await store.audit.list({ type: 'lock_force_release', target: ref }, 100, 0);
+    expect(
+      trail.events
+        .filter((e) => e.target === ref)
+        .reverse()
+        .map((e) => [e.type, e.actorLogin, e.target, e.detail, e.address]),
+    ).toEqual(
+      audits.map((d) => ['lock_force_release', OPERATOR_AUDIT.login, ref, d, OPERATOR_AUDIT.address]),
+    );
     const recorded = await store.events.list(expected.id, 100, 0);
     const shape = (e: {
       type: string;
@@ -861,6 +924,34 @@ describe.each(STORES)('rule parity on %s', (kind) => {
         wake: [queued.waiterId],
       });
       expect(await call('direct-q', 'direct-b')).toMatchObject({ reason: 'queued' });
+
+      // an operator's force release (migration 16): answered by its function on a flat lock
+      const force = async (ref: string, host: string | null) =>
+        (
+          await pool.query<{ out: unknown }>(
+            'SELECT keyholder_force_release($1, NULL, $2, $3, 77, $4, 77, $4, NULL, NULL) AS out',
+            [ref, host, 'direct', 'parity-op'],
+          )
+        ).rows[0]!.out;
+      expect(await force('direct', 'direct-a')).toMatchObject({ outcome: 'released', holders: [] });
+      expect(await force('direct', 'direct-a')).toEqual({ error: 'not_held', name: 'direct' });
+      expect(await force('direct', null)).toMatchObject({ outcome: 'not_held' });
+      expect(await force('direct-missing', null)).toBeNull();
+      // a nested lock: every level of the chain is the general path's
+      await store.createLock(
+        {
+          name: 'direct-child',
+          type: 'T',
+          enabled: true,
+          maxHolders: 1,
+          leaseSeconds: null,
+          windows: [],
+          parent: 'direct',
+        },
+        {},
+      );
+      expect(await force('direct', null)).toBeNull();
+      expect(await force('direct-child', null)).toBeNull();
       expect(await call('direct-q', 'direct-b')).not.toHaveProperty('changed');
       expect(
         (await pool.query('SELECT id FROM lock_waiters WHERE lock_id = $1', [lockId])).rows.map((r) => r.id),

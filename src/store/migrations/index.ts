@@ -2,6 +2,7 @@
 // an exclusive lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so several
 // instances starting at once apply each exactly once. Never edit a released migration: add one.
 
+import { FORCE_RELEASE_FUNCTION } from './force-release.js';
 import { HOST_RULE_FUNCTION } from './host-rule.js';
 
 export interface Migration {
@@ -362,5 +363,12 @@ export const MIGRATIONS: readonly Migration[] = [
     // four-parameter function goes: a call of it would be ambiguous beside the new one).
     sqlite: 'SELECT 1',
     postgres: `DROP FUNCTION IF EXISTS keyholder_host_rule(text, text, bigint, text);\n${HOST_RULE_FUNCTION}`,
+  },
+  {
+    version: 16,
+    name: 'force release as one call',
+    // An operator's force release of a flat lock in one round trip (see force-release.ts).
+    sqlite: 'SELECT 1',
+    postgres: FORCE_RELEASE_FUNCTION,
   },
 ];

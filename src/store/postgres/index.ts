@@ -13,7 +13,8 @@ import type { Verdict } from '../../lock/host-rules.js';
 import type { RejectReason } from '../../lock/rules.js';
 import { numericId } from '../lock-sql.js';
 import { toHolder, toLockState, type HolderRecord, type LockRecord } from '../lock-rows.js';
-import type { HostRuleOp, HostRuleResult } from '../store.js';
+import type { ForceReleaseOp, ForceReleaseResult, HostRuleOp, HostRuleResult } from '../store.js';
+import { validationError } from '../../errors.js';
 
 // int8 (COUNT, BIGINT columns) as numbers: every value keyholder stores fits in 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -371,6 +372,53 @@ export class PostgresStore extends SqlStore {
     }
   }
 
+  /**
+   * An operator's force release of a flat lock as one call of the server-side function
+   * (migration 16); NULL from it (a nested lock, a missing one, a queue whose calendar decides
+   * whom to wake) runs the general path.
+   */
+  override async forceRelease(op: ForceReleaseOp): Promise<ForceReleaseResult | 'via_child' | undefined> {
+    const out = await this.guard(() => this.callForceRelease(op), true, 'write');
+    if (!out) return super.forceRelease(op);
+    if (out.error === 'not_held') {
+      throw validationError({ host: [`'${op.hostName}' does not hold lock '${out.name}'`] });
+    }
+    const lock = toLockState(out.lock, out.holders.map(toHolder), out.members);
+    if (out.changed) this.emitChange(lock.id, out.wake ?? undefined);
+    return { lock, now: Number(out.now) };
+  }
+
+  private async callForceRelease(op: ForceReleaseOp): Promise<ForceReleaseAnswer | undefined> {
+    const values = [
+      op.ref,
+      numericId(op.ref) ?? null,
+      op.hostName ?? null,
+      op.reason,
+      op.actor.user?.id ?? null,
+      op.actor.user?.login ?? null,
+      op.audit.userId,
+      op.audit.login,
+      op.audit.address,
+      this.instanceId,
+    ];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { rows } = await this.withClient((client) =>
+          client.query<{ out: ForceReleaseAnswer | null }>({
+            name: 'keyholder_force_release',
+            text: 'SELECT keyholder_force_release($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS out',
+            values,
+          }),
+        );
+        return rows[0]?.out ?? undefined;
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
+        throw translate(err);
+      }
+    }
+  }
+
   protected async runSnapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T> {
     return this.withClient(async (client, discard) => {
       try {
@@ -417,6 +465,20 @@ interface ServerRuleAnswer {
   /** with `changed`: the waiters at the head that may now get in; null: every waiter */
   wake?: number[] | null;
 }
+
+/** What keyholder_force_release returns (jsonb): the lock afterwards, or why nothing was done. */
+type ForceReleaseAnswer =
+  | { error: 'not_held'; name: string }
+  | {
+      error?: undefined;
+      outcome: 'released' | 'not_held';
+      now: number;
+      members: number;
+      lock: LockRecord;
+      holders: HolderRecord[];
+      changed?: true;
+      wake?: number[] | null;
+    };
 
 /**
  * Ends a failed transaction. A client whose connection failed is not asked (it cannot answer);
