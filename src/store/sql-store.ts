@@ -153,6 +153,11 @@ export abstract class SqlStore implements Store {
   // one listener per event stream hub (src/service/event-stream.ts), not per client
   private readonly writes = new EventEmitter().setMaxListeners(0);
 
+  /** A write committed outside `write` (PostgreSQL's server-side functions) tells the readers too. */
+  protected committed(): void {
+    this.writes.emit('write');
+  }
+
   onWrite(listener: () => void): () => void {
     this.writes.on('write', listener);
     return () => this.writes.off('write', listener);

@@ -384,6 +384,8 @@ export class PostgresStore extends SqlStore {
       throw validationError({ host: [`'${op.hostName}' does not hold lock '${out.name}'`] });
     }
     const lock = toLockState(out.lock, out.holders.map(toHolder), out.members);
+    // an operator's action: the event stream shows it at once, as after any general write
+    this.committed();
     if (out.changed) this.emitChange(lock.id, out.wake ?? undefined);
     return { lock, now: Number(out.now) };
   }
