@@ -6,6 +6,9 @@
 // `BENCH_PGOPS_SYNC_COMMIT=off` with `BENCH_PG_CONNECTIONS=1` leaves out the fsync wait and the
 // contention: what is left is each operation's statements. `BENCH_PGOPS_VARIANTS` (comma list of .sql files, each a `CREATE OR REPLACE FUNCTION
 // keyholder_host_rule …`) measures rewrites of the function against the installed one.
+// `BENCH_PGOPS_QUEUED=1` gives each lock a second place and a blocking waiter that stays queued
+// (a live instance, a far deadline): every operation then takes the queue's path (migration
+// 15), each release with its change note.
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -26,6 +29,7 @@ const MOST = Math.max(...CONNECTIONS);
 /** `off`: commits without waiting for the WAL flush, to see the statements' CPU alone */
 const SYNC_COMMIT = process.env.BENCH_PGOPS_SYNC_COMMIT ?? 'on';
 const VARIANTS = (process.env.BENCH_PGOPS_VARIANTS ?? '').split(',').filter(Boolean);
+const QUEUED = process.env.BENCH_PGOPS_QUEUED === '1';
 /** jiffies per second on Linux (USER_HZ) */
 const HZ = 100;
 
@@ -107,6 +111,15 @@ async function main(): Promise<void> {
       `INSERT INTO hosts (name, created_at) SELECT 'bench-host-' || g, 0 FROM generate_series(0, ${MOST - 1}) g;
        INSERT INTO locks (name, type, created_at, updated_at)
        SELECT 'bench-lock-' || g, 'ForemanDlm::Dlmlock::Update', 0, 0 FROM generate_series(0, ${MOST - 1}) g;
+       ${
+         QUEUED
+           ? `UPDATE locks SET max_holders = 2;
+       INSERT INTO hosts (name, created_at) VALUES ('bench-waiter', 0);
+       INSERT INTO instances (id, started_at, heartbeat_at, expires_at) VALUES ('bench', 0, 0, 9000000000000);
+       INSERT INTO lock_waiters (lock_id, host_id, created_at, deadline, instance_id)
+       SELECT l.id, h.id, 0, 9000000000000, 'bench' FROM locks l, hosts h WHERE h.name = 'bench-waiter';`
+           : ''
+       }
        CREATE TABLE bench_counter (id integer PRIMARY KEY, n bigint NOT NULL);
        INSERT INTO bench_counter (id, n) SELECT g, 0 FROM generate_series(0, ${MOST - 1}) g`,
       'pgops',

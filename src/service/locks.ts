@@ -488,6 +488,10 @@ export class LockService {
     options: { hostName?: string; reason: string },
   ): Promise<LockState> {
     const { hostName, reason } = options;
+    // No slot held through a child: one store operation (on PostgreSQL one call, migration 16).
+    const flat = await this.store.forceRelease({ ref, actor: by.actor, audit: by.audit, hostName, reason });
+    if (flat === undefined) throw lockNotFound(ref);
+    if (flat !== 'via_child') return flat.lock;
     const freedBelow = await this.forceReleaseChildrenFirst(ref, by, options);
     const done = await this.store.lockOp({
       ref,

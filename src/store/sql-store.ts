@@ -18,6 +18,7 @@ import { HostDirectory } from './hosts.js';
 import { readExpiredLockIds, retireInstanceRows, writeHeartbeat } from './instances-sql.js';
 import { insertLock, readLock, readLockList } from './lock-catalog.js';
 import { importLockSet, type LockImport, type LockImportCounts } from './lock-import.js';
+import { forceReleaseByLockOp } from './force-release.js';
 import {
   NoSuchLock,
   findOrCreateLock,
@@ -44,6 +45,8 @@ import type { Tx } from './sql.js';
 import { readDiagnosis, readLockStats } from './stats.js';
 import type {
   AuditActor,
+  ForceReleaseOp,
+  ForceReleaseResult,
   HostIdentity,
   HostLockMutation,
   HostLockOp,
@@ -127,6 +130,11 @@ export abstract class SqlStore implements Store {
 
   // one listener per event stream hub (src/service/event-stream.ts), not per client
   private readonly writes = new EventEmitter().setMaxListeners(0);
+
+  /** A write committed outside `write` (PostgreSQL's server-side functions) tells the readers too. */
+  protected committed(): void {
+    this.writes.emit('write');
+  }
 
   onWrite(listener: () => void): () => void {
     this.writes.on('write', listener);
@@ -279,6 +287,10 @@ export abstract class SqlStore implements Store {
   hostLockOp<T>(op: HostLockOp<T>): Promise<LockOpResult<T> | undefined>;
   hostLockOp<T>(op: HostLockOp<T>): Promise<LockOpResult<T> | undefined> {
     return this.runLockOp(op, op, (tx, now) => this.lockReads.checkIn(tx, op.host, now), op.decide);
+  }
+
+  forceRelease(op: ForceReleaseOp): Promise<ForceReleaseResult | 'via_child' | undefined> {
+    return forceReleaseByLockOp(this, op);
   }
 
   async hostRule(op: HostRuleOp): Promise<HostRuleResult> {

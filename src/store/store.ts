@@ -120,6 +120,25 @@ export interface HostRuleOp {
   gateVerdictsFor?: (lockId: number) => GateVerdicts | undefined;
 }
 
+export interface ForceReleaseOp {
+  ref: string;
+  /** the operator, as the events name them */
+  actor: Actor;
+  /** the operator, as the audit trail records them */
+  audit: AuditActor;
+  /** free only this holder; every holder when omitted */
+  hostName?: string;
+  /** why: each event's detail and the audit entry's */
+  reason: string;
+}
+
+export interface ForceReleaseResult {
+  /** the lock afterwards, its members counted */
+  lock: LockState;
+  /** the database's clock when the rule ran */
+  now: number;
+}
+
 export type HostRuleResult = Verdict & {
   /** the lock after the request */
   lock: LockState;
@@ -250,6 +269,15 @@ export interface LockStore {
    * PostgreSQL runs it as one server-side function call where it can.
    */
   hostRule(op: HostRuleOp): Promise<HostRuleResult>;
+  /**
+   * An operator frees one holder or every holder of a lock, as `decideOperatorRelease` says
+   * (src/lock/force-release.ts): the events, the audit entry and the wake-ups in the same
+   * transaction; a named host that holds nothing is a validation error. PostgreSQL runs it as
+   * one server-side function call where it can (migration 16). Answers the lock afterwards and
+   * the database's clock, `'via_child'` when the request meets a slot held through a child lock (nothing written: the
+   * service frees the child first), undefined when there is no such lock.
+   */
+  forceRelease(op: ForceReleaseOp): Promise<ForceReleaseResult | 'via_child' | undefined>;
   /**
    * Called after any change that may let a waiter in (a holder left, a waiter left, the lock
    * was enabled or grew), in this instance and — on PostgreSQL — in every other instance.

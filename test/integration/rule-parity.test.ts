@@ -6,7 +6,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gateKey, type GateDefinition, type GateVerdicts } from '../../src/lock/gates.js';
 import { decideHostRule, verdictOf, type Verdict } from '../../src/lock/host-rules.js';
-import { decideForceRelease, type ForceReleaseOptions } from '../../src/lock/rules.js';
+import { decideBlockingAcquire, mayAdmitWaiters, waiterIsLive, type Waiter } from '../../src/lock/queue.js';
+import { AppError } from '../../src/errors.js';
+import { decideOperatorRelease } from '../../src/lock/force-release.js';
+import { forceReleaseByLockOp } from '../../src/store/force-release.js';
+import { waitersToWake } from '../../src/lock/wake.js';
+import { decodeChangeNote, encodeChangeNote } from '../../src/store/change-note.js';
 import { withMembersCount } from '../../src/lock/members.js';
 import type { EventDraft, HostRef, LockState } from '../../src/lock/types.js';
 import { decideUpdate, type LockChanges } from '../../src/lock/update.js';
@@ -15,10 +20,18 @@ import type { Store } from '../../src/store/store.js';
 import type { Pause } from '../../src/lock/calendar.js';
 import { createTestDatabase, STORES, type TestDatabase } from '../support/stores.js';
 import { querySql } from '../support/db-sql.js';
+import { resolvesWithin } from '../support/within.js';
+import pg from 'pg';
 
-type HostKey = 'a' | 'b' | 'c';
+type HostKey = 'a' | 'b' | 'c' | 'd';
 type Step =
   | { op: 'acquire'; host: HostKey; gates?: 'pass' | 'fail' }
+  /**
+   * One attempt of a blocking acquire, always through the general path (the service's wait
+   * loop): the first queues the host with a deadline `forMs` from now, a later one (a woken
+   * waiter trying again) goes with its queue entry.
+   */
+  | { op: 'wait'; host: HostKey; forMs?: number }
   | { op: 'release'; host: HostKey }
   | { op: 'force'; host?: HostKey; reason?: string }
   | { op: 'update'; changes: Omit<LockChanges, 'hostId'>; holder?: HostKey | null }
@@ -34,6 +47,7 @@ interface Case {
 }
 
 const operator = { user: { id: 77, login: 'parity-op' } };
+const OPERATOR_AUDIT = { userId: 77, login: 'parity-op', address: '192.0.2.7' };
 const ALWAYS_OPEN = [
   {
     days: ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'],
@@ -115,6 +129,29 @@ const CASES: Case[] = [
       { op: 'force' },
       { op: 'release', host: 'a' },
       { op: 'acquire', host: 'b' },
+    ],
+  },
+  {
+    name: 'operator: a host that holds nothing is refused and nothing is written; leases that ran out go first',
+    lock: { maxHolders: 2, leaseSeconds: 1 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'force', host: 'b', reason: 'typo' },
+      { op: 'acquire', host: 'b' },
+      { op: 'sleep', ms: 1100 },
+      { op: 'force', host: 'b', reason: 'its lease ran out already' },
+      { op: 'acquire', host: 'c' },
+      { op: 'acquire', host: 'a' },
+      { op: 'sleep', ms: 1100 },
+      { op: 'force', reason: 'only expiries' },
+      { op: 'acquire', host: 'b' },
+      { op: 'force', host: 'b', reason: 'stuck' },
+      // a lease that ran out beside a holder freed: its expiry first, then the force release
+      { op: 'acquire', host: 'a' },
+      { op: 'sleep', ms: 600 },
+      { op: 'acquire', host: 'd' },
+      { op: 'sleep', ms: 600 },
+      { op: 'force', reason: 'both' },
     ],
   },
   {
@@ -263,6 +300,103 @@ const CASES: Case[] = [
 ];
 
 /**
+ * Locks with a queue: hosts queue through the general path (a blocking acquire, as the service's
+ * wait loop makes it), then plain acquires and releases run through the path under test — on
+ * PostgreSQL the server-side function since migration 15. Besides verdicts, locks and events,
+ * the queue rows and the change notes (whom each change wakes) must agree with the model.
+ */
+const QUEUE_CASES: Case[] = [
+  {
+    name: 'queue on a mutex: a release wakes the head, a plain acquire is queued behind it',
+    lock: {},
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'wait', host: 'b', forMs: 60_000 },
+      { op: 'acquire', host: 'c' },
+      { op: 'acquire', host: 'a' },
+      { op: 'release', host: 'a' },
+      { op: 'acquire', host: 'c' },
+      { op: 'release', host: 'c' },
+      { op: 'wait', host: 'b' },
+      { op: 'acquire', host: 'c' },
+      { op: 'release', host: 'b' },
+      { op: 'acquire', host: 'c' },
+    ],
+  },
+  {
+    name: 'queue on a semaphore of 2: refresh and refusals beside it, each release wakes as many as it frees',
+    lock: { maxHolders: 2 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'wait', host: 'c', forMs: 60_000 },
+      { op: 'wait', host: 'd', forMs: 60_000 },
+      { op: 'acquire', host: 'a' },
+      { op: 'release', host: 'c' },
+      { op: 'release', host: 'a' },
+      { op: 'acquire', host: 'a' },
+      { op: 'release', host: 'b' },
+      { op: 'wait', host: 'd' },
+      { op: 'acquire', host: 'b' },
+      { op: 'wait', host: 'c' },
+      { op: 'release', host: 'c' },
+      { op: 'release', host: 'd' },
+    ],
+  },
+  {
+    name: 'queue: a waiter whose time ran out is deleted by the next acquire, which tells the rest',
+    lock: {},
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'wait', host: 'b', forMs: 700 },
+      { op: 'wait', host: 'c', forMs: 60_000 },
+      { op: 'sleep', ms: 900 },
+      { op: 'acquire', host: 'd' },
+      { op: 'release', host: 'a' },
+      { op: 'acquire', host: 'd' },
+      { op: 'wait', host: 'c' },
+      { op: 'wait', host: 'b', forMs: 700 },
+      { op: 'sleep', ms: 900 },
+      { op: 'release', host: 'c' },
+      { op: 'acquire', host: 'd' },
+    ],
+  },
+  {
+    name: 'queue with a lease: an expired holder leaves its place to the head; a disabled lock wakes everyone',
+    lock: { leaseSeconds: 1 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'wait', host: 'b', forMs: 60_000 },
+      { op: 'sleep', ms: 1100 },
+      { op: 'acquire', host: 'c' },
+      { op: 'release', host: 'a' },
+      { op: 'wait', host: 'b' },
+      { op: 'wait', host: 'c', forMs: 60_000 },
+      { op: 'update', changes: { enabled: false } },
+      { op: 'sleep', ms: 1100 },
+      { op: 'release', host: 'b' },
+      { op: 'update', changes: { enabled: true } },
+      { op: 'acquire', host: 'a' },
+      { op: 'wait', host: 'c' },
+    ],
+  },
+  {
+    name: 'queue: an operator frees a holder and the head is woken',
+    lock: { maxHolders: 2 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'wait', host: 'c', forMs: 60_000 },
+      { op: 'force', host: 'a', reason: 'stuck' },
+      { op: 'acquire', host: 'd' },
+      { op: 'wait', host: 'c' },
+      { op: 'force' },
+      { op: 'acquire', host: 'd' },
+    ],
+  },
+];
+
+/**
  * The members a step leaves: every host that became a new holder joins. A host's acquire or
  * release of a fixed-limit lock does not count them (null), everything else does.
  */
@@ -273,7 +407,8 @@ function withMembers(
   members: Set<number>,
 ): LockState {
   for (const h of next.holders) if (!prev.holders.some((p) => p.hostId === h.hostId)) members.add(h.hostId);
-  const counted = next.maxHoldersPercent != null || (step.op !== 'acquire' && step.op !== 'release');
+  const counted =
+    next.maxHoldersPercent != null || (step.op !== 'acquire' && step.op !== 'release' && step.op !== 'wait');
   return counted ? withMembersCount(next, members.size) : { ...next, membersCount: null };
 }
 
@@ -282,6 +417,21 @@ interface StepOut {
   verdict?: Verdict;
   lock: LockState;
   now: number;
+  /** a blocking attempt: the queue entry it made */
+  waiterId?: number;
+}
+
+/** A queued host as the model keeps it: its entry, its host and its deadline. */
+type QueuedHost = Waiter & { host: HostKey };
+
+/** The queue as it stands in the database, first come first. */
+async function queueRows(db: TestDatabase, lockId: number) {
+  const rows = await querySql<{ id: unknown; host_id: unknown; deadline: unknown }>(
+    db,
+    'SELECT id, host_id, deadline FROM lock_waiters WHERE lock_id = ? ORDER BY id',
+    [lockId],
+  );
+  return rows.map((r) => ({ id: Number(r.id), hostId: Number(r.host_id), deadline: Number(r.deadline) }));
 }
 
 async function runStep(
@@ -290,7 +440,36 @@ async function runStep(
   ref: string,
   hosts: Record<HostKey, HostRef>,
   step: Exclude<Step, { op: 'sleep' | 'pause' }>,
+  queue: readonly QueuedHost[] = [],
 ): Promise<StepOut> {
+  if (step.op === 'wait') {
+    const mine = queue.find((w) => w.host === step.host);
+    const done = await store.hostLockOp<StepOut>({
+      ref,
+      createIfMissing: true,
+      host: { name: hosts[step.host].name, autoRegister: true },
+      waiterId: mine?.id,
+      actor: {},
+      decide: (lock, host, ctx) => {
+        const wait = {
+          waiterId: mine?.id,
+          deadline: mine?.deadline ?? ctx.now + (step.forMs ?? 0),
+          final: false,
+        };
+        const b = decideBlockingAcquire(lock, host, ctx.now, ctx.queue, wait, {
+          globalPause: ctx.globalPause,
+        });
+        return {
+          next: b.decision.next,
+          events: b.events,
+          enqueue: b.enqueue,
+          dequeue: b.dequeue,
+          result: { verdict: verdictOf(b.decision), lock: b.decision.next, now: ctx.now },
+        };
+      },
+    });
+    return { ...done.result, waiterId: done.waiterId };
+  }
   if (step.op === 'acquire' || step.op === 'release') {
     const rule = step.op;
     const host = { name: hosts[step.host].name, autoRegister: true };
@@ -328,62 +507,81 @@ async function runStep(
     });
     return done.result;
   }
-  const done = await store.lockOp<StepOut>(
-    step.op === 'force'
-      ? {
-          ref,
-          actor: operator,
-          decide: (lock, ctx) => {
-            const options = { hostName: step.host && hosts[step.host].name, reason: step.reason };
-            const d = decideForceRelease(lock, ctx.now, operator, options);
-            return {
-              next: d.next,
-              events: d.events,
-              result: { verdict: verdictOf(d), lock: d.next, now: ctx.now },
-            };
-          },
-        }
-      : {
-          ref,
-          actor: operator,
-          targetHostId: step.holder ? hosts[step.holder].id : undefined,
-          decide: (lock, ctx) => {
-            const changes = {
-              ...step.changes,
-              hostId: step.holder === undefined ? undefined : step.holder && hosts[step.holder].id,
-            };
-            const d = decideUpdate(lock, changes, ctx.now, operator, ctx.targetHost);
-            return { next: d.next, events: d.events, result: { lock: d.next, now: ctx.now } };
-          },
-        },
-  );
+  if (step.op === 'force') {
+    // the operator's force release: the store's one operation (PostgreSQL's function, migration
+    // 16) against the general path it hands on to
+    const op = {
+      ref,
+      actor: operator,
+      audit: OPERATOR_AUDIT,
+      hostName: step.host && hosts[step.host].name,
+      reason: step.reason ?? 'parity',
+    };
+    const out = path === 'hostRule' ? await store.forceRelease(op) : await forceReleaseByLockOp(store, op);
+    if (out === undefined || out === 'via_child') throw new Error(`force release of ${ref}: ${out}`);
+    return out;
+  }
+  const done = await store.lockOp<StepOut>({
+    ref,
+    actor: operator,
+    targetHostId: step.holder ? hosts[step.holder].id : undefined,
+    decide: (lock, ctx) => {
+      const changes = {
+        ...step.changes,
+        hostId: step.holder === undefined ? undefined : step.holder && hosts[step.holder].id,
+      };
+      const d = decideUpdate(lock, changes, ctx.now, operator, ctx.targetHost);
+      return { next: d.next, events: d.events, result: { lock: d.next, now: ctx.now } };
+    },
+  });
   if (!done) throw new Error(`lock ${ref} vanished`);
   return done.result;
 }
 
-/** The reference: the same step through the pure rules, at the clock the store reported. */
+/**
+ * The reference: the same step through the pure rules, at the clock the store reported, with
+ * the live queue as the model keeps it.
+ */
 function model(
   lock: LockState,
   step: Exclude<Step, { op: 'sleep' | 'pause' }>,
   hosts: Record<HostKey, HostRef>,
   now: number,
   globalPause: Pause | null,
-): { verdict?: Verdict; next: LockState; events: EventDraft[] } {
+  live: readonly QueuedHost[] = [],
+): {
+  verdict?: Verdict;
+  next: LockState;
+  events: EventDraft[];
+  enqueue?: { deadline: number };
+  dequeue?: number;
+  /** a force release's audit entry, when it freed anyone */
+  auditDetail?: string;
+} {
+  if (step.op === 'wait') {
+    const mine = live.find((w) => w.host === step.host);
+    const wait = { waiterId: mine?.id, deadline: mine?.deadline ?? now + (step.forMs ?? 0), final: false };
+    const b = decideBlockingAcquire(lock, hosts[step.host], now, live, wait, { globalPause });
+    return {
+      verdict: verdictOf(b.decision),
+      next: b.decision.next,
+      events: b.events,
+      enqueue: b.enqueue,
+      dequeue: b.dequeue,
+    };
+  }
   if (step.op === 'acquire' || step.op === 'release') {
     const verdicts = step.op === 'acquire' ? gateVerdicts(step.gates) : undefined;
-    const d = decideHostRule(step.op, lock, hosts[step.host], now, [], {
+    const d = decideHostRule(step.op, lock, hosts[step.host], now, live, {
       globalPause,
       gateVerdicts: verdicts,
     });
     return { verdict: verdictOf(d), next: d.next, events: d.events };
   }
   if (step.op === 'force') {
-    const options: ForceReleaseOptions = {
-      hostName: step.host && hosts[step.host].name,
-      reason: step.reason,
-    };
-    const d = decideForceRelease(lock, now, operator, options);
-    return { verdict: verdictOf(d), next: d.next, events: d.events };
+    const options = { hostName: step.host && hosts[step.host].name, reason: step.reason ?? 'parity' };
+    const { decision, auditDetail } = decideOperatorRelease(lock, now, operator, options);
+    return { next: decision.next, events: decision.events, auditDetail };
   }
   const target = step.holder ? hosts[step.holder] : undefined;
   const changes = { ...step.changes, hostId: step.holder === undefined ? undefined : (target?.id ?? null) };
@@ -409,26 +607,49 @@ function expectedColumns(lock: LockState) {
   return { holderCount: lock.holders.length, nextExpiry: leases.length ? Math.min(...leases) : null };
 }
 
+/** The change notes this instance's waiters heard of a lock, and (PostgreSQL) what NOTIFY sent. */
+interface Heard {
+  lockId: number;
+  wake?: number[];
+}
+
 describe.each(STORES)('rule parity on %s', (kind) => {
   let db: TestDatabase;
   let store: Store;
+  /** the changes told to this instance's waiters */
+  const local: Heard[] = [];
+  /** PostgreSQL: every change note on the channel, as sent */
+  const notified: string[] = [];
+  let listener: pg.Client | undefined;
   beforeAll(async () => {
     db = await createTestDatabase(kind);
     store = db.open();
     await store.migrate();
+    // queue entries count while their instance is alive
+    await store.heartbeat(600_000, true);
+    store.onLockChanged((lockId, wake) => {
+      if (lockId !== null) local.push(wake === undefined ? { lockId } : { lockId, wake: [...wake] });
+    });
+    if (kind === 'postgres') {
+      listener = new pg.Client({ connectionString: db.url });
+      await listener.connect();
+      listener.on('notification', (n) => notified.push(n.payload ?? ''));
+      await listener.query('LISTEN keyholder_lock_changed');
+    }
   });
   afterAll(async () => {
+    await listener?.end();
     await store?.close();
     await db?.dispose();
   });
 
   const paths: Path[] = kind === 'postgres' ? ['general', 'hostRule'] : ['hostRule'];
-  const table = paths.flatMap((path) => CASES.map((c, i) => ({ ...c, path, i })));
+  const table = paths.flatMap((path) => [...CASES, ...QUEUE_CASES].map((c, i) => ({ ...c, path, i })));
 
   it.each(table)('$path: $name', async ({ path, i, lock: settings, barred = [], steps }) => {
     const prefix = `p${i}-${path}-`;
     const hosts = {} as Record<HostKey, HostRef>;
-    for (const key of ['a', 'b', 'c'] as const) {
+    for (const key of ['a', 'b', 'c', 'd'] as const) {
       hosts[key] = await store.touchHost({ name: `${prefix}${key}`, autoRegister: true });
       if (barred.includes(key)) {
         await store.hostDirectory.setCanAcquire(hosts[key].name, false, {
@@ -455,6 +676,12 @@ describe.each(STORES)('rule parity on %s', (kind) => {
     const members = new Set<number>();
     const events: EventDraft[] = [];
     let globalPause: Pause | null = null;
+    /** the queue as the model keeps it (lapsed entries stay until an operation meets them) */
+    let queue: QueuedHost[] = [];
+    const heard: Heard[] = [];
+    const sentBefore = notified.length;
+    /** the audit entries of force releases, in order */
+    const audits: string[] = [];
     for (const [n, step] of steps.entries()) {
       if (step.op === 'sleep') {
         await new Promise((r) => setTimeout(r, step.ms));
@@ -466,13 +693,73 @@ describe.each(STORES)('rule parity on %s', (kind) => {
         await store.setGlobalPause(globalPause, { userId: null, login: '(test)', address: null });
         continue;
       }
-      const got = await runStep(store, path, ref, hosts, step);
+      const localBefore = local.length;
       const before = withMembersCount(expected, members.size);
-      const want = model(before, step, hosts, got.now, globalPause);
-      const next = withMembers(before, want.next, step, members);
       const where = `step ${n} (${JSON.stringify(step)})`;
+      const failed = await runStep(store, path, ref, hosts, step, queue).then(
+        (got) => ({ got }),
+        (err: unknown) => ({ err }),
+      );
+      if ('err' in failed) {
+        // refused by an error (a named host that holds nothing): the rule says the same, and
+        // nothing was written, told or deleted (checked by the next steps and at the end)
+        const now = Date.now();
+        const live = queue.filter((w) => waiterIsLive(w, now));
+        const refusal = (() => {
+          try {
+            model(before, step, hosts, now, globalPause, live);
+          } catch (err) {
+            return err;
+          }
+          return undefined;
+        })();
+        expect(refusal, where).toBeInstanceOf(AppError);
+        expect(failed.err, where).toBeInstanceOf(AppError);
+        const shape = (e: unknown) => ({
+          code: (e as AppError).code,
+          fieldErrors: (e as AppError).fieldErrors,
+        });
+        expect(shape(failed.err), where).toEqual(shape(refusal));
+        expect(local.length, where).toBe(localBefore);
+        continue;
+      }
+      const { got } = failed;
+      const live = queue.filter((w) => waiterIsLive(w, got.now));
+      const want = model(before, step, hosts, got.now, globalPause, live);
+      const next = withMembers(before, want.next, step, members);
       expect(got.verdict, where).toEqual(want.verdict);
       expect(got.lock, where).toEqual(next);
+      // The queue afterwards: lapsed entries went, the one served left, a new one is last.
+      const after: QueuedHost[] = live.filter((w) => w.id !== want.dequeue);
+      if (want.enqueue && step.op === 'wait') {
+        expect(got.waiterId, where).toBeDefined();
+        after.push({
+          id: got.waiterId!,
+          hostId: hosts[step.host].id,
+          host: step.host,
+          deadline: want.enqueue.deadline,
+          instanceExpiresAt: Number.MAX_SAFE_INTEGER,
+        });
+      }
+      expect(await queueRows(db, expected.id), where).toEqual(
+        after.map(({ id, hostId, deadline }) => ({ id, hostId, deadline })),
+      );
+      // Who was told: a lock with a queue whose change may let a waiter in names the head
+      // waiters that may now get in (runLockOp; on PostgreSQL's function, migration 15).
+      const changed =
+        queue.length > 0 &&
+        (mayAdmitWaiters(before, want.next) || want.dequeue !== undefined || live.length < queue.length);
+      const wake = waitersToWake(want.next, after, got.now);
+      const told = changed
+        ? [wake === undefined ? { lockId: expected.id } : { lockId: expected.id, wake }]
+        : [];
+      expect(
+        local.slice(localBefore).filter((h) => h.lockId === expected.id),
+        where,
+      ).toEqual(told);
+      heard.push(...told);
+      queue = after;
+      if (want.auditDetail !== undefined) audits.push(want.auditDetail);
       // read back, the members are always counted
       expect(await store.getLock(ref), where).toEqual(withMembersCount(next, members.size));
       // the columns kept with the holders (migration 14) agree with them, whichever path wrote
@@ -480,6 +767,30 @@ describe.each(STORES)('rule parity on %s', (kind) => {
       expected = next;
       events.push(...want.events);
     }
+    if (kind === 'postgres') {
+      // every instance heard the same, in order, as encodeChangeNote writes it, from this one
+      const lockId = expected.id;
+      const sent = async () => {
+        for (;;) {
+          const mine = notified.slice(sentBefore).filter((p) => decodeChangeNote(p)?.lockId === lockId);
+          if (mine.length >= heard.length) return mine;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      };
+      expect(await resolvesWithin(sent(), 5000, 'the change notes')).toEqual(
+        heard.map((h) => encodeChangeNote({ ...h, from: (store as PostgresStore).instanceId })),
+      );
+    }
+    // force releases: one audit entry each that freed anyone, with who and why
+    const trail = await store.audit.list({ type: 'lock_force_release', target: ref }, 100, 0);
+    expect(
+      trail.events
+        .filter((e) => e.target === ref)
+        .reverse()
+        .map((e) => [e.type, e.actorLogin, e.target, e.detail, e.address]),
+    ).toEqual(
+      audits.map((d) => ['lock_force_release', OPERATOR_AUDIT.login, ref, d, OPERATOR_AUDIT.address]),
+    );
     const recorded = await store.events.list(expected.id, 100, 0);
     const shape = (e: {
       type: string;
@@ -581,6 +892,70 @@ describe.each(STORES)('rule parity on %s', (kind) => {
         {},
       );
       expect(await call('direct-pct', 'direct-a')).toBeNull();
+
+      // a lock with a queue (migration 15): answered by the function, which names whom to wake
+      await store.touchHost({ name: 'direct-b', autoRegister: true });
+      await store.createLock(
+        { name: 'direct-q', type: 'T', enabled: true, maxHolders: 1, leaseSeconds: null, windows: [] },
+        {},
+      );
+      expect(await call('direct-q', 'direct-a')).toMatchObject({ outcome: 'acquired' });
+      const queued = await store.hostLockOp({
+        ref: 'direct-q',
+        createIfMissing: true,
+        host: { name: 'direct-c', autoRegister: true },
+        actor: {},
+        decide: (_lock, _host, ctx) => ({ events: [], result: 0, enqueue: { deadline: ctx.now + 60_000 } }),
+      });
+      // an entry of an instance that is gone (no heartbeat row): lapsed, deleted by the next call
+      const lockId = queued.lock!.id;
+      await pool.query(
+        `INSERT INTO lock_waiters (lock_id, host_id, created_at, deadline, instance_id)
+         SELECT $1, id, 0, 9000000000000, 'gone' FROM hosts WHERE name = 'direct-b'`,
+        [lockId],
+      );
+      expect(await call('direct-q', 'direct-b')).toMatchObject({ reason: 'held', changed: true, wake: [] });
+      const release = await pool.query<{ out: unknown }>(
+        "SELECT keyholder_host_rule('release', 'direct-q', NULL, 'direct-a', 'parity-instance') AS out",
+      );
+      expect(release.rows[0]!.out).toMatchObject({
+        outcome: 'released',
+        changed: true,
+        wake: [queued.waiterId],
+      });
+      expect(await call('direct-q', 'direct-b')).toMatchObject({ reason: 'queued' });
+
+      // an operator's force release (migration 16): answered by its function on a flat lock
+      const force = async (ref: string, host: string | null) =>
+        (
+          await pool.query<{ out: unknown }>(
+            'SELECT keyholder_force_release($1, NULL, $2, $3, 77, $4, 77, $4, NULL, NULL) AS out',
+            [ref, host, 'direct', 'parity-op'],
+          )
+        ).rows[0]!.out;
+      expect(await force('direct', 'direct-a')).toMatchObject({ outcome: 'released', holders: [] });
+      expect(await force('direct', 'direct-a')).toEqual({ error: 'not_held', name: 'direct' });
+      expect(await force('direct', null)).toMatchObject({ outcome: 'not_held' });
+      expect(await force('direct-missing', null)).toBeNull();
+      // a nested lock: every level of the chain is the general path's
+      await store.createLock(
+        {
+          name: 'direct-child',
+          type: 'T',
+          enabled: true,
+          maxHolders: 1,
+          leaseSeconds: null,
+          windows: [],
+          parent: 'direct',
+        },
+        {},
+      );
+      expect(await force('direct', null)).toBeNull();
+      expect(await force('direct-child', null)).toBeNull();
+      expect(await call('direct-q', 'direct-b')).not.toHaveProperty('changed');
+      expect(
+        (await pool.query('SELECT id FROM lock_waiters WHERE lock_id = $1', [lockId])).rows.map((r) => r.id),
+      ).toEqual([queued.waiterId]);
     },
   );
 

@@ -2,6 +2,7 @@
 // an exclusive lock (SQLite: BEGIN IMMEDIATE; PostgreSQL: an advisory lock), so several
 // instances starting at once apply each exactly once. Never edit a released migration: add one.
 
+import { FORCE_RELEASE_FUNCTION } from './force-release.js';
 import { HOST_RULE_FUNCTION } from './host-rule.js';
 
 export interface Migration {
@@ -353,5 +354,21 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'holders in the lock row',
     sqlite: holdersInRow('sqlite'),
     postgres: holdersInRow('postgres'),
+  },
+  {
+    version: 15,
+    name: 'host rule for locks with a queue',
+    // The host rule reads the queue's head, refuses `queued`, deletes lapsed entries and sends
+    // the change note itself, with the caller's instance id as a new last parameter (so the
+    // four-parameter function goes: a call of it would be ambiguous beside the new one).
+    sqlite: 'SELECT 1',
+    postgres: `DROP FUNCTION IF EXISTS keyholder_host_rule(text, text, bigint, text);\n${HOST_RULE_FUNCTION}`,
+  },
+  {
+    version: 16,
+    name: 'force release as one call',
+    // An operator's force release of a flat lock in one round trip (see force-release.ts).
+    sqlite: 'SELECT 1',
+    postgres: FORCE_RELEASE_FUNCTION,
   },
 ];

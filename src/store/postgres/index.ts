@@ -13,7 +13,8 @@ import type { Verdict } from '../../lock/host-rules.js';
 import type { RejectReason } from '../../lock/rules.js';
 import { numericId } from '../lock-sql.js';
 import { toHolder, toLockState, type HolderRecord, type LockRecord } from '../lock-rows.js';
-import type { HostRuleOp, HostRuleResult } from '../store.js';
+import type { ForceReleaseOp, ForceReleaseResult, HostRuleOp, HostRuleResult } from '../store.js';
+import { validationError } from '../../errors.js';
 
 // int8 (COUNT, BIGINT columns) as numbers: every value keyholder stores fits in 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -335,7 +336,7 @@ export class PostgresStore extends SqlStore {
 
   /**
    * The hot path: one call of the server-side rule (migration 6) in autocommit — one round
-   * trip, its writes and their commit included. NULL from it means "not for me" (see
+   * trip, its writes, its change note to the waiters (migration 15) and their commit included. NULL from it means "not for me" (see
    * src/store/migrations/host-rule.ts) and the general path runs.
    */
   override async hostRule(op: HostRuleOp): Promise<HostRuleResult> {
@@ -349,18 +350,70 @@ export class PostgresStore extends SqlStore {
         const { rows } = await this.withClient((client) =>
           client.query<{ out: ServerRuleAnswer | null }>({
             name: 'keyholder_host_rule',
-            text: 'SELECT keyholder_host_rule($1, $2, $3, $4) AS out',
-            values: [op.rule, op.ref, numericId(op.ref) ?? null, op.host.name],
+            text: 'SELECT keyholder_host_rule($1, $2, $3, $4, $5) AS out',
+            values: [op.rule, op.ref, numericId(op.ref) ?? null, op.host.name, this.instanceId],
           }),
         );
         const out = rows[0]?.out;
         if (!out) return undefined;
         const lock = toLockState(out.lock, out.holders.map(toHolder));
+        // A lock with a queue: the function told the other instances (NOTIFY, from this one);
+        // this instance's waiters hear it here, as runLockOp tells them after its commit.
+        if (out.changed) this.emitChange(lock.id, out.wake ?? undefined);
         if (out.reason !== null) return { ok: false, reason: out.reason, lock, now: Number(out.now) };
         if (out.outcome === null) throw new Error('keyholder_host_rule answered neither outcome nor reason');
         return { ok: true, outcome: out.outcome, lock, now: Number(out.now) };
       } catch (err) {
         // Deadlocks and serialization failures are retried, as for every write transaction.
+        const code = (err as { code?: string }).code;
+        if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
+        throw translate(err);
+      }
+    }
+  }
+
+  /**
+   * An operator's force release of a flat lock as one call of the server-side function
+   * (migration 16); NULL from it (a nested lock, a missing one, a queue whose calendar decides
+   * whom to wake) runs the general path.
+   */
+  override async forceRelease(op: ForceReleaseOp): Promise<ForceReleaseResult | 'via_child' | undefined> {
+    const out = await this.guard(() => this.callForceRelease(op), true, 'write');
+    if (!out) return super.forceRelease(op);
+    if (out.error === 'not_held') {
+      throw validationError({ host: [`'${op.hostName}' does not hold lock '${out.name}'`] });
+    }
+    const lock = toLockState(out.lock, out.holders.map(toHolder), out.members);
+    // an operator's action: the event stream shows it at once, as after any general write
+    this.committed();
+    if (out.changed) this.emitChange(lock.id, out.wake ?? undefined);
+    return { lock, now: Number(out.now) };
+  }
+
+  private async callForceRelease(op: ForceReleaseOp): Promise<ForceReleaseAnswer | undefined> {
+    const values = [
+      op.ref,
+      numericId(op.ref) ?? null,
+      op.hostName ?? null,
+      op.reason,
+      op.actor.user?.id ?? null,
+      op.actor.user?.login ?? null,
+      op.audit.userId,
+      op.audit.login,
+      op.audit.address,
+      this.instanceId,
+    ];
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { rows } = await this.withClient((client) =>
+          client.query<{ out: ForceReleaseAnswer | null }>({
+            name: 'keyholder_force_release',
+            text: 'SELECT keyholder_force_release($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS out',
+            values,
+          }),
+        );
+        return rows[0]?.out ?? undefined;
+      } catch (err) {
         const code = (err as { code?: string }).code;
         if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
         throw translate(err);
@@ -409,7 +462,25 @@ interface ServerRuleAnswer {
   now: number;
   lock: LockRecord;
   holders: HolderRecord[];
+  /** set when the change may let a queued waiter in (migration 15) */
+  changed?: true;
+  /** with `changed`: the waiters at the head that may now get in; null: every waiter */
+  wake?: number[] | null;
 }
+
+/** What keyholder_force_release returns (jsonb): the lock afterwards, or why nothing was done. */
+type ForceReleaseAnswer =
+  | { error: 'not_held'; name: string }
+  | {
+      error?: undefined;
+      outcome: 'released' | 'not_held';
+      now: number;
+      members: number;
+      lock: LockRecord;
+      holders: HolderRecord[];
+      changed?: true;
+      wake?: number[] | null;
+    };
 
 /**
  * Ends a failed transaction. A client whose connection failed is not asked (it cannot answer);
