@@ -1087,11 +1087,26 @@ describe('SQLite: the fast host rule, the general path and src/lock agree', () =
       }
       const verdicts: (Verdict | undefined)[] = [];
       for (const [p, run] of runs.entries()) {
-        const got = await runStep(store, paths[p]!, run.ref, run.hosts, step);
         const before = withMembersCount(run.expected, run.members.size);
+        const where = `${paths[p]} step ${n} (${JSON.stringify(step)})`;
+        const failed = await runStep(store, paths[p]!, run.ref, run.hosts, step).then(
+          (got) => ({ got }),
+          (err: unknown) => ({ err }),
+        );
+        if ('err' in failed) {
+          // refused by an error (a force release naming a host that holds nothing): the rule
+          // refuses alike, and nothing was written (the lock as before, no event)
+          expect(() => model(before, step, run.hosts, Date.now(), globalPause), where).toThrow(AppError);
+          expect(failed.err, where).toBeInstanceOf(AppError);
+          expect(await store.getLock(run.ref), where).toEqual(
+            withMembersCount(run.expected, run.members.size),
+          );
+          verdicts.push(undefined);
+          continue;
+        }
+        const { got } = failed;
         const want = model(before, step, run.hosts, got.now, globalPause);
         const next = withMembers(before, want.next, step, run.members);
-        const where = `${paths[p]} step ${n} (${JSON.stringify(step)})`;
         expect(got.verdict, where).toEqual(want.verdict);
         expect(got.lock, where).toEqual(next);
         expect(await store.getLock(run.ref), where).toEqual(withMembersCount(next, run.members.size));
