@@ -192,6 +192,38 @@ describe('SQLite: what the writer remembers goes when the database says otherwis
     }
   });
 
+  it('a heartbeat keeps the plain locks remembered, and a queue sees its renewed lease', async () => {
+    const store = new OpenSqliteStore(join(db.dataDir, 'heartbeats.sqlite'));
+    try {
+      await store.migrate();
+      await store.heartbeat(1_500, true);
+      expect(await acquire(store, 'plain', 'hb-1')).toMatchObject({ ok: true });
+      // a waiter of this instance, whose lease ends in 1.5 s unless renewed
+      const queued = await store.hostLockOp({
+        ref: 'queued',
+        createIfMissing: true,
+        host: host('hb-waiter'),
+        actor: {},
+        decide: (lock, _host, ctx) => ({
+          events: [],
+          result: lock.id,
+          enqueue: { deadline: ctx.now + 600_000 },
+        }),
+      });
+      expect(queued.waiterId).toBeDefined();
+      expect(store.cachedLocks).toBe(2);
+      await store.heartbeat(600_000);
+      // the plain lock stays remembered (a fleet polls less often than the heartbeat)…
+      expect(store.cachedLocks).toBe(1);
+      // …and the renewed lease counts: past the old lease's end the waiter still queues first
+      await new Promise((r) => setTimeout(r, 1_700));
+      expect(await acquire(store, 'queued', 'hb-2')).toMatchObject({ ok: false, reason: 'queued' });
+      expect(await release(store, 'plain', 'hb-1')).toMatchObject({ ok: true });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a batch whose COMMIT fails leaves nothing remembered of it', async () => {
     const store = new OpenSqliteStore(join(db.dataDir, 'failing-commit.sqlite'));
     try {

@@ -4,6 +4,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, fdatasync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { writeHeartbeat } from '../instances-sql.js';
 import { MIGRATIONS } from '../migrations/index.js';
 import { SqlStore } from '../sql-store.js';
 import type { Tx } from '../sql.js';
@@ -173,6 +174,20 @@ export class SqliteStore extends SqlStore {
       lock.close();
       return false;
     }
+  }
+
+  /**
+   * A heartbeat every few seconds must not cost the writer its memory of every lock and host
+   * (a fleet polls less often than that). Past the first (which may clear earlier runs' queue
+   * entries), it writes only instance leases: the cache forgets just those, once the
+   * statements succeeded; a failed batch still drops everything.
+   */
+  override async heartbeat(leaseMs: number, firstRun = false): Promise<void> {
+    if (firstRun) return super.heartbeat(leaseMs, true);
+    await this.write(async (tx) => {
+      await writeHeartbeat(tx, this.instanceId, leaseMs, false);
+      this.lockReads.instancesChanged();
+    }, true);
   }
 
   protected runWrite<T>(fn: (tx: Tx) => Promise<T>, lockOp = false): Promise<T> {

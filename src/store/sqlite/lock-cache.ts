@@ -7,7 +7,8 @@
 // It may only ever say what the database says. Hence (src/store/sqlite/index.ts):
 // - a lock operation tells it what it wrote only after all its statements succeeded
 //   (`wrote`); a job that fails is rolled back to its savepoint and the cache is dropped;
-// - any other write (operators, jobs, imports, accounts…) drops it;
+// - any other write (operators, jobs, imports, accounts…) drops it, except a heartbeat, which
+//   drops only the instance leases and the queues that carry them (`instancesChanged`);
 // - a batch whose COMMIT or fdatasync fails drops it;
 // - a commit by another connection on the same file (PRAGMA data_version) drops it.
 // Dropped means rebuilt from the database on the next use.
@@ -103,6 +104,16 @@ export class LockCache implements LockReads {
     this.hosts = new Map();
     this.pause = undefined;
     this.instances = new Map();
+  }
+
+  /**
+   * After a heartbeat, which writes only instance leases (renewed, dead ones gone): the leases
+   * kept here, and the locks whose queue entries carry them, are read again. Everything else
+   * stays, so a host polling less often than the heartbeat still finds itself and its lock here.
+   */
+  instancesChanged(): void {
+    this.instances = new Map();
+    for (const [lockId, entry] of this.locks) if (entry.queue.length > 0) this.forget(lockId);
   }
 
   /** how many locks it holds (tests) */
