@@ -187,6 +187,8 @@ export abstract class SqlStore implements Store {
   readonly webhookFeed = new WebhookFeed(
     (fn) => this.write(fn),
     (fn) => this.read(fn),
+    // a write no lock operation reads: passed as one, so it leaves SQLite's lock memory alone
+    (fn) => this.write(fn, true),
   );
 
   readonly overview = new Overview((fn) => this.read(fn));

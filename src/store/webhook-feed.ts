@@ -35,11 +35,16 @@ export class WebhookFeed implements EventFeed {
   constructor(
     private readonly write: Run,
     private readonly read: Run,
+    /**
+     * for the cursors alone, which no lock operation reads: SQLite's writer keeps its memory of
+     * the locks across them (every delivery pass moves a cursor)
+     */
+    private readonly writeCursor: Run = write,
   ) {}
 
   /** A new target starts at the current end of the stream: it is not sent the past. */
   cursor(target: string): Promise<WebhookCursor> {
-    return this.write(async (tx) => {
+    return this.writeCursor(async (tx) => {
       const now = await tx.now();
       await tx.run(
         `INSERT INTO webhook_cursors (target, last_event_id, attempts, updated_at)
@@ -60,7 +65,7 @@ export class WebhookFeed implements EventFeed {
   }
 
   save(target: string, cursor: WebhookCursor, lastError: string | null): Promise<void> {
-    return this.write(async (tx) => {
+    return this.writeCursor(async (tx) => {
       await tx.run(
         `UPDATE webhook_cursors SET last_event_id = ?, attempts = ?, next_attempt_at = ?, last_error = ?, updated_at = ?
          WHERE target = ?`,

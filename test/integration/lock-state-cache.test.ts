@@ -192,7 +192,7 @@ describe('SQLite: what the writer remembers goes when the database says otherwis
     }
   });
 
-  it('a heartbeat keeps the plain locks remembered, and a queue sees its renewed lease', async () => {
+  it('a heartbeat or a webhook cursor keeps the plain locks remembered; a queue sees its renewed lease', async () => {
     const store = new OpenSqliteStore(join(db.dataDir, 'heartbeats.sqlite'));
     try {
       await store.migrate();
@@ -219,6 +219,12 @@ describe('SQLite: what the writer remembers goes when the database says otherwis
       await new Promise((r) => setTimeout(r, 1_700));
       expect(await acquire(store, 'queued', 'hb-2')).toMatchObject({ ok: false, reason: 'queued' });
       expect(await release(store, 'plain', 'hb-1')).toMatchObject({ ok: true });
+      // a webhook delivery pass moves its cursor: nothing a lock operation reads
+      const remembered = store.cachedLocks;
+      expect(remembered).toBe(2);
+      const cursor = await store.webhookFeed.cursor('https://hooks.example/keyholder');
+      await store.webhookFeed.save('https://hooks.example/keyholder', { ...cursor, lastEventId: 2 }, null);
+      expect(store.cachedLocks).toBe(remembered);
     } finally {
       await store.close();
     }
