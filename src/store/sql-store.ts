@@ -168,12 +168,15 @@ export abstract class SqlStore implements Store {
   }
 
   // The other families' SQL lives in their own files; it runs through this store's transactions.
+  // Users, tokens, sessions and the audit trail are tables no lock operation reads: their
+  // writes pass as lock operations', so SQLite's writer keeps its memory of the locks (an
+  // operator's token or session is touched every minute while they work).
   readonly accounts = new Accounts(
-    (fn) => this.write(fn),
+    (fn) => this.write(fn, true),
     (fn) => this.read(fn),
   );
   readonly audit = new AuditTrail(
-    (fn) => this.write(fn),
+    (fn) => this.write(fn, true),
     (fn) => this.read(fn),
   );
   readonly events = new LockEvents(
@@ -187,7 +190,7 @@ export abstract class SqlStore implements Store {
   readonly webhookFeed = new WebhookFeed(
     (fn) => this.write(fn),
     (fn) => this.read(fn),
-    // a write no lock operation reads: passed as one, so it leaves SQLite's lock memory alone
+    // the cursors: a table no lock operation reads (as above)
     (fn) => this.write(fn, true),
   );
 
