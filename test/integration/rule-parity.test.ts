@@ -102,6 +102,22 @@ const CASES: Case[] = [
     ],
   },
   {
+    name: 'semaphore of 3: a holder in the middle refreshes and releases, the others stay in order',
+    lock: { maxHolders: 3 },
+    steps: [
+      { op: 'acquire', host: 'a' },
+      { op: 'acquire', host: 'b' },
+      { op: 'acquire', host: 'c' },
+      { op: 'sleep', ms: 5 },
+      { op: 'acquire', host: 'b' },
+      { op: 'release', host: 'b' },
+      { op: 'acquire', host: 'a' },
+      { op: 'release', host: 'c' },
+      { op: 'acquire', host: 'b' },
+      { op: 'release', host: 'a' },
+    ],
+  },
+  {
     name: 'disabled lock and barred host',
     lock: {},
     barred: ['c'],

@@ -54,6 +54,8 @@ DECLARE
   v_lock locks%ROWTYPE;
   v_list jsonb;
   v_mine jsonb;
+  -- v_mine's index in v_list (0-based): a refresh or release changes that element alone
+  v_mine_at integer;
   v_count integer;
   v_others integer;
   v_expires bigint;
@@ -70,6 +72,7 @@ DECLARE
   -- millisecond as the last one leaves as it was
   v_changed boolean := false;
   v_holders jsonb;
+  v_names text[];
   -- the queue: whether it has entries, its live head (ids, first come first), the lapsed read
   v_queued boolean := false;
   v_live bigint[] := '{}';
@@ -165,9 +168,10 @@ BEGIN
     END IF;
     v_count := jsonb_array_length(v_list);
     IF v_count = 1 THEN
-      IF (v_list->0->>'host_id')::bigint = v_host.id THEN v_mine := v_list->0; END IF;
+      IF (v_list->0->>'host_id')::bigint = v_host.id THEN v_mine := v_list->0; v_mine_at := 0; END IF;
     ELSIF v_count > 1 THEN
-      SELECT e INTO v_mine FROM jsonb_array_elements(v_list) AS t(e) WHERE (e->>'host_id')::bigint = v_host.id;
+      SELECT e, o - 1 INTO v_mine, v_mine_at FROM jsonb_array_elements(v_list) WITH ORDINALITY AS t(e, o)
+      WHERE (e->>'host_id')::bigint = v_host.id;
     END IF;
     v_others := v_count - CASE WHEN v_mine IS NULL THEN 0 ELSE 1 END;
     v_expires := CASE WHEN v_lock.lease_seconds IS NULL THEN NULL ELSE v_now + v_lock.lease_seconds * 1000 END;
@@ -189,8 +193,8 @@ BEGIN
           IF v_count = 1 THEN
             v_list := jsonb_build_array(v_mine);
           ELSE
-            SELECT jsonb_agg(CASE WHEN (e->>'host_id')::bigint = v_host.id THEN v_mine ELSE e END ORDER BY o) INTO v_list
-            FROM jsonb_array_elements(v_list) WITH ORDINALITY AS t(e, o);
+            -- one element replaced, not the array rebuilt (a large semaphore has thousands)
+            v_list := jsonb_set(v_list, ARRAY[v_mine_at::text], v_mine);
           END IF;
         END IF;
       ELSIF v_count >= v_lock.max_holders THEN
@@ -222,8 +226,7 @@ BEGIN
         IF v_count = 1 THEN
           v_list := '[]'::jsonb;
         ELSE
-          SELECT COALESCE(jsonb_agg(e ORDER BY o), '[]'::jsonb) INTO v_list
-          FROM jsonb_array_elements(v_list) WITH ORDINALITY AS t(e, o) WHERE (e->>'host_id')::bigint <> v_host.id;
+          v_list := v_list - v_mine_at;
         END IF;
         v_mine := NULL;
         v_types := v_types || 'release'::text;
@@ -365,15 +368,17 @@ BEGIN
       'acquired_at', v_mine->'acquired_at', 'refreshed_at', v_mine->'refreshed_at',
       'fencing_token', v_mine->'fencing_token', 'expires_at', v_mine->'expires_at')) END;
   ELSE
-    SELECT COALESCE(jsonb_agg(jsonb_build_object(
-        'lock_id', v_lock.id, 'host_id', h.id, 'host_name', h.name,
-        'acquired_at', e->'acquired_at', 'refreshed_at', e->'refreshed_at',
-        'fencing_token', e->'fencing_token', 'expires_at', e->'expires_at') ORDER BY o), '[]'::jsonb)
-    INTO v_holders
-    FROM jsonb_array_elements(v_list) WITH ORDINALITY AS t(e, o) JOIN hosts h ON h.id = (e->>'host_id')::bigint;
+    -- the holders as stored and their names beside them, in the same order (migration 17): a
+    -- jsonb object per holder cost a large semaphore (2,000 holders) tens of ms per call
+    v_holders := v_list;
+    v_names := ARRAY(SELECT h.name FROM jsonb_array_elements(v_list) WITH ORDINALITY AS t(e, o)
+                     JOIN hosts h ON h.id = (e->>'host_id')::bigint ORDER BY o);
   END IF;
+  -- the row without its holders (they are in the answer already), not built and then dropped
+  v_lock.holders := NULL;
   v_answer := jsonb_build_object('outcome', v_outcome, 'reason', v_reason, 'now', v_now,
                                  'lock', to_jsonb(v_lock) - 'holders', 'holders', v_holders);
+  IF v_names IS NOT NULL THEN v_answer := v_answer || jsonb_build_object('names', to_jsonb(v_names)); END IF;
 
   -- runLockOp's signal: a lock with a queue whose change may let a waiter in (a holder left, a
   -- lease ran out) or that lost lapsed entries tells every instance, naming the head waiters

@@ -13,6 +13,8 @@ import type { Verdict } from '../../lock/host-rules.js';
 import type { RejectReason } from '../../lock/rules.js';
 import { numericId } from '../lock-sql.js';
 import { toHolder, toLockState, type HolderRecord, type LockRecord } from '../lock-rows.js';
+import { parseStoredHolders, type StoredHolder } from '../holders-json.js';
+import type { Holder } from '../../lock/types.js';
 import type { ForceReleaseOp, ForceReleaseResult, HostRuleOp, HostRuleResult } from '../store.js';
 import { validationError } from '../../errors.js';
 
@@ -356,7 +358,7 @@ export class PostgresStore extends SqlStore {
         );
         const out = rows[0]?.out;
         if (!out) return undefined;
-        const lock = toLockState(out.lock, out.holders.map(toHolder));
+        const lock = toLockState(out.lock, answeredHolders(out));
         // A lock with a queue: the function told the other instances (NOTIFY, from this one);
         // this instance's waiters hear it here, as runLockOp tells them after its commit.
         if (out.changed) this.emitChange(lock.id, out.wake ?? undefined);
@@ -461,11 +463,28 @@ interface ServerRuleAnswer {
   reason: RejectReason | null;
   now: number;
   lock: LockRecord;
-  holders: HolderRecord[];
+  /** the holders as rows, or (with `names`) as stored in the lock row */
+  holders: HolderRecord[] | StoredHolder[];
+  /** the stored holders' host names, in their order (several holders: migration 17) */
+  names?: string[];
   /** set when the change may let a queued waiter in (migration 15) */
   changed?: true;
   /** with `changed`: the waiters at the head that may now get in; null: every waiter */
   wake?: number[] | null;
+}
+
+/** The holders of a host rule's answer, whichever of its two shapes it has. */
+function answeredHolders(out: ServerRuleAnswer): Holder[] {
+  const { names } = out;
+  if (names === undefined) return (out.holders as HolderRecord[]).map(toHolder);
+  return parseStoredHolders(out.holders).map((h, i) => ({
+    hostId: h.host_id,
+    hostName: names[i]!,
+    acquiredAt: h.acquired_at,
+    refreshedAt: h.refreshed_at,
+    fencingToken: h.fencing_token,
+    expiresAt: h.expires_at,
+  }));
 }
 
 /** What keyholder_force_release returns (jsonb): the lock afterwards, or why nothing was done. */
