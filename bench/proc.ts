@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 
 const TSX_LOADER = import.meta.resolve('tsx');
 
@@ -151,4 +152,16 @@ export function machineTicks(): { busy: number; total: number } | undefined {
 /** The parent of a process (e.g. the postmaster of a backend), from /proc. */
 export function parentOf(pid: number): number | undefined {
   return readStat(pid)?.ppid;
+}
+
+/** The postmaster's pid, so that the CPU of PostgreSQL's backends counts as the bench's own. */
+export async function postmasterPid(url: string): Promise<number | undefined> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    return parentOf(rows[0]!.pid);
+  } finally {
+    await client.end();
+  }
 }

@@ -7,12 +7,11 @@
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { startPgCluster, type PgCluster } from '../test/support/postgres.js';
 import { ETCD_SUCCESS, etcdLockRequests, findEtcd, startEtcd } from './etcd.js';
 import { lockRequests, measure, type HttpRow, type MeasureOptions, type Target } from './measure.js';
 import { addServerCert, hostName, lockName, makePki } from './pki.js';
-import { parentOf, startTsChild } from './proc.js';
+import { postmasterPid, startTsChild } from './proc.js';
 import { fmt, printReport, printScale } from './report.js';
 import { ApiClient, rssMiB, scaleSearches, seed, timeRequests, type ScaleRow } from './scale.js';
 import type { CommitStats, ServeSpec } from './serve.js';
@@ -95,18 +94,6 @@ async function startServe(name: string, spec: ServeSpec): Promise<Served> {
   } catch (err) {
     await child.stop();
     throw err;
-  }
-}
-
-/** The postmaster's pid, so that the CPU of PostgreSQL's backends counts as the bench's own. */
-async function postmasterPid(url: string): Promise<number | undefined> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    return parentOf(rows[0]!.pid);
-  } finally {
-    await client.end();
   }
 }
 

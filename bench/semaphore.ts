@@ -11,12 +11,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pg from 'pg';
 import { loadConfig } from '../src/config/load.js';
 import { EXPORT_FORMAT, EXPORT_VERSION, type ExportDocument } from '../src/store/backup.js';
 import { openStore } from '../src/store/open.js';
 import { startPgCluster, type PgCluster } from '../test/support/postgres.js';
-import { parentOf, treeTicks } from './proc.js';
+import { postmasterPid, treeTicks } from './proc.js';
 import { fmt } from './report.js';
 
 const HOLDERS = (process.env.BENCH_SEMAPHORE_HOLDERS || '1,100,1000,2000').split(',').map(Number);
@@ -122,17 +121,6 @@ async function measure(
   }
 }
 
-async function postmasterOf(url: string): Promise<number | undefined> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    const { rows } = await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-    return parentOf(rows[0]!.pid);
-  } finally {
-    await client.end();
-  }
-}
-
 function print(rows: Row[]): void {
   console.log(`\nOne host's acquire + release next to N holders, ${PAIRS} pairs each (direct store calls)\n`);
   console.log(
@@ -157,7 +145,7 @@ try {
   for (const [i, n] of HOLDERS.entries()) {
     cluster.psql(`CREATE DATABASE semaphore_${i}`);
     const url = cluster.url(`semaphore_${i}`);
-    rows.push(await measure('postgres', n, url, await postmasterOf(url)));
+    rows.push(await measure('postgres', n, url, await postmasterPid(url)));
   }
 } finally {
   cluster?.stop();

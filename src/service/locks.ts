@@ -5,15 +5,10 @@ import { AppError, validationError } from '../errors.js';
 import { decideBlockingAcquire, isQueued, queuePosition, type WaitState } from '../lock/queue.js';
 import { chainClosingAt, type Pause } from '../lock/calendar.js';
 import { acquireUpward, decideParentChange } from '../lock/nested.js';
+import { decideOperatorRelease } from '../lock/force-release.js';
 import { nestedBlockingStep } from '../lock/nested-wait.js';
 import type { HostRule } from '../lock/host-rules.js';
-import {
-  decideAcquire,
-  decideForceRelease,
-  type Decision,
-  type LevelCalendar,
-  type RejectReason,
-} from '../lock/rules.js';
+import { decideAcquire, type Decision, type LevelCalendar, type RejectReason } from '../lock/rules.js';
 import { checkGates, credentialNames, NO_VERDICTS, type GateVerdicts } from '../lock/gates.js';
 import { MAX_NESTING_DEPTH } from '../lock/nested.js';
 import { GateCredentials } from '../gates/credentials.js';
@@ -497,33 +492,20 @@ export class LockService {
       ref,
       actor: by.actor,
       decide: (current, ctx) => {
-        // a slot held through a child is freed with the child (above), never on its own
-        const via = current.holders.filter((h) => h.viaLockId != null);
-        const direct = { ...current, holders: current.holders.filter((h) => h.viaLockId == null) };
-        const freedDirect = decideForceRelease(direct, ctx.now, by.actor, { hostName, reason });
-        const decision = {
-          ...freedDirect,
-          next: {
-            ...freedDirect.next,
-            holders: [...via, ...freedDirect.next.holders].sort((a, b) => a.fencingToken - b.fencingToken),
-          },
-        };
-        const held = decision.ok && decision.outcome === 'released';
-        if (hostName !== undefined && !held && !freedBelow) {
-          throw validationError({ host: [`'${hostName}' does not hold lock '${current.name}'`] });
-        }
-        const freed = decision.events.filter((e) => e.type === 'force_release').map((e) => e.hostName);
+        // a slot held through a child was freed with the child (above), never on its own
+        const { decision, auditDetail } = decideOperatorRelease(
+          current,
+          ctx.now,
+          by.actor,
+          { hostName, reason },
+          freedBelow,
+        );
         return {
           next: decision.next,
           events: decision.events,
           result: decision.next,
-          audit: freed.length
-            ? {
-                type: 'lock_force_release',
-                actor: by.audit,
-                target: current.name,
-                detail: `released ${freed.join(', ')}: ${reason}`,
-              }
+          audit: auditDetail
+            ? { type: 'lock_force_release', actor: by.audit, target: current.name, detail: auditDetail }
             : undefined,
         };
       },

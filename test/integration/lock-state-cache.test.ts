@@ -21,6 +21,21 @@ function release(store: Store, ref: string, name: string) {
   return store.hostRule({ rule: 'release', ref, host: host(name) });
 }
 
+/** A queue entry of this instance for `name` on `ref` (created if missing), ten minutes long. */
+function enqueue(store: Store, ref: string, name: string) {
+  return store.hostLockOp({
+    ref,
+    createIfMissing: true,
+    host: host(name),
+    actor: {},
+    decide: (lock, _host, ctx) => ({
+      events: [],
+      result: lock.id,
+      enqueue: { deadline: ctx.now + 600_000 },
+    }),
+  });
+}
+
 describe.each(STORES)('%s: the next acquire sees every operator change', (kind) => {
   let db: TestDatabase;
   let store: Store;
@@ -71,17 +86,7 @@ describe.each(STORES)('%s: the next acquire sees every operator change', (kind) 
   });
 
   it("a retired instance's waiters stop blocking the next acquire", async () => {
-    const queued = await store.hostLockOp({
-      ref: 'retired-waiter',
-      createIfMissing: true,
-      host: host('rw-1'),
-      actor: {},
-      decide: (lock, _host, ctx) => ({
-        events: [],
-        result: lock.id,
-        enqueue: { deadline: ctx.now + 600_000 },
-      }),
-    });
+    const queued = await enqueue(store, 'retired-waiter', 'rw-1');
     expect(queued.waiterId).toBeDefined();
     // behind a live waiter: refused
     expect(await acquire(store, 'retired-waiter', 'rw-2')).toMatchObject({ ok: false });
@@ -199,17 +204,7 @@ describe('SQLite: what the writer remembers goes when the database says otherwis
       await store.heartbeat(1_500, true);
       expect(await acquire(store, 'plain', 'hb-1')).toMatchObject({ ok: true });
       // a waiter of this instance, whose lease ends in 1.5 s unless renewed
-      const queued = await store.hostLockOp({
-        ref: 'queued',
-        createIfMissing: true,
-        host: host('hb-waiter'),
-        actor: {},
-        decide: (lock, _host, ctx) => ({
-          events: [],
-          result: lock.id,
-          enqueue: { deadline: ctx.now + 600_000 },
-        }),
-      });
+      const queued = await enqueue(store, 'queued', 'hb-waiter');
       expect(queued.waiterId).toBeDefined();
       expect(store.cachedLocks).toBe(2);
       await store.heartbeat(600_000);
