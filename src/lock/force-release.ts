@@ -2,7 +2,7 @@
 // named holder or every holder, with a reason for the events and the audit trail, and say so
 // when the named host holds nothing (a typo must not look done). The store's one-call
 // operation (PostgreSQL: migration 16) and the service's nested path apply the same rule.
-import { validationError } from '../errors.js';
+import { validationError, type AppError } from '../errors.js';
 import { decideForceRelease, type Decision } from './rules.js';
 import type { Actor, LockState } from './types.js';
 
@@ -11,6 +11,11 @@ export interface OperatorRelease {
   hostName?: string;
   /** the operator's reason: each event's detail, and the audit entry's */
   reason: string;
+}
+
+/** The refusal when the named host holds nothing (422, nothing written). */
+export function notHeldError(hostName: string, lockName: string): AppError {
+  return validationError({ host: [`'${hostName}' does not hold lock '${lockName}'`] });
 }
 
 /**
@@ -45,9 +50,7 @@ export function decideOperatorRelease(
     },
   };
   const held = decision.ok && decision.outcome === 'released';
-  if (hostName !== undefined && !held && !freedBelow) {
-    throw validationError({ host: [`'${hostName}' does not hold lock '${current.name}'`] });
-  }
+  if (hostName !== undefined && !held && !freedBelow) throw notHeldError(hostName, current.name);
   const freed = decision.events.filter((e) => e.type === 'force_release').map((e) => e.hostName);
   return freed.length ? { decision, auditDetail: `released ${freed.join(', ')}: ${reason}` } : { decision };
 }

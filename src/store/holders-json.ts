@@ -60,6 +60,32 @@ export function toStoredHolders(
   }));
 }
 
+/** Whether two holders are stored alike (all `locks.holders` keeps of them but the stale report). */
+export function sameStoredHolder(a: Holder, b: Holder): boolean {
+  return (
+    a.hostId === b.hostId &&
+    a.acquiredAt === b.acquiredAt &&
+    a.refreshedAt === b.refreshedAt &&
+    a.fencingToken === b.fencingToken &&
+    a.expiresAt === b.expiresAt &&
+    (a.viaLockId ?? null) === (b.viaLockId ?? null)
+  );
+}
+
+/**
+ * The hosts whose holding a change left as it is stored (`before`: the previous holders by
+ * host). The holders differ in what `locks.holders` stores unless every holder before and after
+ * is one of these. One pass: a percentage semaphore may have thousands of holders.
+ */
+export function keptHolders(before: ReadonlyMap<number, Holder>, next: readonly Holder[]): Set<number> {
+  const kept = new Set<number>();
+  for (const h of next) {
+    const old = before.get(h.hostId);
+    if (old !== undefined && sameStoredHolder(old, h)) kept.add(h.hostId);
+  }
+  return kept;
+}
+
 /** The three columns a writer sets together, as statement parameters. */
 export function holderColumns(list: readonly StoredHolder[]): {
   holders: string;

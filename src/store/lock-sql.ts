@@ -14,7 +14,13 @@ import {
   type LockRecord,
 } from './lock-rows.js';
 import type { Waiter } from '../lock/queue.js';
-import { holderColumns, holdersSet, readStoredHolders, toStoredHolders } from './holders-json.js';
+import {
+  holderColumns,
+  holdersSet,
+  keptHolders,
+  readStoredHolders,
+  toStoredHolders,
+} from './holders-json.js';
 import type { HostIdentity } from './store.js';
 
 const MAX_ID = 2 ** 53 - 1;
@@ -352,30 +358,6 @@ export function holdersAfter(prev: LockState, next: LockState): Holder[] | undef
     }
   }
   return holders.sort((a, b) => a.fencingToken - b.fencingToken);
-}
-
-function sameStoredHolder(a: Holder, b: Holder): boolean {
-  return (
-    a.acquiredAt === b.acquiredAt &&
-    a.refreshedAt === b.refreshedAt &&
-    a.fencingToken === b.fencingToken &&
-    a.expiresAt === b.expiresAt &&
-    (a.viaLockId ?? null) === (b.viaLockId ?? null)
-  );
-}
-
-/**
- * The hosts whose holding the change left as it is stored (`before`: the previous holders by
- * host). The holders differ in what `locks.holders` stores unless every holder before and after
- * is one of these. One pass: a percentage semaphore may have thousands of holders.
- */
-function keptHolders(before: ReadonlyMap<number, Holder>, next: readonly Holder[]): Set<number> {
-  const kept = new Set<number>();
-  for (const h of next) {
-    const old = before.get(h.hostId);
-    if (old !== undefined && sameStoredHolder(old, h)) kept.add(h.hostId);
-  }
-  return kept;
 }
 
 /**

@@ -15,10 +15,14 @@ export async function readStoredPause(q: Queryable): Promise<Pause | null> {
   return { until: Number(value.until), reason: value.reason ?? null };
 }
 
+/** A stored global pause as it stands at `now`: itself while in force, else null. */
+export function pauseInForce(stored: Pause | null, now: number): Pause | null {
+  return stored && stored.until > now ? stored : null;
+}
+
 /** The global pause in force at `now` (one primary-key read); null when none is. */
 export async function readGlobalPause(q: Queryable, now: number): Promise<Pause | null> {
-  const pause = await readStoredPause(q);
-  return pause && pause.until > now ? pause : null;
+  return pauseInForce(await readStoredPause(q), now);
 }
 
 /** Sets (or, with null, removes) the global pause. */

@@ -16,7 +16,7 @@ import { toHolder, toLockState, type HolderRecord, type LockRecord } from '../lo
 import { parseStoredHolders, type StoredHolder } from '../holders-json.js';
 import type { Holder } from '../../lock/types.js';
 import type { ForceReleaseOp, ForceReleaseResult, HostRuleOp, HostRuleResult } from '../store.js';
-import { validationError } from '../../errors.js';
+import { notHeldError } from '../../lock/force-release.js';
 
 // int8 (COUNT, BIGINT columns) as numbers: every value keyholder stores fits in 2^53.
 pg.types.setTypeParser(20, (v) => Number(v));
@@ -347,26 +347,37 @@ export class PostgresStore extends SqlStore {
   }
 
   private async callHostRule(op: HostRuleOp): Promise<HostRuleResult | undefined> {
+    const out = await this.callFunction<ServerRuleAnswer>('keyholder_host_rule', [
+      op.rule,
+      op.ref,
+      numericId(op.ref) ?? null,
+      op.host.name,
+      this.instanceId,
+    ]);
+    if (!out) return undefined;
+    const lock = toLockState(out.lock, answeredHolders(out));
+    // A lock with a queue: the function told the other instances (NOTIFY, from this one);
+    // this instance's waiters hear it here, as runLockOp tells them after its commit.
+    if (out.changed) this.emitChange(lock.id, out.wake ?? undefined);
+    if (out.reason !== null) return { ok: false, reason: out.reason, lock, now: Number(out.now) };
+    if (out.outcome === null) throw new Error('keyholder_host_rule answered neither outcome nor reason');
+    return { ok: true, outcome: out.outcome, lock, now: Number(out.now) };
+  }
+
+  /**
+   * One call of a server-side function (jsonb out) in autocommit, as a prepared statement;
+   * undefined for its NULL. Deadlocks and serialization failures are retried, as for every
+   * write transaction.
+   */
+  private async callFunction<T>(name: string, values: unknown[]): Promise<T | undefined> {
+    const text = `SELECT ${name}(${values.map((_, i) => `$${i + 1}`).join(', ')}) AS out`;
     for (let attempt = 1; ; attempt++) {
       try {
         const { rows } = await this.withClient((client) =>
-          client.query<{ out: ServerRuleAnswer | null }>({
-            name: 'keyholder_host_rule',
-            text: 'SELECT keyholder_host_rule($1, $2, $3, $4, $5) AS out',
-            values: [op.rule, op.ref, numericId(op.ref) ?? null, op.host.name, this.instanceId],
-          }),
+          client.query<{ out: T | null }>({ name, text, values }),
         );
-        const out = rows[0]?.out;
-        if (!out) return undefined;
-        const lock = toLockState(out.lock, answeredHolders(out));
-        // A lock with a queue: the function told the other instances (NOTIFY, from this one);
-        // this instance's waiters hear it here, as runLockOp tells them after its commit.
-        if (out.changed) this.emitChange(lock.id, out.wake ?? undefined);
-        if (out.reason !== null) return { ok: false, reason: out.reason, lock, now: Number(out.now) };
-        if (out.outcome === null) throw new Error('keyholder_host_rule answered neither outcome nor reason');
-        return { ok: true, outcome: out.outcome, lock, now: Number(out.now) };
+        return rows[0]?.out ?? undefined;
       } catch (err) {
-        // Deadlocks and serialization failures are retried, as for every write transaction.
         const code = (err as { code?: string }).code;
         if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
         throw translate(err);
@@ -382,9 +393,7 @@ export class PostgresStore extends SqlStore {
   override async forceRelease(op: ForceReleaseOp): Promise<ForceReleaseResult | 'via_child' | undefined> {
     const out = await this.guard(() => this.callForceRelease(op), true, 'write');
     if (!out) return super.forceRelease(op);
-    if (out.error === 'not_held') {
-      throw validationError({ host: [`'${op.hostName}' does not hold lock '${out.name}'`] });
-    }
+    if (out.error === 'not_held') throw notHeldError(op.hostName ?? '', out.name);
     const lock = toLockState(out.lock, out.holders.map(toHolder), out.members);
     // an operator's action: the event stream shows it at once, as after any general write
     this.committed();
@@ -392,8 +401,8 @@ export class PostgresStore extends SqlStore {
     return { lock, now: Number(out.now) };
   }
 
-  private async callForceRelease(op: ForceReleaseOp): Promise<ForceReleaseAnswer | undefined> {
-    const values = [
+  private callForceRelease(op: ForceReleaseOp): Promise<ForceReleaseAnswer | undefined> {
+    return this.callFunction<ForceReleaseAnswer>('keyholder_force_release', [
       op.ref,
       numericId(op.ref) ?? null,
       op.hostName ?? null,
@@ -404,23 +413,7 @@ export class PostgresStore extends SqlStore {
       op.audit.login,
       op.audit.address,
       this.instanceId,
-    ];
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const { rows } = await this.withClient((client) =>
-          client.query<{ out: ForceReleaseAnswer | null }>({
-            name: 'keyholder_force_release',
-            text: 'SELECT keyholder_force_release($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) AS out',
-            values,
-          }),
-        );
-        return rows[0]?.out ?? undefined;
-      } catch (err) {
-        const code = (err as { code?: string }).code;
-        if (code && RETRYABLE.has(code) && attempt < MAX_ATTEMPTS) continue;
-        throw translate(err);
-      }
-    }
+    ]);
   }
 
   protected async runSnapshot<T>(fn: (q: Tx) => Promise<T>): Promise<T> {

@@ -21,7 +21,7 @@ import type Database from 'better-sqlite3';
 import { decideHostRule, verdictOf } from '../../lock/host-rules.js';
 import type { LiveQueue } from '../../lock/queue.js';
 import type { Holder, LockState } from '../../lock/types.js';
-import { holderColumnsOf, parseStoredHolders } from '../holders-json.js';
+import { holderColumnsOf, keptHolders, parseStoredHolders, sameStoredHolder } from '../holders-json.js';
 import { CHECKIN_EVERY_MS, MEMBER_TOUCH_EVERY_MS, TOUCH_MEMBERSHIP_SQL, toHostRef } from '../lock-sql.js';
 import type { HostRuleOp, HostRuleResult } from '../store.js';
 import type { CachedLock, LockCache, MemberSince } from './lock-cache.js';
@@ -199,18 +199,6 @@ function isPlain(entry: CachedLock | undefined): entry is CachedLock {
   return true;
 }
 
-/** What `locks.holders` stores of a holder (src/store/holders-json.ts), but its stale report. */
-function sameStoredHolder(a: Holder, b: Holder): boolean {
-  return (
-    a.hostId === b.hostId &&
-    a.acquiredAt === b.acquiredAt &&
-    a.refreshedAt === b.refreshedAt &&
-    a.fencingToken === b.fencingToken &&
-    a.expiresAt === b.expiresAt &&
-    (a.viaLockId ?? null) === (b.viaLockId ?? null)
-  );
-}
-
 /**
  * Whether the stored holders change (applyNext's test): unless every holder before and after
  * is one the change left as it was. Both lists are in token order and a kept holder keeps its
@@ -229,12 +217,10 @@ function keptReports(
   next: readonly Holder[],
 ): ReadonlyMap<number, number> {
   if (reports.size === 0) return reports;
-  const before = new Map(prev.map((h) => [h.hostId, h]));
   const kept = new Map<number, number>();
-  for (const h of next) {
-    const report = reports.get(h.hostId);
-    const old = before.get(h.hostId);
-    if (report !== undefined && old !== undefined && sameStoredHolder(old, h)) kept.set(h.hostId, report);
+  for (const hostId of keptHolders(new Map(prev.map((h) => [h.hostId, h])), next)) {
+    const report = reports.get(hostId);
+    if (report !== undefined) kept.set(hostId, report);
   }
   return kept.size > 0 ? kept : NO_REPORTS;
 }

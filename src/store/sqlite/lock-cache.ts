@@ -39,7 +39,7 @@ import {
 } from '../lock-reads.js';
 import { loadChildNames } from '../nested-sql.js';
 import { toLockState, type LockRecord } from '../lock-rows.js';
-import { readStoredPause } from '../settings-sql.js';
+import { pauseInForce, readStoredPause } from '../settings-sql.js';
 import type { Tx } from '../sql.js';
 import type { HostIdentity } from '../store.js';
 
@@ -193,8 +193,7 @@ export class LockCache implements LockReads {
 
   async globalPause(tx: Tx, now: number): Promise<Pause | null> {
     this.pause ??= { stored: await readStoredPause(tx) };
-    const { stored } = this.pause;
-    return stored && stored.until > now ? stored : null;
+    return pauseInForce(this.pause.stored, now);
   }
 
   async wrote(tx: Tx, writes: LockOpWrites): Promise<void> {
@@ -255,9 +254,7 @@ export class LockCache implements LockReads {
 
   /** the global pause in force at `now` (null: none), or undefined when not read yet */
   knownPause(now: number): Pause | null | undefined {
-    if (!this.pause) return undefined;
-    const { stored } = this.pause;
-    return stored && stored.until > now ? stored : null;
+    return this.pause && pauseInForce(this.pause.stored, now);
   }
 
   /** the lock model of a cached lock, as the general path builds it for a host's fixed-limit lock */
